@@ -1,0 +1,73 @@
+/*
+ * pyc/cache_path.h - where a source's bytecode lives, exactly as CPython decides it
+ * (importlib.util.cache_from_source / source_from_cache, PEP 3147, PEP 488, and
+ * sys.pycache_prefix), plus the parsing pyc-tool needs to map caches back to sources.
+ */
+#ifndef PYC_CACHE_PATH_H
+#define PYC_CACHE_PATH_H
+
+#include "common.h"
+#include "buf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * cache_from_source(source, optimization=opt) for cache tag `tag`.
+ *  - opt NULL or "" : no ".opt-" part. Any other value must be ASCII alphanumeric
+ *    (else PYC_EINVAL); note "0" gives ".opt-0" exactly like CPython.
+ *    Callers map compileall's level 0 to "" themselves, as py_compile does.
+ *  - prefix NULL : head/__pycache__/NAME. Otherwise sys.pycache_prefix semantics:
+ *    prefix + abspath(head) (relative heads joined onto `cwd`, which must then be
+ *    non-NULL) + NAME, with no __pycache__ part.
+ * Quirks copied from CPython: "x.tar.py" -> "x.tar.TAG.pyc", ".hidden" -> "hidden.TAG.pyc",
+ * "noext" -> "noextTAG.pyc", "/c.py" -> "__pycache__/c.TAG.pyc", ".." is not normalised.
+ * The result replaces out's contents. Returns 0, PYC_EINVAL or PYC_ENOMEM.
+ */
+PYC_API int pyc_cache_from_source(pyc_buf *out, const char *source, const char *tag,
+                                  const char *opt, const char *prefix, const char *cwd);
+
+/**
+ * source_from_cache(cache) exactly as CPython: without a prefix (or when the path is not
+ * under it) the parent directory must be __pycache__ and the name must have 2 dots, or 3
+ * with an "opt-<alnum>" field; the source is the text before the first dot + ".py".
+ * Under `prefix` (prefix.rstrip('/') + '/'), the prefix is stripped and no __pycache__
+ * is required. Returns 0, PYC_EINVAL (CPython's ValueError) or PYC_ENOMEM.
+ */
+PYC_API int pyc_source_from_cache(pyc_buf *out, const char *cache, const char *prefix);
+
+/** The parts of a PEP 3147/488 cache file name, as spans of the name given. */
+typedef struct pyc_cache_name {
+	const char *stem; size_t stem_len;   /**< "mod" in "mod.cpython-312.opt-1.pyc" */
+	const char *tag;  size_t tag_len;    /**< "cpython-312" */
+	const char *opt;  size_t opt_len;    /**< "1", or opt_len 0 when absent */
+} pyc_cache_name;
+
+/**
+ * Parse a file name found in a __pycache__ (or prefix) directory, from the right:
+ * "<stem>.<tag>[.opt-<alnum>].pyc". Unlike source_from_cache this maps the caches of
+ * "x.tar.py" back to "x.tar.py". Returns 0, or PYC_EINVAL when the name does not have
+ * that shape (no ".pyc" suffix, empty stem or tag).
+ */
+PYC_API int pyc_cache_name_parse(pyc_cache_name *out, const char *name);
+
+/** Legacy placement (compileall -b, Python 2, 3.0-3.1): "foo.py" -> "foo.pyc". */
+PYC_API int pyc_legacy_from_source(pyc_buf *out, const char *source);
+
+/** True for "__pycache__". */
+PYC_API bool pyc_is_pycache_dir(const char *name);
+
+/** True when a name ends in ".pyc" or ".pyo" (bytecode, never ".pyd"). */
+PYC_API bool pyc_is_bytecode_name(const char *name);
+
+/**
+ * The effective pycache prefix: `override` when non-NULL, otherwise the environment's
+ * PYTHONPYCACHEPREFIX; an empty value means none. Returns a borrowed string or NULL.
+ */
+PYC_API const char *pyc_pycache_prefix(const char *override);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,103 @@
+/*
+ * main.c - global options and dispatch to the subcommands (cmd_<name>.c).
+ *
+ *   pyc-tool [-C DIR] COMMAND [ARGS...]
+ *   pyc-tool --help | --version | help COMMAND
+ */
+#include "cli.h"
+
+#include "pyc/pyc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct cli_cmd {
+	const char *name;
+	cli_cmd_fn fn;
+	const char *summary;
+};
+
+static const struct cli_cmd cli_cmds[] = {
+	{ "status",  cmd_status,  "list stale, orphaned, corrupt and missing bytecode caches" },
+	{ "inspect", cmd_inspect, "decode .pyc headers and judge them against their sources" },
+	{ "compile", cmd_compile, "compile sources to bytecode (a compileall workalike)" },
+	{ "clean",   cmd_clean,   "remove bytecode caches precisely and safely" },
+	{ "ignore",  cmd_ignore,  "make git ignore bytecode; --untrack drops it from the index" },
+	{ "check",   cmd_check,   "fail when bytecode is staged, tracked or not ignored (git gate)" },
+	{ "hook",    cmd_hook,    "install or uninstall the pre-commit hook" },
+};
+#define CLI_NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
+
+static void print_usage(FILE *f)
+{
+	fputs("usage: pyc-tool [-C DIR] COMMAND [ARGS...]\n"
+	      "       pyc-tool --help | --version | help COMMAND\n\ncommands:\n", f);
+	for (size_t i = 0; i < CLI_NCMDS; i++)
+		fprintf(f, "  %-8s  %s\n", cli_cmds[i].name, cli_cmds[i].summary);
+	fputs("\nRun 'pyc-tool COMMAND --help' for a command's options.\n"
+	      "Exit status: 0 ok, 1 findings (stale caches, staged bytecode, compile errors),\n"
+	      "2 usage error, 3 runtime error. See docs/cli.md.\n", f);
+}
+
+static const struct cli_cmd *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < CLI_NCMDS; i++)
+		if (strcmp(cli_cmds[i].name, name) == 0)
+			return &cli_cmds[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	cli_ctx ctx = { .progname = "pyc-tool" };
+	const char *no_color = getenv("NO_COLOR");
+	ctx.stdout_tty = isatty(STDOUT_FILENO);
+	ctx.stderr_tty = isatty(STDERR_FILENO);
+	ctx.color = ctx.stdout_tty && !(no_color && *no_color);
+
+	int i = 1;
+	while (i < argc && argv[i][0] == '-') {
+		const char *a = argv[i];
+		if (strcmp(a, "-C") == 0) {
+			if (i + 1 >= argc)
+				return cli_usage_error(NULL, "option '-C' needs a directory");
+			if (chdir(argv[i + 1]) != 0) {
+				cli_error("cannot change to '%s': %s", argv[i + 1], strerror(errno));
+				return CLI_EXIT_RUNTIME;
+			}
+			i += 2;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			print_usage(stdout);
+			return cli_finish_stdout(CLI_EXIT_OK);
+		} else if (strcmp(a, "--version") == 0) {
+			printf("pyc-tool %s\n", pyc_version());
+			return cli_finish_stdout(CLI_EXIT_OK);
+		} else {
+			return cli_usage_error(NULL, "unknown option '%s'", a);
+		}
+	}
+	if (i >= argc) {
+		print_usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+
+	const char *name = argv[i];
+	if (strcmp(name, "help") == 0) {
+		if (i + 1 >= argc) {
+			print_usage(stdout);
+			return cli_finish_stdout(CLI_EXIT_OK);
+		}
+		const struct cli_cmd *c = find_cmd(argv[i + 1]);
+		if (!c)
+			return cli_usage_error(NULL, "unknown command '%s'", argv[i + 1]);
+		char *help_argv[] = { argv[i + 1], "--help", NULL };
+		return c->fn(2, help_argv, &ctx);
+	}
+	const struct cli_cmd *c = find_cmd(name);
+	if (!c)
+		return cli_usage_error(NULL, "unknown command '%s'", name);
+	/* getopt_long state is global: each command parses its own argv from index 1. */
+	return c->fn(argc - i, argv + i, &ctx);
+}

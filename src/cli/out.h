@@ -1,0 +1,36 @@
+/*
+ * out.h - rendering helpers shared by the subcommands.
+ *
+ * JSON strings are written losslessly for any file name: valid UTF-8 passes through
+ * (control characters, '"' and '\\' escaped), and each byte that is not part of valid
+ * UTF-8 becomes the lone surrogate \udcXX, exactly Python's os.fsdecode()
+ * ("surrogateescape"), so json.loads(line)["path"].encode("utf-8", "surrogateescape")
+ * gives back the original bytes. Human output prints names as they are, except that
+ * control characters and invalid UTF-8 bytes are shown as \xNN (and '\\' as "\\\\") so
+ * one name never spans lines.
+ */
+#ifndef PYC_CLI_OUT_H
+#define PYC_CLI_OUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Write s[0..len) as a quoted JSON string. */
+void out_json_string(FILE *f, const char *s, size_t len);
+/* Same for a C string; NULL writes null. */
+void out_json_cstr(FILE *f, const char *s);
+/* Write a name for humans (see above). */
+void out_human_path(FILE *f, const char *s);
+
+/* Colours for human output: empty strings unless enabled. */
+typedef struct out_style {
+	const char *bold, *red, *green, *yellow, *dim, *reset;
+} out_style;
+out_style out_style_for(bool color);
+
+/* Format n bytes as "1.2 MiB" style text into buf. */
+void out_bytes_human(char *buf, size_t cap, uint64_t n);
+
+#endif
