@@ -15,6 +15,9 @@
 #include "walk.h"
 #include "stale.h"
 #include "interp.h"
+#include "compile.h"
+#include "writer.h"
+#include "git.h"
 
 /** The library version, e.g. "0.1.0". */
 PYC_API const char *pyc_version(void);

@@ -1,0 +1,81 @@
+/*
+ * pyc/compile.h - the compile engine: a pool of long-lived worker interpreters.
+ *
+ * Only turning source text into a code object runs in Python. pyc-tool reads the source,
+ * sends it to a worker over a pipe in length-prefixed binary frames (any file name, any
+ * bytes), and gets back marshal.dumps(code) per requested optimisation level, or the error
+ * text compileall would print. Workers start lazily on the first submit (a no-op run
+ * starts no interpreter), one per job slot; a worker that crashes or exceeds the timeout
+ * fails only its job and is replaced. Single-threaded: the caller's thread drives poll().
+ *
+ *     pyc_pool *pool;
+ *     pyc_pool_new(&pool, &interp, jobs, timeout, on_done, ctx, &err);
+ *     for each file: fill a pyc_job; pyc_pool_submit(pool, job, &err);  // may call on_done
+ *     pyc_pool_drain(pool, &err);                                         // calls on_done
+ *     pyc_pool_free(pool);
+ */
+#ifndef PYC_COMPILE_H
+#define PYC_COMPILE_H
+
+#include "common.h"
+#include "buf.h"
+#include "interp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pyc_pool pyc_pool;
+
+#define PYC_JOB_MAX_LEVELS 8
+
+/** One source to compile at one or more optimisation levels. Caller-owned. */
+typedef struct pyc_job {
+	/* in */
+	const uint8_t *source;      /**< source bytes (borrowed until on_done) */
+	size_t source_len;
+	const char *dfile;          /**< name compiled into co_filename / error messages */
+	int levels[PYC_JOB_MAX_LEVELS]; /**< optimize= values, -1 = interpreter default */
+	size_t nlevels;
+	void *user;                 /**< caller's context, untouched */
+	/* out, valid in on_done */
+	int status;                 /**< 0, PYC_ECOMPILE, PYC_ETIMEOUT or PYC_EINTERP (crash) */
+	pyc_buf body[PYC_JOB_MAX_LEVELS]; /**< marshal.dumps(code) per level (status 0) */
+	pyc_buf error_text;         /**< PYC_ECOMPILE: py_compile.PyCompileError(...).msg, as
+	                                 compileall prints it; otherwise a one-line reason */
+} pyc_job;
+
+/** Called once per submitted job, from inside submit/drain. May submit more jobs? No. */
+typedef void (*pyc_job_done_fn)(pyc_job *job, void *ctx);
+
+/**
+ * Make a pool for `interp` with `jobs` worker slots (>= 1) and a per-job timeout in
+ * seconds (0 = none). Workers get PYTHONHASHSEED=0 unless the environment sets it.
+ * Nothing is started yet. Returns 0 or PYC_ENOMEM.
+ */
+PYC_API int pyc_pool_new(pyc_pool **out, const pyc_interp *interp, unsigned jobs,
+                         double timeout_sec, pyc_job_done_fn on_done, void *ctx, pyc_error *err);
+
+/**
+ * Hand a job to an idle worker, starting one if needed; when all are busy, wait for one
+ * to finish first (calling on_done for it). Returns 0, or PYC_EINTERP when no worker can
+ * be started at all (err says why).
+ */
+PYC_API int pyc_pool_submit(pyc_pool *pool, pyc_job *job, pyc_error *err);
+
+/** Wait for every submitted job, calling on_done for each. Returns 0 or a fatal error. */
+PYC_API int pyc_pool_drain(pyc_pool *pool, pyc_error *err);
+
+/** Workers started so far (0 after a no-op run). */
+PYC_API unsigned pyc_pool_started(const pyc_pool *pool);
+
+/** Stop the workers and free the pool. NULL is a no-op. */
+PYC_API void pyc_pool_free(pyc_pool *pool);
+
+/** Release a job's result buffers (not the job itself). */
+PYC_API void pyc_job_dispose(pyc_job *job);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
