@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# make_tree.sh DIR [COPIES] [PYTHON]
+# Build a benchmark tree: COPIES copies (default 27, about 58,000 .py files for 3.12) of
+# PYTHON's standard library (default: pyenv's 3.12 if present, else python3) under DIR,
+# then compile it with that interpreter's compileall (fresh timestamp caches).
+# Prints the number of .py files. Reuses DIR when it already holds a finished tree.
+set -euo pipefail
+dir=${1:?usage: make_tree.sh DIR [COPIES] [PYTHON]}
+copies=${2:-27}
+py=${3:-}
+if [ -z "$py" ]; then
+	root=$(pyenv root 2>/dev/null || true)
+	py=$(ls -d "$root"/versions/3.12.*/bin/python3 2>/dev/null | head -n1 || true)
+	[ -n "$py" ] || py=python3
+fi
+if [ -f "$dir/.complete" ] && [ "$(cat "$dir/.complete")" = "$copies $py" ]; then
+	find "$dir" -name '*.py' | wc -l
+	exit 0
+fi
+rm -rf "$dir"
+mkdir -p "$dir"
+stdlib=$("$py" -c 'import os; print(os.path.dirname(os.__file__))')
+for i in $(seq 1 "$copies"); do
+	mkdir -p "$dir/copy$i"
+	# The stdlib without its caches, test data that does not compile, or site-packages.
+	(cd "$stdlib" && find . -name '*.py' -not -path './site-packages/*' -not -path '*/__pycache__/*' \
+		-exec cp --parents -p -t "$dir/copy$i" {} +)
+done
+env -u PYTHONDONTWRITEBYTECODE PYTHONHASHSEED=0 "$py" -m compileall -q -j0 "$dir" >/dev/null 2>&1 || true
+echo "$copies $py" > "$dir/.complete"
+find "$dir" -name '*.py' | wc -l
