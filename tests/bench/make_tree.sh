@@ -13,6 +13,9 @@ if [ -z "$py" ]; then
 	py=$(ls -d "$root"/versions/3.12.*/bin/python3 2>/dev/null | head -n1 || true)
 	[ -n "$py" ] || py=python3
 fi
+# Several benchmarks share one tree: build it under a lock, once.
+exec 9>"${dir%/}.lock"
+flock 9
 if [ -f "$dir/.complete" ] && [ "$(cat "$dir/.complete")" = "$copies $py" ]; then
 	find "$dir" -name '*.py' | wc -l
 	exit 0
