@@ -37,9 +37,7 @@ static const char *const key_env[] = {
 
 const pyc_magic_info *pyc_interp_magic_info(uint16_t magic)
 {
-	/* The magic table (magic.c) is not in main yet; callers fall back to magic/tag. */
-	(void)magic;
-	return NULL;
+	return pyc_magic_lookup(magic);
 }
 
 int pyc_rec_put(pyc_buf *b, const char *name, const void *value, size_t len)

@@ -105,6 +105,11 @@ static void test_probe_matches_each_interpreter(void **state)
 		if (strcmp(want, got) != 0)
 			fail_msg("%s: probe says '%s', interpreter says '%s'", list.path[i], got, want);
 		assert_string_equal(in.exe, list.path[i]);
+		assert_non_null(in.info);
+		assert_int_equal(in.info->number, in.magic);
+		assert_int_equal(in.info->minor, in.minor);
+		if (in.cache_tag)
+			assert_string_equal(in.info->cache_tag, in.cache_tag);
 		assert_non_null(in.sys_path);
 		assert_null(in.sys_path[in.sys_path_len]);
 		assert_false(in.from_cache);
