@@ -16,7 +16,9 @@ fi
 # Several benchmarks share one tree: build it under a lock, once.
 exec 9>"${dir%/}.lock"
 flock 9
-if [ -f "$dir/.complete" ] && [ "$(cat "$dir/.complete")" = "$copies $py" ]; then
+# A finished tree with at least as many copies from the same interpreter is reused as is.
+if [ -f "$dir/.complete" ] && read -r have have_py < "$dir/.complete" &&
+	[ "$have_py" = "$py" ] && [ "$have" -ge "$copies" ]; then
 	find "$dir" -name '*.py' | wc -l
 	exit 0
 fi
