@@ -198,10 +198,18 @@ static void print_findings(const struct check_opts *o, const pyc_check_list *l,
 	}
 }
 
-static void print_json(const pyc_check_list *l)
+static const char *const mode_name[] = {
+	[CHECK_STAGED] = "staged",
+	[CHECK_INDEX] = "index",
+	[CHECK_IGNORE_RULE] = "ignore-rule",
+	[CHECK_FILES] = "files",
+};
+
+/* JSON Lines (docs/cli.md): one "bytecode" record per finding, then the summary. */
+static void print_json(const struct check_opts *o, const pyc_check_list *l)
 {
 	for (size_t i = 0; i < l->count; i++) {
-		fputs("{\"path\":", stdout);
+		fputs("{\"type\":\"bytecode\",\"path\":", stdout);
 		out_json_cstr(stdout, l->items[i].path);
 		fputs(",\"kind\":", stdout);
 		out_json_cstr(stdout, pyc_check_kind_name(l->items[i].kind));
@@ -209,6 +217,8 @@ static void print_json(const pyc_check_list *l)
 		out_json_cstr(stdout, l->items[i].old_path);
 		fputs("}\n", stdout);
 	}
+	printf("{\"type\":\"summary\",\"mode\":\"%s\",\"findings\":%zu,\"clean\":%s}\n",
+	       mode_name[o->mode], l->count, l->count ? "false" : "true");
 }
 
 static const char *const clean_msg[] = {
@@ -221,7 +231,7 @@ static const char *const clean_msg[] = {
 static int render(const struct check_opts *o, const pyc_check_list *l, const char *workdir)
 {
 	if (o->json)
-		print_json(l);
+		print_json(o, l);
 	else if (o->quiet)
 		;
 	else if (l->count > 0)
