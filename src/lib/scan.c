@@ -357,13 +357,14 @@ static int open_walker(pyc_scan *s, const char *root)
 	return 0;
 }
 
-/* After the tree: walk the prefix mirror of the root, if there is one. */
-static int start_prefix_phase(pyc_scan *s)
+/* At the end of a walk: after the tree, walk the root's prefix mirror if there is one. */
+static int end_of_walk(pyc_scan *s)
 {
+	bool was_tree = s->phase == PHASE_TREE;
 	pyc_walker_free(s->w);
 	s->w = NULL;
 	s->phase = PHASE_DONE;
-	if (!s->mirror || !s->root_is_dir)
+	if (!was_tree || !s->mirror || !s->root_is_dir)
 		return 0;
 	pyc_error_clear(&s->err);
 	int rc = open_walker(s, s->mirror);
@@ -394,7 +395,7 @@ int pyc_scan_next(pyc_scan *s, const pyc_scan_record **out)
 			rc = pyc_walker_next(s->w, &e);
 			if (rc < 0)
 				return rc;
-			rc = rc == 0 ? start_prefix_phase(s) : handle_entry(s, e);
+			rc = rc == 0 ? end_of_walk(s) : handle_entry(s, e);
 		}
 		if (rc < 0)
 			return rc;
