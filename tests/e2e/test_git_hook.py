@@ -14,9 +14,10 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pyc_e2e import TOOL, Suite, SkipCase, clean_env  # noqa: E402
+from pyc_e2e import SOURCE_DIR, TOOL, Suite, SkipCase, clean_env  # noqa: E402
 
 GIT = shutil.which("git")
+PRE_COMMIT = shutil.which("pre-commit")
 
 
 class Sandbox:
@@ -297,6 +298,14 @@ def case_refuse_foreign(sb):
     assert read(hook) == FOREIGN and stat.S_IMODE(os.stat(hook).st_mode) == 0o750
     r = sb.tool(d, "hook", "uninstall")
     assert r.returncode == 3 and read(hook) == FOREIGN, r
+    # A symlink is foreign even when it points at a hook pyc-tool wrote elsewhere.
+    other = sb.repo("refuse-other")
+    sb.install(other)
+    os.unlink(hook)
+    os.symlink(os.path.join(other, ".git", "hooks", "pre-commit"), hook)
+    for verb in ("install", "uninstall"):
+        r = sb.tool(d, "hook", verb)
+        assert r.returncode == 3 and os.path.islink(hook), (verb, r)
 
 
 def case_chain_and_restore(sb):
@@ -370,6 +379,61 @@ def case_tool_from_path(sb):
     blocked(sb.commit(d, env=sb.env(PATH=bindir + ":" + sb.path)), "x.pyc")
 
 
+PRE_COMMIT_CONFIG = """repos:
+  - repo: %s
+    rev: %s
+    hooks:
+      - id: pyc-tool-check
+      - id: pyc-tool-check-files
+      - id: pyc-tool-check-index
+"""
+
+
+def case_pre_commit_framework(sb):
+    # The shipped .pre-commit-hooks.yaml, consumed by the real pre-commit from a repository
+    # it clones by path; pyc-tool is found on PATH (language: system).
+    if not PRE_COMMIT:
+        raise SkipCase("pre-commit is not installed (Debian package pre-commit)")
+    manifest = read(os.path.join(SOURCE_DIR, ".pre-commit-hooks.yaml"))
+    src = sb.repo("hooks-src", {".pre-commit-hooks.yaml": manifest})
+    bindir = os.path.join(sb.root, "bin")
+    os.makedirs(bindir)
+    os.symlink(TOOL, os.path.join(bindir, "pyc-tool"))
+    env = sb.env(PATH=bindir + ":" + sb.path, PRE_COMMIT_HOME=os.path.join(sb.root, "pc"))
+    d = sb.repo("pc-user", {"a.py": "x\n",
+                            ".pre-commit-config.yaml": PRE_COMMIT_CONFIG % (src, sb.head(src).decode())})
+
+    def pc(*args):
+        return subprocess.run([PRE_COMMIT] + list(args), cwd=d, env=env, capture_output=True)
+    r = pc("install")
+    assert r.returncode == 0, r
+    write(d, {"x.pyc": b"\x00"})
+    sb.git(d, "add", "x.pyc")
+    blocked(sb.commit(d, env=env), "x.pyc")
+    sb.git(d, "rm", "-q", "--cached", "x.pyc")
+    write(d, {"b.py": "b\n"})
+    sb.git(d, "add", "b.py")
+    passed(sb.commit(d, env=env))
+    # Bytecode committed past the hooks: found by --all-files runs, not by a clean commit.
+    write(d, {"pkg/__pycache__/t.cpython-311.pyc": b"\x00"})
+    sb.git(d, "add", "pkg")
+    sb.git(d, "commit", "-q", "--no-verify", "-m", "sneak")
+    r = pc("run", "--all-files", "pyc-tool-check-files")
+    assert r.returncode == 1 and b"pkg/__pycache__/t.cpython-311.pyc" in r.stdout, r
+    r = pc("run", "--all-files", "--hook-stage", "manual", "pyc-tool-check-index")
+    assert r.returncode == 1 and b"pyc-tool ignore --untrack" in r.stdout, r
+    # pyc-tool's own hook chained in front of pre-commit's: both run.
+    sb.install(d, "--chain")
+    write(d, {"c.py": "c\n", "c.pyc": b"\x00"})
+    sb.git(d, "add", "c.py", "c.pyc")
+    r, before, after = sb.commit(d, env=env)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and before == after, out
+    assert b"no Python bytecode staged for commit" in out, out   # pre-commit's hook ran
+    sb.git(d, "rm", "-q", "--cached", "c.pyc")
+    passed(sb.commit(d, env=env))
+
+
 def case_usage(sb):
     d = sb.repo("usage")
     for args in (["hook"], ["hook", "frob"], ["hook", "install", "--chain", "--force"],
@@ -387,7 +451,7 @@ CASES = [case_plain, case_first_commit, case_commit_all, case_partial_commit,
          case_delete_and_rename, case_subdirectory, case_linked_worktree, case_submodule,
          case_hooks_path, case_global_hooks_path, case_git_dir_work_tree, case_refuse_foreign,
          case_chain_and_restore, case_force, case_reinstall_and_absent, case_tool_from_path,
-         case_usage]
+         case_pre_commit_framework, case_usage]
 
 
 def main():
