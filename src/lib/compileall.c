@@ -327,6 +327,10 @@ static int compile_sys_path(ca_run *r)
 	r->sys_path_mode = true;
 	for (size_t i = 0; i < r->in->sys_path_len && rc == 0 && !r->stop; i++) {
 		const char *dir = r->in->sys_path[i];
+		/* The probe ran with -c, which puts '' first; `python -m compileall` (3.7+) puts
+		 * the working directory's full path there instead, and so compiles it. */
+		if (i == 0 && dir[0] == '\0' && r->in->minor >= 7)
+			dir = r->cwd;
 		if (dir[0] == '\0' || strcmp(dir, ".") == 0) {
 			pyc_compileall_event ev = { .kind = PYC_COMPILEALL_SKIP_CURDIR, .path = dir };
 			pyc_ca_emit(r, &ev);
