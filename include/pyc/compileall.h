@@ -54,6 +54,8 @@ typedef struct pyc_compileall_opts {
 	const char *source_date_epoch; /**< $SOURCE_DATE_EPOCH, passed in by the caller */
 	unsigned jobs;              /**< worker interpreters (>= 1) */
 	double timeout_sec;         /**< per file; 0 = none */
+	bool failure_cache;         /**< remember compile errors of unchanged sources across runs
+	                                 (docs/compile.md), so a re-run starts no interpreter */
 	bool verify_probe;          /**< interp came from the probe cache: probe it afresh before
 	                                 the first write; if it changed, stop (stats.reprobed) */
 } pyc_compileall_opts;

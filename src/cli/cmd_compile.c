@@ -51,7 +51,8 @@ static const char usage_text[] =
 	"                        [-s STRIPDIR] [-p PREPENDDIR] [-x REGEXP] [-i FILE] [-j N]\n"
 	"                        [--invalidation-mode {checked-hash,timestamp,unchecked-hash}]\n"
 	"                        [-o LEVEL] [-e DIR] [--hardlink-dupes] [--python EXE]\n"
-	"                        [--dry-run] [--json] [--timeout SECONDS] [FILE|DIR ...]\n";
+	"                        [--dry-run] [--json] [--timeout SECONDS] [--no-cache]\n"
+	"                        [FILE|DIR ...]\n";
 
 static void print_help(void)
 {
@@ -78,7 +79,7 @@ static void print_help(void)
 	      "  --dry-run           list what would be compiled and why; write nothing\n"
 	      "  --json              JSON Lines: one record per file written or failed\n"
 	      "  --timeout SECONDS   per-file worker time limit (default 600, 0 = none)\n"
-	      "  --no-probe-cache    ask the interpreter every time\n"
+	      "  --no-cache          neither the probe cache nor the failure cache\n"
 	      "\nExit status: 0 ok, 1 a file failed or a path cannot be listed, 2 usage,\n"
 	      "3 an interpreter cannot be run. See docs/compile.md.\n", stdout);
 }
@@ -295,7 +296,7 @@ static const struct option long_opts[] = {
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "no-probe-cache", no_argument, NULL, OPT_NO_PROBE_CACHE },
+	{ "no-cache", no_argument, NULL, OPT_NO_PROBE_CACHE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -448,6 +449,7 @@ static int parse_args(compile_opts *o, int argc, char **argv)
 	}
 	if (o->ca.jobs == 0)
 		o->ca.jobs = cores > 0 ? (unsigned)cores : 1;
+	o->ca.failure_cache = !o->no_probe_cache;
 	o->ca.maxlevels = o->have_recursion ? o->recursion : o->no_recurse ? 0 : -1;
 	if (o->json && o->verbose)
 		return cli_usage_error("compile", "--json and -v cannot be combined");

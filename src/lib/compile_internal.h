@@ -15,6 +15,8 @@ pcre2_code *pyc_compileall_rx_compile(const char *pattern, pyc_error *err);
 
 #include <sys/stat.h>
 
+typedef struct pyc_ca_failcache pyc_ca_failcache;
+
 /* One compileall run for one interpreter (pyc_compileall_run's state). */
 typedef struct ca_run {
 	const pyc_compileall_opts *o;
@@ -35,6 +37,8 @@ typedef struct ca_run {
 	bool walk_ddir;                  /* 3.7/3.8: -d joined per directory level */
 	pyc_pool *pool;                  /* started on the first stale file */
 	bool verified;                   /* the probe was re-checked (or did not need it) */
+	pyc_ca_failcache *fails;         /* known compile errors, opened on first need */
+	bool fails_opened;
 	bool stop;                       /* stop walking (fatal error or stale probe) */
 	int fatal;                       /* first fatal error code */
 } ca_run;
@@ -53,6 +57,7 @@ typedef struct pyc_ca_item {
 	uint8_t hash[8];
 	bool has_hash;
 	enum pyc_compileall_why why;
+	uint64_t fail_key;               /* failure-cache key, when the cache is in use */
 } pyc_ca_item;
 
 pyc_ca_item *pyc_ca_item_new(ca_run *r, const char *fullname);
@@ -63,6 +68,14 @@ int pyc_ca_read_source(ca_run *r, pyc_ca_item *it);
 int pyc_ca_submit(ca_run *r, pyc_ca_item *it);
 /* Drain and free the pool. */
 int pyc_ca_finish(ca_run *r);
+/* The failure cache (compile_failcache.c). open returns NULL when there is no cache. */
+pyc_ca_failcache *pyc_ca_failcache_open(void);
+uint64_t pyc_ca_failcache_key(const ca_run *r, const char *dfile, const uint8_t *src,
+                              size_t len);
+const char *pyc_ca_failcache_get(const pyc_ca_failcache *fc, uint64_t key);
+void pyc_ca_failcache_put(pyc_ca_failcache *fc, uint64_t key, const char *text);
+void pyc_ca_failcache_close(pyc_ca_failcache *fc);
+
 /* Hand an event to the caller. */
 void pyc_ca_emit(ca_run *r, pyc_compileall_event *ev);
 /* Count and report a failed file. */

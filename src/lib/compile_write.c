@@ -191,6 +191,8 @@ static void on_done(pyc_job *job, void *ctx)
 			pyc_ca_emit(r, &ev);
 		}
 	} else {
+		if (job->status == PYC_ECOMPILE)
+			pyc_ca_failcache_put(r->fails, it->fail_key, pyc_buf_cstr(&job->error_text));
 		const char *kind = job->status == PYC_ECOMPILE   ? "compile"
 		                   : job->status == PYC_ETIMEOUT ? "timeout"
 		                                                 : "crash";
@@ -246,6 +248,25 @@ static int start_job(ca_run *r, pyc_ca_item *it)
 	return pyc_pool_submit(r->pool, &it->job, r->err);
 }
 
+/* The file failed to compile before, byte for byte: report that again (true). */
+static bool known_failure(ca_run *r, pyc_ca_item *it)
+{
+	if (!r->o->failure_cache)
+		return false;
+	if (!r->fails_opened) {
+		r->fails = pyc_ca_failcache_open();
+		r->fails_opened = true;
+	}
+	if (!r->fails)
+		return false;
+	const char *dfile = it->has_dfile ? pyc_buf_cstr(&it->dfile) : it->fullname;
+	it->fail_key = pyc_ca_failcache_key(r, dfile, it->source, it->source_len);
+	const char *text = pyc_ca_failcache_get(r->fails, it->fail_key);
+	if (text)
+		pyc_ca_fail(r, it->fullname, "compile", text);
+	return text != NULL;
+}
+
 int pyc_ca_submit(ca_run *r, pyc_ca_item *it)
 {
 	pyc_compileall_event ev = { .path = it->fullname, .why = it->why,
@@ -258,15 +279,15 @@ int pyc_ca_submit(ca_run *r, pyc_ca_item *it)
 		pyc_ca_item_free(it);
 		return 0;
 	}
+	ev.kind = PYC_COMPILEALL_COMPILING;
+	pyc_ca_emit(r, &ev);
+	if (pyc_ca_read_source(r, it) <= 0 || known_failure(r, it)) {
+		pyc_ca_item_free(it);
+		return 0;
+	}
 	if (r->o->verify_probe && !r->verified && !probe_still_valid(r)) {
 		pyc_ca_item_free(it);
 		return r->fatal;
-	}
-	ev.kind = PYC_COMPILEALL_COMPILING;
-	pyc_ca_emit(r, &ev);
-	if (pyc_ca_read_source(r, it) <= 0) {
-		pyc_ca_item_free(it);
-		return 0;
 	}
 	int rc = start_job(r, it);
 	if (rc < 0) {
@@ -287,5 +308,7 @@ int pyc_ca_finish(ca_run *r)
 		pyc_pool_free(r->pool);
 		r->pool = NULL;
 	}
+	pyc_ca_failcache_close(r->fails);
+	r->fails = NULL;
 	return rc;
 }

@@ -117,6 +117,14 @@ static enum pyc_compileall_why freshness(ca_run *r, pyc_ca_item *it)
 	return PYC_COMPILEALL_FRESH;
 }
 
+static bool is_py_name(const char *fullname)
+{
+	size_t n = strlen(fullname);
+	const char *base = strrchr(fullname, '/');
+	base = base ? base + 1 : fullname;
+	return strlen(base) >= 3 && strcmp(fullname + n - 3, ".py") == 0;
+}
+
 /* After compile_file's early returns: compute the dfile (printing 3.13's -s warning for
  * every file, as compileall does), then -x, -e, isfile and the ".py" suffix. Returns 1
  * when the file is a candidate, 0 when skipped, <0 on a fatal error. */
@@ -132,14 +140,9 @@ static int candidate(ca_run *r, const char *fullname, const file_ctx *fc, pyc_ca
 		                            .stripdir = fc->stripdir };
 		pyc_ca_emit(r, &ev);
 	}
-	if (rx_excludes(r, fullname) || outside_limit(r, fullname))
+	if (!is_py_name(fullname) || rx_excludes(r, fullname) || outside_limit(r, fullname))
 		return 0;
 	if (stat(fullname, &it->st) != 0 || !S_ISREG(it->st.st_mode))
-		return 0;
-	size_t n = strlen(fullname);
-	const char *base = strrchr(fullname, '/');
-	base = base ? base + 1 : fullname;
-	if (strlen(base) < 3 || strcmp(fullname + n - 3, ".py") != 0)
 		return 0;
 	if (rc < 0) {
 		/* compileall crashes in os.path.join(); we fail just this file. */
@@ -151,6 +154,10 @@ static int candidate(ca_run *r, const char *fullname, const file_ctx *fc, pyc_ca
 
 static int process_file(ca_run *r, const char *fullname, const file_ctx *fc)
 {
+	/* Only a name ending in ".py" can matter, except that 3.13 warns about -s for every
+	 * file: skip the rest early, this is most of a no-op run. */
+	if (!is_py_name(fullname) && !(fc->stripdir && r->in->minor >= 13))
+		return 0;
 	pyc_ca_item *it = pyc_ca_item_new(r, fullname);
 	if (!it)
 		return PYC_ENOMEM;
@@ -182,10 +189,11 @@ done:
 
 static int cmp_names(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
 }
 
-/* os.listdir + sort, without "." and ".."; *out NULL-terminated. errno on failure. */
+/* os.listdir + sort, without "." and ".."; *out NULL-terminated, each entry is its d_type
+ * byte followed by the name. errno on failure. */
 static int list_dir(const char *dir, char ***out, size_t *count, int *sys_errno)
 {
 	DIR *d = opendir(dir[0] ? dir : "");
@@ -206,8 +214,12 @@ static int list_dir(const char *dir, char ***out, size_t *count, int *sys_errno)
 				break;
 			v = nv;
 		}
-		if (!(v[n] = strdup(de->d_name)))
+		/* One leading byte keeps d_type, so most entries need no stat(). */
+		size_t len = strlen(de->d_name);
+		if (!(v[n] = malloc(len + 2)))
 			break;
+		v[n][0] = (char)de->d_type;
+		memcpy(v[n] + 1, de->d_name, len + 1);
 		n++;
 		errno = 0;
 	}
@@ -239,11 +251,12 @@ static int walk_dir(ca_run *r, const char *dir, int maxlevels, const char *ddir,
 
 /* One directory entry: compileall's `if not isdir: yield; elif maxlevels > 0 and not
  * islink: recurse` (isdir follows symlinks, so a link to a directory is neither). */
-static int walk_entry(ca_run *r, const char *fullname, const char *name, int maxlevels,
-                      const char *ddir, const file_ctx *fc)
+static int walk_entry(ca_run *r, const char *fullname, const char *name, unsigned char type,
+                      int maxlevels, const char *ddir, const file_ctx *fc)
 {
 	struct stat st;
-	bool isdir = stat(fullname, &st) == 0 && S_ISDIR(st.st_mode);
+	bool isdir = type == DT_DIR ||
+	             (type != DT_REG && stat(fullname, &st) == 0 && S_ISDIR(st.st_mode));
 	if (!isdir) {
 		file_ctx here = *fc;
 		if (r->walk_ddir)
@@ -251,7 +264,8 @@ static int walk_entry(ca_run *r, const char *fullname, const char *name, int max
 		return process_file(r, fullname, &here);
 	}
 	struct stat lst;
-	if (maxlevels <= 0 || lstat(fullname, &lst) != 0 || S_ISLNK(lst.st_mode))
+	if (maxlevels <= 0 || (type != DT_DIR && (lstat(fullname, &lst) != 0 ||
+	                                          S_ISLNK(lst.st_mode))))
 		return 0;
 	pyc_buf sub = PYC_BUF_INIT;
 	if (ddir && r->walk_ddir &&
@@ -286,12 +300,14 @@ static int walk_dir(ca_run *r, const char *dir, int maxlevels, const char *ddir,
 	}
 	pyc_buf full = PYC_BUF_INIT;
 	for (size_t i = 0; i < n && rc == 0 && !r->stop; i++) {
-		if (strcmp(names[i], "__pycache__") == 0)
+		const char *name = names[i] + 1;
+		if (strcmp(name, "__pycache__") == 0)
 			continue;
-		if (pyc_buf_sets(&full, dir) < 0 || pyc_compileall_path_join(&full, names[i]) < 0)
+		if (pyc_buf_sets(&full, dir) < 0 || pyc_compileall_path_join(&full, name) < 0)
 			rc = PYC_ENOMEM;
 		else
-			rc = walk_entry(r, pyc_buf_cstr(&full), names[i], maxlevels, ddir, fc);
+			rc = walk_entry(r, pyc_buf_cstr(&full), name, (unsigned char)names[i][0],
+			                maxlevels, ddir, fc);
 	}
 	pyc_buf_dispose(&full);
 	free_names(names, n);

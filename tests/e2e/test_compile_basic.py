@@ -189,11 +189,12 @@ def noop_and_errors(suite, interp):
     first = caches(root)
     if not any(k.startswith(os.path.join("pkg", "__pycache__", "a.")) for k in first):
         raise AssertionError("the good files were not compiled: %s" % sorted(first))
-    os.unlink(os.path.join(root, "pkg", "bad.py"))
     before = {k: (os.stat(os.path.join(root, k)).st_ino, os.stat(os.path.join(root, k)).st_mtime_ns)
               for k in first}
     open(log, "w").close()
-    r = run_tool(["compile", "--python", exe, root], env=env)
+    # Second run: nothing changed. The broken file is reported again (from the failure
+    # cache), nothing is written and no interpreter starts.
+    r2 = run_tool(["compile", "--python", exe, root], env=env)
     with open(log) as f:
         starts = f.read().count("start")
     after = {k: (os.stat(os.path.join(root, k)).st_ino, os.stat(os.path.join(root, k)).st_mtime_ns)
@@ -202,8 +203,21 @@ def noop_and_errors(suite, interp):
         raise AssertionError("the no-op run rewrote caches")
     if starts:
         raise AssertionError("the no-op run started the interpreter %d times" % starts)
-    if r.returncode != 0 or b"up to date" not in r.stdout:
-        raise AssertionError("second run exit %d: %s" % (r.returncode, r.stdout))
+    out2 = r2.stdout.decode(errors="replace")
+    err_lines = [l for l in out.splitlines() if not l.startswith("compiled ")]
+    if r2.returncode != 1 or [l for l in out2.splitlines() if not l.startswith("compiled ")] != err_lines:
+        raise AssertionError("second run: exit %d, output differs:\n%s\n---\n%s" % (
+            r2.returncode, out, out2))
+    # Fixed with the same size and mtime: the content changed, so it is compiled now.
+    bad = os.path.join(root, "pkg", "bad.py")
+    st = os.stat(bad)
+    with open(bad, "wb") as f:
+        f.write(b"def broken():\n    pass\n")
+    os.truncate(bad, st.st_size)
+    os.utime(bad, ns=(st.st_atime_ns, st.st_mtime_ns))
+    r3 = run_tool(["compile", "--python", exe, root], env=env)
+    if r3.returncode != 0 or b"compiled 1," not in r3.stdout:
+        raise AssertionError("fixed file: exit %d: %s%s" % (r3.returncode, r3.stdout, r3.stderr))
 
 
 def main():
