@@ -125,7 +125,8 @@ enum pyc_compileall_why {
 PYC_API const char *pyc_compileall_why_name(enum pyc_compileall_why why);
 
 /**
- * Judge the first bytes of one cache file (hdr[0..n), file_size = its st_size) as the
+ * Judge the first bytes of one cache file (hdr[0..n); file_size = its st_size, or any
+ * lower bound of it above the header size, e.g. n after reading 17 bytes) as the
  * requested kind for `magic`: timestamp = magic, flags 0, mtime and size accepted by that
  * version's import system; hash modes = magic, flags 1 or 3 as requested and the 8-byte
  * `source_hash` (NULL when mode is timestamp). A file with nothing after its header is

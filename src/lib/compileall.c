@@ -101,14 +101,14 @@ static enum pyc_compileall_why freshness(ca_run *r, pyc_ca_item *it)
 		if (fd < 0)
 			return errno == ENOENT || errno == ENOTDIR ? PYC_COMPILEALL_WHY_MISSING
 			                                            : PYC_COMPILEALL_WHY_UNREADABLE;
-		uint8_t hdr[16];
-		struct stat cst;
-		ssize_t n = fstat(fd, &cst) == 0 ? pread(fd, hdr, sizeof(hdr), 0) : -1;
+		/* One byte past the largest header tells whether a body follows (no fstat). */
+		uint8_t hdr[PYC_HEADER_MAX + 1];
+		ssize_t n = pread(fd, hdr, sizeof(hdr), 0);
 		close(fd);
 		if (n < 0)
 			return PYC_COMPILEALL_WHY_UNREADABLE;
 		enum pyc_compileall_why why = pyc_compileall_judge(
-			hdr, (size_t)n, (uint64_t)cst.st_size, r->in->magic, r->mode,
+			hdr, (size_t)n, (uint64_t)n, r->in->magic, r->mode,
 			it->st.st_mtim.tv_sec, it->st.st_mtim.tv_nsec, (uint64_t)it->st.st_size,
 			it->has_hash ? it->hash : NULL);
 		if (why != PYC_COMPILEALL_FRESH)

@@ -4,7 +4,8 @@
 # PYTHON's standard library (default: pyenv's 3.12, else python3) and, with --big, on the
 # shared tree of tests/bench/make_tree.sh (/tmp/pyc-bench-tree, ~59,000 files; slow: a
 # forced compile of it takes minutes, so it is measured once).
-# Measures, each as the best of RUNS wall times (default 3; 1 for the big tree):
+# Measures, alternating the two tools, the median of RUNS wall times (default 3; 1 for the
+# big tree):
 #   compileall -f -j0      vs  pyc-tool compile -f          (forced full compile)
 #   the compiler floor: an in-process compile()+marshal.dumps loop's CPU time / cores
 #   compileall -j1 no-op   vs  pyc-tool compile no-op
@@ -26,20 +27,26 @@ cores=$(nproc)
 export PYTHONHASHSEED=0
 unset PYTHONDONTWRITEBYTECODE SOURCE_DATE_EPOCH PYTHONPYCACHEPREFIX
 
-# Wall seconds of the best of N runs of "$@" (output discarded; failures of single files
-# are expected: the stdlib's test data holds sources that do not compile).
-best_of() {
-	local n=$1; shift
-	local best=
+# Wall seconds of one run of "$@" (output discarded; failures of single files are expected:
+# the stdlib's test data holds sources that do not compile).
+wall() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$@" >/dev/null 2>&1 || true
+	t1=$(date +%s.%N)
+	echo "$t1 - $t0" | bc -l
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
+
+# Alternate two commands N times; prints "median_a median_b".
+pair() {
+	local n=$1 a=$2 b=$3 ta=() tb=()
 	for _ in $(seq 1 "$n"); do
-		local t0 t1 d
-		t0=$(date +%s.%N)
-		"$@" >/dev/null 2>&1 || true
-		t1=$(date +%s.%N)
-		d=$(echo "$t1 - $t0" | bc -l)
-		if [ -z "$best" ] || [ "$(echo "$d < $best" | bc -l)" = 1 ]; then best=$d; fi
+		ta+=("$(eval "wall $a")")
+		tb+=("$(eval "wall $b")")
 	done
-	printf '%.2f' "$best"
+	echo "$(printf '%s\n' "${ta[@]}" | median) $(printf '%s\n' "${tb[@]}" | median)"
 }
 
 # CPU seconds the compiler itself needs for every source of DIR, divided by the cores.
@@ -71,11 +78,11 @@ measure() {
 	# Fresh caches first, so both no-op runs really have nothing to do.
 	"$tool" compile -qq --python "$py" "$dir" || true
 	local ca_f ours_f fl cpu ca_noop ours_noop
-	ca_f=$(best_of "$n" "$py" -m compileall -q -f -j0 "$dir")
-	ours_f=$(best_of "$n" "$tool" compile -q -f --python "$py" "$dir")
+	read -r ca_f ours_f < <(pair "$n" '"$py" -m compileall -q -f -j0 "$dir"' \
+		'"$tool" compile -q -f --python "$py" "$dir"')
 	read -r cpu fl < <(floor "$dir")
-	ca_noop=$(best_of "$n" "$py" -m compileall -q -j1 "$dir")
-	ours_noop=$(best_of "$n" "$tool" compile -q --python "$py" "$dir")
+	read -r ca_noop ours_noop < <(pair "$n" '"$py" -m compileall -q -j1 "$dir"' \
+		'"$tool" compile -q --python "$py" "$dir"')
 	echo "| $label | $files | $ca_f | $ours_f | $(ratio "$ours_f" "$ca_f") | $cpu / $fl | $(ratio "$ours_f" "$fl") | $ca_noop | $ours_noop | $(ratio "$ca_noop" "$ours_noop")x |"
 }
 

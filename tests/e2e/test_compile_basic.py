@@ -220,6 +220,38 @@ def noop_and_errors(suite, interp):
         raise AssertionError("fixed file: exit %d: %s%s" % (r3.returncode, r3.stdout, r3.stderr))
 
 
+def unwritable_targets(suite, interp):
+    """A __pycache__ that is a file and a cache path that is a symlink: compileall fails
+    those files (exit 1) and compiles the rest; so must we, leaving the link's target alone."""
+    base = os.path.join(suite.tmp, "faults-%s" % interp.short)
+    results = {}
+    for who in ("oracle", "ours"):
+        root = os.path.join(base, who)
+        make_tree(root)
+        os.unlink(os.path.join(root, "pkg", "bad.py"))
+        with open(os.path.join(root, "pkg", "sub", "__pycache__"), "w") as f:
+            f.write("not a directory\n")
+        os.makedirs(os.path.join(root, "pkg", "__pycache__"))
+        victim = os.path.join(base, "victim-%s" % who)
+        with open(victim, "w") as f:
+            f.write("keep me\n")
+        os.symlink(victim, os.path.join(root, "pkg", "__pycache__", "a.%s.pyc" % interp.tag))
+        if who == "oracle":
+            r = interp.run(["-m", "compileall", "-q", root])
+        else:
+            r = run_tool(["compile", "-q", "--python", interp.exe, root])
+        with open(victim) as f:
+            if f.read() != "keep me\n":
+                raise AssertionError("%s wrote through the symlinked cache path" % who)
+        results[who] = (r.returncode, caches(root), r.stdout.decode(errors="replace"))
+    (rc_o, c_o, out_o), (rc_u, c_u, out_u) = results["oracle"], results["ours"]
+    if rc_o != rc_u or sorted(c_o) != sorted(c_u):
+        raise AssertionError("exit %d vs %d, caches %s vs %s" % (rc_o, rc_u, sorted(c_o), sorted(c_u)))
+    for name in ("sub/b.py", "a.py"):
+        if ("pkg/%s'..." % name) not in out_u:
+            raise AssertionError("no error reported for %s:\n%s" % (name, out_u))
+
+
 def main():
     suite = Suite("compile_basic")
     found = interpreters(min_version=(3, 6))
@@ -233,6 +265,8 @@ def main():
                 compare_case(suite, interp, name, args, extra)
         with suite.case("%s no-op run and syntax error" % interp.short):
             noop_and_errors(suite, interp)
+        with suite.case("%s unwritable cache paths" % interp.short):
+            unwritable_targets(suite, interp)
     suite.finish()
 
 
