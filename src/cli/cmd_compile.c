@@ -491,71 +491,86 @@ static void print_summary(render *rd, double secs)
 	printf(" in %.2f s\n", secs);
 }
 
-/* Probe, validate and compile for one interpreter. Returns an exit code. */
-static int compile_for(compile_opts *o, const char *exe, const cli_ctx *ctx, bool multi)
+/* Ask each interpreter, then check the options against each one's compileall, before
+ * anything is read or written (compileall's argparse errors come first too). */
+static int prepare(compile_opts *o, pyc_interp *ins)
 {
-	pyc_interp in;
+	for (size_t i = 0; i < o->npythons; i++) {
+		pyc_error err = { 0 };
+		int rc = o->no_probe_cache ? pyc_interp_probe_fresh(&ins[i], o->pythons[i], &err)
+		                           : pyc_interp_probe(&ins[i], o->pythons[i], &err);
+		if (rc < 0) {
+			cli_error("%s", err.message);
+			return CLI_EXIT_RUNTIME;
+		}
+		if (pyc_compileall_validate(&o->ca, &ins[i], &err) < 0) {
+			if (err.code == PYC_EUNSUPPORTED) {
+				cli_error("%s", err.message);
+				return CLI_EXIT_RUNTIME;
+			}
+			return cli_usage_error("compile", "%s", err.message);
+		}
+	}
+	return 0;
+}
+
+/* Compile for one (probed, validated) interpreter. Returns an exit code. */
+static int compile_for(compile_opts *o, pyc_interp *in, const cli_ctx *ctx, bool multi)
+{
 	pyc_error err = { 0 };
-	int prc = o->no_probe_cache ? pyc_interp_probe_fresh(&in, exe, &err)
-	                            : pyc_interp_probe(&in, exe, &err);
-	if (prc < 0) {
-		cli_error("%s", err.message);
-		return CLI_EXIT_RUNTIME;
-	}
-	if (pyc_compileall_validate(&o->ca, &in, &err) < 0) {
-		pyc_interp_dispose(&in);
-		return err.code == PYC_EUNSUPPORTED ? (cli_error("%s", err.message), CLI_EXIT_RUNTIME)
-		                                    : cli_usage_error("compile", "%s", err.message);
-	}
 	pyc_compileall_stats st;
 	render rd = { .opts = o, .ctx = ctx, .multi = multi, .st = &st, .started = now_sec() };
 	int rc;
 	for (;;) {
 		memset(&st, 0, sizeof(st));
-		rd.tag = in.cache_tag;
-		o->ca.verify_probe = in.from_cache;
-		rc = pyc_compileall_run(&o->ca, &in, on_event, &rd, &st, &err);
+		rd.tag = in->cache_tag;
+		o->ca.verify_probe = in->from_cache;
+		rc = pyc_compileall_run(&o->ca, in, on_event, &rd, &st, &err);
 		if (rc < 0 || !st.reprobed)
 			break;
 		/* The cached answer was out of date: start over with the interpreter's own. */
-		pyc_interp_dispose(&in);
-		if ((rc = pyc_interp_probe_fresh(&in, exe, &err)) < 0)
+		char *exe = strdup(in->exe);
+		pyc_interp_dispose(in);
+		rc = exe ? pyc_interp_probe_fresh(in, exe, &err) : PYC_ENOMEM;
+		free(exe);
+		if (rc < 0)
 			break;
 	}
 	progress_clear(&rd);
 	if (rc < 0) {
 		fflush(stdout);
 		cli_error("%s", err.message[0] ? err.message : pyc_code_name(rc));
-		pyc_interp_dispose(&in);
 		return CLI_EXIT_RUNTIME;
 	}
 	print_summary(&rd, now_sec() - rd.started);
-	pyc_interp_dispose(&in);
 	return st.failed || st.unlisted ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
 }
 
 int cmd_compile(int argc, char **argv, const cli_ctx *ctx)
 {
 	compile_opts o;
+	pyc_interp ins[MAX_PYTHONS];
 	memset(&o, 0, sizeof(o));
+	memset(ins, 0, sizeof(ins));
 	int rc = parse_args(&o, argc, argv);
-	if (rc == 0 && o.flist && read_flist(&o) < 0)
-		rc = CLI_EXIT_FINDINGS;
-	if (rc != 0) {
-		free_opts(&o);
-		return rc == HELP_DONE ? cli_finish_stdout(CLI_EXIT_OK) : rc;
+	if (rc == 0 && o.npythons == 0)
+		o.pythons[o.npythons++] = "python3";
+	if (rc == 0)
+		rc = prepare(&o, ins);
+	bool run = rc == 0;
+	if (run && o.flist && read_flist(&o) < 0) {
+		rc = CLI_EXIT_FINDINGS;   /* compileall: "Error reading file list", exit 1 */
+		run = false;
 	}
 	o.ca.paths = (const char *const *)o.paths;
 	o.ca.npaths = o.npaths;
-	if (o.npythons == 0)
-		o.pythons[o.npythons++] = "python3";
-	for (size_t i = 0; i < o.npythons; i++) {
-		int r = compile_for(&o, o.pythons[i], ctx, o.npythons > 1);
+	for (size_t i = 0; run && i < o.npythons; i++) {
+		int r = compile_for(&o, &ins[i], ctx, o.npythons > 1);
 		if (r > rc)
 			rc = r;
-		if (r == CLI_EXIT_USAGE)
-			break;
 	}
+	for (size_t i = 0; i < o.npythons; i++)
+		pyc_interp_dispose(&ins[i]);
 	free_opts(&o);
-	return cli_finish_stdout(rc);
+	return rc == HELP_DONE ? cli_finish_stdout(CLI_EXIT_OK) : cli_finish_stdout(rc);
 }
