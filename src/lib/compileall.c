@@ -22,6 +22,7 @@ typedef struct file_ctx {
 	const char *ddir;
 	const char *stripdir;
 	const char *prependdir;
+	int dfd;           /* the directory being listed (relative *at() calls), or AT_FDCWD */
 } file_ctx;
 
 void pyc_ca_emit(ca_run *r, pyc_compileall_event *ev)
@@ -92,12 +93,17 @@ static int cache_files(ca_run *r, const char *fullname, char **cfiles)
 }
 
 /* The verdict over every level's cache file: the first one that is not fresh. */
-static enum pyc_compileall_why freshness(ca_run *r, pyc_ca_item *it)
+static enum pyc_compileall_why freshness(ca_run *r, pyc_ca_item *it, int dfd,
+                                        size_t dirlen)
 {
 	if (r->o->force)
 		return PYC_COMPILEALL_WHY_FORCED;
 	for (size_t i = 0; i < r->nlevels; i++) {
-		int fd = open(it->cfiles[i], O_RDONLY | O_CLOEXEC);
+		/* A cache beside the source (__pycache__/ or legacy) opens relative to the
+		 * directory already open: no path walk from the root for each file. */
+		const char *c = it->cfiles[i];
+		bool rel = dfd != AT_FDCWD && strncmp(c, it->fullname, dirlen) == 0;
+		int fd = openat(rel ? dfd : AT_FDCWD, rel ? c + dirlen : c, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return errno == ENOENT || errno == ENOTDIR ? PYC_COMPILEALL_WHY_MISSING
 			                                            : PYC_COMPILEALL_WHY_UNREADABLE;
@@ -128,7 +134,8 @@ static bool is_py_name(const char *fullname)
 /* After compile_file's early returns: compute the dfile (printing 3.13's -s warning for
  * every file, as compileall does), then -x, -e, isfile and the ".py" suffix. Returns 1
  * when the file is a candidate, 0 when skipped, <0 on a fatal error. */
-static int candidate(ca_run *r, const char *fullname, const file_ctx *fc, pyc_ca_item *it)
+static int candidate(ca_run *r, const char *fullname, const char *rel, const file_ctx *fc,
+                     pyc_ca_item *it)
 {
 	bool strip_ignored = false;
 	int rc = pyc_compileall_dfile(&it->dfile, &it->has_dfile, &strip_ignored, r->in->minor,
@@ -142,7 +149,7 @@ static int candidate(ca_run *r, const char *fullname, const file_ctx *fc, pyc_ca
 	}
 	if (!is_py_name(fullname) || rx_excludes(r, fullname) || outside_limit(r, fullname))
 		return 0;
-	if (stat(fullname, &it->st) != 0 || !S_ISREG(it->st.st_mode))
+	if (fstatat(fc->dfd, rel, &it->st, 0) != 0 || !S_ISREG(it->st.st_mode))
 		return 0;
 	if (rc < 0) {
 		/* compileall crashes in os.path.join(); we fail just this file. */
@@ -152,7 +159,8 @@ static int candidate(ca_run *r, const char *fullname, const file_ctx *fc, pyc_ca
 	return 1;
 }
 
-static int process_file(ca_run *r, const char *fullname, const file_ctx *fc)
+/* One file; `rel` names it relative to fc->dfd (the full path when that is AT_FDCWD). */
+static int process_file(ca_run *r, const char *fullname, const char *rel, const file_ctx *fc)
 {
 	/* Only a name ending in ".py" can matter, except that 3.13 warns about -s for every
 	 * file: skip the rest early, this is most of a no-op run. */
@@ -161,7 +169,7 @@ static int process_file(ca_run *r, const char *fullname, const file_ctx *fc)
 	pyc_ca_item *it = pyc_ca_item_new(r, fullname);
 	if (!it)
 		return PYC_ENOMEM;
-	int rc = candidate(r, fullname, fc, it);
+	int rc = candidate(r, fullname, rel, fc, it);
 	if (rc <= 0)
 		goto done;
 	if ((rc = cache_files(r, fullname, it->cfiles)) < 0) {
@@ -173,7 +181,7 @@ static int process_file(ca_run *r, const char *fullname, const file_ctx *fc)
 	if (r->mode != PYC_INVALIDATION_TIMESTAMP && !r->o->force &&
 	    (rc = pyc_ca_read_source(r, it)) <= 0)
 		goto done;
-	it->why = freshness(r, it);
+	it->why = freshness(r, it, fc->dfd, fc->dfd == AT_FDCWD ? 0 : (size_t)(rel - fullname));
 	if (it->why == PYC_COMPILEALL_FRESH) {
 		pyc_compileall_event ev = { .kind = PYC_COMPILEALL_UP_TO_DATE, .path = fullname };
 		r->st->up_to_date++;
@@ -194,13 +202,24 @@ static int cmp_names(const void *a, const void *b)
 
 /* os.listdir + sort, without "." and ".."; *out NULL-terminated, each entry is its d_type
  * byte followed by the name. errno on failure. */
-static int list_dir(const char *dir, char ***out, size_t *count, int *sys_errno)
+static int list_dir(const char *dir, int *dfd, char ***out, size_t *count, int *sys_errno)
 {
-	DIR *d = opendir(dir[0] ? dir : "");
+	/* Keep a directory fd for the entries' *at() calls; without one (too many open
+	 * files, in a very deep tree) they use full paths. */
+	*dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int lfd = *dfd >= 0 ? dup(*dfd) : -1;
+	DIR *d = lfd >= 0 ? fdopendir(lfd) : opendir(dir);
 	if (!d) {
 		*sys_errno = errno;
+		if (lfd >= 0)
+			close(lfd);
+		if (*dfd >= 0)
+			close(*dfd);
+		*dfd = AT_FDCWD;
 		return PYC_EIO;
 	}
+	if (*dfd < 0)
+		*dfd = AT_FDCWD;
 	size_t n = 0, cap = 64;
 	char **v = malloc(cap * sizeof(*v));
 	struct dirent *de;
@@ -255,17 +274,20 @@ static int walk_entry(ca_run *r, const char *fullname, const char *name, unsigne
                       int maxlevels, const char *ddir, const file_ctx *fc)
 {
 	struct stat st;
+	const char *rel = fc->dfd == AT_FDCWD ? fullname : name;
 	bool isdir = type == DT_DIR ||
-	             (type != DT_REG && stat(fullname, &st) == 0 && S_ISDIR(st.st_mode));
+	             (type != DT_REG && fstatat(fc->dfd, rel, &st, 0) == 0 && S_ISDIR(st.st_mode));
 	if (!isdir) {
 		file_ctx here = *fc;
 		if (r->walk_ddir)
 			here.ddir = ddir;
-		return process_file(r, fullname, &here);
+		return process_file(r, fullname, rel, &here);
 	}
 	struct stat lst;
-	if (maxlevels <= 0 || (type != DT_DIR && (lstat(fullname, &lst) != 0 ||
-	                                          S_ISLNK(lst.st_mode))))
+	if (maxlevels <= 0)
+		return 0;
+	if (type != DT_DIR && (fstatat(fc->dfd, rel, &lst, AT_SYMLINK_NOFOLLOW) != 0 ||
+	                       S_ISLNK(lst.st_mode)))
 		return 0;
 	pyc_buf sub = PYC_BUF_INIT;
 	if (ddir && r->walk_ddir &&
@@ -285,8 +307,8 @@ static int walk_dir(ca_run *r, const char *dir, int maxlevels, const char *ddir,
 	pyc_ca_emit(r, &ev);
 	char **names;
 	size_t n;
-	int sys_errno = 0;
-	int rc = list_dir(dir, &names, &n, &sys_errno);
+	int sys_errno = 0, dfd;
+	int rc = list_dir(dir, &dfd, &names, &n, &sys_errno);
 	if (rc == PYC_ENOMEM)
 		return rc;
 	if (rc < 0) {
@@ -299,6 +321,8 @@ static int walk_dir(ca_run *r, const char *dir, int maxlevels, const char *ddir,
 		return 0;
 	}
 	pyc_buf full = PYC_BUF_INIT;
+	file_ctx here = *fc;
+	here.dfd = dfd;
 	for (size_t i = 0; i < n && rc == 0 && !r->stop; i++) {
 		const char *name = names[i] + 1;
 		if (strcmp(name, "__pycache__") == 0)
@@ -307,10 +331,12 @@ static int walk_dir(ca_run *r, const char *dir, int maxlevels, const char *ddir,
 			rc = PYC_ENOMEM;
 		else
 			rc = walk_entry(r, pyc_buf_cstr(&full), name, (unsigned char)names[i][0],
-			                maxlevels, ddir, fc);
+			                maxlevels, ddir, &here);
 	}
 	pyc_buf_dispose(&full);
 	free_names(names, n);
+	if (dfd != AT_FDCWD)
+		close(dfd);
 	return rc;
 }
 
@@ -318,10 +344,10 @@ static int walk_dir(ca_run *r, const char *dir, int maxlevels, const char *ddir,
 static int compile_dest(ca_run *r, const char *dest)
 {
 	const pyc_compileall_opts *o = r->o;
-	file_ctx fc = { o->ddir, o->stripdir, o->prependdir };
+	file_ctx fc = { o->ddir, o->stripdir, o->prependdir, AT_FDCWD };
 	struct stat st;
 	if (stat(dest, &st) == 0 && S_ISREG(st.st_mode))
-		return process_file(r, dest, &fc);
+		return process_file(r, dest, dest, &fc);
 	/* compile_dir(): 3.9+ turns -d into stripdir=dir, prependdir=ddir; 3.7/3.8 join ddir
 	 * with each directory level; 3.6 uses ddir as it is for every file. */
 	r->walk_ddir = r->in->minor == 7 || r->in->minor == 8;
@@ -338,7 +364,7 @@ static int compile_dest(ca_run *r, const char *dest)
 /* compile_path(): every sys.path entry at maxlevels 0, without -d -x -o -s -p -e. */
 static int compile_sys_path(ca_run *r)
 {
-	file_ctx fc = { NULL, NULL, NULL };
+	file_ctx fc = { NULL, NULL, NULL, AT_FDCWD };
 	int rc = 0;
 	r->sys_path_mode = true;
 	for (size_t i = 0; i < r->in->sys_path_len && rc == 0 && !r->stop; i++) {
