@@ -40,6 +40,7 @@ void pyc_ca_item_free(pyc_ca_item *it)
 	pyc_buf_dispose(&it->dfile);
 	free(it->source);
 	free(it->fullname);
+	free(it->ddir);
 	free(it);
 }
 
@@ -80,28 +81,36 @@ static int read_all(int fd, uint8_t **out, size_t *len)
 	return 0;
 }
 
-int pyc_ca_read_source(ca_run *r, pyc_ca_item *it)
+int pyc_ca_load_source(const ca_run *r, pyc_ca_item *it)
 {
 	if (it->source)
-		return 1;
+		return 0;
 	int fd = open(it->fullname, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || read_all(fd, &it->source, &it->source_len) != 0) {
-		char msg[PYC_ERROR_MSG_MAX];
-		snprintf(msg, sizeof(msg), "cannot read '%s': %s", it->fullname, strerror(errno));
+		int e = errno ? errno : EIO;
 		if (fd >= 0)
 			close(fd);
-		pyc_ca_fail(r, it->fullname, "io", msg);
-		return 0;
+		return e;
 	}
 	close(fd);
 	if (r->mode != PYC_INVALIDATION_TIMESTAMP && !it->has_hash) {
-		if (pyc_source_hash(it->hash, interp_info(r), it->source, it->source_len) < 0) {
-			pyc_ca_fail(r, it->fullname, "internal", "this version has no hash-based pycs");
-			return 0;
-		}
+		/* validate() refused hash modes for versions without them: cannot fail here. */
+		if (pyc_source_hash(it->hash, interp_info(r), it->source, it->source_len) < 0)
+			return EINVAL;
 		it->has_hash = true;
 	}
-	return 1;
+	return 0;
+}
+
+int pyc_ca_read_source(ca_run *r, pyc_ca_item *it)
+{
+	int e = it->read_errno ? it->read_errno : pyc_ca_load_source(r, it);
+	if (e == 0)
+		return 1;
+	char msg[PYC_ERROR_MSG_MAX];
+	snprintf(msg, sizeof(msg), "cannot read '%s': %s", it->fullname, strerror(e));
+	pyc_ca_fail(r, it->fullname, "io", msg);
+	return 0;
 }
 
 /* Replace `cfile` by a hard link to `prev`, atomically (link to a temporary name in the

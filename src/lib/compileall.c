@@ -67,7 +67,7 @@ static bool rx_excludes(ca_run *r, const char *fullname)
 	return rc >= 0;
 }
 
-static int cache_files(ca_run *r, const char *fullname, char **cfiles)
+static int cache_files(const ca_run *r, const char *fullname, char **cfiles)
 {
 	for (size_t i = 0; i < r->nlevels; i++) {
 		pyc_buf b = PYC_BUF_INIT;
@@ -93,17 +93,12 @@ static int cache_files(ca_run *r, const char *fullname, char **cfiles)
 }
 
 /* The verdict over every level's cache file: the first one that is not fresh. */
-static enum pyc_compileall_why freshness(ca_run *r, pyc_ca_item *it, int dfd,
-                                        size_t dirlen)
+static enum pyc_compileall_why freshness(const ca_run *r, const pyc_ca_item *it)
 {
 	if (r->o->force)
 		return PYC_COMPILEALL_WHY_FORCED;
 	for (size_t i = 0; i < r->nlevels; i++) {
-		/* A cache beside the source (__pycache__/ or legacy) opens relative to the
-		 * directory already open: no path walk from the root for each file. */
-		const char *c = it->cfiles[i];
-		bool rel = dfd != AT_FDCWD && strncmp(c, it->fullname, dirlen) == 0;
-		int fd = openat(rel ? dfd : AT_FDCWD, rel ? c + dirlen : c, O_RDONLY | O_CLOEXEC);
+		int fd = open(it->cfiles[i], O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return errno == ENOENT || errno == ENOTDIR ? PYC_COMPILEALL_WHY_MISSING
 			                                            : PYC_COMPILEALL_WHY_UNREADABLE;
@@ -131,68 +126,101 @@ static bool is_py_name(const char *fullname)
 	return strlen(base) >= 3 && strcmp(fullname + n - 3, ".py") == 0;
 }
 
-/* After compile_file's early returns: compute the dfile (printing 3.13's -s warning for
- * every file, as compileall does), then -x, -e, isfile and the ".py" suffix. Returns 1
- * when the file is a candidate, 0 when skipped, <0 on a fatal error. */
-static int candidate(ca_run *r, const char *fullname, const char *rel, const file_ctx *fc,
-                     pyc_ca_item *it)
+void pyc_ca_check(const ca_run *r, pyc_ca_item *it)
 {
-	bool strip_ignored = false;
-	int rc = pyc_compileall_dfile(&it->dfile, &it->has_dfile, &strip_ignored, r->in->minor,
-	                              fullname, fc->ddir, fc->stripdir, fc->prependdir);
-	if (rc == PYC_ENOMEM)
-		return rc;
-	if (strip_ignored) {
-		pyc_compileall_event ev = { .kind = PYC_COMPILEALL_STRIP_IGNORED, .path = fullname,
-		                            .stripdir = fc->stripdir };
-		pyc_ca_emit(r, &ev);
-	}
-	if (!is_py_name(fullname) || rx_excludes(r, fullname) || outside_limit(r, fullname))
-		return 0;
-	if (fstatat(fc->dfd, rel, &it->st, 0) != 0 || !S_ISREG(it->st.st_mode))
-		return 0;
-	if (rc < 0) {
-		/* compileall crashes in os.path.join(); we fail just this file. */
-		pyc_ca_fail(r, fullname, "internal", "-s strips the whole path: nothing is left");
-		return 0;
-	}
-	return 1;
+	/* compileall's order after the dfile: -x (tested when queued), -e, isfile, ".py". */
+	if (it->kind != CA_ITEM_FILE || it->excluded || !is_py_name(it->fullname) ||
+	    outside_limit(r, it->fullname) || stat(it->fullname, &it->st) != 0 ||
+	    !S_ISREG(it->st.st_mode))
+		return;
+	it->candidate = true;
+	if ((it->cache_err = cache_files(r, it->fullname, it->cfiles)) < 0)
+		return;
+	/* Hash modes need the source to judge; read it once and keep it for the compile. */
+	if (r->mode != PYC_INVALIDATION_TIMESTAMP && !r->o->force &&
+	    (it->read_errno = pyc_ca_load_source(r, it)) != 0)
+		return;
+	it->why = freshness(r, it);
 }
 
-/* One file; `rel` names it relative to fc->dfd (the full path when that is AT_FDCWD). */
-static int process_file(ca_run *r, const char *fullname, const char *rel, const file_ctx *fc)
+static int consume_dir_event(ca_run *r, pyc_ca_item *it)
+{
+	pyc_compileall_event ev = { .kind = PYC_COMPILEALL_LISTING, .path = it->fullname };
+	if (it->kind == CA_ITEM_SKIP_CURDIR)
+		ev.kind = PYC_COMPILEALL_SKIP_CURDIR;
+	if (it->kind == CA_ITEM_CANT_LIST) {
+		ev.kind = PYC_COMPILEALL_CANT_LIST;
+		ev.sys_errno = it->sys_errno;
+		ev.sys_path_mode = r->sys_path_mode;
+		if (!r->sys_path_mode)
+			r->st->unlisted++;
+	}
+	pyc_ca_emit(r, &ev);
+	pyc_ca_item_free(it);
+	return 0;
+}
+
+int pyc_ca_consume(ca_run *r, pyc_ca_item *it)
+{
+	if (it->kind != CA_ITEM_FILE)
+		return consume_dir_event(r, it);
+	/* The dfile comes first in compile_file, with 3.13's -s warning for every file. */
+	bool strip_ignored = false;
+	int rc = pyc_compileall_dfile(&it->dfile, &it->has_dfile, &strip_ignored, r->in->minor,
+	                              it->fullname, it->ddir, it->stripdir, it->prependdir);
+	if (strip_ignored) {
+		pyc_compileall_event ev = { .kind = PYC_COMPILEALL_STRIP_IGNORED,
+		                            .path = it->fullname, .stripdir = it->stripdir };
+		pyc_ca_emit(r, &ev);
+	}
+	if (rc == PYC_ENOMEM || !it->candidate) {
+		pyc_ca_item_free(it);
+		return rc == PYC_ENOMEM ? rc : 0;
+	}
+	if (rc < 0 || it->cache_err < 0) {
+		/* compileall crashes in os.path.join(); we fail just this file. */
+		pyc_ca_fail(r, it->fullname, "internal", rc < 0
+		            ? "-s strips the whole path: nothing is left"
+		            : "cannot compute the cache path");
+	} else if (it->read_errno) {
+		pyc_ca_read_source(r, it);
+	} else if (it->why == PYC_COMPILEALL_FRESH) {
+		pyc_compileall_event ev = { .kind = PYC_COMPILEALL_UP_TO_DATE, .path = it->fullname };
+		r->st->up_to_date++;
+		pyc_ca_emit(r, &ev);
+	} else {
+		return pyc_ca_submit(r, it);
+	}
+	pyc_ca_item_free(it);
+	return 0;
+}
+
+/* Queue one file of the walk (main thread). */
+static int process_file(ca_run *r, const char *fullname, const file_ctx *fc)
 {
 	/* Only a name ending in ".py" can matter, except that 3.13 warns about -s for every
 	 * file: skip the rest early, this is most of a no-op run. */
 	if (!is_py_name(fullname) && !(fc->stripdir && r->in->minor >= 13))
 		return 0;
 	pyc_ca_item *it = pyc_ca_item_new(r, fullname);
+	if (!it || (fc->ddir && !(it->ddir = strdup(fc->ddir)))) {
+		pyc_ca_item_free(it);
+		return PYC_ENOMEM;
+	}
+	it->stripdir = fc->stripdir;
+	it->prependdir = fc->prependdir;
+	it->excluded = rx_excludes(r, fullname);
+	return pyc_ca_queue_push(r, it);
+}
+
+static int queue_dir_event(ca_run *r, enum ca_item_kind kind, const char *dir, int sys_errno)
+{
+	pyc_ca_item *it = pyc_ca_item_new(r, dir);
 	if (!it)
 		return PYC_ENOMEM;
-	int rc = candidate(r, fullname, rel, fc, it);
-	if (rc <= 0)
-		goto done;
-	if ((rc = cache_files(r, fullname, it->cfiles)) < 0) {
-		pyc_ca_fail(r, fullname, "internal", "cannot compute the cache path");
-		rc = 0;
-		goto done;
-	}
-	/* Hash modes need the source to judge; read it once and keep it for the compile. */
-	if (r->mode != PYC_INVALIDATION_TIMESTAMP && !r->o->force &&
-	    (rc = pyc_ca_read_source(r, it)) <= 0)
-		goto done;
-	it->why = freshness(r, it, fc->dfd, fc->dfd == AT_FDCWD ? 0 : (size_t)(rel - fullname));
-	if (it->why == PYC_COMPILEALL_FRESH) {
-		pyc_compileall_event ev = { .kind = PYC_COMPILEALL_UP_TO_DATE, .path = fullname };
-		r->st->up_to_date++;
-		pyc_ca_emit(r, &ev);
-		rc = 0;
-		goto done;
-	}
-	return pyc_ca_submit(r, it);
-done:
-	pyc_ca_item_free(it);
-	return rc < 0 ? rc : 0;
+	it->kind = kind;
+	it->sys_errno = sys_errno;
+	return pyc_ca_queue_push(r, it);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -281,7 +309,7 @@ static int walk_entry(ca_run *r, const char *fullname, const char *name, unsigne
 		file_ctx here = *fc;
 		if (r->walk_ddir)
 			here.ddir = ddir;
-		return process_file(r, fullname, rel, &here);
+		return process_file(r, fullname, &here);
 	}
 	struct stat lst;
 	if (maxlevels <= 0)
@@ -303,23 +331,17 @@ static int walk_entry(ca_run *r, const char *fullname, const char *name, unsigne
 static int walk_dir(ca_run *r, const char *dir, int maxlevels, const char *ddir,
                     const file_ctx *fc)
 {
-	pyc_compileall_event ev = { .kind = PYC_COMPILEALL_LISTING, .path = dir };
-	pyc_ca_emit(r, &ev);
+	int rc = queue_dir_event(r, CA_ITEM_LISTING, dir, 0);
+	if (rc < 0)
+		return rc;
 	char **names;
 	size_t n;
 	int sys_errno = 0, dfd;
-	int rc = list_dir(dir, &dfd, &names, &n, &sys_errno);
+	rc = list_dir(dir, &dfd, &names, &n, &sys_errno);
 	if (rc == PYC_ENOMEM)
 		return rc;
-	if (rc < 0) {
-		pyc_compileall_event cant = { .kind = PYC_COMPILEALL_CANT_LIST, .path = dir,
-		                              .sys_errno = sys_errno,
-		                              .sys_path_mode = r->sys_path_mode };
-		if (!r->sys_path_mode)
-			r->st->unlisted++;
-		pyc_ca_emit(r, &cant);
-		return 0;
-	}
+	if (rc < 0)
+		return queue_dir_event(r, CA_ITEM_CANT_LIST, dir, sys_errno);
 	pyc_buf full = PYC_BUF_INIT;
 	file_ctx here = *fc;
 	here.dfd = dfd;
@@ -347,7 +369,7 @@ static int compile_dest(ca_run *r, const char *dest)
 	file_ctx fc = { o->ddir, o->stripdir, o->prependdir, AT_FDCWD };
 	struct stat st;
 	if (stat(dest, &st) == 0 && S_ISREG(st.st_mode))
-		return process_file(r, dest, dest, &fc);
+		return process_file(r, dest, &fc);
 	/* compile_dir(): 3.9+ turns -d into stripdir=dir, prependdir=ddir; 3.7/3.8 join ddir
 	 * with each directory level; 3.6 uses ddir as it is for every file. */
 	r->walk_ddir = r->in->minor == 7 || r->in->minor == 8;
@@ -374,8 +396,7 @@ static int compile_sys_path(ca_run *r)
 		if (i == 0 && dir[0] == '\0' && r->in->minor >= 7)
 			dir = r->cwd;
 		if (dir[0] == '\0' || strcmp(dir, ".") == 0) {
-			pyc_compileall_event ev = { .kind = PYC_COMPILEALL_SKIP_CURDIR, .path = dir };
-			pyc_ca_emit(r, &ev);
+			rc = queue_dir_event(r, CA_ITEM_SKIP_CURDIR, dir, 0);
 			continue;
 		}
 		rc = walk_dir(r, dir, 0, NULL, &fc);
@@ -418,10 +439,15 @@ int pyc_compileall_run(const pyc_compileall_opts *o, const pyc_interp *interp,
 	ca_run r = { .o = o, .in = interp, .on_event = on_event, .ctx = ctx, .st = stats,
 	             .err = err };
 	int rc = run_setup(&r, o, err);
+	if (rc == 0)
+		rc = pyc_ca_queue_start(&r);
 	if (rc == 0 && o->npaths == 0)
 		rc = compile_sys_path(&r);
 	for (size_t i = 0; rc == 0 && i < o->npaths && !r.stop; i++)
 		rc = compile_dest(&r, o->paths[i]);
+	int qrc = pyc_ca_queue_finish(&r);
+	if (rc == 0)
+		rc = qrc;
 	int drc = pyc_ca_finish(&r);
 	if (rc == 0)
 		rc = drc ? drc : r.fatal;
