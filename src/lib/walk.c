@@ -173,7 +173,8 @@ static int frame_fill(pyc_walker *w, struct frame *f, int fd)
 	}
 	for (size_t i = 0; i < f->n; i++)
 		f->ents[i].name = f->arena + f->ents[i].off;
-	qsort(f->ents, f->n, sizeof(*f->ents), name_cmp);
+	if (f->n > 1)
+		qsort(f->ents, f->n, sizeof(*f->ents), name_cmp);
 	return 0;
 }
 
