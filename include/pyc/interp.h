@@ -4,12 +4,17 @@
  * Runs `EXE -c <probe>` (with -E unset: the user's PYTHON* environment matters, e.g.
  * PYTHONPYCACHEPREFIX) and reads back its magic, cache tag, version, optimisation flag,
  * pycache prefix, recursion limit and sys.path.
+ *
+ * The answer is cached on disk (docs/compile-engine.md, "Probe cache") so that a run with
+ * nothing to do starts no interpreter at all: pyc_interp_probe() consults the cache,
+ * pyc_interp_probe_fresh() never does. PYC_TOOL_NO_PROBE_CACHE=1 disables the cache.
  */
 #ifndef PYC_INTERP_H
 #define PYC_INTERP_H
 
 #include "common.h"
 #include "magic.h"
+#include "buf.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,16 +29,44 @@ typedef struct pyc_interp {
 	int optimize;              /**< sys.flags.optimize */
 	char *pycache_prefix;      /**< sys.pycache_prefix, NULL when None */
 	int recursion_limit;       /**< sys.getrecursionlimit() */
-	char **sys_path;           /**< NULL-terminated */
+	char **sys_path;           /**< NULL-terminated; as `EXE -c` sees it, so sys.path[0]
+	                                is "" (the current directory) unless PYTHONSAFEPATH */
 	size_t sys_path_len;
+	char *executable;          /**< sys.executable ("" when unknown), e.g. the real binary
+	                                behind a pyenv shim */
+	char *cwd;                 /**< the directory the probe ran in (relative sys.path
+	                                entries are relative to it) */
+	char *user_site;           /**< site.getusersitepackages(), NULL when unavailable */
+	bool from_cache;           /**< the answer came from the probe cache */
 } pyc_interp;
 
 /**
- * Run `exe` and fill *out (caller-owned; release with pyc_interp_dispose). Returns 0,
- * or PYC_EINTERP with err naming exe and the reason (not found, not CPython 2.7/3.x,
- * probe output malformed).
+ * Describe `exe` in *out (caller-owned; release with pyc_interp_dispose): from the probe
+ * cache when a valid entry exists, otherwise by running it (and storing the answer).
+ * Returns 0, or PYC_EINTERP with err naming exe and the reason (not found, not CPython
+ * 2.7/3.x, exited with status N, probe output malformed). A cache that cannot be read or
+ * written is never an error.
  */
 PYC_API int pyc_interp_probe(pyc_interp *out, const char *exe, pyc_error *err);
+
+/** Same, but always runs the interpreter and neither reads nor writes the cache. */
+PYC_API int pyc_interp_probe_fresh(pyc_interp *out, const char *exe, pyc_error *err);
+
+/**
+ * The probe cache directory: ${XDG_CACHE_HOME:-$HOME/.cache}/pyc-tool/interp, into *out.
+ * Returns 0, PYC_ENOTFOUND when neither variable is set (no cache), or PYC_ENOMEM.
+ */
+PYC_API int pyc_interp_cache_dir(pyc_buf *out);
+
+/**
+ * The cache key for `exe` in the current environment, into *out (binary-safe). Returns 0,
+ * PYC_ENOTFOUND when exe cannot be found on PATH, or PYC_EUNSUPPORTED when exe must not be
+ * cached (e.g. a pyenv shim whose selection cannot be determined; see the docs).
+ */
+PYC_API int pyc_interp_cache_key(pyc_buf *out, const char *exe);
+
+/** Whether the cache is in use (PYC_TOOL_NO_PROBE_CACHE unset, empty or "0"). */
+PYC_API bool pyc_interp_cache_enabled(void);
 
 /** Free what pyc_interp_probe allocated; the struct is zeroed. */
 PYC_API void pyc_interp_dispose(pyc_interp *interp);

@@ -25,7 +25,9 @@ PYC_API uint32_t pyc_mtime32(int64_t tv_sec, long tv_nsec);
  * Would the import system of `info`'s version accept a stored mtime for a source with
  * this timestamp? 3.7+ masks both sides to 32 bits; 3.3-3.6 compare the stored value
  * with the unmasked int(st_mtime) (so a negative or >= 2**32 mtime never matches);
- * 2.x compares with tv_sec as a signed 32-bit value.
+ * 2.x and 3.0-3.2 (C import) compare the stored word read as a signed 32-bit value with
+ * tv_sec & 0xffffffff (so a tv_sec whose low 32 bits are >= 2**31 never matches; the
+ * nanoseconds are ignored). Verified on 2.7.18, see docs/pyc-format.md.
  */
 PYC_API bool pyc_mtime_matches(const pyc_magic_info *info, uint32_t stored, int64_t tv_sec,
                                long tv_nsec);

@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
 # make_tree.sh DIR [COPIES] [PYTHON]
-# Build a benchmark tree: COPIES copies (default 27, about 58,000 .py files for 3.12) of
+# Build a benchmark tree: COPIES copies (default 34, about 59,000 .py files for 3.12) of
 # PYTHON's standard library (default: pyenv's 3.12 if present, else python3) under DIR,
 # then compile it with that interpreter's compileall (fresh timestamp caches).
 # Prints the number of .py files. Reuses DIR when it already holds a finished tree.
 set -euo pipefail
 dir=${1:?usage: make_tree.sh DIR [COPIES] [PYTHON]}
-copies=${2:-27}
+copies=${2:-34}
 py=${3:-}
 if [ -z "$py" ]; then
 	root=$(pyenv root 2>/dev/null || true)
 	py=$(ls -d "$root"/versions/3.12.*/bin/python3 2>/dev/null | head -n1 || true)
 	[ -n "$py" ] || py=python3
 fi
-if [ -f "$dir/.complete" ] && [ "$(cat "$dir/.complete")" = "$copies $py" ]; then
+# Several benchmarks share one tree: build it under a lock, once.
+exec 9>"${dir%/}.lock"
+flock 9
+# A finished tree with at least as many copies from the same interpreter is reused as is.
+if [ -f "$dir/.complete" ] && read -r have have_py < "$dir/.complete" &&
+	[ "$have_py" = "$py" ] && [ "$have" -ge "$copies" ]; then
 	find "$dir" -name '*.py' | wc -l
 	exit 0
 fi

@@ -1,0 +1,372 @@
+/*
+ * Interpreter probe: see include/pyc/interp.h. The probe cache lives in interp_cache.c.
+ *
+ * The probe writes records "name LEN:BYTES\n" (or "name -\n" for None) as raw bytes, so a
+ * sys.path entry may hold any byte, newlines included. It runs on 2.7 and every 3.x.
+ */
+#include "pyc/interp.h"
+#include "interp_internal.h"
+#include "proc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Long enough for a cold start on a loaded machine; a hung interpreter must not hang us. */
+#define PROBE_TIMEOUT_SEC 120.0
+#define PROBE_OUTPUT_MAX (64u << 20)
+
+static const char probe_script[] =
+	"import sys, os\n"
+	"o = getattr(sys.stdout, 'buffer', sys.stdout)\n"
+	"def w(k, v):\n"
+	"    if v is None:\n"
+	"        o.write(k.encode('ascii') + b' -\\n')\n"
+	"        return\n"
+	"    if not isinstance(v, bytes):\n"
+	"        try:\n"
+	"            v = os.fsencode(v)\n"
+	"        except AttributeError:\n"
+	"            v = v.encode(sys.getfilesystemencoding() or 'utf-8')\n"
+	"    o.write(k.encode('ascii') + b' ' + str(len(v)).encode('ascii') + b':' + v + b'\\n')\n"
+	"try:\n"
+	"    from _frozen_importlib_external import MAGIC_NUMBER as m\n"
+	"except ImportError:\n"
+	"    try:\n"
+	"        from importlib.util import MAGIC_NUMBER as m\n"
+	"    except ImportError:\n"
+	"        import imp\n"
+	"        m = imp.get_magic()\n"
+	"i = getattr(sys, 'implementation', None)\n"
+	"if i is not None:\n"
+	"    n, t = i.name, i.cache_tag\n"
+	"else:\n"
+	"    import platform\n"
+	"    n, t = platform.python_implementation().lower(), None\n"
+	"try:\n"
+	"    import site\n"
+	"    u = site.getusersitepackages()\n"
+	"except Exception:\n"
+	"    u = None\n"
+	"w('impl', n)\n"
+	"w('version', '%d.%d.%d' % tuple(sys.version_info[:3]))\n"
+	"w('magic', m)\n"
+	"w('tag', t)\n"
+	"w('optimize', str(sys.flags.optimize))\n"
+	"w('prefix', getattr(sys, 'pycache_prefix', None))\n"
+	"w('recursion', str(sys.getrecursionlimit()))\n"
+	"w('executable', sys.executable or '')\n"
+	"w('cwd', os.getcwd())\n"
+	"w('usersite', u)\n"
+	"for p in sys.path:\n"
+	"    w('path', p)\n"
+	"w('end', '')\n"
+	"o.flush()\n";
+
+void pyc_interp_dispose(pyc_interp *interp)
+{
+	if (!interp)
+		return;
+	free(interp->exe);
+	free(interp->cache_tag);
+	free(interp->pycache_prefix);
+	free(interp->executable);
+	free(interp->cwd);
+	free(interp->user_site);
+	if (interp->sys_path) {
+		for (size_t i = 0; i < interp->sys_path_len; i++)
+			free(interp->sys_path[i]);
+		free(interp->sys_path);
+	}
+	memset(interp, 0, sizeof(*interp));
+}
+
+int pyc_rec_next(pyc_rec_reader *r, pyc_rec *out)
+{
+	const char *p = r->data + r->pos, *end = r->data + r->len;
+	const char *sp = memchr(p, ' ', (size_t)(end - p));
+
+	if (r->pos >= r->len)
+		return 0;
+	if (!sp || sp == p || sp - p > 31)
+		return -1;
+	out->name = p;
+	out->name_len = (size_t)(sp - p);
+	p = sp + 1;
+	if (p + 1 < end && p[0] == '-' && p[1] == '\n') {
+		out->value = NULL;
+		out->len = 0;
+		r->pos = (size_t)(p + 2 - r->data);
+		return 1;
+	}
+	size_t n = 0;
+	const char *digits = p;
+	while (p < end && *p >= '0' && *p <= '9' && p - digits < 12)
+		n = n * 10 + (size_t)(*p++ - '0');
+	if (p == digits || p >= end || *p != ':' || (size_t)(end - p - 1) < n + 1 || p[1 + n] != '\n')
+		return -1;
+	out->value = p + 1;
+	out->len = n;
+	r->pos = (size_t)(p + 2 + n - r->data);
+	return 1;
+}
+
+bool pyc_rec_is(const pyc_rec *rec, const char *name)
+{
+	return rec->name_len == strlen(name) && memcmp(rec->name, name, rec->name_len) == 0;
+}
+
+/* A NUL-free copy of a record value; NULL for None or on failure (*bad set then). */
+static char *rec_str(const pyc_rec *rec, bool *bad)
+{
+	if (!rec->value)
+		return NULL;
+	if (memchr(rec->value, '\0', rec->len)) {
+		*bad = true;
+		return NULL;
+	}
+	char *s = strndup(rec->value, rec->len);
+	if (!s)
+		*bad = true;
+	return s;
+}
+
+static bool rec_int(const pyc_rec *rec, int *out)
+{
+	char tmp[24];
+	char *end;
+
+	if (!rec->value || rec->len == 0 || rec->len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, rec->value, rec->len);
+	tmp[rec->len] = '\0';
+	long v = strtol(tmp, &end, 10);
+	if (*end || v < -1000000000L || v > 1000000000L)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+static bool add_path(pyc_interp *out, const pyc_rec *rec)
+{
+	bool bad = false;
+	char *s = rec_str(rec, &bad);
+	if (!s)
+		return false;
+	char **grown = realloc(out->sys_path, (out->sys_path_len + 2) * sizeof(char *));
+	if (!grown) {
+		free(s);
+		return false;
+	}
+	out->sys_path = grown;
+	out->sys_path[out->sys_path_len++] = s;
+	out->sys_path[out->sys_path_len] = NULL;
+	return true;
+}
+
+static bool parse_version(const pyc_rec *rec, pyc_interp *out)
+{
+	char tmp[32];
+
+	if (!rec->value || rec->len == 0 || rec->len >= sizeof(tmp))
+		return false;
+	memcpy(tmp, rec->value, rec->len);
+	tmp[rec->len] = '\0';
+	char *p = tmp, *end;
+	long v[3];
+	for (int i = 0; i < 3; i++) {
+		v[i] = strtol(p, &end, 10);
+		if (end == p || v[i] < 0 || v[i] > 1000 || *end != (i < 2 ? '.' : '\0'))
+			return false;
+		p = end + 1;
+	}
+	out->major = (int)v[0];
+	out->minor = (int)v[1];
+	out->micro = (int)v[2];
+	return true;
+}
+
+/* One record into *out; false when it is malformed. Unknown names are skipped. */
+static bool apply_record(pyc_interp *out, const pyc_rec *rec, pyc_buf *impl)
+{
+	bool bad = false;
+
+	if (pyc_rec_is(rec, "impl"))
+		return rec->value && pyc_buf_put(impl, rec->value, rec->len) == 0;
+	if (pyc_rec_is(rec, "version"))
+		return parse_version(rec, out);
+	if (pyc_rec_is(rec, "magic")) {
+		const uint8_t *m = (const uint8_t *)rec->value;
+		if (!m || rec->len != 4 || m[2] != '\r' || m[3] != '\n')
+			return false;
+		out->magic = (uint16_t)(m[0] | m[1] << 8);
+		return true;
+	}
+	if (pyc_rec_is(rec, "tag"))
+		return (out->cache_tag = rec_str(rec, &bad)), !bad;
+	if (pyc_rec_is(rec, "prefix"))
+		return (out->pycache_prefix = rec_str(rec, &bad)), !bad;
+	if (pyc_rec_is(rec, "executable"))
+		return (out->executable = rec_str(rec, &bad)) != NULL;
+	if (pyc_rec_is(rec, "cwd"))
+		return (out->cwd = rec_str(rec, &bad)) != NULL;
+	if (pyc_rec_is(rec, "usersite"))
+		return (out->user_site = rec_str(rec, &bad)), !bad;
+	if (pyc_rec_is(rec, "optimize"))
+		return rec_int(rec, &out->optimize);
+	if (pyc_rec_is(rec, "recursion"))
+		return rec_int(rec, &out->recursion_limit);
+	if (pyc_rec_is(rec, "path"))
+		return add_path(out, rec);
+	return true;
+}
+
+/* Check what the records said: a CPython 2.7 or 3.x with a magic that fits. */
+static int validate(pyc_interp *out, const pyc_buf *impl, pyc_error *err)
+{
+	if (strcmp(pyc_buf_cstr(impl), "cpython") != 0)
+		return pyc_error_set(err, PYC_EINTERP, 0, "'%s' is not CPython (it is %s)",
+		                     out->exe, pyc_buf_cstr(impl));
+	if (!(out->major == 3 || (out->major == 2 && out->minor == 7)))
+		return pyc_error_set(err, PYC_EINTERP, 0,
+		                     "'%s' is CPython %d.%d; only 2.7 and 3.x are supported",
+		                     out->exe, out->major, out->minor);
+	if (out->magic == 0 || !out->executable || !out->cwd)
+		return pyc_error_set(err, PYC_EINTERP, 0,
+		                     "'%s' gave an incomplete answer to the probe", out->exe);
+	if (!out->sys_path && !(out->sys_path = calloc(1, sizeof(char *))))
+		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
+	out->info = pyc_interp_magic_info(out->magic);
+	return 0;
+}
+
+int pyc_interp_parse(pyc_interp *out, const char *exe, const char *data, size_t len,
+                     pyc_error *err)
+{
+	pyc_rec_reader r = { data, len, 0 };
+	pyc_buf impl = PYC_BUF_INIT;
+	pyc_rec rec;
+	bool ended = false;
+	int rc, more;
+
+	memset(out, 0, sizeof(*out));
+	out->exe = strdup(exe);
+	if (!out->exe)
+		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
+	while (!ended && (more = pyc_rec_next(&r, &rec)) > 0) {
+		if (pyc_rec_is(&rec, "end"))
+			ended = true;
+		else if (!apply_record(out, &rec, &impl))
+			break;
+	}
+	if (!ended)
+		rc = pyc_error_set(err, PYC_EINTERP, 0,
+		                   "'%s' gave a malformed answer to the probe (at byte %zu)",
+		                   exe, r.pos);
+	else
+		rc = validate(out, &impl, err);
+	pyc_buf_dispose(&impl);
+	if (rc < 0)
+		pyc_interp_dispose(out);
+	return rc;
+}
+
+/* Read stdout and stderr of the probe until both close, or the deadline passes. */
+static int drain_probe(pyc_proc *p, pyc_buf *out, pyc_buf *errtext, const char *exe,
+                       pyc_error *err)
+{
+	double deadline = pyc_now() + PROBE_TIMEOUT_SEC;
+	char chunk[65536];
+
+	while (p->out >= 0 || p->err >= 0) {
+		struct pollfd fds[2] = { { p->out, POLLIN, 0 }, { p->err, POLLIN, 0 } };
+		double left = deadline - pyc_now();
+		if (left <= 0) {
+			kill(p->pid, SIGKILL);
+			return pyc_error_set(err, PYC_EINTERP, 0,
+			                     "'%s' did not answer the probe within %.0f seconds",
+			                     exe, PROBE_TIMEOUT_SEC);
+		}
+		int n = poll(fds, 2, (int)(left * 1000) + 1);
+		if (n < 0 && errno != EINTR)
+			return pyc_error_set(err, PYC_EINTERP, errno, "cannot read from '%s'", exe);
+		for (int i = 0; n > 0 && i < 2; i++) {
+			if (!fds[i].revents)
+				continue;
+			int *fd = i == 0 ? &p->out : &p->err;
+			pyc_buf *b = i == 0 ? out : errtext;
+			ssize_t got = read(*fd, chunk, sizeof(chunk));
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0) {
+				close(*fd);
+				*fd = -1;
+			} else if (b->len + (size_t)got > PROBE_OUTPUT_MAX || pyc_buf_put(b, chunk, (size_t)got) < 0) {
+				kill(p->pid, SIGKILL);
+				return pyc_error_set(err, PYC_EINTERP, 0, "'%s' answered the probe with too much output", exe);
+			}
+		}
+	}
+	return 0;
+}
+
+/* The last non-empty line of a child's stderr, for error messages. */
+static const char *last_line(pyc_buf *b)
+{
+	while (b->len && (b->ptr[b->len - 1] == '\n' || b->ptr[b->len - 1] == '\r'))
+		b->ptr[--b->len] = '\0';
+	if (!b->len)
+		return "";
+	char *nl = memrchr(b->ptr, '\n', b->len);
+	return nl ? nl + 1 : b->ptr;
+}
+
+static int exit_error(const char *exe, int status, pyc_buf *errtext, pyc_error *err)
+{
+	const char *why = last_line(errtext);
+	const char *sep = *why ? ": " : "";
+
+	if (WIFSIGNALED(status))
+		return pyc_error_set(err, PYC_EINTERP, 0, "'%s' was killed by signal %d%s%s", exe,
+		                     WTERMSIG(status), sep, why);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !*why)
+		return pyc_error_set(err, PYC_EINTERP, 0, "cannot run '%s': not found", exe);
+	return pyc_error_set(err, PYC_EINTERP, 0, "'%s' exited with status %d%s%s", exe,
+	                     WIFEXITED(status) ? WEXITSTATUS(status) : -1, sep, why);
+}
+
+int pyc_interp_run_probe(const char *exe, pyc_buf *output, pyc_error *err)
+{
+	char *argv[] = { (char *)exe, (char *)"-c", (char *)probe_script, NULL };
+	pyc_buf errtext = PYC_BUF_INIT;
+	pyc_proc p;
+
+	if (!exe || !*exe)
+		return pyc_error_set(err, PYC_EINTERP, 0, "no interpreter given");
+	int rc = pyc_proc_spawn(&p, argv, NULL, PYC_PROC_STDOUT | PYC_PROC_STDERR, err);
+	if (rc < 0)
+		return rc;
+	rc = drain_probe(&p, output, &errtext, exe, err);
+	pyc_proc_close(&p);
+	int status = pyc_proc_wait(&p);
+	if (rc == 0 && (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
+		rc = exit_error(exe, status, &errtext, err);
+	pyc_buf_dispose(&errtext);
+	return rc;
+}
+
+int pyc_interp_probe_fresh(pyc_interp *out, const char *exe, pyc_error *err)
+{
+	pyc_buf output = PYC_BUF_INIT;
+
+	memset(out, 0, sizeof(*out));
+	int rc = pyc_interp_run_probe(exe, &output, err);
+	if (rc == 0)
+		rc = pyc_interp_parse(out, exe, output.ptr ? output.ptr : "", output.len, err);
+	pyc_buf_dispose(&output);
+	return rc;
+}

@@ -1,0 +1,35 @@
+/* interp_internal.h - shared by interp.c and interp_cache.c; not installed. */
+#ifndef PYC_INTERP_INTERNAL_H
+#define PYC_INTERP_INTERNAL_H
+
+#include "pyc/interp.h"
+#include "pyc/buf.h"
+
+/* One "name LEN:BYTES\n" (or "name -\n") record of the probe / cache format. */
+typedef struct pyc_rec {
+	const char *name;
+	size_t name_len;
+	const char *value;  /* NULL for None */
+	size_t len;
+} pyc_rec;
+
+typedef struct pyc_rec_reader {
+	const char *data;
+	size_t len, pos;
+} pyc_rec_reader;
+
+/* Next record: 1, 0 at the end, -1 when malformed. */
+int pyc_rec_next(pyc_rec_reader *r, pyc_rec *out);
+bool pyc_rec_is(const pyc_rec *rec, const char *name);
+/* Append a record (value NULL = None). */
+int pyc_rec_put(pyc_buf *b, const char *name, const void *value, size_t len);
+
+/* Run the probe and collect its raw output. */
+int pyc_interp_run_probe(const char *exe, pyc_buf *output, pyc_error *err);
+/* Parse raw probe output into *out (zeroed first; disposed on failure). */
+int pyc_interp_parse(pyc_interp *out, const char *exe, const char *data, size_t len,
+                     pyc_error *err);
+/* The magic table row, or NULL. */
+const pyc_magic_info *pyc_interp_magic_info(uint16_t magic);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * Atomic .pyc writes: see include/pyc/writer.h.
+ *
+ * Mirrors importlib._bootstrap_external._write_atomic as py_compile uses it: a temporary
+ * file opened O_EXCL|O_CREAT|O_WRONLY with mode & 0666 (the umask applies), the whole
+ * payload written, then rename() over the target, so a reader sees the old file or the
+ * new one and never a partial one.
+ */
+#include "pyc/writer.h"
+#include "pyc/buf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+mode_t pyc_pyc_mode_for_source(const char *source_path)
+{
+	struct stat st;
+
+	if (stat(source_path, &st) != 0)
+		return 0666;
+	return (st.st_mode | 0200) & 0666;
+}
+
+/* mkdir -p of the directory part of path[0..len): the way os.makedirs(dirname) does it. */
+static int make_parents(pyc_buf *dir, pyc_error *err)
+{
+	struct stat st;
+
+	if (dir->len == 0 || stat(dir->ptr, &st) == 0)
+		return 0;
+	for (size_t i = 1; i <= dir->len; i++) {
+		if (i < dir->len && dir->ptr[i] != '/')
+			continue;
+		char saved = dir->ptr[i];
+		dir->ptr[i] = '\0';
+		int rc = mkdir(dir->ptr, 0777);
+		int e = errno;
+		int exists = rc != 0 && e == EEXIST && stat(dir->ptr, &st) == 0 && S_ISDIR(st.st_mode);
+		if (rc != 0 && !exists) {
+			pyc_error_set(err, PYC_EIO, e, "cannot create directory '%s'", dir->ptr);
+			dir->ptr[i] = saved;
+			return PYC_EIO;
+		}
+		dir->ptr[i] = saved;
+	}
+	return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Refuse what py_compile refuses: a symlink, or an existing non-regular file. */
+static int check_target(const char *path, pyc_error *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (S_ISLNK(st.st_mode))
+		return pyc_error_set(err, PYC_EEXISTS, 0,
+		                     "refusing to write '%s': it is a symlink", path);
+	if (!S_ISREG(st.st_mode))
+		return pyc_error_set(err, PYC_EEXISTS, 0,
+		                     "refusing to write '%s': it is not a regular file", path);
+	return 0;
+}
+
+/* Open a fresh temporary file next to path; its name is left in tmp. Returns fd or -1. */
+static int open_temp(const char *path, mode_t mode, pyc_buf *tmp, pyc_error *err)
+{
+	for (unsigned attempt = 0; attempt < 100; attempt++) {
+		pyc_buf_clear(tmp);
+		if (pyc_buf_printf(tmp, "%s.%ld.%u.tmp", path, (long)getpid(), attempt) < 0) {
+			pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
+			return -1;
+		}
+		int fd = open(tmp->ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 0666);
+		if (fd >= 0)
+			return fd;
+		if (errno == EINTR || errno == EEXIST)
+			continue;
+		pyc_error_set(err, PYC_EIO, errno, "cannot create '%s'", tmp->ptr);
+		return -1;
+	}
+	pyc_error_set(err, PYC_EIO, EEXIST, "cannot create a temporary file for '%s'", path);
+	return -1;
+}
+
+int pyc_write_pyc(const char *path, const uint8_t *header, size_t hlen,
+                  const uint8_t *body, size_t blen, mode_t mode, pyc_error *err)
+{
+	pyc_buf dir = PYC_BUF_INIT, tmp = PYC_BUF_INIT;
+	int rc = check_target(path, err);
+	if (rc < 0)
+		return rc;
+
+	const char *slash = strrchr(path, '/');
+	if (slash && slash != path && pyc_buf_put(&dir, path, (size_t)(slash - path)) < 0) {
+		rc = pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
+		goto done;
+	}
+	if ((rc = make_parents(&dir, err)) < 0)
+		goto done;
+
+	int fd = open_temp(path, mode, &tmp, err);
+	if (fd < 0) {
+		rc = err ? err->code : PYC_EIO;
+		goto done;
+	}
+	if (write_all(fd, header, hlen) != 0 || write_all(fd, body, blen) != 0) {
+		rc = pyc_error_set(err, PYC_EIO, errno, "cannot write '%s'", path);
+		close(fd);
+		unlink(tmp.ptr);
+		goto done;
+	}
+	if (close(fd) != 0) {
+		rc = pyc_error_set(err, PYC_EIO, errno, "cannot write '%s'", path);
+		unlink(tmp.ptr);
+		goto done;
+	}
+	if (rename(tmp.ptr, path) != 0) {
+		rc = pyc_error_set(err, PYC_EIO, errno, "cannot replace '%s'", path);
+		unlink(tmp.ptr);
+		goto done;
+	}
+	rc = 0;
+done:
+	pyc_buf_dispose(&dir);
+	pyc_buf_dispose(&tmp);
+	return rc;
+}

@@ -1,0 +1,339 @@
+/*
+ * test_interp.c - pyc_interp_probe against the real interpreters on this machine.
+ *
+ * Oracle: each interpreter's own answer through popen("EXE -c ..."). The probe cache is
+ * checked with a wrapper script that logs every start.
+ */
+#include "testutil.h"
+#include "pyc/interp.h"
+
+#include <glob.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_INTERPS 32
+
+typedef struct interps {
+	char *path[MAX_INTERPS];
+	size_t n;
+} interps;
+
+static void add_glob(interps *list, const char *pattern)
+{
+	glob_t g;
+
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc && list->n < MAX_INTERPS; i++)
+		if (access(g.gl_pathv[i], X_OK) == 0)
+			list->path[list->n++] = strdup(g.gl_pathv[i]);
+	globfree(&g);
+}
+
+/* pyenv's versions (PYENV_ROOT, else ~/.pyenv of the real user) and /usr/bin/python3. */
+static void find_interps(interps *list)
+{
+	const char *root = getenv("PYENV_ROOT");
+	struct passwd *pw = getpwuid(getuid());
+	char pattern[2048], base[1024];
+
+	list->n = 0;
+	if (!root && pw)
+		snprintf(base, sizeof(base), "%s/.pyenv", pw->pw_dir);
+	else
+		snprintf(base, sizeof(base), "%s", root ? root : "/nonexistent");
+	snprintf(pattern, sizeof(pattern), "%s/versions/*/bin/python[23].[0-9]", base);
+	add_glob(list, pattern);
+	snprintf(pattern, sizeof(pattern), "%s/versions/*/bin/python3.[0-9][0-9]", base);
+	add_glob(list, pattern);
+	if (access("/usr/bin/python3", X_OK) == 0 && list->n < MAX_INTERPS)
+		list->path[list->n++] = strdup("/usr/bin/python3");
+}
+
+static void free_interps(interps *list)
+{
+	for (size_t i = 0; i < list->n; i++)
+		free(list->path[i]);
+	list->n = 0;
+}
+
+/* The interpreter's own answer: "magichex tag major.minor.micro optimize reclimit npath". */
+static void oracle(const char *exe, char *out, size_t cap)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd),
+	         "'%s' -c \"import sys, binascii\n"
+	         "try:\n from importlib.util import MAGIC_NUMBER as m\n"
+	         "except ImportError:\n import imp; m = imp.get_magic()\n"
+	         "t = getattr(getattr(sys, 'implementation', None), 'cache_tag', None)\n"
+	         "sys.stdout.write('%%s %%s %%d.%%d.%%d %%d %%d %%d' %% (binascii.hexlify(m).decode(), t,"
+	         " sys.version_info[0], sys.version_info[1], sys.version_info[2], sys.flags.optimize,"
+	         " sys.getrecursionlimit(), len(sys.path)))\"", exe);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+}
+
+static void describe(const pyc_interp *in, char *out, size_t cap)
+{
+	snprintf(out, cap, "%02x%02x0d0a %s %d.%d.%d %d %d %zu", in->magic & 0xff, in->magic >> 8,
+	         in->cache_tag ? in->cache_tag : "None", in->major, in->minor, in->micro,
+	         in->optimize, in->recursion_limit, in->sys_path_len);
+}
+
+static void test_probe_matches_each_interpreter(void **state)
+{
+	(void)state;
+	interps list;
+	find_interps(&list);
+	assert_true(list.n > 0);
+	for (size_t i = 0; i < list.n; i++) {
+		pyc_interp in;
+		pyc_error err = { 0 };
+		char want[256], got[256];
+		int rc = pyc_interp_probe_fresh(&in, list.path[i], &err);
+		if (rc != 0)
+			fail_msg("%s: %s", list.path[i], err.message);
+		oracle(list.path[i], want, sizeof(want));
+		describe(&in, got, sizeof(got));
+		if (strcmp(want, got) != 0)
+			fail_msg("%s: probe says '%s', interpreter says '%s'", list.path[i], got, want);
+		assert_string_equal(in.exe, list.path[i]);
+		assert_non_null(in.info);
+		assert_int_equal(in.info->number, in.magic);
+		assert_int_equal(in.info->minor, in.minor);
+		if (in.cache_tag)
+			assert_string_equal(in.info->cache_tag, in.cache_tag);
+		assert_non_null(in.sys_path);
+		assert_null(in.sys_path[in.sys_path_len]);
+		assert_false(in.from_cache);
+		printf("ok: %s is %s\n", list.path[i], got);
+		pyc_interp_dispose(&in);
+		assert_null(in.exe);
+	}
+	free_interps(&list);
+}
+
+/* PYTHONPATH entries with a newline and a non-UTF-8 byte come back byte for byte. */
+static void test_probe_sys_path_any_bytes(void **state)
+{
+	(void)state;
+	static const char odd[] = "/tmp/a\nb\xff c";
+	pyc_interp in;
+	pyc_error err = { 0 };
+
+	setenv("PYTHONPATH", odd, 1);
+	setenv("PYTHONPYCACHEPREFIX", "/tmp/pfx", 1);
+	setenv("PYTHONOPTIMIZE", "2", 1);
+	int rc = pyc_interp_probe_fresh(&in, "/usr/bin/python3", &err);
+	unsetenv("PYTHONPATH");
+	unsetenv("PYTHONPYCACHEPREFIX");
+	unsetenv("PYTHONOPTIMIZE");
+	if (rc != 0)
+		fail_msg("%s", err.message);
+	bool found = false;
+	for (size_t i = 0; i < in.sys_path_len; i++)
+		found = found || strcmp(in.sys_path[i], odd) == 0;
+	assert_true(found);
+	assert_string_equal(in.pycache_prefix, "/tmp/pfx");
+	assert_int_equal(in.optimize, 2);
+	pyc_interp_dispose(&in);
+}
+
+static void expect_failure(const char *exe, const char *needle)
+{
+	pyc_interp in;
+	pyc_error err = { 0 };
+	int rc = pyc_interp_probe_fresh(&in, exe, &err);
+	assert_int_equal(rc, PYC_EINTERP);
+	assert_int_equal(err.code, PYC_EINTERP);
+	if (!strstr(err.message, needle) || !strstr(err.message, exe))
+		fail_msg("message '%s' lacks '%s' or '%s'", err.message, needle, exe);
+	assert_null(in.exe);
+}
+
+static char *write_script(const char *dir, const char *name, const char *body)
+{
+	tu_write_str(dir, name, body);
+	char *path = strdup(tu_path(dir, name));
+	assert_int_equal(chmod(path, 0755), 0);
+	return path;
+}
+
+static void test_probe_errors(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	expect_failure("/nonexistent/python3", "No such file");
+	expect_failure("pyc-tool-no-such-python", "No such file");
+	expect_failure("false", "exited with status 1");
+	char *p = write_script(dir, "boom", "#!/bin/sh\necho 'it broke' >&2\nexit 3\n");
+	expect_failure(p, "exited with status 3: it broke");
+	free(p);
+	p = write_script(dir, "garbage", "#!/bin/sh\necho hello\n");
+	expect_failure(p, "malformed");
+	free(p);
+	p = write_script(dir, "pypy", "#!/bin/sh\nprintf 'impl 4:pypy\\nversion 5:3.9.1\\n"
+	                 "magic 4:\\141\\015\\015\\012\\nexecutable 0:\\ncwd 1:/\\nend 0:\\n'\n");
+	expect_failure(p, "is not CPython (it is pypy)");
+	free(p);
+	p = write_script(dir, "killed", "#!/bin/sh\nkill -9 $$\n");
+	expect_failure(p, "killed by signal 9");
+	free(p);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
+static int count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, c;
+	if (!f)
+		return 0;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+/* Probe through the cache and report whether the wrapper ran. */
+static bool probe_ran(const char *exe, const char *log, pyc_interp *in)
+{
+	pyc_error err = { 0 };
+	int before = count_lines(log);
+	if (pyc_interp_probe(in, exe, &err) != 0)
+		fail_msg("%s", err.message);
+	bool ran = count_lines(log) > before;
+	assert_int_equal(ran, !in->from_cache);
+	return ran;
+}
+
+static void test_probe_cache(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	char body[4096], log[1024];
+	pyc_interp in;
+
+	snprintf(log, sizeof(log), "%s/log", dir);
+	snprintf(body, sizeof(body), "#!/bin/sh\necho started >> '%s'\nexec /usr/bin/python3 \"$@\"\n", log);
+	char *exe = write_script(dir, "py", body);
+	setenv("XDG_CACHE_HOME", tu_path(dir, "cache"), 1);
+	setenv("PYTHONUSERBASE", tu_path(dir, "userbase"), 1);
+
+	assert_true(probe_ran(exe, log, &in));
+	pyc_interp_dispose(&in);
+	assert_false(probe_ran(exe, log, &in));        /* a hit starts nothing */
+	assert_int_equal(in.magic != 0, 1);
+	assert_null(in.pycache_prefix);
+	pyc_interp_dispose(&in);
+
+	setenv("PYTHONPYCACHEPREFIX", tu_path(dir, "pfx"), 1);   /* part of the key */
+	assert_true(probe_ran(exe, log, &in));
+	assert_non_null(in.pycache_prefix);
+	pyc_interp_dispose(&in);
+	unsetenv("PYTHONPYCACHEPREFIX");
+	assert_false(probe_ran(exe, log, &in));
+	pyc_interp_dispose(&in);
+
+	/* pip dropping a .pth file into the user site changes sys.path: a validator. */
+	assert_false(probe_ran(exe, log, &in));
+	char *site = strdup(in.user_site);
+	pyc_interp_dispose(&in);
+	char rel[2048];
+	snprintf(rel, sizeof(rel), "%s/extra.pth", site + strlen(dir) + 1);
+	tu_write_str(dir, rel, "/tmp/pyc-tool-extra-entry\n");
+	mkdir("/tmp/pyc-tool-extra-entry", 0755);
+	assert_true(probe_ran(exe, log, &in));
+	bool found = false;
+	for (size_t i = 0; i < in.sys_path_len; i++)
+		found = found || strcmp(in.sys_path[i], "/tmp/pyc-tool-extra-entry") == 0;
+	assert_true(found);
+	pyc_interp_dispose(&in);
+	rmdir("/tmp/pyc-tool-extra-entry");
+	free(site);
+
+	setenv("PYC_TOOL_NO_PROBE_CACHE", "1", 1);
+	assert_true(probe_ran(exe, log, &in));
+	pyc_interp_dispose(&in);
+	unsetenv("PYC_TOOL_NO_PROBE_CACHE");
+
+	/* A rewritten wrapper is another interpreter. */
+	snprintf(body, sizeof(body), "#!/bin/sh\necho started >> '%s'\nexec /usr/bin/python3 -O \"$@\"\n", log);
+	tu_write_str(dir, "py", body);
+	assert_true(probe_ran(exe, log, &in));
+	assert_int_equal(in.optimize, 1);
+	pyc_interp_dispose(&in);
+	assert_false(probe_ran(exe, log, &in));
+	pyc_interp_dispose(&in);
+
+	unsetenv("XDG_CACHE_HOME");
+	unsetenv("PYTHONUSERBASE");
+	free(exe);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
+/* A pyenv shim: the selected version is part of the key. */
+static void test_probe_cache_pyenv_shim(void **state)
+{
+	(void)state;
+	interps list;
+	const char *root = getenv("PYENV_ROOT");
+	char shim[1024];
+	char a[64] = "", b[64] = "";
+
+	snprintf(shim, sizeof(shim), "%s/shims/python3", root ? root : "/nonexistent");
+	find_interps(&list);
+	for (size_t i = 0; i < list.n; i++) {
+		const char *v = strstr(list.path[i], "/versions/");
+		if (v && strncmp(v, "/versions/3.12.", 15) == 0)
+			sscanf(v, "/versions/%63[^/]", a);
+		if (v && strncmp(v, "/versions/3.11.", 15) == 0)
+			sscanf(v, "/versions/%63[^/]", b);
+	}
+	if (access(shim, X_OK) != 0 || !a[0] || !b[0]) {
+		printf("SKIP: no pyenv shim with 3.11 and 3.12 installed\n");
+		free_interps(&list);
+		skip();
+	}
+	char *dir = tu_mkdtemp();
+	setenv("XDG_CACHE_HOME", dir, 1);
+	const char *versions[] = { a, b, a, b };
+	const char *minor[] = { "3.12", "3.11", "3.12", "3.11" };
+	for (int i = 0; i < 4; i++) {
+		pyc_interp in;
+		pyc_error err = { 0 };
+		setenv("PYENV_VERSION", versions[i], 1);
+		if (pyc_interp_probe(&in, shim, &err) != 0)
+			fail_msg("%s", err.message);
+		char want[8];
+		snprintf(want, sizeof(want), "%d.%d", in.major, in.minor);
+		assert_string_equal(want, minor[i]);
+		assert_int_equal(in.from_cache, i >= 2);
+		pyc_interp_dispose(&in);
+	}
+	unsetenv("PYENV_VERSION");
+	unsetenv("XDG_CACHE_HOME");
+	free_interps(&list);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_probe_matches_each_interpreter),
+		cmocka_unit_test(test_probe_sys_path_any_bytes),
+		cmocka_unit_test(test_probe_errors),
+		cmocka_unit_test(test_probe_cache),
+		cmocka_unit_test(test_probe_cache_pyenv_shim),
+	};
+	return cmocka_run_group_tests_name("interp", tests, NULL, NULL);
+}
