@@ -487,9 +487,11 @@ static int on_entry(struct clean_run *r, const pyc_walk_entry *e)
 	case PYC_WALK_DIR_POST:
 		return on_dir_post(r, e);
 	case PYC_WALK_ERROR:
-		if (e->depth < r->nframes && r->frames[e->depth].active)
-			r->frames[e->depth].kept++;
-		else if ((parent = parent_frame(r, e)) != NULL)
+		/* A directory that could not be opened, or one lost mid-walk (no DIR_POST
+		 * follows then): either way it stays, and so does its parent. */
+		if (e->depth < r->nframes)
+			r->frames[e->depth].active = false;
+		if ((parent = parent_frame(r, e)) != NULL)
 			parent->kept++;
 		return fail_errno(r, e, true, e->error, "read directory");
 	default:

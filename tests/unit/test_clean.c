@@ -482,7 +482,7 @@ static int swap_after_first(const pyc_clean_item *it, void *payload)
 {
 	struct swap *w = payload;
 	record(it, &w->s);
-	if (!w->done && it->event == PYC_CLEAN_REMOVED) {
+	if (!w->done && it->event == PYC_CLEAN_REMOVED && strstr(it->path, "/src/pkg/__pycache__/")) {
 		w->done = true;
 		char from[4096], to[4096];
 		snprintf(from, sizeof(from), "%s/src/pkg", w->root);
@@ -534,8 +534,9 @@ static void test_callback_stops_run(void **state)
 	struct seen s = { PYC_BUF_INIT };
 	s.stop_after = 2;
 	pyc_clean_totals t = run(d, "src", (pyc_clean_opts)PYC_CLEAN_OPTS_INIT, &s);
-	assert_int_equal(s.removed, 2);
-	assert_int_equal(t.files, 2);
+	assert_int_equal(s.removed + s.kept + s.failed, 2);   /* nothing reported after the stop */
+	assert_int_equal(t.files, s.removed);
+	assert_true(t.files >= 1);
 	pyc_buf_dispose(&s.log);
 	tu_rm_rf(d);
 	free(d);
