@@ -197,7 +197,7 @@ static void print_summary(const pyc_clean_totals *t, const struct clean_out *c)
 	char human[32];
 	out_bytes_human(human, sizeof(human), t->bytes);
 	printf("%s %" PRIu64 " file%s and %" PRIu64 " director%s, %s %s (%" PRIu64 " bytes)",
-	       c->dry ? "would remove" : "removed", t->files, t->files == 1 ? "" : "s", t->dirs,
+	       c->dry ? "dry run: would remove" : "removed", t->files, t->files == 1 ? "" : "s", t->dirs,
 	       t->dirs == 1 ? "y" : "ies", c->dry ? "freeing" : "freed", human, t->bytes);
 	if (t->kept)
 		printf("; kept %" PRIu64 " cache%s", t->kept, t->kept == 1 ? "" : "s");
