@@ -238,6 +238,9 @@ static enum sel select_cache(struct clean_run *r, const pyc_walk_entry *e, pyc_v
 		return SEL_KEEP;
 	if (o->select == PYC_CLEAN_SELECT_ALL)
 		return SEL_REMOVE;
+	/* Another implementation's cache (pypy39): `status` does not judge it, nor do we. */
+	if (named && strncmp(tag, "cpython-", 8) != 0)
+		return SEL_KEEP;
 	*judged = true;
 	if (!named) {
 		memset(v, 0, sizeof(*v));
@@ -247,6 +250,8 @@ static enum sel select_cache(struct clean_run *r, const pyc_walk_entry *e, pyc_v
 		int jr = judge_cache(r, e, v);
 		if (jr == PYC_ENOMEM)
 			*rc = jr;
+		if (jr == PYC_ENOTFOUND)   /* a dangling link or gone: no cache to judge */
+			return SEL_KEEP;
 		if (jr < 0)
 			return SEL_FAILED;
 	}
@@ -368,7 +373,8 @@ static int legacy_file(struct clean_run *r, const pyc_walk_entry *e, struct fram
 	if (pyc_buf_put(&r->src_name, e->name, n - 1) < 0)   /* "foo.pyc" -> "foo.py" */
 		return PYC_ENOMEM;
 	struct stat st;
-	bool has_src = fstatat(e->dirfd, r->src_name.ptr, &st, 0) == 0;
+	/* As FileFinder sees it: symlinks followed, only a regular file is a source. */
+	bool has_src = fstatat(e->dirfd, r->src_name.ptr, &st, 0) == 0 && S_ISREG(st.st_mode);
 	if (!has_src && !r->o->sourceless)
 		return 0;   /* maybe the only copy of a module: not a candidate */
 	pyc_verdict v;
