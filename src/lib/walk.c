@@ -173,7 +173,8 @@ static int frame_fill(pyc_walker *w, struct frame *f, int fd)
 	}
 	for (size_t i = 0; i < f->n; i++)
 		f->ents[i].name = f->arena + f->ents[i].off;
-	qsort(f->ents, f->n, sizeof(*f->ents), name_cmp);
+	if (f->n > 1)
+		qsort(f->ents, f->n, sizeof(*f->ents), name_cmp);
 	return 0;
 }
 
@@ -256,7 +257,25 @@ static void window_shrink(pyc_walker *w, size_t top)
 	}
 }
 
-/* Reopen the ancestor that re-enters the window, through ".." of its child. */
+/* fd if it is the directory frame f was read from, else -1 (fd closed, errno set). */
+static int same_dir(int fd, const struct frame *f)
+{
+	struct stat st;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino)
+		return fd;
+	int e = errno;
+	close(fd);
+	errno = e ? e : ESTALE;
+	return -1;
+}
+
+/*
+ * Reopen the ancestor that re-enters the window: through ".." of its child, which
+ * needs no path and sees through renames above; else (the child was moved away or
+ * lost) by its path. Either way it must be the very directory that was listed.
+ */
 static void window_grow(pyc_walker *w, size_t top)
 {
 	if (top < WALK_FD_WINDOW)
@@ -265,18 +284,20 @@ static void window_grow(pyc_walker *w, size_t top)
 	const struct frame *child = f + 1;
 	if (f->fd >= 0 || f->lost_errno)
 		return;
-	int fd = openat(child->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		f->lost_errno = errno ? errno : EBADF;
-	} else if (st.st_dev != f->dev || st.st_ino != f->ino) {
-		f->lost_errno = ESTALE; /* moved while we were below it */
-	} else {
-		f->fd = fd;
-		return;
+	errno = 0;
+	int fd = -1;
+	if (child->fd >= 0)
+		fd = same_dir(openat(child->fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC), f);
+	if (fd < 0) {
+		char saved = w->path.ptr[f->path_len];
+		w->path.ptr[f->path_len] = '\0';
+		errno = 0;
+		fd = same_dir(open(w->path.ptr, O_RDONLY | O_DIRECTORY | O_CLOEXEC), f);
+		w->path.ptr[f->path_len] = saved;
 	}
-	if (fd >= 0)
-		close(fd);
+	if (fd < 0)
+		f->lost_errno = errno ? errno : ESTALE;
+	f->fd = fd;
 }
 
 static void frame_pop(pyc_walker *w)

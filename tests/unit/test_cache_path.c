@@ -198,6 +198,215 @@ static void test_small_helpers(void **state)
 	assert_null(pyc_pycache_prefix(NULL));
 }
 
+
+/* ---- Live interpreters: the same questions asked of importlib, byte for byte. ---- */
+
+struct live_case {
+	char kind;            /* 'c' cache_from_source, 's' source_from_cache */
+	const char *cwd, *prefix, *opt;
+	char *path;           /* owned */
+};
+
+struct live_cases {
+	struct live_case *v;
+	size_t n, cap;
+};
+
+static void add_case(struct live_cases *cs, char kind, const char *cwd, const char *prefix,
+                     const char *opt, const char *a, const char *b, const char *c)
+{
+	if (cs->n == cs->cap) {
+		cs->cap = cs->cap ? cs->cap * 2 : 256;
+		cs->v = realloc(cs->v, cs->cap * sizeof(*cs->v));
+		assert_non_null(cs->v);
+	}
+	pyc_buf p = PYC_BUF_INIT;
+	assert_int_equal(pyc_buf_printf(&p, "%s%s%s", a, b, c), 0);
+	cs->v[cs->n++] = (struct live_case){kind, cwd, prefix, opt, pyc_buf_detach(&p)};
+	if (!cs->v[cs->n - 1].path)
+		cs->v[cs->n - 1].path = strdup("");
+}
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static void make_cases(struct live_cases *cs, const char *tmp)
+{
+	static const char *const heads[] = {"", "/", "//", "/a/b", "a/b/", ".", "./", "./x", "././x",
+	                                    "../x", "a//b", "/a/b//", "x y", "\xff\xfe", "new\nline",
+	                                    "__pycache__"};
+	static const char *const tails[] = {"c.py", "c.tar.py", ".hidden", "noext", "c.", ".", "..py",
+	                                    "c.pyw", "\xffz.py", "a b.py", "", "c.opt-1.py"};
+	static const char *const prefixes[] = {NULL, "/pfx", "/pfx/", "rel", "", "/", "//p//q"};
+	static const char *const opts[] = {"", "0", "1", "x9", "a-b", "opt", " 1", "1.5", "Z"};
+	for (size_t h = 0; h < COUNT(heads); h++)
+		for (size_t t = 0; t < COUNT(tails); t++) {
+			const char *sep = heads[h][0] ? "/" : "";
+			for (size_t p = 0; p < COUNT(prefixes); p++)
+				add_case(cs, 'c', tmp, prefixes[p], NULL, heads[h], sep, tails[t]);
+			add_case(cs, 'c', "/", "/pfx", NULL, heads[h], sep, tails[t]);
+		}
+	for (size_t o = 0; o < COUNT(opts); o++)
+		for (size_t p = 0; p < 2; p++)
+			add_case(cs, 'c', tmp, prefixes[p], opts[o], "/a/b/c", ".py", "");
+
+	static const char *const dirs[] = {"", "/", "/a", "a/b", "/pfx", "/pfx/a", "rel/a", "/pfxx", "//"};
+	static const char *const mids[] = {"/__pycache__/", "/", "/__pycache__//", "/pycache/"};
+	static const char *const names[] = {"c.cpython-312.pyc", "c.cpython-312.opt-1.pyc",
+	                                    "c.cpython-312.opt-.pyc", "c.cpython-312.opt-a-b.pyc",
+	                                    "c.x.y.z.pyc", "c.pyc", "c.tar.cpython-312.pyc", "c.x.foo.pyc",
+	                                    "c.x.y", ".x.pyc", "\xff.x.pyc", "c.x.opt-1x.pyc", ""};
+	for (size_t d = 0; d < COUNT(dirs); d++)
+		for (size_t m = 0; m < COUNT(mids); m++)
+			for (size_t k = 0; k < COUNT(names); k++)
+				for (size_t p = 0; p < COUNT(prefixes); p++)
+					add_case(cs, 's', tmp, prefixes[p], NULL, dirs[d], mids[m] + !dirs[d][0],
+					         names[k]);
+}
+
+static void put_field(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs(" -", f);
+		return;
+	}
+	fputs(" x", f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		fprintf(f, "%02x", *p);
+}
+
+static void write_cases(const struct live_cases *cs, const char *file)
+{
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	for (size_t i = 0; i < cs->n; i++) {
+		fputc(cs->v[i].kind, f);
+		put_field(f, cs->v[i].cwd);
+		put_field(f, cs->v[i].prefix);
+		put_field(f, cs->v[i].opt);
+		put_field(f, cs->v[i].path);
+		fputc('\n', f);
+	}
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Runs under every interpreter (so: no single quotes). "!" is a ValueError/IndexError. */
+static const char live_script[] =
+	"import sys, os, importlib.util as u\n"
+	"if sys.version_info < (3, 8):\n"
+	"    print(\"old\"); sys.exit(0)\n"
+	"print(sys.implementation.cache_tag)\n"
+	"def dec(f): return None if f == b\"-\" else os.fsdecode(bytes.fromhex(f[1:].decode()))\n"
+	"for line in open(sys.argv[1], \"rb\"):\n"
+	"    k, cwd, pfx, opt, path = line.split()\n"
+	"    os.chdir(dec(cwd)); sys.pycache_prefix = dec(pfx)\n"
+	"    try:\n"
+	"        if k == b\"c\": r = u.cache_from_source(dec(path), optimization=dec(opt))\n"
+	"        else: r = u.source_from_cache(dec(path))\n"
+	"        print(\"=\" + os.fsencode(r).hex())\n"
+	"    except (ValueError, IndexError):\n"
+	"        print(\"!\")\n";
+
+static void hex_of(pyc_buf *b, const char *s)
+{
+	pyc_buf_clear(b);
+	assert_int_equal(pyc_buf_putc(b, '='), 0);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		assert_int_equal(pyc_buf_printf(b, "%02x", *p), 0);
+}
+
+/* Ask one interpreter; returns the number of cases compared (0: not 3.8+ or absent). */
+static size_t check_interpreter(const char *exe, const struct live_cases *cs, const char *file)
+{
+	pyc_buf cmd = PYC_BUF_INIT, ours = PYC_BUF_INIT, want = PYC_BUF_INIT;
+	assert_int_equal(pyc_buf_printf(&cmd, "'%s' -E -c '%s' '%s' 2>/dev/null", exe, live_script, file), 0);
+	FILE *p = popen(cmd.ptr, "r");
+	assert_non_null(p);
+	char tag[64] = "", line[8192];
+	size_t done = 0, bad = 0;
+	if (fgets(tag, sizeof(tag), p) && strncmp(tag, "cpython-", 8) == 0) {
+		tag[strcspn(tag, "\n")] = '\0';
+		for (; done < cs->n && fgets(line, sizeof(line), p); done++) {
+			const struct live_case *c = &cs->v[done];
+			line[strcspn(line, "\n")] = '\0';
+			int rc = c->kind == 'c' ? pyc_cache_from_source(&ours, c->path, tag, c->opt, c->prefix, c->cwd)
+			                        : pyc_source_from_cache(&ours, c->path, c->prefix);
+			if (rc == 0)
+				hex_of(&want, ours.ptr);
+			else
+				assert_int_equal(pyc_buf_sets(&want, "!"), 0);
+			if (strcmp(line, want.ptr) != 0 && bad++ < 10)
+				print_error("%s %c path=%s prefix=%s opt=%s cwd=%s: python %s, ours %s\n", tag,
+				            c->kind, c->path, c->prefix ? c->prefix : "None", c->opt ? c->opt : "None",
+				            c->cwd, line, want.ptr);
+		}
+		if (done != cs->n)
+			fail_msg("%s answered %zu of %zu cases", exe, done, cs->n);
+	}
+	pclose(p);
+	pyc_buf_dispose(&cmd);
+	pyc_buf_dispose(&ours);
+	pyc_buf_dispose(&want);
+	if (bad)
+		fail_msg("%s: %zu of %zu cases differ", exe, bad, cs->n);
+	return done;
+}
+
+/* pyenv versions, then /usr/bin and PATH; one run per interpreter path (duplicates are cheap). */
+static void find_interpreters(glob_t *g)
+{
+	const char *root = getenv("PYENV_ROOT");
+	const char *home = getenv("HOME");
+	char pat[4096];
+	int flags = 0;
+	if (root && *root) {
+		snprintf(pat, sizeof(pat), "%s/versions/3.*/bin/python3", root);
+		glob(pat, flags, NULL, g);
+		flags = GLOB_APPEND;
+	}
+	/* CTest points HOME at the build tree: try root's usual place too. */
+	static const char *const homes[] = {"/root/.pyenv", NULL};
+	for (size_t i = 0; homes[i]; i++) {
+		if (root && strcmp(root, homes[i]) == 0)
+			continue;
+		snprintf(pat, sizeof(pat), "%s/versions/3.*/bin/python3", homes[i]);
+		glob(pat, flags, NULL, g);
+		flags = GLOB_APPEND;
+	}
+	(void)home;
+	glob("/usr/bin/python3", flags, NULL, g);
+	glob("/usr/local/bin/python3", GLOB_APPEND, NULL, g);
+}
+
+static void test_live_interpreters(void **state)
+{
+	(void)state;
+	char *tmp = tu_mkdtemp();
+	char *real = realpath(tmp, NULL); /* os.getcwd() answers the resolved path */
+	assert_non_null(real);
+	struct live_cases cs = {NULL, 0, 0};
+	make_cases(&cs, real);
+	char file[4200];
+	snprintf(file, sizeof(file), "%s/cases", real);
+	write_cases(&cs, file);
+	glob_t g = {0};
+	find_interpreters(&g);
+	size_t asked = 0;
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		if (check_interpreter(g.gl_pathv[i], &cs, file) > 0)
+			asked++;
+	if (asked == 0)
+		print_message("SKIP: no CPython 3.8+ found to cross-check cache paths\n");
+	else
+		print_message("cross-checked %zu cases with %zu interpreters\n", cs.n, asked);
+	globfree(&g);
+	for (size_t i = 0; i < cs.n; i++)
+		free(cs.v[i].path);
+	free(cs.v);
+	tu_rm_rf(tmp);
+	free(real);
+	free(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_source_from_cache),
 		cmocka_unit_test(test_name_parse),
 		cmocka_unit_test(test_small_helpers),
+		cmocka_unit_test(test_live_interpreters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
