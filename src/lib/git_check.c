@@ -143,6 +143,19 @@ int pyc_check_index(pyc_git *g, pyc_check_list *out, pyc_error *err)
 	return 0;
 }
 
+int pyc_check_ignore_rule(pyc_git *g, pyc_check_list *out, pyc_ignore_report *report,
+                          pyc_error *err)
+{
+	pyc_ignore_report local;
+	pyc_ignore_report *r = report ? report : &local;
+	int rc = pyc_gitignore_probe(g, r, err);
+	for (size_t i = 0; rc == 0 && i < r->n_not_ignored; i++)
+		rc = list_push(out, r->not_ignored[i], NULL, PYC_CHECK_NOT_IGNORED, err);
+	if (!report)
+		pyc_ignore_report_dispose(&local);
+	return rc;
+}
+
 int pyc_check_files(const char *const *paths, size_t n, pyc_check_list *out, pyc_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -165,6 +178,7 @@ const char *pyc_check_kind_name(pyc_check_kind kind)
 	case PYC_CHECK_CONFLICTED: return "conflicted";
 	case PYC_CHECK_TRACKED: return "tracked";
 	case PYC_CHECK_NAMED: return "named";
+	case PYC_CHECK_NOT_IGNORED: return "not-ignored";
 	}
 	return "unknown";
 }
