@@ -150,17 +150,21 @@ static void human_header(const struct inspect_item *it)
 	char bytes[16], when[64];
 	hex(bytes, it->raw, it->nraw < 4 ? it->nraw : 4, true);
 	printf("  magic:    %u (%s)", raw_magic(it), bytes);
-	if (h->info)
-		printf(" %s, cache tag %s", h->info->label,
+	if (h->info && h->info->is_final)
+		printf(" CPython %u.%u (first in %s), cache tag %s", (unsigned)h->info->major,
+		       (unsigned)h->info->minor, h->info->label,
 		       h->info->cache_tag ? h->info->cache_tag : "none (beside the source)");
+	else if (h->info)
+		printf(" %s: a pre-release magic, never written by a final %u.%u", h->info->label,
+		       (unsigned)h->info->major, (unsigned)h->info->minor);
 	else
 		fputs(it->nraw < 4 ? " truncated" : " unknown", stdout);
 	putchar('\n');
 	if (!h->info)
 		return;
-	printf("  header:   %u bytes (file has %zu)", (unsigned)h->info->header_size, it->nraw);
+	printf("  header:   %u bytes", (unsigned)h->info->header_size);
 	if (it->drc == PYC_ETRUNCATED) {
-		puts(", truncated");
+		printf(", truncated: the file has only %zu\n", it->nraw);
 		return;
 	}
 	if (h->info->header_size == 16)
@@ -228,11 +232,12 @@ static void json_item(const struct inspect_item *it)
 		printf(",\"version\":\"%u.%u\",\"label\":", (unsigned)h->info->major,
 		       (unsigned)h->info->minor);
 		out_json_cstr(stdout, h->info->label);
-		fputs(",\"cache_tag\":", stdout);
+		printf(",\"final\":%s,\"cache_tag\":", h->info->is_final ? "true" : "false");
 		out_json_cstr(stdout, h->info->cache_tag);
 		printf(",\"header_size\":%u", (unsigned)h->info->header_size);
 	} else {
-		fputs(",\"version\":null,\"label\":null,\"cache_tag\":null,\"header_size\":null", stdout);
+		fputs(",\"version\":null,\"label\":null,\"final\":null,\"cache_tag\":null,"
+		      "\"header_size\":null", stdout);
 	}
 	bool flags_ok = it->drc == 0 || it->drc == PYC_EBADFLAGS;
 	if (flags_ok && h->info->header_size == 16)
@@ -321,7 +326,7 @@ int cmd_inspect(int argc, char **argv, const cli_ctx *ctx)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		if (c == 'j') {
 			json = true;
 		} else if (c == 'p') {
@@ -330,7 +335,8 @@ int cmd_inspect(int argc, char **argv, const cli_ctx *ctx)
 			fputs(inspect_usage, stdout);
 			return cli_finish_stdout(CLI_EXIT_OK);
 		} else {
-			return cli_usage_error("inspect", "unknown option '%s'", argv[optind - 1]);
+			return cli_usage_error("inspect", c == ':' ? "option '%s' needs an argument"
+			                                           : "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
