@@ -45,7 +45,7 @@ static long scan_lines(const char *root, const pyc_scan_opts *o, char out[][512]
 	pyc_scan *s;
 	pyc_error err = { 0 };
 	if (pyc_scan_new(&s, root, o, &err) < 0) {
-		snprintf(out[0], 512, "pyc_scan_new(%.200s): %.300s", root, err.message);
+		snprintf(out[0], 512, "pyc_scan_new(%.150s): %.300s", root, err.message);
 		return -1;
 	}
 	const pyc_scan_record *r;
