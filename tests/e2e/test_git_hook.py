@@ -41,9 +41,9 @@ class Sandbox:
         env.update({k: v for k, v in extra.items() if v is not None})
         return env
 
-    def git(self, cwd, *args, check=True, env=None):
+    def git(self, cwd, *args, check=True, env=None, input=None):
         r = subprocess.run([GIT] + list(args), cwd=cwd, env=env or self.env(),
-                           capture_output=True)
+                           capture_output=True, input=input)
         if check and r.returncode != 0:
             raise AssertionError("git %s failed (%d):\n%s%s" % (
                 " ".join(args), r.returncode, r.stdout.decode(errors="replace"),
