@@ -23,6 +23,11 @@ extern "C" {
  *    non-NULL) + NAME, with no __pycache__ part.
  * Quirks copied from CPython: "x.tar.py" -> "x.tar.TAG.pyc", ".hidden" -> "hidden.TAG.pyc",
  * "noext" -> "noextTAG.pyc", "/c.py" -> "__pycache__/c.TAG.pyc", ".." is not normalised.
+ * Under a prefix, a head starting with "./" loses it before the cwd join when `tag` is
+ * cpython-312 or later (or not a cpython tag), as 3.12's _path_abspath does; a head that
+ * is "/" or ends up shorter than 2 bytes raises IndexError in CPython: PYC_EINVAL here.
+ * Optimization levels are checked as ASCII alphanumerics (Python accepts any Unicode
+ * letter or digit).
  * The result replaces out's contents. Returns 0, PYC_EINVAL or PYC_ENOMEM.
  */
 PYC_API int pyc_cache_from_source(pyc_buf *out, const char *source, const char *tag,

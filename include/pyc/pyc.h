@@ -18,6 +18,8 @@
 #include "compile.h"
 #include "writer.h"
 #include "git.h"
+#include "gitignore.h"
+#include "untrack.h"
 
 /** The library version, e.g. "0.1.0". */
 PYC_API const char *pyc_version(void);

@@ -9,6 +9,16 @@
  * reported as a PYC_WALK_ERROR entry and the walk goes on. Names may hold any byte
  * but '/' and NUL.
  *
+ * Descriptors: only the directories of the current path are open, and of those only the
+ * deepest 32; an ancestor further up is closed and later reopened through ".." of its
+ * child, checked by device and inode. Deep trees therefore need about 32 fds; if that
+ * reopening fails (the tree was moved meanwhile), the ancestor is reported as a
+ * PYC_WALK_ERROR (ESTALE or the errno) and its remaining entries are not walked.
+ * A directory that was skipped, excluded or not entered gets no PYC_WALK_DIR_POST.
+ * An entry that vanishes between its directory's listing and its use is reported as
+ * PYC_WALK_ERROR (ENOENT) when the walker notices; one swapped for a symlink or a file
+ * is reported as what it now is, never followed.
+ *
  * Every entry carries the fd of the directory holding it, so callers can use
  * fstatat/openat/unlinkat relative to it: swapping a directory for a symlink mid-walk
  * cannot redirect them outside the tree.
@@ -46,7 +56,7 @@ enum pyc_walk_kind {
 	PYC_WALK_DIR_POST,   /**< a directory, after its contents (PYC_WALK_POSTORDER only) */
 	PYC_WALK_SYMLINK,    /**< a symbolic link of any kind; never followed by the walker */
 	PYC_WALK_OTHER,      /**< fifo, socket, device */
-	PYC_WALK_ERROR,      /**< could not open/read this directory (or stat this root) */
+	PYC_WALK_ERROR,      /**< could not open/read this directory, or the entry vanished */
 };
 
 typedef struct pyc_walk_entry {
@@ -65,15 +75,19 @@ typedef struct pyc_walk_entry {
 /**
  * Start a walk at `root` (a directory or any other file; a root that is a symlink is
  * followed, as `find -H` does, because the user named it). Returns 0, or PYC_ENOTFOUND /
- * PYC_EIO with err filled when root cannot be opened. The first entry is the root itself
- * (depth 0).
+ * PYC_EIO with err filled when root cannot be stat()ed. The first entry is the root itself
+ * (depth 0): a PYC_WALK_ERROR when it is a directory that cannot be opened or read.
+ * Trailing slashes are dropped ("a/b/" walks as "a/b"); the root's dirfd is its parent
+ * directory (AT_FDCWD with name == path when that cannot be opened).
  */
 PYC_API int pyc_walker_new(pyc_walker **out, const char *root, unsigned flags, pyc_error *err);
 
 /**
- * Skip entries matching an fnmatch(3) glob. A glob without '/' is matched against each
- * entry's name; one with '/' against its path relative to the root. Excluded directories
- * are not entered. Call before the first pyc_walker_next(). Returns 0 or PYC_ENOMEM.
+ * Skip entries matching an fnmatch(3) glob (flags 0: '*' also matches '/' and a leading
+ * '.'). A glob without '/' is matched against each entry's name; one with '/' against
+ * its path relative to the root ("a/b", no "./"). Excluded entries are not reported and
+ * excluded directories are not entered; the root itself is never excluded. Call before
+ * the first pyc_walker_next(). Returns 0 or PYC_ENOMEM.
  */
 PYC_API int pyc_walker_exclude(pyc_walker *w, const char *glob);
 
@@ -85,7 +99,8 @@ PYC_API void pyc_walker_skip(pyc_walker *w);
 
 /**
  * The fd of the directory at `depth` on the current path (0 = root dir), e.g. the
- * parent of a __pycache__ when looking up sources. -1 when out of range. Borrowed.
+ * parent of a __pycache__ when looking up sources. -1 when out of range, or for an
+ * ancestor more than 32 levels above the current directory (see above). Borrowed.
  */
 PYC_API int pyc_walker_dirfd_at(const pyc_walker *w, unsigned depth);
 

@@ -11,6 +11,10 @@
 
 #include "pyc/git.h"
 
+#include "pyc/buf.h"
+
+#include <sys/stat.h>
+
 #include <git2.h>
 
 /** The repository; borrowed for the handle's lifetime. Never bare. */
@@ -43,5 +47,26 @@ int pyc_git__fail(pyc_error *err, int code, const char *fmt, ...)
  * with PYC_EGIT. `path` names the index file in the message.
  */
 int pyc_git__index_fail(pyc_error *err, const char *path);
+
+/*
+ * Shared by git_ignore.c and git_ignore_patch.c.
+ */
+/** Could an ignore pattern match bytecode files (".pyc", ".pyo", "*.py[co]", "*.py?")? */
+bool pyc_git__mentions_files(const char *pattern);
+/** Does a rules file spell out a rule equivalent to ours, for __pycache__/ (dir) and for
+ *  *.py[co] (files: *.py[co], *.py[cod] and reorderings, or both *.pyc and *.pyo)? */
+void pyc_git__rules_present(const char *data, size_t len, bool *dir, bool *files);
+/** Does an ignore pattern name __pycache__? */
+bool pyc_git__mentions_dir(const char *pattern);
+/**
+ * Append the whole content of the regular file dirfd/name to out, refusing to follow a
+ * symlink. Returns 0, PYC_ENOTFOUND (absent; err untouched), PYC_EUNSUPPORTED (a
+ * symlink, not a regular file, or over 16 MiB), PYC_EIO. `shown` names it in messages;
+ * `st` (optional) receives its status.
+ */
+int pyc_git__read_rules_file(int dirfd, const char *name, const char *shown, pyc_buf *out,
+                             struct stat *st, pyc_error *err);
+/** `path` relative to the work tree when inside it, else as is; caller frees (NULL: ENOMEM). */
+char *pyc_git__shown_path(pyc_git *g, const char *path);
 
 #endif

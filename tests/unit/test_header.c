@@ -239,6 +239,31 @@ static void test_every_magic_round_trips(void **state)
 	}
 }
 
+/* Every 16-bit magic with "\r\n" and every flags pattern of one byte: decoding either
+   fails with a code that matches the table, or yields a consistent header. */
+static void test_decode_any_magic(void **state)
+{
+	(void)state;
+	uint8_t b[16];
+	for (uint32_t n = 0; n <= 0xffff; n++) {
+		const pyc_magic_info *row = pyc_magic_lookup((uint16_t)n);
+		uint32_t flags = n & 0xff;
+		make_pep552(b, (uint16_t)n, flags);
+		pyc_header h;
+		int rc = pyc_header_decode(&h, b, sizeof(b));
+		assert_int_equal(h.magic, n);
+		if (row == NULL) {
+			assert_int_equal(rc, PYC_EBADMAGIC);
+			continue;
+		}
+		assert_ptr_equal(h.info, row);
+		if (row->header_size == 16 && (flags & ~3u))
+			assert_int_equal(rc, PYC_EBADFLAGS);
+		else
+			assert_int_equal(rc, 0);
+	}
+}
+
 static void test_invalidation_names(void **state)
 {
 	(void)state;
@@ -263,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_bad_magic),
 		cmocka_unit_test(test_encode_errors),
 		cmocka_unit_test(test_every_magic_round_trips),
+		cmocka_unit_test(test_decode_any_magic),
 		cmocka_unit_test(test_invalidation_names),
 	};
 	return cmocka_run_group_tests_name("header", tests, NULL, NULL);

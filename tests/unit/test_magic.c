@@ -213,12 +213,61 @@ static void test_duplicates_and_unknowns(void **state)
 	assert_null(pyc_magic_for_version(4, 0));
 }
 
+/* Read a whole stream into a malloc'd buffer; *len gets its size. */
+static char *slurp(FILE *fp, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap);
+	assert_non_null(buf);
+	size_t got;
+	while ((got = fread(buf + n, 1, cap - n, fp)) > 0) {
+		n += got;
+		if (n == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			assert_non_null(buf);
+		}
+	}
+	*len = n;
+	return buf;
+}
+
+/* src/lib/magic_table.inc is what the generator makes of today's vectors.tsv. */
+static void test_generated_table_is_current(void **state)
+{
+	(void)state;
+	const char *src = getenv("PYC_SOURCE_DIR");
+	assert_non_null(src);
+	if (system("python3 -c pass >/dev/null 2>&1") != 0)
+		skip(); /* no python3 to run the generator */
+	char path[4096], cmd[8192];
+	const char *fixtures = tu_fixture("vectors.tsv");
+	assert_null(strchr(src, '\''));
+	assert_null(strchr(fixtures, '\''));
+	snprintf(cmd, sizeof(cmd), "python3 '%s/tests/fixtures/gen_magic_table.py' '%s'", src, fixtures);
+	FILE *gen = popen(cmd, "r");
+	assert_non_null(gen);
+	size_t glen, flen;
+	char *generated = slurp(gen, &glen);
+	assert_int_equal(pclose(gen), 0);
+	snprintf(path, sizeof(path), "%s/src/lib/magic_table.inc", src);
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	char *committed = slurp(fp, &flen);
+	fclose(fp);
+	if (glen != flen || memcmp(generated, committed, glen) != 0)
+		fail_msg("src/lib/magic_table.inc is stale: rerun tests/fixtures/gen_magic_table.py");
+	free(generated);
+	free(committed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_magic_row),
 		cmocka_unit_test(test_every_final_row),
 		cmocka_unit_test(test_duplicates_and_unknowns),
+		cmocka_unit_test(test_generated_table_is_current),
 	};
 	return cmocka_run_group_tests_name("magic", tests, NULL, NULL);
 }

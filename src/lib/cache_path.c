@@ -1,0 +1,306 @@
+/*
+ * Cache paths: a transcription of importlib._bootstrap_external's POSIX code
+ * (cache_from_source, source_from_cache, _path_split, _path_join, _path_abspath)
+ * for CPython 3.6-3.13. See include/pyc/cache_path.h.
+ */
+#include "pyc/cache_path.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PYCACHE "__pycache__"
+#define OPT_PREFIX "opt-"
+
+/* str.isalnum() restricted to ASCII; "" is not alphanumeric, as in Python. */
+static bool ascii_alnum(const char *s, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+			return false;
+	}
+	return true;
+}
+
+/* _path_split: everything before the last '/', and after it ("" head when none). */
+static void path_split(const char *p, size_t n, size_t *head_len, const char **tail)
+{
+	const char *slash = NULL;
+	for (size_t i = n; i > 0; i--) {
+		if (p[i - 1] == '/') {
+			slash = p + i - 1;
+			break;
+		}
+	}
+	if (!slash) {
+		*head_len = 0;
+		*tail = p;
+		return;
+	}
+	*head_len = (size_t)(slash - p);
+	*tail = slash + 1;
+}
+
+/*
+ * One step of _path_join: empty parts are dropped, every kept part loses its
+ * trailing slashes, and kept parts are joined with '/'. `first` tracks whether a
+ * part was kept yet (a part of only slashes is kept, as the empty string).
+ */
+static int join_part(pyc_buf *out, bool *first, const char *part, size_t n)
+{
+	if (n == 0)
+		return 0;
+	while (n > 0 && part[n - 1] == '/')
+		n--;
+	if (!*first && pyc_buf_putc(out, '/') < 0)
+		return PYC_ENOMEM;
+	*first = false;
+	return pyc_buf_put(out, part, n);
+}
+
+/*
+ * 3.12 made _path_abspath drop one leading "./" before joining onto the cwd; 3.8-3.11
+ * joined the head as it was. Tags of other implementations get today's behaviour.
+ */
+static bool abspath_strips_dot_slash(const char *tag)
+{
+	const char *p = "cpython-3";
+	size_t n = strlen(p);
+	if (strncmp(tag, p, n) != 0)
+		return true;
+	char *end;
+	long minor = strtol(tag + n, &end, 10);
+	if (end == tag + n || *end != '\0')
+		return true;
+	return minor >= 12;
+}
+
+/* prefix + abspath(head).lstrip('/') + filename, as cache_from_source does. */
+static int prefixed_cache(pyc_buf *out, const char *head, size_t head_len, const char *filename,
+                          const char *tag, const char *prefix, const char *cwd)
+{
+	pyc_buf abs = PYC_BUF_INIT;
+	int rc = 0;
+	bool first = true;
+	if (head_len > 0 && head[0] == '/') {
+		rc = pyc_buf_put(&abs, head, head_len);
+	} else {
+		if (!cwd)
+			return PYC_EINVAL;
+		if (abspath_strips_dot_slash(tag) && head_len >= 2 && head[0] == '.' && head[1] == '/') {
+			head += 2;
+			head_len -= 2;
+		}
+		rc = join_part(&abs, &first, cwd, strlen(cwd));
+		if (rc == 0)
+			rc = join_part(&abs, &first, head, head_len);
+	}
+	/* CPython then reads head[1] (a Windows drive check): IndexError on "" or "/". */
+	if (rc == 0 && abs.len < 2)
+		rc = PYC_EINVAL;
+	if (rc == 0) {
+		const char *h = pyc_buf_cstr(&abs);
+		while (*h == '/')
+			h++;
+		pyc_buf_clear(out);
+		first = true;
+		rc = join_part(out, &first, prefix, strlen(prefix));
+		if (rc == 0)
+			rc = join_part(out, &first, h, strlen(h));
+		if (rc == 0)
+			rc = join_part(out, &first, filename, strlen(filename));
+	}
+	pyc_buf_dispose(&abs);
+	return rc;
+}
+
+/* The file name part: (base or rest) + sep + tag [+ ".opt-" opt] + ".pyc". */
+static int cache_filename(pyc_buf *name, const char *tail, const char *tag, const char *opt)
+{
+	/* tail.rpartition('.') */
+	const char *dot = strrchr(tail, '.');
+	int rc;
+	if (!dot)
+		rc = pyc_buf_puts(name, tail);           /* base "" -> rest, sep "" */
+	else if (dot == tail)
+		rc = pyc_buf_puts(name, dot + 1);        /* ".hidden": base "" -> rest + "." */
+	else
+		rc = pyc_buf_put(name, tail, (size_t)(dot - tail));
+	if (rc == 0 && dot)
+		rc = pyc_buf_putc(name, '.');
+	if (rc == 0)
+		rc = pyc_buf_puts(name, tag);
+	if (rc == 0 && opt && *opt)
+		rc = pyc_buf_printf(name, "." OPT_PREFIX "%s", opt);
+	if (rc == 0)
+		rc = pyc_buf_puts(name, ".pyc");
+	return rc;
+}
+
+int pyc_cache_from_source(pyc_buf *out, const char *source, const char *tag, const char *opt,
+                          const char *prefix, const char *cwd)
+{
+	if (!out || !source || !tag)
+		return PYC_EINVAL;
+	if (opt && *opt && !ascii_alnum(opt, strlen(opt)))
+		return PYC_EINVAL;
+	size_t head_len;
+	const char *tail;
+	path_split(source, strlen(source), &head_len, &tail);
+
+	pyc_buf name = PYC_BUF_INIT;
+	int rc = cache_filename(&name, tail, tag, opt);
+	if (rc == 0 && prefix) {
+		rc = prefixed_cache(out, source, head_len, pyc_buf_cstr(&name), tag, prefix, cwd);
+	} else if (rc == 0) {
+		bool first = true;
+		pyc_buf_clear(out);
+		rc = join_part(out, &first, source, head_len);
+		if (rc == 0)
+			rc = join_part(out, &first, PYCACHE, strlen(PYCACHE));
+		if (rc == 0)
+			rc = join_part(out, &first, name.ptr, name.len);
+	}
+	pyc_buf_dispose(&name);
+	return rc;
+}
+
+/* The 2-or-3-dots rule of source_from_cache on the file name. */
+static int check_cache_filename(const char *name)
+{
+	size_t dots = 0;
+	const char *d[3] = {NULL, NULL, NULL};
+	for (const char *p = name; *p; p++) {
+		if (*p == '.') {
+			if (dots < 3)
+				d[dots] = p;
+			dots++;
+		}
+	}
+	if (dots != 2 && dots != 3)
+		return PYC_EINVAL;
+	if (dots == 3) {
+		/* rsplit('.', 2)[-2]: the field between the second and third dot. */
+		const char *f = d[1] + 1;
+		size_t n = (size_t)(d[2] - f);
+		size_t pn = strlen(OPT_PREFIX);
+		if (n < pn || memcmp(f, OPT_PREFIX, pn) != 0)
+			return PYC_EINVAL;
+		if (!ascii_alnum(f + pn, n - pn))
+			return PYC_EINVAL;
+	}
+	return 0;
+}
+
+int pyc_source_from_cache(pyc_buf *out, const char *cache, const char *prefix)
+{
+	if (!out || !cache)
+		return PYC_EINVAL;
+	size_t head_len;
+	const char *name;
+	path_split(cache, strlen(cache), &head_len, &name);
+	const char *head = cache;
+	bool in_prefix = false;
+	if (prefix) {
+		size_t pn = strlen(prefix);
+		while (pn > 0 && prefix[pn - 1] == '/')
+			pn--;
+		if (head_len > pn && memcmp(head, prefix, pn) == 0 && head[pn] == '/') {
+			head += pn;
+			head_len -= pn;
+			in_prefix = true;
+		}
+	}
+	if (!in_prefix) {
+		size_t parent_len;
+		const char *last;
+		path_split(head, head_len, &parent_len, &last);
+		size_t last_len = head_len - (size_t)(last - head);
+		if (last_len != strlen(PYCACHE) || memcmp(last, PYCACHE, last_len) != 0)
+			return PYC_EINVAL;
+		head_len = parent_len;
+	}
+	if (check_cache_filename(name) < 0)
+		return PYC_EINVAL;
+	/* name.partition('.')[0] + ".py", joined onto head. */
+	size_t base_len = (size_t)(strchr(name, '.') - name);
+	pyc_buf_clear(out);
+	bool first = true;
+	int rc = join_part(out, &first, head, head_len);
+	if (rc == 0 && !first)
+		rc = pyc_buf_putc(out, '/');
+	if (rc == 0)
+		rc = pyc_buf_put(out, name, base_len);
+	if (rc == 0)
+		rc = pyc_buf_puts(out, ".py");
+	return rc;
+}
+
+int pyc_cache_name_parse(pyc_cache_name *out, const char *name)
+{
+	if (!out || !name)
+		return PYC_EINVAL;
+	memset(out, 0, sizeof(*out));
+	size_t n = strlen(name);
+	if (n < 4 || memcmp(name + n - 4, ".pyc", 4) != 0)
+		return PYC_EINVAL;
+	n -= 4;
+	/* Last field: an optimization level when it reads "opt-..." */
+	const char *dot = memrchr(name, '.', n);
+	if (!dot)
+		return PYC_EINVAL;
+	size_t pn = strlen(OPT_PREFIX);
+	const char *field = dot + 1;
+	size_t field_len = (size_t)(name + n - field);
+	if (field_len >= pn && memcmp(field, OPT_PREFIX, pn) == 0) {
+		if (!ascii_alnum(field + pn, field_len - pn))
+			return PYC_EINVAL;
+		out->opt = field + pn;
+		out->opt_len = field_len - pn;
+		n = (size_t)(dot - name);
+		dot = memrchr(name, '.', n);
+		if (!dot)
+			return PYC_EINVAL;
+	}
+	out->tag = dot + 1;
+	out->tag_len = (size_t)(name + n - out->tag);
+	out->stem = name;
+	out->stem_len = (size_t)(dot - name);
+	if (out->tag_len == 0 || out->stem_len == 0) {
+		memset(out, 0, sizeof(*out));
+		return PYC_EINVAL;
+	}
+	return 0;
+}
+
+int pyc_legacy_from_source(pyc_buf *out, const char *source)
+{
+	if (!out || !source)
+		return PYC_EINVAL;
+	/* py_compile/compileall -b and Python 2 all append the letter to the source name. */
+	int rc = pyc_buf_sets(out, source);
+	if (rc == 0)
+		rc = pyc_buf_putc(out, 'c');
+	return rc;
+}
+
+bool pyc_is_pycache_dir(const char *name)
+{
+	return name && strcmp(name, PYCACHE) == 0;
+}
+
+bool pyc_is_bytecode_name(const char *name)
+{
+	if (!name)
+		return false;
+	size_t n = strlen(name);
+	return n >= 4 && (memcmp(name + n - 4, ".pyc", 4) == 0 || memcmp(name + n - 4, ".pyo", 4) == 0);
+}
+
+const char *pyc_pycache_prefix(const char *override)
+{
+	const char *p = override ? override : getenv("PYTHONPYCACHEPREFIX");
+	return p && *p ? p : NULL;
+}

@@ -1,0 +1,420 @@
+/*
+ * Cache paths against two oracles: every cache_path row of tests/fixtures/vectors.tsv
+ * (for each tag 3.8-3.13), and the live interpreters (3.8+ from pyenv and PATH), which
+ * are asked importlib.util.cache_from_source/source_from_cache for a generated list
+ * of tricky paths, byte for byte.
+ */
+#include "testutil.h"
+
+#include "pyc/cache_path.h"
+
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Replace every "{TAG}" in s with tag. */
+static void subst_tag(char *dst, size_t cap, const char *s, const char *tag)
+{
+	pyc_buf b = PYC_BUF_INIT;
+	for (const char *p = s; *p;) {
+		const char *t = strstr(p, "{TAG}");
+		size_t n = t ? (size_t)(t - p) : strlen(p);
+		assert_int_equal(pyc_buf_put(&b, p, n), 0);
+		if (!t)
+			break;
+		assert_int_equal(pyc_buf_puts(&b, tag), 0);
+		p = t + 5;
+	}
+	assert_true(b.len < cap);
+	memcpy(dst, pyc_buf_cstr(&b), b.len + 1);
+	pyc_buf_dispose(&b);
+}
+
+/* A Python literal of the vectors: 'text' -> text, None -> NULL, 12 -> "12". */
+static const char *py_literal(char *s)
+{
+	if (strcmp(s, "None") == 0)
+		return NULL;
+	size_t n = strlen(s);
+	if (n >= 2 && s[0] == '\'' && s[n - 1] == '\'') {
+		s[n - 1] = '\0';
+		return s + 1;
+	}
+	return s;
+}
+
+/* "('/a/b/c.py', None)" -> its two fields (the vectors' paths hold no ", "). */
+static void split_args(char *args, char **path, char **opt)
+{
+	size_t n = strlen(args);
+	assert_true(n > 2 && args[0] == '(' && args[n - 1] == ')');
+	args[n - 1] = '\0';
+	char *comma = strstr(args, ", ");
+	assert_non_null(comma);
+	*comma = '\0';
+	*path = (char *)py_literal(args + 1);
+	*opt = (char *)py_literal(comma + 2);
+	assert_non_null(*path);
+}
+
+static void check_vector_row(char **f, const char *tag)
+{
+	char args[512], *path, *opt;
+	assert_true(strlen(f[5]) < sizeof(args));
+	memcpy(args, f[5], strlen(f[5]) + 1);
+	split_args(args, &path, &opt);
+	const char *cwd = f[2] + strlen("cwd=");
+	int level = (int)strtol(f[3] + strlen("sys.flags.optimize="), NULL, 10);
+	char level_s[8];
+	snprintf(level_s, sizeof(level_s), "%d", level);
+	/* optimization=None means the interpreter's -O level, '' at level 0. */
+	const char *o = opt ? opt : (level ? level_s : NULL);
+	char pfx_buf[256];
+	const char *pfx = NULL;
+	if (strcmp(f[4], "pycache_prefix=None") != 0) {
+		snprintf(pfx_buf, sizeof(pfx_buf), "%s", f[4] + strlen("pycache_prefix="));
+		pfx = py_literal(pfx_buf);
+	}
+	pyc_buf out = PYC_BUF_INIT;
+	int rc = pyc_cache_from_source(&out, path, tag, o, pfx, cwd);
+	if (strcmp(f[6], "raises ValueError") == 0) {
+		if (rc != PYC_EINVAL)
+			fail_msg("%s %s: expected ValueError, got %d '%s'", tag, f[5], rc, pyc_buf_cstr(&out));
+	} else {
+		char want[512];
+		subst_tag(want, sizeof(want), f[6], tag);
+		if (rc != 0 || strcmp(pyc_buf_cstr(&out), want) != 0)
+			fail_msg("%s %s prefix=%s: got %d '%s', want '%s'", tag, f[5], f[4], rc,
+			         pyc_buf_cstr(&out), want);
+	}
+	pyc_buf_dispose(&out);
+}
+
+static void test_vectors(void **state)
+{
+	(void)state;
+	static const char *const tags[] = {"cpython-38", "cpython-39", "cpython-310",
+	                                   "cpython-311", "cpython-312", "cpython-313"};
+	FILE *fp = fopen(tu_fixture("vectors.tsv"), "r");
+	assert_non_null(fp);
+	char line[2048];
+	int rows = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		char *f[8];
+		if (strncmp(line, "cache_path\tcache_from_source\t", 29) != 0)
+			continue;
+		assert_int_equal(tu_split_tabs(line, f, 8), 7);
+		for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+			check_vector_row(f, tags[i]);
+		rows++;
+	}
+	fclose(fp);
+	assert_true(rows >= 30);
+}
+
+struct sfc_case {
+	const char *cache, *prefix, *want; /* want NULL: ValueError */
+};
+
+/* Straight from the rules in the reference (pyc-format.md section 5). */
+static void test_source_from_cache(void **state)
+{
+	(void)state;
+	static const struct sfc_case cases[] = {
+		{"/a/b/__pycache__/c.cpython-312.pyc", NULL, "/a/b/c.py"},
+		{"/a/b/__pycache__/c.cpython-312.opt-1.pyc", NULL, "/a/b/c.py"},
+		{"/a/b/__pycache__/c.cpython-312.opt-x9.pyc", NULL, "/a/b/c.py"},
+		{"__pycache__/c.cpython-312.pyc", NULL, "c.py"},
+		{"/a/b/__pycache__/c.tar.cpython-312.pyc", NULL, NULL}, /* rsplit field is the tag */
+		{"/a/b/__pycache__/c.cpython-312.opt-.pyc", NULL, NULL},
+		{"/a/b/__pycache__/c.cpython-312.opt-a-b.pyc", NULL, NULL},
+		{"/a/b/__pycache__/c.cpython-312.foo.pyc", NULL, NULL},
+		{"/a/b/__pycache__/c.pyc", NULL, NULL},
+		{"/a/b/__pycache__/a.b.c.d.pyc", NULL, NULL},
+		{"/a/b/c.cpython-312.pyc", NULL, NULL},
+		{"/pfx/a/b/c.cpython-312.pyc", "/pfx", "/a/b/c.py"},
+		{"/pfx/a/b/c.cpython-312.pyc", "/pfx///", "/a/b/c.py"},
+		{"/pfx/a/__pycache__/c.cpython-312.pyc", "/pfx", "/a/__pycache__/c.py"},
+		{"/other/__pycache__/c.cpython-312.pyc", "/pfx", "/other/c.py"},
+		{"/other/c.cpython-312.pyc", "/pfx", NULL},
+		{"/pfxx/a/c.cpython-312.pyc", "/pfx", NULL},
+	};
+	pyc_buf out = PYC_BUF_INIT;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct sfc_case *c = &cases[i];
+		int rc = pyc_source_from_cache(&out, c->cache, c->prefix);
+		if (!c->want && rc != PYC_EINVAL)
+			fail_msg("%s: expected ValueError, got '%s'", c->cache, pyc_buf_cstr(&out));
+		if (c->want && (rc != 0 || strcmp(out.ptr, c->want) != 0))
+			fail_msg("%s: got %d '%s', want '%s'", c->cache, rc, pyc_buf_cstr(&out), c->want);
+	}
+	pyc_buf_dispose(&out);
+}
+
+static void test_name_parse(void **state)
+{
+	(void)state;
+	pyc_cache_name n;
+	assert_int_equal(pyc_cache_name_parse(&n, "x.tar.cpython-312.opt-2.pyc"), 0);
+	assert_int_equal(n.stem_len, 5);
+	assert_memory_equal(n.stem, "x.tar", 5);
+	assert_int_equal(n.tag_len, 11);
+	assert_memory_equal(n.tag, "cpython-312", 11);
+	assert_int_equal(n.opt_len, 1);
+	assert_memory_equal(n.opt, "2", 1);
+	assert_int_equal(pyc_cache_name_parse(&n, "mod.cpython-38.pyc"), 0);
+	assert_int_equal(n.opt_len, 0);
+	assert_memory_equal(n.tag, "cpython-38", n.tag_len);
+	static const char *const bad[] = {"mod.pyc", ".cpython-312.pyc", "mod..pyc", "mod.cpython-312.pyo",
+	                                  "mod.cpython-312.opt-.pyc", "mod.cpython-312.opt-a-b.pyc",
+	                                  "opt-1.pyc", "noextcpython-312.pyc", "pyc", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (pyc_cache_name_parse(&n, bad[i]) != PYC_EINVAL)
+			fail_msg("'%s' parsed", bad[i]);
+}
+
+static void test_small_helpers(void **state)
+{
+	(void)state;
+	pyc_buf out = PYC_BUF_INIT;
+	assert_int_equal(pyc_legacy_from_source(&out, "a/foo.py"), 0);
+	assert_string_equal(out.ptr, "a/foo.pyc");
+	pyc_buf_dispose(&out);
+	assert_true(pyc_is_pycache_dir("__pycache__"));
+	assert_false(pyc_is_pycache_dir("__pycache__x"));
+	assert_true(pyc_is_bytecode_name("a.pyc"));
+	assert_true(pyc_is_bytecode_name("a.pyo"));
+	assert_false(pyc_is_bytecode_name("a.pyd"));
+	assert_false(pyc_is_bytecode_name("pyc"));
+	assert_string_equal(pyc_pycache_prefix("/x"), "/x");
+	assert_null(pyc_pycache_prefix(""));
+	setenv("PYTHONPYCACHEPREFIX", "/envpfx", 1);
+	assert_string_equal(pyc_pycache_prefix(NULL), "/envpfx");
+	setenv("PYTHONPYCACHEPREFIX", "", 1);
+	assert_null(pyc_pycache_prefix(NULL));
+	unsetenv("PYTHONPYCACHEPREFIX");
+	assert_null(pyc_pycache_prefix(NULL));
+}
+
+
+/* ---- Live interpreters: the same questions asked of importlib, byte for byte. ---- */
+
+struct live_case {
+	char kind;            /* 'c' cache_from_source, 's' source_from_cache */
+	const char *cwd, *prefix, *opt;
+	char *path;           /* owned */
+};
+
+struct live_cases {
+	struct live_case *v;
+	size_t n, cap;
+};
+
+static void add_case(struct live_cases *cs, char kind, const char *cwd, const char *prefix,
+                     const char *opt, const char *a, const char *b, const char *c)
+{
+	if (cs->n == cs->cap) {
+		cs->cap = cs->cap ? cs->cap * 2 : 256;
+		cs->v = realloc(cs->v, cs->cap * sizeof(*cs->v));
+		assert_non_null(cs->v);
+	}
+	pyc_buf p = PYC_BUF_INIT;
+	assert_int_equal(pyc_buf_printf(&p, "%s%s%s", a, b, c), 0);
+	cs->v[cs->n++] = (struct live_case){kind, cwd, prefix, opt, pyc_buf_detach(&p)};
+	if (!cs->v[cs->n - 1].path)
+		cs->v[cs->n - 1].path = strdup("");
+}
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static void make_cases(struct live_cases *cs, const char *tmp)
+{
+	static const char *const heads[] = {"", "/", "//", "/a/b", "a/b/", ".", "./", "./x", "././x",
+	                                    "../x", "a//b", "/a/b//", "x y", "\xff\xfe", "new\nline",
+	                                    "__pycache__"};
+	static const char *const tails[] = {"c.py", "c.tar.py", ".hidden", "noext", "c.", ".", "..py",
+	                                    "c.pyw", "\xffz.py", "a b.py", "", "c.opt-1.py"};
+	static const char *const prefixes[] = {NULL, "/pfx", "/pfx/", "rel", "", "/", "//p//q"};
+	static const char *const opts[] = {"", "0", "1", "x9", "a-b", "opt", " 1", "1.5", "Z"};
+	for (size_t h = 0; h < COUNT(heads); h++)
+		for (size_t t = 0; t < COUNT(tails); t++) {
+			const char *sep = heads[h][0] ? "/" : "";
+			for (size_t p = 0; p < COUNT(prefixes); p++)
+				add_case(cs, 'c', tmp, prefixes[p], NULL, heads[h], sep, tails[t]);
+			add_case(cs, 'c', "/", "/pfx", NULL, heads[h], sep, tails[t]);
+		}
+	for (size_t o = 0; o < COUNT(opts); o++)
+		for (size_t p = 0; p < 2; p++)
+			add_case(cs, 'c', tmp, prefixes[p], opts[o], "/a/b/c", ".py", "");
+
+	static const char *const dirs[] = {"", "/", "/a", "a/b", "/pfx", "/pfx/a", "rel/a", "/pfxx", "//"};
+	static const char *const mids[] = {"/__pycache__/", "/", "/__pycache__//", "/pycache/"};
+	static const char *const names[] = {"c.cpython-312.pyc", "c.cpython-312.opt-1.pyc",
+	                                    "c.cpython-312.opt-.pyc", "c.cpython-312.opt-a-b.pyc",
+	                                    "c.x.y.z.pyc", "c.pyc", "c.tar.cpython-312.pyc", "c.x.foo.pyc",
+	                                    "c.x.y", ".x.pyc", "\xff.x.pyc", "c.x.opt-1x.pyc", ""};
+	for (size_t d = 0; d < COUNT(dirs); d++)
+		for (size_t m = 0; m < COUNT(mids); m++)
+			for (size_t k = 0; k < COUNT(names); k++)
+				for (size_t p = 0; p < COUNT(prefixes); p++)
+					add_case(cs, 's', tmp, prefixes[p], NULL, dirs[d], mids[m] + !dirs[d][0],
+					         names[k]);
+}
+
+static void put_field(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs(" -", f);
+		return;
+	}
+	fputs(" x", f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		fprintf(f, "%02x", *p);
+}
+
+static void write_cases(const struct live_cases *cs, const char *file)
+{
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	for (size_t i = 0; i < cs->n; i++) {
+		fputc(cs->v[i].kind, f);
+		put_field(f, cs->v[i].cwd);
+		put_field(f, cs->v[i].prefix);
+		put_field(f, cs->v[i].opt);
+		put_field(f, cs->v[i].path);
+		fputc('\n', f);
+	}
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Runs under every interpreter (so: no single quotes). "!" is a ValueError/IndexError. */
+static const char live_script[] =
+	"import sys, os, importlib.util as u\n"
+	"if sys.version_info < (3, 8):\n"
+	"    print(\"old\"); sys.exit(0)\n"
+	"print(sys.implementation.cache_tag)\n"
+	"def dec(f): return None if f == b\"-\" else os.fsdecode(bytes.fromhex(f[1:].decode()))\n"
+	"for line in open(sys.argv[1], \"rb\"):\n"
+	"    k, cwd, pfx, opt, path = line.split()\n"
+	"    os.chdir(dec(cwd)); sys.pycache_prefix = dec(pfx)\n"
+	"    try:\n"
+	"        if k == b\"c\": r = u.cache_from_source(dec(path), optimization=dec(opt))\n"
+	"        else: r = u.source_from_cache(dec(path))\n"
+	"        print(\"=\" + os.fsencode(r).hex())\n"
+	"    except (ValueError, IndexError):\n"
+	"        print(\"!\")\n";
+
+static void hex_of(pyc_buf *b, const char *s)
+{
+	pyc_buf_clear(b);
+	assert_int_equal(pyc_buf_putc(b, '='), 0);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		assert_int_equal(pyc_buf_printf(b, "%02x", *p), 0);
+}
+
+/* Ask one interpreter; returns the number of cases compared (0: not 3.8+ or absent). */
+static size_t check_interpreter(const char *exe, const struct live_cases *cs, const char *file)
+{
+	pyc_buf cmd = PYC_BUF_INIT, ours = PYC_BUF_INIT, want = PYC_BUF_INIT;
+	assert_int_equal(pyc_buf_printf(&cmd, "'%s' -E -c '%s' '%s' 2>/dev/null", exe, live_script, file), 0);
+	FILE *p = popen(cmd.ptr, "r");
+	assert_non_null(p);
+	char tag[64] = "", line[8192];
+	size_t done = 0, bad = 0;
+	if (fgets(tag, sizeof(tag), p) && strncmp(tag, "cpython-", 8) == 0) {
+		tag[strcspn(tag, "\n")] = '\0';
+		for (; done < cs->n && fgets(line, sizeof(line), p); done++) {
+			const struct live_case *c = &cs->v[done];
+			line[strcspn(line, "\n")] = '\0';
+			int rc = c->kind == 'c' ? pyc_cache_from_source(&ours, c->path, tag, c->opt, c->prefix, c->cwd)
+			                        : pyc_source_from_cache(&ours, c->path, c->prefix);
+			if (rc == 0)
+				hex_of(&want, ours.ptr);
+			else
+				assert_int_equal(pyc_buf_sets(&want, "!"), 0);
+			if (strcmp(line, want.ptr) != 0 && bad++ < 10)
+				print_error("%s %c path=%s prefix=%s opt=%s cwd=%s: python %s, ours %s\n", tag,
+				            c->kind, c->path, c->prefix ? c->prefix : "None", c->opt ? c->opt : "None",
+				            c->cwd, line, want.ptr);
+		}
+		if (done != cs->n)
+			fail_msg("%s answered %zu of %zu cases", exe, done, cs->n);
+	}
+	pclose(p);
+	pyc_buf_dispose(&cmd);
+	pyc_buf_dispose(&ours);
+	pyc_buf_dispose(&want);
+	if (bad)
+		fail_msg("%s: %zu of %zu cases differ", exe, bad, cs->n);
+	return done;
+}
+
+/* pyenv versions, then /usr/bin and PATH; one run per interpreter path (duplicates are cheap). */
+static void find_interpreters(glob_t *g)
+{
+	const char *root = getenv("PYENV_ROOT");
+	const char *home = getenv("HOME");
+	char pat[4096];
+	int flags = 0;
+	if (root && *root) {
+		snprintf(pat, sizeof(pat), "%s/versions/3.*/bin/python3", root);
+		glob(pat, flags, NULL, g);
+		flags = GLOB_APPEND;
+	}
+	/* CTest points HOME at the build tree: try root's usual place too. */
+	static const char *const homes[] = {"/root/.pyenv", NULL};
+	for (size_t i = 0; homes[i]; i++) {
+		if (root && strcmp(root, homes[i]) == 0)
+			continue;
+		snprintf(pat, sizeof(pat), "%s/versions/3.*/bin/python3", homes[i]);
+		glob(pat, flags, NULL, g);
+		flags = GLOB_APPEND;
+	}
+	(void)home;
+	glob("/usr/bin/python3", flags, NULL, g);
+	glob("/usr/local/bin/python3", GLOB_APPEND, NULL, g);
+}
+
+static void test_live_interpreters(void **state)
+{
+	(void)state;
+	char *tmp = tu_mkdtemp();
+	char *real = realpath(tmp, NULL); /* os.getcwd() answers the resolved path */
+	assert_non_null(real);
+	struct live_cases cs = {NULL, 0, 0};
+	make_cases(&cs, real);
+	char file[4200];
+	snprintf(file, sizeof(file), "%s/cases", real);
+	write_cases(&cs, file);
+	glob_t g = {0};
+	find_interpreters(&g);
+	size_t asked = 0;
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		if (check_interpreter(g.gl_pathv[i], &cs, file) > 0)
+			asked++;
+	if (asked == 0)
+		print_message("SKIP: no CPython 3.8+ found to cross-check cache paths\n");
+	else
+		print_message("cross-checked %zu cases with %zu interpreters\n", cs.n, asked);
+	globfree(&g);
+	for (size_t i = 0; i < cs.n; i++)
+		free(cs.v[i].path);
+	free(cs.v);
+	tu_rm_rf(tmp);
+	free(real);
+	free(tmp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_source_from_cache),
+		cmocka_unit_test(test_name_parse),
+		cmocka_unit_test(test_small_helpers),
+		cmocka_unit_test(test_live_interpreters),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
