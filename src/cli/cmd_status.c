@@ -204,7 +204,10 @@ static int scan_root(const char *root, const pyc_scan_opts *so, const struct sta
 			cli_error("%s", err.message);
 			return -1;
 		}
-		cli_error("cannot read '%s': %s", root, err.message[0] ? err.message : "failed");
+		if (err.message[0])
+			cli_error("%s", err.message);
+		else
+			cli_error("cannot read '%s'", root);
 		c->errors++;
 		return 0;
 	}
