@@ -56,7 +56,7 @@ enum pyc_walk_kind {
 	PYC_WALK_DIR_POST,   /**< a directory, after its contents (PYC_WALK_POSTORDER only) */
 	PYC_WALK_SYMLINK,    /**< a symbolic link of any kind; never followed by the walker */
 	PYC_WALK_OTHER,      /**< fifo, socket, device */
-	PYC_WALK_ERROR,      /**< could not open/read this directory (or stat this root) */
+	PYC_WALK_ERROR,      /**< could not open/read this directory, or the entry vanished */
 };
 
 typedef struct pyc_walk_entry {
