@@ -22,7 +22,13 @@ command -v py3clean >/dev/null || { echo "py3clean missing: apt-get install pyth
 cmake -S "$src" -B "$bdir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPYC_BUILD_TESTS=OFF >/dev/null
 cmake --build "$bdir" --target pyc-tool -j2 >/dev/null
 tool=$bdir/pyc-tool
-nfiles=$(bash "$here/make_tree.sh" "$tree" | tail -n1)
+# Reuse the shared tree as whoever built it chose (copies, interpreter): never rebuild it.
+if [ -f "$tree/.complete" ]; then
+	read -r copies py < "$tree/.complete"
+	nfiles=$(bash "$here/make_tree.sh" "$tree" "$copies" "$py" | tail -n1)
+else
+	nfiles=$(bash "$here/make_tree.sh" "$tree" | tail -n1)
+fi
 npyc=$(find "$tree" -name '*.pyc' | wc -l)
 
 # name|command, run on the copy $work/t; stdout to /dev/null.

@@ -446,6 +446,31 @@ def case_unremovable(suite, tbase, interps):
     assert_tree(base, want)
 
 
+def case_mounts(suite, tbase, interps):
+    base = fresh_copy(suite, tbase, "mounts")
+    mnt = os.path.join(base, "tree", "mnt")
+    os.makedirs(mnt)
+    try:
+        r = subprocess.run(["mount", "-t", "tmpfs", "pyc-e2e-clean", mnt], capture_output=True)
+    except OSError as e:
+        r = e
+    if getattr(r, "returncode", 1) != 0:
+        raise E.SkipCase("cannot mount a tmpfs here (needs root): %s" % getattr(r, "stderr", r))
+    try:
+        write(os.path.join(mnt, "m.py"), b"M = 1\n")
+        assert tagged(interps)[-1].run(["-m", "compileall", "-q", mnt]).returncode == 0
+        before = snapshot(base)
+        caches = bytecode_in_caches(before, b"tree")
+        on_mount = {c for c in caches if c.startswith(b"tree/mnt/")}
+        assert on_mount
+        E.run_tool(["clean", "tree"], cwd=base, check_rc=0)
+        assert_tree(base, expected_after(before, caches - on_mount, b"tree")[0])
+        E.run_tool(["clean", "--cross-mounts", "tree"], cwd=base, check_rc=0)
+        assert_tree(base, expected_after(before, caches, b"tree")[0])
+    finally:
+        subprocess.run(["umount", mnt], capture_output=True)
+
+
 def case_usage(suite):
     for args in (["--stale", "--orphans"], ["--bogus"], ["--tag"]):
         r = E.run_tool(["clean", suite.tmp] + args)
@@ -477,6 +502,8 @@ def main():
         case_prefix(suite, interps)
     with suite.case("unremovable directory: named, exit 3, the rest cleaned"):
         case_unremovable(suite, tbase, interps)
+    with suite.case("other file systems: not entered unless --cross-mounts"):
+        case_mounts(suite, tbase, interps)
     with suite.case("usage errors and missing paths"):
         case_usage(suite)
     suite.finish()
