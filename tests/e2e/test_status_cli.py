@@ -151,6 +151,11 @@ def case_targets(suite):
     assert b"no-python" in r.stderr, r.stderr
     # Without a target nothing is missing: the tree is all fresh.
     run_tool(["status", root], check_rc=0)
+    # --exclude: by name, or by path relative to the root; excluded sources are not missing.
+    r = run_tool(["status", "--json", "--tag", interp.tag, "--exclude", "b.py", root], check_rc=0)
+    assert records(r.stdout)[1]["missing"] == 0
+    r = run_tool(["status", "--json", "--all", "--exclude", "__pycache__/a.*", root], check_rc=0)
+    assert records(r.stdout)[1]["caches"] == 0
 
 
 def case_prefix(suite):
@@ -173,6 +178,11 @@ def case_prefix(suite):
     r = run_tool(["status", "--json", "tree"], cwd=os.path.dirname(root), env=env, check_rc=1)
     recs, _ = records(r.stdout)
     assert [x["source"] for x in recs] == ["tree/sub/n.py"], recs
+    # inspect finds the source of a prefix cache, given relatively too.
+    r = run_tool(["inspect", "--json", os.path.relpath(pfx + root + "/m.%s.pyc" % interp.tag)],
+                 env=env, check_rc=0)
+    got = json.loads(r.stdout.decode())
+    assert (got["source"], got["state"]) == (os.path.join(root, "m.py"), "fresh"), got
     # No prefix: those caches are not found at all.
     r = run_tool(["status", root], check_rc=0)
     assert r.stdout.decode().strip() == "0 caches: 0 fresh"
