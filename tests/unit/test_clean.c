@@ -113,7 +113,7 @@ static char *make_tree(void)
 
 /* Every path under root, relative, sorted, one per line; dirs end in '/', links in '@'. */
 struct snap { pyc_buf names[256]; size_t n; size_t root_len; };
-static struct snap *snap_cur;
+static struct snap *snap_cur;   /* nftw() passes no user pointer to its callback */
 
 static int snap_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
