@@ -86,6 +86,41 @@ static bool parse_name(struct inspect_item *it, const char *name, pyc_cache_name
 	return true;
 }
 
+/* Append path to out (which holds an absolute directory or nothing), dropping "." and
+ * empty components and resolving ".." lexically, as os.path.abspath() does. */
+static int join_lexical(pyc_buf *out, const char *path)
+{
+	while (*path) {
+		size_t n = strcspn(path, "/");
+		if (n == 2 && path[0] == '.' && path[1] == '.') {
+			char *slash = out->len ? strrchr(out->ptr, '/') : NULL;
+			pyc_buf_truncate(out, slash ? (size_t)(slash - out->ptr) : 0);
+		} else if (n && !(n == 1 && path[0] == '.')) {
+			if (pyc_buf_putc(out, '/') < 0 || pyc_buf_put(out, path, n) < 0)
+				return PYC_ENOMEM;
+		}
+		path += n + (path[n] == '/');
+	}
+	return 0;
+}
+
+/* source_from_cache() under the prefix, with the path made absolute first (prefix trees
+ * mirror absolute source paths). */
+static bool under_prefix(struct inspect_item *it, const char *prefix)
+{
+	pyc_buf abs = PYC_BUF_INIT;
+	bool ok = true;
+	if (it->path[0] != '/') {
+		char *cwd = getcwd(NULL, 0);
+		ok = cwd && join_lexical(&abs, cwd) == 0;
+		free(cwd);
+	}
+	ok = ok && join_lexical(&abs, it->path) == 0 &&
+	     pyc_source_from_cache(&it->source, pyc_buf_cstr(&abs), prefix) == 0;
+	pyc_buf_dispose(&abs);
+	return ok;
+}
+
 /* Which source does this cache belong to? Leaves it->source empty when none. */
 static int find_source(struct inspect_item *it, const char *prefix)
 {
@@ -103,8 +138,7 @@ static int find_source(struct inspect_item *it, const char *prefix)
 			return PYC_ENOMEM;
 		return 0;
 	}
-	if (prefix && pyc_source_from_cache(&it->source, it->path, prefix) == 0 &&
-	    parse_name(it, name, &cn)) {
+	if (prefix && under_prefix(it, prefix) && parse_name(it, name, &cn)) {
 		it->kind = PYC_CACHE_PEP3147;
 		return 0;
 	}
@@ -150,17 +184,21 @@ static void human_header(const struct inspect_item *it)
 	char bytes[16], when[64];
 	hex(bytes, it->raw, it->nraw < 4 ? it->nraw : 4, true);
 	printf("  magic:    %u (%s)", raw_magic(it), bytes);
-	if (h->info)
-		printf(" %s, cache tag %s", h->info->label,
+	if (h->info && h->info->is_final)
+		printf(" CPython %u.%u (first in %s), cache tag %s", (unsigned)h->info->major,
+		       (unsigned)h->info->minor, h->info->label,
 		       h->info->cache_tag ? h->info->cache_tag : "none (beside the source)");
+	else if (h->info)
+		printf(" %s: a pre-release magic, never written by a final %u.%u", h->info->label,
+		       (unsigned)h->info->major, (unsigned)h->info->minor);
 	else
 		fputs(it->nraw < 4 ? " truncated" : " unknown", stdout);
 	putchar('\n');
 	if (!h->info)
 		return;
-	printf("  header:   %u bytes (file has %zu)", (unsigned)h->info->header_size, it->nraw);
+	printf("  header:   %u bytes", (unsigned)h->info->header_size);
 	if (it->drc == PYC_ETRUNCATED) {
-		puts(", truncated");
+		printf(", truncated: the file has only %zu\n", it->nraw);
 		return;
 	}
 	if (h->info->header_size == 16)
@@ -228,11 +266,12 @@ static void json_item(const struct inspect_item *it)
 		printf(",\"version\":\"%u.%u\",\"label\":", (unsigned)h->info->major,
 		       (unsigned)h->info->minor);
 		out_json_cstr(stdout, h->info->label);
-		fputs(",\"cache_tag\":", stdout);
+		printf(",\"final\":%s,\"cache_tag\":", h->info->is_final ? "true" : "false");
 		out_json_cstr(stdout, h->info->cache_tag);
 		printf(",\"header_size\":%u", (unsigned)h->info->header_size);
 	} else {
-		fputs(",\"version\":null,\"label\":null,\"cache_tag\":null,\"header_size\":null", stdout);
+		fputs(",\"version\":null,\"label\":null,\"final\":null,\"cache_tag\":null,"
+		      "\"header_size\":null", stdout);
 	}
 	bool flags_ok = it->drc == 0 || it->drc == PYC_EBADFLAGS;
 	if (flags_ok && h->info->header_size == 16)
@@ -321,7 +360,7 @@ int cmd_inspect(int argc, char **argv, const cli_ctx *ctx)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		if (c == 'j') {
 			json = true;
 		} else if (c == 'p') {
@@ -330,7 +369,8 @@ int cmd_inspect(int argc, char **argv, const cli_ctx *ctx)
 			fputs(inspect_usage, stdout);
 			return cli_finish_stdout(CLI_EXIT_OK);
 		} else {
-			return cli_usage_error("inspect", "unknown option '%s'", argv[optind - 1]);
+			return cli_usage_error("inspect", c == ':' ? "option '%s' needs an argument"
+			                                           : "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)

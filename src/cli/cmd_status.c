@@ -103,16 +103,18 @@ static int parse_args(struct status_opts *o, int argc, char **argv)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+o:qh", status_long, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:qh", status_long, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			const char *bad = argv[optind - 1];
-			return cli_usage_error("status", optopt && c == ':' ? "option '%s' needs an argument"
-			                                                 : "unknown option '%s'", bad);
+			return cli_usage_error("status", c == ':' ? "option '%s' needs an argument"
+			                                          : "unknown option '%s'", bad);
 		}
 		int rc = parse_one(o, c, optarg, argc);
 		if (rc >= 0)
 			return rc;
 	}
+	if (o->tag && (!o->tag[0] || strchr(o->tag, '/')))
+		return cli_usage_error("status", "invalid cache tag '%s'", o->tag);
 	if (o->tag && o->python)
 		return cli_usage_error("status", "--tag and --python cannot be combined");
 	if (o->nlevels && !o->tag && !o->python)
@@ -202,7 +204,10 @@ static int scan_root(const char *root, const pyc_scan_opts *so, const struct sta
 			cli_error("%s", err.message);
 			return -1;
 		}
-		cli_error("cannot read '%s': %s", root, err.message[0] ? err.message : "failed");
+		if (err.message[0])
+			cli_error("%s", err.message);
+		else
+			cli_error("cannot read '%s'", root);
 		c->errors++;
 		return 0;
 	}

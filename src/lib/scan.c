@@ -105,7 +105,8 @@ static bool copy_name_parts(pyc_scan *s, const pyc_cache_name *cn)
 		return false;
 	memcpy(s->tagbuf, cn->tag, cn->tag_len);
 	s->tagbuf[cn->tag_len] = '\0';
-	memcpy(s->optbuf, cn->opt, cn->opt_len);
+	if (cn->opt_len)  /* cn->opt may be NULL when there is no ".opt-" part */
+		memcpy(s->optbuf, cn->opt, cn->opt_len);
 	s->optbuf[cn->opt_len] = '\0';
 	return true;
 }

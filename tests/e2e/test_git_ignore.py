@@ -241,6 +241,41 @@ with S.case("-C DIR from elsewhere"):
     run_tool(["-C", repo, "ignore"], cwd=S.tmp, env=ENV, check_rc=0)
     assert os.path.exists(os.path.join(repo, ".gitignore"))
 
+with S.case("from a subdirectory: the root .gitignore is written"):
+    repo = new_repo()
+    with_caches(repo)
+    tool(os.path.join(repo, "a", "b"), "ignore", rc=0)
+    assert not os.path.exists(os.path.join(repo, "a", "b", ".gitignore"))
+    assert_all_ignored(repo)
+
+with S.case("inside a submodule: the submodule's own .gitignore"):
+    sub = new_repo(["m.py"])
+    git(sub, "add", ".")
+    git(sub, "commit", "-qm", "sub")
+    sup = new_repo(["top.py"])
+    git(sup, "add", ".")
+    git(sup, "commit", "-qm", "super")
+    git(sup, "-c", "protocol.file.allow=always", "submodule", "add", "-q", sub, "sub")
+    inner = os.path.join(sup, "sub")
+    with_caches(inner)
+    tool(inner, "ignore", rc=0)
+    assert os.path.exists(os.path.join(inner, ".gitignore"))
+    assert not os.path.exists(os.path.join(sup, ".gitignore"))
+    assert_all_ignored(inner)
+    tool(sup, "ignore", "--check", rc=1)  # the superproject has no rule yet
+
+with S.case("GIT_DIR + GIT_WORK_TREE (dotfiles style)"):
+    gd = os.path.join(S.tmp, "dots.git")
+    wt = os.path.join(S.tmp, "dots-home")
+    subprocess.run(["git", "init", "-q", "--bare", gd], env=ENV, check=True)
+    os.makedirs(wt)
+    env = dict(ENV, GIT_DIR=gd, GIT_WORK_TREE=wt)
+    run_tool(["ignore"], cwd=wt, env=env, check_rc=0)
+    assert os.path.exists(os.path.join(wt, ".gitignore"))
+    r = subprocess.run(["git", "check-ignore", "-q", "--no-index", "deep/__pycache__/m.pyc"],
+                       cwd=wt, env=env)
+    assert r.returncode == 0
+
 
 def tracked_repo():
     repo = new_repo()

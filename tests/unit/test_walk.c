@@ -299,6 +299,20 @@ static void test_exclude_globs(void **state)
 	                        "d 2 b/sub\n"
 	                        "f 1 top.txt\n");
 	free(t2);
+	/* "./" is dropped; a trailing '/' restricts the glob to directories. */
+	tu_write_str(d, "b/build", "");
+	static const char *const excl3[] = {"./a/sub/", "build/", "b/sub/z.py/", NULL};
+	char *t3 = walk_text(d, 0, excl3);
+	assert_string_equal(t3, "d 0 .\n"
+	                        "d 1 a\n"
+	                        "f 2 a/keep.py\n"
+	                        "f 2 a/notes.txt\n"
+	                        "d 1 b\n"
+	                        "f 2 b/build\n"
+	                        "d 2 b/sub\n"
+	                        "f 3 b/sub/z.py\n"
+	                        "f 1 top.txt\n");
+	free(t3);
 	tu_rm_rf(d);
 	free(d);
 }
