@@ -14,6 +14,7 @@
 #include "cache_path.h"
 #include "walk.h"
 #include "stale.h"
+#include "clean.h"
 #include "interp.h"
 #include "compile.h"
 #include "writer.h"

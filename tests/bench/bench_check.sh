@@ -48,7 +48,7 @@ time_cmd() {
 	t0=$(date +%s.%N)
 	(cd "$repo" && eval "$1") >/dev/null 2>&1 || true
 	t1=$(date +%s.%N)
-	echo "$t1 - $t0" | bc -l
+	awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
 }
 # scenario NAME GITCMD TOOLCMD: alternate the two, print two table rows.
 scenario() {
@@ -60,9 +60,12 @@ scenario() {
 	local gm tm
 	gm=$(printf '%s\n' "${g[@]}" | median)
 	tm=$(printf '%s\n' "${t[@]}" | median)
-	printf '| %s | `%s` | %.1f ms | 1.00 |\n' "$name" "$gcmd" "$(echo "$gm * 1000" | bc -l)"
-	printf '| %s | `%s` | %.1f ms | %.2f |\n' "$name" "$tcmd" "$(echo "$tm * 1000" | bc -l)" \
-		"$(echo "$tm / $gm" | bc -l)"
+	local gms tms ratio
+	gms=$(awk -v g="$gm" 'BEGIN { printf "%.1f", g * 1000 }')
+	tms=$(awk -v t="$tm" 'BEGIN { printf "%.1f", t * 1000 }')
+	ratio=$(awk -v g="$gm" -v t="$tm" 'BEGIN { printf "%.2f", t / g }')
+	printf '| %s | `%s` | %s ms | 1.00 |\n' "$name" "$gcmd" "$gms"
+	printf '| %s | `%s` | %s ms | %s |\n' "$name" "$tcmd" "$tms" "$ratio"
 }
 
 echo "check: $nfiles tracked .py files, $runs runs each, median wall time; ratio to git"
