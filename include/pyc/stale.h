@@ -79,8 +79,9 @@ enum pyc_cache_kind {
  *      (legacy, unless the header is corrupt).
  * Precedence: orphan, corrupt (truncated/unknown-magic/bad-flags), tag-mismatch,
  * sourceless, then stale (mtime before size, or hash) / fresh.
- * Returns 0 with *out filled, PYC_ENOTFOUND when the cache itself does not exist (gone
- * since it was listed, or a dangling symlink: no cache for the import system either), or
+ * Returns 0 with *out filled, PYC_ENOTFOUND when the cache itself is not a readable file
+ * (gone since it was listed, a dangling or looping symlink, a symlink to a directory or
+ * FIFO: no cache for the import system either), or
  * PYC_EIO (err names the name given and the reason) when the cache or the source exists
  * but cannot be read.
  */

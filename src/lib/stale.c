@@ -72,11 +72,12 @@ void pyc_stale_judge(pyc_verdict *v, const pyc_header *h, const pyc_source_stat 
 /* Read up to cap bytes from the start of dirfd/name. Returns the count or a PYC_E* code. */
 static ssize_t read_head(int dirfd, const char *name, uint8_t *buf, size_t cap, pyc_error *err)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a symlinked cache may point at a FIFO; never hang on it. */
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		/* Gone since it was listed, or a dangling symlink: the import system sees
-		 * no cache there either (its OSError is swallowed). */
-		if (errno == ENOENT)
+		/* Gone since it was listed, a dangling symlink or a loop: the import system
+		 * sees no cache there either (its OSError is swallowed). */
+		if (errno == ENOENT || errno == ELOOP)
 			return pyc_error_set(err, PYC_ENOTFOUND, errno, "cannot open '%s'", name);
 		return pyc_error_set(err, PYC_EIO, errno, "cannot open '%s'", name);
 	}
@@ -88,6 +89,9 @@ static ssize_t read_head(int dirfd, const char *name, uint8_t *buf, size_t cap, 
 		if (n < 0) {
 			int e = errno;
 			close(fd);
+			/* A symlink to a directory or a FIFO: not a cache file at all. */
+			if (e == EISDIR || e == EAGAIN)
+				return pyc_error_set(err, PYC_ENOTFOUND, e, "cannot read '%s'", name);
 			return pyc_error_set(err, PYC_EIO, e, "cannot read '%s'", name);
 		}
 		if (n == 0)

@@ -290,6 +290,27 @@ static void test_errors(void **state)
 	assert_int_equal(pyc_stale_check(&v, PYC_CACHE_PEP3147, f->fd, "__pycache__/no.cpython-312.pyc",
 	                                 "cpython-312", f->fd, "no.py", &err),
 	                 PYC_ENOTFOUND);
+	/* Symlinks that lead to no readable file are no cache, as for the import system;
+	 * (a FIFO must not block the check: below). */
+	assert_int_equal(mkdirat(f->fd, "__pycache__", 0755), 0);
+	assert_int_equal(symlinkat("..", f->fd, "__pycache__/dir.cpython-312.pyc"), 0);
+	assert_int_equal(symlinkat("nowhere", f->fd, "__pycache__/dangling.cpython-312.pyc"), 0);
+	assert_int_equal(symlinkat("loop.cpython-312.pyc", f->fd, "__pycache__/loop.cpython-312.pyc"), 0);
+	assert_int_equal(mkfifoat(f->fd, "fifo", 0600), 0);
+	assert_int_equal(symlinkat("../fifo", f->fd, "__pycache__/fifo.cpython-312.pyc"), 0);
+	static const char *const nocache[] = { "dir", "dangling", "loop" };
+	for (size_t i = 0; i < 3; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "__pycache__/%s.cpython-312.pyc", nocache[i]);
+		assert_int_equal(pyc_stale_check(&v, PYC_CACHE_PEP3147, f->fd, name, "cpython-312",
+		                                 f->fd, "x.py", &err),
+		                 PYC_ENOTFOUND);
+	}
+	/* A FIFO without a writer reads as empty (no hang): nothing valid in it. */
+	tu_write_str(f->dir, "fifo.py", "x\n");
+	v = check(f, PYC_CACHE_PEP3147, "__pycache__/fifo.cpython-312.pyc", "cpython-312",
+	          "fifo.py", 0);
+	assert_verdict(&v, PYC_STATE_CORRUPT, PYC_REASON_TRUNCATED);
 	if (geteuid() == 0)
 		return;  /* root reads everything */
 	pyc_header h = timestamp_header(3531, SRC_MTIME, 2);
