@@ -299,6 +299,12 @@ int pyc_ca_submit(ca_run *r, pyc_ca_item *it)
 		return r->fatal;
 	}
 	int rc = start_job(r, it);
+	if (rc == PYC_EINVAL) {
+		/* This job only (e.g. a source over 4 GiB): fail the file, go on. */
+		pyc_ca_fail(r, it->fullname, "internal", r->err ? r->err->message : "rejected");
+		pyc_ca_item_free(it);
+		return 0;
+	}
 	if (rc < 0) {
 		/* Not accepted: the pool never calls on_done for it. */
 		pyc_ca_item_free(it);
