@@ -41,6 +41,7 @@ void pyc_ca_item_free(pyc_ca_item *it)
 	free(it->source);
 	free(it->fullname);
 	free(it->ddir);
+	pyc_ca_dir_unref(it->dir);
 	free(it);
 }
 
