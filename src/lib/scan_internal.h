@@ -8,7 +8,7 @@
 #include "pyc/buf.h"
 #include "pyc/scan.h"
 #include "pyc/walk.h"
-#include "pool.h"
+#include "fanout.h"
 
 #define PYCACHE_SLASH "__pycache__/"
 #define PYCACHE_SLASH_LEN 12
@@ -29,7 +29,7 @@ struct scan_item {
 };
 
 /*
- * The caches of one directory are collected, judged together (on the pool: the checks
+ * The caches of one directory are collected, judged together (fanned out to helper threads: the checks
  * are syscall-bound and independent), then handed out in walk order. The walk runs with
  * PYC_WALK_POSTORDER so the directory's DIR_POST ends the batch while its fd and its
  * parent's are still open.
@@ -66,7 +66,7 @@ struct pyc_scan {
 	struct scan_batch batch;
 	const pyc_walk_entry *held;     /* the entry that ended the batch, handled after it */
 	bool held_end;                  /* ... or the end of the walk */
-	pyc_pool *pool;
+	pyc_fanout *pool;
 	pyc_buf path, source, tmp, msg;
 	char tagbuf[64];
 	char optbuf[32];

@@ -8,7 +8,7 @@
 
 #include "pyc/header.h"
 #include "pyc/scan.h"
-#include "pool.h"
+#include "fanout.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -286,7 +286,7 @@ static void test_scan_bad_opts(void **state)
 	assert_int_equal(pyc_scan_new(&s, "/nonexistent/pyc-tool-test", NULL, &err), PYC_ENOTFOUND);
 }
 
-/* A directory big enough to be judged on the pool: verdicts and walk order intact. */
+/* A directory big enough to be judged by several threads: verdicts and walk order intact. */
 static void test_scan_large_dir_parallel(void **state)
 {
 	(void)state;
@@ -325,22 +325,22 @@ static void count_index(void *ctx, size_t i)
 	seen[i]++;
 }
 
-static void test_pool_runs_each_index_once(void **state)
+static void test_fanout_runs_each_index_once(void **state)
 {
 	(void)state;
-	pyc_pool *p = pyc_pool_new(3);
+	pyc_fanout *p = pyc_fanout_new(3);
 	assert_non_null(p);
 	unsigned char *seen = calloc(10000, 1);
 	for (int round = 0; round < 50; round++) {
 		memset(seen, 0, 10000);
-		pyc_pool_run(p, 10000, 8, count_index, seen);
+		pyc_fanout_run(p, 10000, 8, count_index, seen);
 		for (size_t i = 0; i < 10000; i++)
 			assert_int_equal(seen[i], 1);
 	}
-	pyc_pool_run(p, 3, 8, count_index, seen);  /* small: on the caller */
+	pyc_fanout_run(p, 3, 8, count_index, seen);  /* small: on the caller */
 	assert_int_equal(seen[0] + seen[1] + seen[2], 6);
-	pyc_pool_free(p);
-	pyc_pool_run(NULL, 5, 1, count_index, seen);
+	pyc_fanout_free(p);
+	pyc_fanout_run(NULL, 5, 1, count_index, seen);
 	assert_int_equal(seen[4], 2);
 	free(seen);
 }
@@ -355,7 +355,7 @@ int main(void)
 		cmocka_unit_test(test_scan_file_root),
 		cmocka_unit_test(test_scan_bad_opts),
 		cmocka_unit_test(test_scan_large_dir_parallel),
-		cmocka_unit_test(test_pool_runs_each_index_once),
+		cmocka_unit_test(test_fanout_runs_each_index_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

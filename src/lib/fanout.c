@@ -1,5 +1,5 @@
-/* Fork-join pool for the scanner: see pool.h. */
-#include "pool.h"
+/* Fork-join pool for the scanner: see fanout.h. */
+#include "fanout.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -7,25 +7,25 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#define POOL_MAX_HELPERS 3
+#define FANOUT_MAX_HELPERS 3
 
-struct pyc_pool {
+struct pyc_fanout {
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv, done_cv;
-	pthread_t threads[POOL_MAX_HELPERS];
+	pthread_t threads[FANOUT_MAX_HELPERS];
 	unsigned want, started;
 	unsigned long generation;  /* bumped for every parallel run */
 	unsigned long spawn_gen;   /* generation when the helpers were started */
 	unsigned busy;             /* helpers still inside the current run */
 	bool stop;
 	/* The current run; written by the caller before the generation bump. */
-	pyc_pool_fn fn;
+	pyc_fanout_fn fn;
 	void *ctx;
 	size_t n;
 	atomic_size_t next;
 };
 
-static void drain(pyc_pool *p)
+static void drain(pyc_fanout *p)
 {
 	size_t i;
 	while ((i = atomic_fetch_add(&p->next, 1)) < p->n)
@@ -34,7 +34,7 @@ static void drain(pyc_pool *p)
 
 static void *helper_main(void *arg)
 {
-	pyc_pool *p = arg;
+	pyc_fanout *p = arg;
 	pthread_mutex_lock(&p->mu);
 	/* Not p->generation: the run that started us may have bumped it already. */
 	unsigned long seen = p->spawn_gen;
@@ -54,22 +54,22 @@ static void *helper_main(void *arg)
 	return NULL;
 }
 
-pyc_pool *pyc_pool_new(unsigned helpers)
+pyc_fanout *pyc_fanout_new(unsigned helpers)
 {
 	if (helpers == 0)
 		return NULL;
-	pyc_pool *p = calloc(1, sizeof(*p));
+	pyc_fanout *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->work_cv, NULL);
 	pthread_cond_init(&p->done_cv, NULL);
-	p->want = helpers > POOL_MAX_HELPERS ? POOL_MAX_HELPERS : helpers;
+	p->want = helpers > FANOUT_MAX_HELPERS ? FANOUT_MAX_HELPERS : helpers;
 	return p;
 }
 
 /* Start the helpers on first use, so a scan with only small directories never pays. */
-static void start_helpers(pyc_pool *p)
+static void start_helpers(pyc_fanout *p)
 {
 	p->spawn_gen = p->generation;
 	while (p->started < p->want) {
@@ -81,7 +81,7 @@ static void start_helpers(pyc_pool *p)
 	}
 }
 
-void pyc_pool_run(pyc_pool *p, size_t n, size_t min_parallel, pyc_pool_fn fn, void *ctx)
+void pyc_fanout_run(pyc_fanout *p, size_t n, size_t min_parallel, pyc_fanout_fn fn, void *ctx)
 {
 	if (!p || n < min_parallel || n < 2) {
 		for (size_t i = 0; i < n; i++)
@@ -107,7 +107,7 @@ void pyc_pool_run(pyc_pool *p, size_t n, size_t min_parallel, pyc_pool_fn fn, vo
 	pthread_mutex_unlock(&p->mu);
 }
 
-void pyc_pool_free(pyc_pool *p)
+void pyc_fanout_free(pyc_fanout *p)
 {
 	if (!p)
 		return;
@@ -123,7 +123,7 @@ void pyc_pool_free(pyc_pool *p)
 	free(p);
 }
 
-unsigned pyc_pool_default_helpers(void)
+unsigned pyc_fanout_default_helpers(void)
 {
 	cpu_set_t set;
 	int n = 1;
@@ -131,5 +131,5 @@ unsigned pyc_pool_default_helpers(void)
 		n = CPU_COUNT(&set);
 	if (n <= 1)
 		return 0;
-	return (unsigned)(n - 1 > POOL_MAX_HELPERS ? POOL_MAX_HELPERS : n - 1);
+	return (unsigned)(n - 1 > FANOUT_MAX_HELPERS ? FANOUT_MAX_HELPERS : n - 1);
 }
