@@ -221,7 +221,7 @@ static int batch_emit(pyc_scan *s)
 {
 	struct scan_batch *b = &s->batch;
 	if (!b->judged) {
-		pyc_fanout_run(s->pool, b->n, SCAN_MIN_PARALLEL, batch_judge_one, b);
+		pyc_fanout_run(s->fanout, b->n, SCAN_MIN_PARALLEL, batch_judge_one, b);
 		b->judged = true;
 	}
 	while (b->emit < b->n) {

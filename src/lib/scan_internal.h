@@ -66,7 +66,7 @@ struct pyc_scan {
 	struct scan_batch batch;
 	const pyc_walk_entry *held;     /* the entry that ended the batch, handled after it */
 	bool held_end;                  /* ... or the end of the walk */
-	pyc_fanout *pool;
+	pyc_fanout *fanout;          /* NULL on one core: everything runs inline */
 	pyc_buf path, source, tmp, msg;
 	char tagbuf[64];
 	char optbuf[32];

@@ -119,7 +119,7 @@ int pyc_scan_new(pyc_scan **out, const char *root, const pyc_scan_opts *opts, py
 			*err = s->err;
 		goto fail;
 	}
-	s->pool = pyc_fanout_new(pyc_fanout_default_helpers());
+	s->fanout = pyc_fanout_new(pyc_fanout_default_helpers());
 	*out = s;
 	return 0;
 fail:
@@ -134,7 +134,7 @@ void pyc_scan_free(pyc_scan *s)
 	if (!s)
 		return;
 	pyc_walker_free(s->w);
-	pyc_fanout_free(s->pool);
+	pyc_fanout_free(s->fanout);
 	scan_batch_dispose(&s->batch);
 	free(s->root);
 	free(s->cwd);
