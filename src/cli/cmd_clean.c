@@ -107,7 +107,8 @@ static int parse_args(struct clean_args *a, int argc, char **argv)
 		case OPT_CROSS: a->o.cross_mounts = true; break;
 		case OPT_EXCLUDE: a->excludes[a->nexcludes++] = optarg; break;
 		case ':':
-			return cli_usage_error("clean", "option '%s' needs an argument", argv[optind - 1]);
+			return cli_usage_error("clean", "option '%s' needs an argument",
+			                       argv[optind - 1]);
 		default:
 			return cli_usage_error("clean", "unknown option '%s'", argv[optind - 1]);
 		}
@@ -138,11 +139,11 @@ static int probe_pythons(struct clean_args *a)
 	return 0;
 }
 
-static void print_json_item(const pyc_clean_item *it, const char *action)
+static void print_json_item(const pyc_clean_item *it, const char *type)
 {
-	printf("{\"action\":\"%s\",\"path\":", action);
+	printf("{\"type\":\"%s\",\"path\":", type);
 	out_json_string(stdout, it->path, it->path_len);
-	printf(",\"type\":\"%s\",\"bytes\":%" PRIu64, it->is_dir ? "dir" : "file", it->bytes);
+	printf(",\"kind\":\"%s\",\"bytes\":%" PRIu64, it->is_dir ? "dir" : "file", it->bytes);
 	if (it->judged)
 		printf(",\"state\":\"%s\",\"reason\":\"%s\"", pyc_state_name(it->state),
 		       pyc_reason_name(it->reason));
@@ -185,9 +186,9 @@ static int on_item(const pyc_clean_item *it, void *payload)
 static void print_summary(const pyc_clean_totals *t, const struct clean_out *c)
 {
 	if (c->json) {
-		printf("{\"summary\":{\"dry_run\":%s,\"files\":%" PRIu64 ",\"dirs\":%" PRIu64
-		       ",\"bytes\":%" PRIu64 ",\"kept\":%" PRIu64 ",\"foreign\":%" PRIu64
-		       ",\"failed\":%" PRIu64 "}}\n",
+		printf("{\"type\":\"summary\",\"dry_run\":%s,\"files\":%" PRIu64
+		       ",\"dirs\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"kept\":%" PRIu64
+		       ",\"foreign\":%" PRIu64 ",\"failed\":%" PRIu64 "}\n",
 		       c->dry ? "true" : "false", t->files, t->dirs, t->bytes, t->kept, t->foreign,
 		       t->failed);
 		return;
@@ -197,8 +198,8 @@ static void print_summary(const pyc_clean_totals *t, const struct clean_out *c)
 	char human[32];
 	out_bytes_human(human, sizeof(human), t->bytes);
 	printf("%s %" PRIu64 " file%s and %" PRIu64 " director%s, %s %s (%" PRIu64 " bytes)",
-	       c->dry ? "dry run: would remove" : "removed", t->files, t->files == 1 ? "" : "s", t->dirs,
-	       t->dirs == 1 ? "y" : "ies", c->dry ? "freeing" : "freed", human, t->bytes);
+	       c->dry ? "dry run: would remove" : "removed", t->files, t->files == 1 ? "" : "s",
+	       t->dirs, t->dirs == 1 ? "y" : "ies", c->dry ? "freeing" : "freed", human, t->bytes);
 	if (t->kept)
 		printf("; kept %" PRIu64 " cache%s", t->kept, t->kept == 1 ? "" : "s");
 	if (t->foreign)

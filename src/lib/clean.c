@@ -184,7 +184,8 @@ static int mirror_src_fd(struct clean_run *r, const pyc_walk_entry *e, int *fd)
 		r->src_valid = false;
 		pyc_buf_clear(&r->src_key);
 		if (pyc_buf_put(&r->src_key, rel, rel_len) < 0 ||
-		    pyc_buf_sets(&r->tmp, r->src_root) < 0 || pyc_buf_put(&r->tmp, rel, rel_len) < 0)
+		    pyc_buf_sets(&r->tmp, r->src_root) < 0 ||
+		    pyc_buf_put(&r->tmp, rel, rel_len) < 0)
 			return PYC_ENOMEM;
 		r->src_fd = open(r->tmp.len ? r->tmp.ptr : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (r->src_fd < 0 && errno != ENOENT && errno != ENOTDIR) {
@@ -212,10 +213,11 @@ static int judge_cache(struct clean_run *r, const pyc_walk_entry *e, pyc_verdict
 		}
 	} else {
 		/* The entry sits in a __pycache__ at depth-1; its sources are one level up. */
-		src_fd = e->depth >= 2 ? pyc_walker_dirfd_at(r->w, e->depth - 2) : r->root_parent_fd;
+		src_fd = e->depth >= 2 ? pyc_walker_dirfd_at(r->w, e->depth - 2)
+		                       : r->root_parent_fd;
 		if (src_fd < 0) {
-			pyc_error_set(&r->err, PYC_EIO, 0, "cannot open the source directory of '%s'",
-			              e->path);
+			pyc_error_set(&r->err, PYC_EIO, 0,
+			              "cannot open the source directory of '%s'", e->path);
 			return PYC_EIO;
 		}
 	}
@@ -706,7 +708,8 @@ int pyc_clean_mirror_path(pyc_buf *out, const char *prefix, const char *path, co
 		plen = 0;
 	pyc_buf_clear(out);
 	if ((rc = pyc_buf_put(out, prefix, plen)) == 0)
-		rc = abs.len ? pyc_buf_put(out, abs.ptr, abs.len) : pyc_buf_puts(out, plen ? "" : "/");
+		rc = abs.len ? pyc_buf_put(out, abs.ptr, abs.len)
+		             : pyc_buf_puts(out, plen ? "" : "/");
 done:
 	if (rc == PYC_ENOMEM)
 		pyc_error_set(err, rc, 0, "out of memory");

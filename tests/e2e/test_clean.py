@@ -268,8 +268,9 @@ def case_json(suite, tbase, interps):
     objs = [json.loads(l) for l in r.stdout.decode("utf-8").splitlines()]
     paths = {o["path"].encode("utf-8", "surrogateescape") for o in objs[:-1]}
     assert paths == gone, sorted(paths ^ gone)
-    assert all(o["action"] == "removed" for o in objs[:-1])
-    s = objs[-1]["summary"]
+    assert all(o["type"] == "removed" and o["kind"] in ("file", "dir") for o in objs[:-1])
+    s = objs[-1]
+    assert s["type"] == "summary" and s["dry_run"] is False, s
     assert s["files"] == len(removed) and s["dirs"] == 1 and s["failed"] == 0, s
     assert s["bytes"] == sum(int(before[g][2:]) for g in removed), s
     assert_tree(base, want)

@@ -113,7 +113,7 @@ static char *make_tree(void)
 
 /* Every path under root, relative, sorted, one per line; dirs end in '/', links in '@'. */
 struct snap { pyc_buf names[256]; size_t n; size_t root_len; };
-static struct snap *snap_cur;
+static struct snap *snap_cur;   /* nftw() passes no user pointer to its callback */
 
 static int snap_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -181,7 +181,9 @@ struct seen { pyc_buf log; unsigned removed, kept, failed; int stop_after; };
 static int record(const pyc_clean_item *it, void *payload)
 {
 	struct seen *s = payload;
-	char c = it->event == PYC_CLEAN_REMOVED ? 'R' : it->event == PYC_CLEAN_KEPT_FOREIGN ? 'K' : 'F';
+	char c = it->event == PYC_CLEAN_REMOVED        ? 'R'
+	         : it->event == PYC_CLEAN_KEPT_FOREIGN ? 'K'
+	                                               : 'F';
 	if (c == 'R')
 		s->removed++;
 	else if (c == 'K')
@@ -246,7 +248,8 @@ static void test_default_removes_caches_only(void **state)
 		"src/pkg/__pycache__/", "src/pkg/__pycache__/a.cpython-311.pyc",
 		"src/pkg/__pycache__/a.cpython-312.pyc", "src/pkg/__pycache__/b.cpython-312.pyc",
 		"src/pkg/__pycache__/c.cpython-312.pyc", "src/pkg/__pycache__/gone.cpython-312.pyc",
-		"src/pkg/__pycache__/ln.cpython-312.pyc@", "src/other/__pycache__/x.cpython-312.pyc",
+		"src/pkg/__pycache__/ln.cpython-312.pyc@",
+		"src/other/__pycache__/x.cpython-312.pyc",
 		NULL };
 	check_tree(d, gone);
 	assert_int_equal(t.files, 7);
@@ -258,7 +261,8 @@ static void test_default_removes_caches_only(void **state)
 	assert_non_null(strstr(s.log.ptr, "K "));
 	assert_non_null(strstr(s.log.ptr, "src/other/__pycache__/notes.txt\n"));
 	/* A directory is reported after its contents. */
-	assert_true(strstr(s.log.ptr, "gone.cpython-312.pyc") < strstr(s.log.ptr, "pkg/__pycache__/\n"));
+	assert_true(strstr(s.log.ptr, "gone.cpython-312.pyc") <
+	            strstr(s.log.ptr, "pkg/__pycache__/\n"));
 	pyc_buf_dispose(&s.log);
 	tu_rm_rf(d);
 	free(d);
@@ -299,7 +303,8 @@ static void test_stale_keeps_fresh(void **state)
 	/* ln.cpython-312.pyc has no ln.py: an orphan, removed as a link. */
 	static const char *const gone[] = {
 		"src/pkg/__pycache__/b.cpython-312.pyc", "src/pkg/__pycache__/c.cpython-312.pyc",
-		"src/pkg/__pycache__/gone.cpython-312.pyc", "src/pkg/__pycache__/ln.cpython-312.pyc@",
+		"src/pkg/__pycache__/gone.cpython-312.pyc",
+		"src/pkg/__pycache__/ln.cpython-312.pyc@",
 		NULL };
 	check_tree(d, gone);
 	assert_int_equal(t.files, 4);
@@ -373,7 +378,8 @@ static void test_legacy_and_sourceless(void **state)
 	t = run(d, "src", o, NULL);
 	static const char *const stale[] = {
 		"src/pkg/__pycache__/b.cpython-312.pyc", "src/pkg/__pycache__/c.cpython-312.pyc",
-		"src/pkg/__pycache__/gone.cpython-312.pyc", "src/pkg/__pycache__/ln.cpython-312.pyc@",
+		"src/pkg/__pycache__/gone.cpython-312.pyc",
+		"src/pkg/__pycache__/ln.cpython-312.pyc@",
 		NULL };
 	check_tree(d, stale);
 	tu_rm_rf(d);
@@ -482,7 +488,8 @@ static int swap_after_first(const pyc_clean_item *it, void *payload)
 {
 	struct swap *w = payload;
 	record(it, &w->s);
-	if (!w->done && it->event == PYC_CLEAN_REMOVED && strstr(it->path, "/src/pkg/__pycache__/")) {
+	if (!w->done && it->event == PYC_CLEAN_REMOVED &&
+	    strstr(it->path, "/src/pkg/__pycache__/")) {
 		w->done = true;
 		char from[4096], to[4096];
 		snprintf(from, sizeof(from), "%s/src/pkg", w->root);
@@ -577,7 +584,8 @@ static void test_mirror_path(void **state)
 	};
 	pyc_buf out = PYC_BUF_INIT;
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		assert_int_equal(pyc_clean_mirror_path(&out, rows[i][0], rows[i][1], rows[i][2], NULL), 0);
+		assert_int_equal(
+			pyc_clean_mirror_path(&out, rows[i][0], rows[i][1], rows[i][2], NULL), 0);
 		assert_string_equal(pyc_buf_cstr(&out), rows[i][3]);
 	}
 	pyc_buf_dispose(&out);
