@@ -590,6 +590,14 @@ static void test_mount_points_not_entered(void **state)
 	pyc_walker_free(w);
 	if (mounts == 0)
 		print_message("note: no mount point directly under / to check\n");
+	/* With PYC_WALK_CROSS_MOUNTS they are entered like any directory. */
+	assert_int_equal(pyc_walker_new(&w, "/", PYC_WALK_CROSS_MOUNTS, NULL), 0);
+	while (pyc_walker_next(w, &e) > 0) {
+		assert_false(e->is_mount_point);
+		if (e->kind == PYC_WALK_DIR && e->depth == 1)
+			pyc_walker_skip(w);
+	}
+	pyc_walker_free(w);
 }
 
 
