@@ -52,13 +52,21 @@ uint64_t pyc_ca_failcache_key(const ca_run *r, const char *dfile, const uint8_t 
 	return pyc_siphash_final(&s);
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decode n hex digits of s in place (NUL-terminated). */
 static int unhex(char *s, size_t n)
 {
-	for (size_t i = 0; i + 1 < n; i += 2) {
-		unsigned v;
-		if (sscanf(s + i, "%2x", &v) != 1)
+	if (n % 2)
+		return -1;
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+		if (hi < 0 || lo < 0)
 			return -1;
-		s[i / 2] = (char)v;
+		s[i / 2] = (char)(hi << 4 | lo);
 	}
 	s[n / 2] = '\0';
 	return 0;
@@ -163,9 +171,12 @@ void pyc_ca_failcache_put(pyc_ca_failcache *fc, uint64_t key, const char *text)
 {
 	if (!fc)
 		return;
+	static const char digits[] = "0123456789abcdef";
 	pyc_buf_printf(&fc->pending, "%016llx ", (unsigned long long)key);
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
-		pyc_buf_printf(&fc->pending, "%02x", *p);
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		char two[2] = { digits[*p >> 4], digits[*p & 15] };
+		pyc_buf_put(&fc->pending, two, 2);
+	}
 	pyc_buf_putc(&fc->pending, '\n');
 }
 

@@ -14,10 +14,22 @@ pcre2_code *pyc_compileall_rx_compile(const char *pattern, pyc_error *err);
 #include "pyc/compile.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 
 typedef struct pyc_ca_failcache pyc_ca_failcache;
 typedef struct pyc_ca_item pyc_ca_item;
+
+/* An open directory shared by its queued files, so their checks use *at() calls (a path
+ * walk of one component instead of the whole path). Closed by the last reference. */
+typedef struct ca_dir {
+	int fd;
+	atomic_int refs;
+} ca_dir;
+
+ca_dir *pyc_ca_dir_new(int fd);
+ca_dir *pyc_ca_dir_ref(ca_dir *d);
+void pyc_ca_dir_unref(ca_dir *d);
 
 /* The ordered scan queue (compile_scan.c): the walk appends items in compileall's order,
  * helper threads judge the files' freshness (stat + header reads, the bulk of a no-op
@@ -73,6 +85,8 @@ struct pyc_ca_item {
 	char *ddir;                      /* compile_file's ddir (owned copy) */
 	const char *stripdir, *prependdir;
 	bool excluded;                   /* -x matched */
+	ca_dir *dir;                     /* the directory holding it (NULL: use full paths) */
+	size_t dirlen;                   /* fullname + dirlen is the name inside dir */
 	/* set by the check (any thread) */
 	bool checked;
 	bool candidate;                  /* a regular file named *.py, not excluded */

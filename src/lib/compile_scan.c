@@ -16,6 +16,31 @@
 
 #define QUEUE_CAP 512u
 
+ca_dir *pyc_ca_dir_new(int fd)
+{
+	ca_dir *d = malloc(sizeof(*d));
+	if (!d)
+		return NULL;
+	d->fd = fd;
+	atomic_init(&d->refs, 1);
+	return d;
+}
+
+ca_dir *pyc_ca_dir_ref(ca_dir *d)
+{
+	if (d)
+		atomic_fetch_add(&d->refs, 1);
+	return d;
+}
+
+void pyc_ca_dir_unref(ca_dir *d)
+{
+	if (d && atomic_fetch_sub(&d->refs, 1) == 1) {
+		close(d->fd);
+		free(d);
+	}
+}
+
 static void *checker(void *arg)
 {
 	ca_run *r = arg;
@@ -47,13 +72,11 @@ int pyc_ca_queue_start(ca_run *r)
 	pthread_cond_init(&q->work, NULL);
 	pthread_cond_init(&q->done, NULL);
 	q->started = true;
-	/* One helper per further core the run may use; the main thread checks too. */
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned want = r->o->jobs < (unsigned)(cores > 0 ? cores : 1) ? r->o->jobs
-	                : (unsigned)(cores > 0 ? cores : 1);
-	want = want > 0 ? want - 1 : 0;
-	if (want > sizeof(q->threads) / sizeof(q->threads[0]))
-		want = sizeof(q->threads) / sizeof(q->threads[0]);
+	/* The checks wait on the disk as much as on the CPU: two threads per job slot (at
+	 * most 8, the main thread included), none besides the main thread for -j1. */
+	unsigned want = r->o->jobs <= 1 ? 0 : 2 * r->o->jobs - 1;
+	if (want > sizeof(q->threads) / sizeof(q->threads[0]) - 1)
+		want = sizeof(q->threads) / sizeof(q->threads[0]) - 1;
 	for (unsigned i = 0; i < want; i++) {
 		if (pthread_create(&q->threads[q->nthreads], NULL, checker, r) != 0)
 			break;   /* fewer helpers, same results */

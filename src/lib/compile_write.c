@@ -41,6 +41,7 @@ void pyc_ca_item_free(pyc_ca_item *it)
 	free(it->source);
 	free(it->fullname);
 	free(it->ddir);
+	pyc_ca_dir_unref(it->dir);
 	free(it);
 }
 
@@ -299,6 +300,12 @@ int pyc_ca_submit(ca_run *r, pyc_ca_item *it)
 		return r->fatal;
 	}
 	int rc = start_job(r, it);
+	if (rc == PYC_EINVAL) {
+		/* This job only (e.g. a source over 4 GiB): fail the file, go on. */
+		pyc_ca_fail(r, it->fullname, "internal", r->err ? r->err->message : "rejected");
+		pyc_ca_item_free(it);
+		return 0;
+	}
 	if (rc < 0) {
 		/* Not accepted: the pool never calls on_done for it. */
 		pyc_ca_item_free(it);

@@ -22,7 +22,7 @@ typedef struct file_ctx {
 	const char *ddir;
 	const char *stripdir;
 	const char *prependdir;
-	int dfd;           /* the directory being listed (relative *at() calls), or AT_FDCWD */
+	ca_dir *dir;       /* the directory being listed (relative *at() calls), or NULL */
 } file_ctx;
 
 void pyc_ca_emit(ca_run *r, pyc_compileall_event *ev)
@@ -75,7 +75,7 @@ static int cache_files(const ca_run *r, const char *fullname, char **cfiles)
 		if (r->o->legacy) {
 			rc = pyc_legacy_from_source(&b, fullname);
 		} else {
-			char opt[4] = "";
+			char opt[12] = "";
 			if (r->levels[i] > 0)
 				snprintf(opt, sizeof(opt), "%d", r->levels[i]);
 			rc = pyc_cache_from_source(&b, fullname, r->in->cache_tag, opt,
@@ -97,8 +97,12 @@ static enum pyc_compileall_why freshness(const ca_run *r, const pyc_ca_item *it)
 {
 	if (r->o->force)
 		return PYC_COMPILEALL_WHY_FORCED;
+	int dfd = it->dir ? it->dir->fd : AT_FDCWD;
 	for (size_t i = 0; i < r->nlevels; i++) {
-		int fd = open(it->cfiles[i], O_RDONLY | O_CLOEXEC);
+		/* A cache beside the source (__pycache__/, legacy) opens relative to its dir. */
+		const char *c = it->cfiles[i];
+		bool rel = it->dir && strncmp(c, it->fullname, it->dirlen) == 0;
+		int fd = openat(rel ? dfd : AT_FDCWD, rel ? c + it->dirlen : c, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return errno == ENOENT || errno == ENOTDIR ? PYC_COMPILEALL_WHY_MISSING
 			                                            : PYC_COMPILEALL_WHY_UNREADABLE;
@@ -129,18 +133,24 @@ static bool is_py_name(const char *fullname)
 void pyc_ca_check(const ca_run *r, pyc_ca_item *it)
 {
 	/* compileall's order after the dfile: -x (tested when queued), -e, isfile, ".py". */
+	int dfd = it->dir ? it->dir->fd : AT_FDCWD;
+	const char *rel = it->dir ? it->fullname + it->dirlen : it->fullname;
 	if (it->kind != CA_ITEM_FILE || it->excluded || !is_py_name(it->fullname) ||
-	    outside_limit(r, it->fullname) || stat(it->fullname, &it->st) != 0 ||
+	    outside_limit(r, it->fullname) || fstatat(dfd, rel, &it->st, 0) != 0 ||
 	    !S_ISREG(it->st.st_mode))
-		return;
+		goto done;
 	it->candidate = true;
 	if ((it->cache_err = cache_files(r, it->fullname, it->cfiles)) < 0)
-		return;
+		goto done;
 	/* Hash modes need the source to judge; read it once and keep it for the compile. */
 	if (r->mode != PYC_INVALIDATION_TIMESTAMP && !r->o->force &&
 	    (it->read_errno = pyc_ca_load_source(r, it)) != 0)
-		return;
+		goto done;
 	it->why = freshness(r, it);
+done:
+	/* Only the check uses the directory: let it close as soon as possible. */
+	pyc_ca_dir_unref(it->dir);
+	it->dir = NULL;
 }
 
 static int consume_dir_event(ca_run *r, pyc_ca_item *it)
@@ -209,6 +219,11 @@ static int process_file(ca_run *r, const char *fullname, const file_ctx *fc)
 	}
 	it->stripdir = fc->stripdir;
 	it->prependdir = fc->prependdir;
+	const char *slash = strrchr(fullname, '/');
+	if (fc->dir && slash) {
+		it->dir = pyc_ca_dir_ref(fc->dir);
+		it->dirlen = (size_t)(slash + 1 - fullname);
+	}
 	it->excluded = rx_excludes(r, fullname);
 	return pyc_ca_queue_push(r, it);
 }
@@ -302,9 +317,10 @@ static int walk_entry(ca_run *r, const char *fullname, const char *name, unsigne
                       int maxlevels, const char *ddir, const file_ctx *fc)
 {
 	struct stat st;
-	const char *rel = fc->dfd == AT_FDCWD ? fullname : name;
+	int dfd = fc->dir ? fc->dir->fd : AT_FDCWD;
+	const char *rel = fc->dir ? name : fullname;
 	bool isdir = type == DT_DIR ||
-	             (type != DT_REG && fstatat(fc->dfd, rel, &st, 0) == 0 && S_ISDIR(st.st_mode));
+	             (type != DT_REG && fstatat(dfd, rel, &st, 0) == 0 && S_ISDIR(st.st_mode));
 	if (!isdir) {
 		file_ctx here = *fc;
 		if (r->walk_ddir)
@@ -314,7 +330,7 @@ static int walk_entry(ca_run *r, const char *fullname, const char *name, unsigne
 	struct stat lst;
 	if (maxlevels <= 0)
 		return 0;
-	if (type != DT_DIR && (fstatat(fc->dfd, rel, &lst, AT_SYMLINK_NOFOLLOW) != 0 ||
+	if (type != DT_DIR && (fstatat(dfd, rel, &lst, AT_SYMLINK_NOFOLLOW) != 0 ||
 	                       S_ISLNK(lst.st_mode)))
 		return 0;
 	pyc_buf sub = PYC_BUF_INIT;
@@ -344,7 +360,9 @@ static int walk_dir(ca_run *r, const char *dir, int maxlevels, const char *ddir,
 		return queue_dir_event(r, CA_ITEM_CANT_LIST, dir, sys_errno);
 	pyc_buf full = PYC_BUF_INIT;
 	file_ctx here = *fc;
-	here.dfd = dfd;
+	here.dir = dfd != AT_FDCWD ? pyc_ca_dir_new(dfd) : NULL;
+	if (dfd != AT_FDCWD && !here.dir)
+		close(dfd);
 	for (size_t i = 0; i < n && rc == 0 && !r->stop; i++) {
 		const char *name = names[i] + 1;
 		if (strcmp(name, "__pycache__") == 0)
@@ -357,8 +375,7 @@ static int walk_dir(ca_run *r, const char *dir, int maxlevels, const char *ddir,
 	}
 	pyc_buf_dispose(&full);
 	free_names(names, n);
-	if (dfd != AT_FDCWD)
-		close(dfd);
+	pyc_ca_dir_unref(here.dir);
 	return rc;
 }
 
@@ -366,7 +383,7 @@ static int walk_dir(ca_run *r, const char *dir, int maxlevels, const char *ddir,
 static int compile_dest(ca_run *r, const char *dest)
 {
 	const pyc_compileall_opts *o = r->o;
-	file_ctx fc = { o->ddir, o->stripdir, o->prependdir, AT_FDCWD };
+	file_ctx fc = { o->ddir, o->stripdir, o->prependdir, NULL };
 	struct stat st;
 	if (stat(dest, &st) == 0 && S_ISREG(st.st_mode))
 		return process_file(r, dest, &fc);
@@ -386,7 +403,7 @@ static int compile_dest(ca_run *r, const char *dest)
 /* compile_path(): every sys.path entry at maxlevels 0, without -d -x -o -s -p -e. */
 static int compile_sys_path(ca_run *r)
 {
-	file_ctx fc = { NULL, NULL, NULL, AT_FDCWD };
+	file_ctx fc = { NULL, NULL, NULL, NULL };
 	int rc = 0;
 	r->sys_path_mode = true;
 	for (size_t i = 0; i < r->in->sys_path_len && rc == 0 && !r->stop; i++) {
