@@ -17,7 +17,9 @@ interpreter (a --python wrapper logs every start).
 PYC_ORACLE_SELF=1 replaces pyc-tool by `compileall -j2` (checks the harness itself);
 PYC_ORACLE_VERSIONS=3.9,3.12 limits the run to those versions.
 """
+import hashlib
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -202,7 +204,11 @@ def compare_areas(interp, oracle, tool):
     problems += compare_pycs(interp, oracle, tool, pairs)
     if problems:
         raise AssertionError("\n  ".join(["%d difference(s):" % len(problems)] + problems))
-    return len([r for r in eo if r.endswith(".pyc")]), len(pairs)
+    written = hashlib.sha256()
+    for rel in sorted(r for r in eo if r.endswith(".pyc")):
+        written.update(("%s %s\0" % (rel, eo[rel][1])).encode() + read(os.path.join(oracle, rel)))
+    written.update(repr(lo).encode())
+    return len([r for r in eo if r.endswith(".pyc")]), written.hexdigest()
 
 
 def compare_pycs(interp, oracle, tool, rels):
@@ -255,8 +261,10 @@ class Area:
         args = ["compile", "--python", python or self.interp.exe] + opts
         return run_tool(args, cwd=self.work, env=env, input=stdin)
 
-    def versus(self, opts, env_extra=None, stdin=None):
-        """compileall, then pyc-tool, at the same path; compare; return (pycs, byte-diffs)."""
+    def versus(self, opts, env_extra=None, stdin=None, tool_extra=(), output=False):
+        """compileall, then pyc-tool (with tool_extra too), at the same path; compare the
+        areas, exit statuses and, with output=True, the printed lines. Returns a digest
+        of what compileall wrote."""
         env = clean_env(**dict((k, self.expand([v])[0]) for k, v in (env_extra or {}).items()))
         opts = self.expand(opts)
         stdin = self.expand([stdin])[0].encode() if stdin is not None else None
@@ -264,23 +272,44 @@ class Area:
         ro = self.run_compileall(opts, env, stdin)
         os.rename(self.work, self.oracle)
         self.restore_work_only()
-        rt = self.run_tool(opts, env, stdin)
+        rt = self.run_tool(list(tool_extra) + opts, env, stdin)
         where = []
         if ro.returncode != rt.returncode:
             where.append("exit status: compileall %d, pyc-tool %d" % (ro.returncode, rt.returncode))
+        npycs = digest = 0
         try:
-            counts = compare_areas(self.interp, self.oracle, self.work)
+            npycs, digest = compare_areas(self.interp, self.oracle, self.work)
         except AssertionError as e:
             where.append(str(e))
+        if output:
+            where += compare_output(ro, rt)
         if where:
             raise AssertionError("\n".join(where) + "\n" + transcript(ro, rt))
-        if counts[0] == 0:
+        if npycs == 0:
             raise AssertionError("compileall wrote no .pyc at all: the case checks nothing\n"
                                  + transcript(ro, rt))
-        return counts
+        return digest
 
     def restore_work_only(self):
         sh("cp", "-a", self.pristine, self.work)
+
+
+SUMMARY = re.compile(r"^compiled \d+, up to date \d+, failed \d+ in ")
+
+
+def compare_output(ro, rt):
+    """The lines compileall printed (stdout, and the SyntaxWarnings on stderr) as a
+    multiset (workers finish in any order, as with compileall -j), against pyc-tool's
+    stdout and stderr without its summary line."""
+    mine = [l for l in (rt.stdout + rt.stderr).decode(errors="replace").splitlines()
+            if not SUMMARY.match(l)]
+    theirs = (ro.stdout + ro.stderr).decode(errors="replace").splitlines()  # + SyntaxWarnings
+    if sorted(mine) == sorted(theirs):
+        return []
+    a, b = set(theirs), set(mine)
+    return ["output differs: only compileall printed %s; only pyc-tool printed %s" % (
+        sorted(a - b)[:6], sorted(b - a)[:6]) if a != b else
+        "output differs in how often some lines are printed"]
 
 
 def transcript(ro, rt):
@@ -291,16 +320,21 @@ def transcript(ro, rt):
             "  pyc-tool stderr:\n    %s" % (tail(ro.stdout), tail(rt.stdout), tail(rt.stderr)))
 
 
-# (label, options, environment, stdin, first version whose compileall has them)
-# {tree} and {work} stand for W/tree and W. Every set compiles W/tree unless it names
-# its own arguments (then the last element of options are the arguments).
+# (label, options incl. arguments, environment, stdin, first version whose compileall has
+# the options[, extras]); {tree} and {work} stand for W/tree and W. Extras: "tool" options
+# only pyc-tool gets, "output": compare what both print too, "same": this set may write
+# what the default set writes (else that is reported: the option changed nothing here).
 OPTION_SETS = [
-    ("default", ["{tree}"], None, None, (3, 6)),
+    ("default", ["{tree}"], None, None, (3, 6), {"same": True}),
+    ("-q: errors reported as compileall reports them", ["-q", "{tree}"], None, None, (3, 6),
+     {"output": True, "same": True}),
+    ("-v: compileall's Listing/Compiling lines", ["{tree}"], None, None, (3, 6),
+     {"output": True, "tool": ["-v"], "same": True}),
     ("-o 1 -o 2 --hardlink-dupes", ["-o", "1", "-o", "2", "--hardlink-dupes", "{tree}"],
      None, None, (3, 9)),
     ("-o 0 -o 1", ["-o", "0", "-o", "1", "{tree}"], None, None, (3, 9)),
     ("--invalidation-mode timestamp", ["--invalidation-mode", "timestamp", "{tree}"],
-     None, None, (3, 7)),
+     None, None, (3, 7), {"same": True}),
     ("--invalidation-mode checked-hash", ["--invalidation-mode", "checked-hash", "{tree}"],
      None, None, (3, 7)),
     ("--invalidation-mode unchecked-hash", ["--invalidation-mode", "unchecked-hash", "{tree}"],
@@ -404,13 +438,21 @@ def run_version(suite, interp):
     with suite.case("%s codecompare self-test" % v):
         r = interp.run([CODECOMPARE, "--self-test"])
         assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
-    for label, opts, env, stdin, since in OPTION_SETS:
+    default = None
+    for row in OPTION_SETS:
+        label, opts, env, stdin, since = row[:5]
+        extras = row[5] if len(row) > 5 else {}
         name = "%s %s" % (v, label)
         if interp.version[:2] < since:
             suite.skip("%s: compileall %s has no such option" % (name, v))
             continue
+        digest = None
         with suite.case(name):
-            area.versus(opts, env, stdin)
+            digest = area.versus(opts, env, stdin, extras.get("tool", ()), extras.get("output"))
+        if label == "default":
+            default = digest
+        elif digest and digest == default and not extras.get("same"):
+            print("     note: compileall %s wrote the same as for the default set" % v, flush=True)
     wrapper, log = make_wrapper(interp, vdir)
     for label, opts, since in NOOP_SETS:
         name = "%s no-op rerun: %s" % (v, label)
