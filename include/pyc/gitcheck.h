@@ -21,6 +21,7 @@
 
 #include "common.h"
 #include "git.h"
+#include "gitignore.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,6 +36,7 @@ typedef enum pyc_check_kind {
 	PYC_CHECK_CONFLICTED,  /**< an unmerged path (index stages 1-3), reported once */
 	PYC_CHECK_TRACKED,     /**< index mode: a tracked bytecode file */
 	PYC_CHECK_NAMED,       /**< file mode: a named path that is bytecode */
+	PYC_CHECK_NOT_IGNORED, /**< ignore-rule mode: a probe path git would not ignore */
 } pyc_check_kind;
 
 typedef struct pyc_check_finding {
@@ -68,6 +70,17 @@ PYC_API int pyc_check_staged(pyc_git *g, pyc_check_list *out, pyc_error *err);
 PYC_API int pyc_check_index(pyc_git *g, pyc_check_list *out, pyc_error *err);
 
 /**
+ * Whether the repository's own ignore rules cover bytecode: every probe of
+ * pyc_gitignore_probe() (gitignore.h; a developer's global excludes do not count) that is
+ * not ignored is a PYC_CHECK_NOT_IGNORED finding, its path a synthetic probe such as
+ * "pkg/__pycache__/". When report is not NULL it receives the probe report (negation
+ * rules included, for warnings); dispose it with pyc_ignore_report_dispose() either way.
+ * Returns 0, PYC_EIO or PYC_EGIT.
+ */
+PYC_API int pyc_check_ignore_rule(pyc_git *g, pyc_check_list *out, pyc_ignore_report *report,
+                                  pyc_error *err);
+
+/**
  * The names among paths[0..n) that are bytecode, judged by name only (the files need not
  * exist, no repository is needed): what the pre-commit framework passes with
  * pass_filenames. Returns 0 or PYC_ENOMEM.
@@ -76,7 +89,7 @@ PYC_API int pyc_check_files(const char *const *paths, size_t n, pyc_check_list *
                             pyc_error *err);
 
 /** A stable lowercase name for JSON and humans: "added", "modified", "renamed",
- *  "typechange", "conflicted", "tracked", "named". */
+ *  "typechange", "conflicted", "tracked", "named", "not-ignored". */
 PYC_API const char *pyc_check_kind_name(pyc_check_kind kind);
 
 /** Free every finding and reset the list to PYC_CHECK_LIST_INIT. NULL is a no-op. */

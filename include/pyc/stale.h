@@ -74,9 +74,16 @@ enum pyc_cache_kind {
  *  expected_tag: the tag from the file name (PEP 3147), or NULL (legacy) - a magic whose
  *      cache tag differs gives CORRUPT/TAG_MISMATCH.
  *  src_dirfd/src_name: where the source would be; stat()ed following symlinks, as the
- *      import system does. Missing -> ORPHAN (PEP 3147) or SOURCELESS (legacy).
- * Returns 0 with *out filled, or PYC_EIO (err names the path) when the cache or the
- * source exists but cannot be read.
+ *      import system does (only a regular file counts). Missing -> ORPHAN (PEP 3147,
+ *      whatever the header holds: the import system never reads it) or SOURCELESS
+ *      (legacy, unless the header is corrupt).
+ * Precedence: orphan, corrupt (truncated/unknown-magic/bad-flags), tag-mismatch,
+ * sourceless, then stale (mtime before size, or hash) / fresh.
+ * Returns 0 with *out filled, PYC_ENOTFOUND when the cache itself is not a readable file
+ * (gone since it was listed, a dangling or looping symlink, a symlink to a directory or
+ * FIFO: no cache for the import system either), or
+ * PYC_EIO (err names the name given and the reason) when the cache or the source exists
+ * but cannot be read.
  */
 PYC_API int pyc_stale_check(pyc_verdict *out, enum pyc_cache_kind kind, int cache_dirfd,
                             const char *cache_name, const char *expected_tag, int src_dirfd,

@@ -56,7 +56,7 @@ enum pyc_walk_kind {
 	PYC_WALK_DIR_POST,   /**< a directory, after its contents (PYC_WALK_POSTORDER only) */
 	PYC_WALK_SYMLINK,    /**< a symbolic link of any kind; never followed by the walker */
 	PYC_WALK_OTHER,      /**< fifo, socket, device */
-	PYC_WALK_ERROR,      /**< could not open/read this directory (or stat this root) */
+	PYC_WALK_ERROR,      /**< could not open/read this directory, or the entry vanished */
 };
 
 typedef struct pyc_walk_entry {
@@ -85,7 +85,8 @@ PYC_API int pyc_walker_new(pyc_walker **out, const char *root, unsigned flags, p
 /**
  * Skip entries matching an fnmatch(3) glob (flags 0: '*' also matches '/' and a leading
  * '.'). A glob without '/' is matched against each entry's name; one with '/' against
- * its path relative to the root ("a/b", no "./"). Excluded entries are not reported and
+ * its path relative to the root ("a/b"; leading "./" in the glob is ignored). A glob
+ * ending in '/' matches directories only ("build/"). Excluded entries are not reported and
  * excluded directories are not entered; the root itself is never excluded. Call before
  * the first pyc_walker_next(). Returns 0 or PYC_ENOMEM.
  */

@@ -205,6 +205,31 @@ static const char *const mode_name[] = {
 	[CHECK_FILES] = "files",
 };
 
+/* A negation rule that mentions bytecode: libgit2's matcher and git's can disagree on
+ * these (git.md §2), so the user should look even when every probe is ignored. */
+static void print_negations(const struct check_opts *o, const pyc_ignore_report *r)
+{
+	for (size_t i = 0; i < r->n_negations; i++) {
+		const pyc_ignore_negation *n = &r->negations[i];
+		if (n->overridden)
+			continue;
+		if (o->json) {
+			fputs("{\"type\":\"negation\",\"file\":", stdout);
+			out_json_cstr(stdout, n->file);
+			printf(",\"line\":%zu,\"rule\":", n->line);
+			out_json_cstr(stdout, n->rule);
+			fputs("}\n", stdout);
+		} else if (!o->quiet) {
+			fflush(stdout);
+			fputs("pyc-tool: warning: ", stderr);
+			out_human_path(stderr, n->file);
+			fprintf(stderr, ":%zu: '", n->line);
+			out_human_path(stderr, n->rule);
+			fputs("' un-ignores bytecode\n", stderr);
+		}
+	}
+}
+
 /* JSON Lines (docs/cli.md): one "bytecode" record per finding, then the summary. */
 static void print_json(const struct check_opts *o, const pyc_check_list *l)
 {
@@ -228,8 +253,17 @@ static const char *const clean_msg[] = {
 	[CHECK_FILES] = "no bytecode among the named files",
 };
 
-static int render(const struct check_opts *o, const pyc_check_list *l, const char *workdir)
+/* What one run found; the ignore report is filled by --ignore-rule only. */
+struct check_result {
+	pyc_check_list list;
+	pyc_ignore_report ignore;
+};
+
+static int render(const struct check_opts *o, const struct check_result *res,
+                  const char *workdir)
 {
+	const pyc_check_list *l = &res->list;
+	print_negations(o, &res->ignore);
 	if (o->json)
 		print_json(o, l);
 	else if (o->quiet)
@@ -241,14 +275,18 @@ static int render(const struct check_opts *o, const pyc_check_list *l, const cha
 	return cli_finish_stdout(l->count > 0 ? CLI_EXIT_FINDINGS : CLI_EXIT_OK);
 }
 
-static int run_repo_check(const struct check_opts *o, pyc_git *g, pyc_check_list *l,
-                          pyc_error *err)
+static int run_check(const struct check_opts *o, pyc_git **g, struct check_result *res,
+                     pyc_error *err)
 {
+	if (o->mode == CHECK_FILES)
+		return pyc_check_files((const char *const *)o->files, o->nfiles, &res->list, err);
+	int rc = pyc_git_open(g, NULL, err);
+	if (rc < 0)
+		return rc;
 	switch (o->mode) {
-	case CHECK_STAGED: return pyc_check_staged(g, l, err);
-	case CHECK_INDEX: return pyc_check_index(g, l, err);
-	case CHECK_IGNORE_RULE:
-		return pyc_error_set(err, PYC_EUNSUPPORTED, 0, "--ignore-rule is not available yet");
+	case CHECK_STAGED: return pyc_check_staged(*g, &res->list, err);
+	case CHECK_INDEX: return pyc_check_index(*g, &res->list, err);
+	case CHECK_IGNORE_RULE: return pyc_check_ignore_rule(*g, &res->list, &res->ignore, err);
 	case CHECK_FILES: break;
 	}
 	return 0;
@@ -267,19 +305,16 @@ int cmd_check(int argc, char **argv, const cli_ctx *ctx)
 		return rc;
 
 	pyc_error err = { 0 };
-	pyc_check_list l = PYC_CHECK_LIST_INIT;
+	struct check_result res = { .list = PYC_CHECK_LIST_INIT };
 	pyc_git *g = NULL;
-	if (o.mode == CHECK_FILES)
-		rc = pyc_check_files((const char *const *)o.files, o.nfiles, &l, &err);
-	else if ((rc = pyc_git_open(&g, NULL, &err)) == 0)
-		rc = run_repo_check(&o, g, &l, &err);
-	if (rc < 0) {
+	if (run_check(&o, &g, &res, &err) < 0) {
 		cli_error("%s", err.message);
 		rc = CLI_EXIT_RUNTIME;
 	} else {
-		rc = render(&o, &l, g ? pyc_git_workdir(g) : NULL);
+		rc = render(&o, &res, g ? pyc_git_workdir(g) : NULL);
 	}
-	pyc_check_list_dispose(&l);
+	pyc_ignore_report_dispose(&res.ignore);
+	pyc_check_list_dispose(&res.list);
 	pyc_git_free(g);
 	return rc;
 }

@@ -93,12 +93,16 @@ static void report_negations(const pyc_ignore_report *r, const struct ignore_opt
 			printf(",\"line\":%zu,\"rule\":", n->line);
 			out_json_cstr(stdout, n->rule);
 			printf(",\"overridden\":%s}\n", n->overridden ? "true" : "false");
-		} else if (!o->quiet && n->overridden) {
-			cli_warn("%s:%zu: negation '%s' is overridden: the bytecode rules come later "
-			         "or take precedence", n->file, n->line, n->rule);
 		} else if (!o->quiet) {
-			cli_warn("%s:%zu: negation '%s' keeps matching bytecode un-ignored",
-			         n->file, n->line, n->rule);
+			/* Names as out.h shows them, so an odd file name cannot forge a line. */
+			fflush(stdout);
+			fputs("pyc-tool: warning: ", stderr);
+			out_human_path(stderr, n->file);
+			fprintf(stderr, ":%zu: negation '", n->line);
+			out_human_path(stderr, n->rule);
+			fputs(n->overridden ? "' is overridden: the bytecode rules come later or "
+			                      "take precedence\n"
+			                    : "' keeps matching bytecode un-ignored\n", stderr);
 		}
 	}
 }
@@ -165,16 +169,18 @@ static int run_check(pyc_git *g, const struct ignore_opts *o)
 static void human_patch(const pyc_ignore_result *r, const struct ignore_opts *o)
 {
 	if (r->n_added > 0) {
-		printf("%s %s%s:\n", o->dry_run ? "would add to" : "added to", r->target_shown,
-		       r->created ? (o->dry_run ? " (a new file)" : " (new file)") : "");
+		fputs(o->dry_run ? "would add to " : "added to ", stdout);
+		out_human_path(stdout, r->target_shown);
+		printf("%s:\n", r->created ? (o->dry_run ? " (a new file)" : " (new file)") : "");
 		printf("  %s\n", PYC_IGNORE_COMMENT);
 		for (size_t i = 0; i < r->n_added; i++)
 			printf("  %s\n", r->added[i]);
 	} else if (r->before.n_not_ignored == 0) {
 		puts("nothing to do: git already ignores Python bytecode here");
 	} else {
-		printf("nothing to do: the rules are already in %s, but a negation overrides "
-		       "them for:\n", r->target_shown);
+		fputs("nothing to do: the rules are already in ", stdout);
+		out_human_path(stdout, r->target_shown);
+		fputs(", but a negation overrides them for:\n", stdout);
 		human_not_ignored(&r->before, "  ");
 	}
 }

@@ -81,6 +81,19 @@ static int collect_deltas(git_diff *diff, pyc_check_list *out, pyc_error *err)
 	return 0;
 }
 
+/* Every finding of the staged check is an index entry with a bytecode path, so an index
+ * without one is clean; the diff (most of the cost on a large tree) is skipped then. */
+static bool index_has_bytecode(git_index *ix)
+{
+	size_t n = git_index_entrycount(ix);
+	for (size_t i = 0; i < n; i++) {
+		const git_index_entry *e = git_index_get_byindex(ix, i);
+		if (e && pyc_git_is_bytecode_path(e->path))
+			return true;
+	}
+	return false;
+}
+
 int pyc_check_staged(pyc_git *g, pyc_check_list *out, pyc_error *err)
 {
 	git_repository *repo = pyc_git__repo(g);
@@ -89,8 +102,9 @@ int pyc_check_staged(pyc_git *g, pyc_check_list *out, pyc_error *err)
 	git_diff *diff = NULL;
 	/* The handle's index is GIT_INDEX_FILE inside a hook: what git is about to commit. */
 	int rc = pyc_git__index(g, &ix, err);
-	if (rc >= 0)
-		rc = head_tree(&tree, repo, err);
+	if (rc < 0 || !index_has_bytecode(ix))
+		return rc;
+	rc = head_tree(&tree, repo, err);
 	if (rc < 0)
 		goto done;
 
@@ -143,6 +157,19 @@ int pyc_check_index(pyc_git *g, pyc_check_list *out, pyc_error *err)
 	return 0;
 }
 
+int pyc_check_ignore_rule(pyc_git *g, pyc_check_list *out, pyc_ignore_report *report,
+                          pyc_error *err)
+{
+	pyc_ignore_report local;
+	pyc_ignore_report *r = report ? report : &local;
+	int rc = pyc_gitignore_probe(g, r, err);
+	for (size_t i = 0; rc == 0 && i < r->n_not_ignored; i++)
+		rc = list_push(out, r->not_ignored[i], NULL, PYC_CHECK_NOT_IGNORED, err);
+	if (!report)
+		pyc_ignore_report_dispose(&local);
+	return rc;
+}
+
 int pyc_check_files(const char *const *paths, size_t n, pyc_check_list *out, pyc_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -165,6 +192,7 @@ const char *pyc_check_kind_name(pyc_check_kind kind)
 	case PYC_CHECK_CONFLICTED: return "conflicted";
 	case PYC_CHECK_TRACKED: return "tracked";
 	case PYC_CHECK_NAMED: return "named";
+	case PYC_CHECK_NOT_IGNORED: return "not-ignored";
 	}
 	return "unknown";
 }

@@ -129,7 +129,7 @@ static const char script_head[] =
 	"# Remove it with 'pyc-tool hook uninstall'; skip it once with 'git commit --no-verify'.\n"
 	"\n"
 	"# The hook that was here before ('hook install --chain') runs first; its failure aborts.\n"
-	"legacy=\"$(dirname -- \"$0\")/" PYC_HOOK_LEGACY_NAME "\"\n"
+	"legacy=\"$(dirname \"$0\")/" PYC_HOOK_LEGACY_NAME "\"\n"
 	"if [ -x \"$legacy\" ]; then\n"
 	"\t\"$legacy\" \"$@\" || exit $?\n"
 	"fi\n"

@@ -51,6 +51,7 @@ struct frame {
 struct exclude {
 	char *glob;
 	bool on_path;            /* has a '/': matched against the root-relative path */
+	bool dirs_only;          /* written with a trailing '/' */
 };
 
 struct pyc_walker {
@@ -173,7 +174,8 @@ static int frame_fill(pyc_walker *w, struct frame *f, int fd)
 	}
 	for (size_t i = 0; i < f->n; i++)
 		f->ents[i].name = f->arena + f->ents[i].off;
-	qsort(f->ents, f->n, sizeof(*f->ents), name_cmp);
+	if (f->n > 1)
+		qsort(f->ents, f->n, sizeof(*f->ents), name_cmp);
 	return 0;
 }
 
@@ -204,9 +206,11 @@ static bool is_vcs_dir(const char *n)
 	return false;
 }
 
-static bool is_excluded(const pyc_walker *w, const char *name)
+static bool is_excluded(const pyc_walker *w, const char *name, bool is_dir)
 {
 	for (size_t i = 0; i < w->nexcl; i++) {
+		if (w->excl[i].dirs_only && !is_dir)
+			continue;
 		const char *subject = w->excl[i].on_path ? w->path.ptr + w->rel_off : name;
 		if (fnmatch(w->excl[i].glob, subject, 0) == 0)
 			return true;
@@ -405,7 +409,7 @@ static int visit(pyc_walker *w, size_t t, const struct walk_name *e, const pyc_w
 	size_t name_off = w->path.len;
 	if (pyc_buf_put(&w->path, e->name, e->len) < 0)
 		return PYC_ENOMEM;
-	if (w->nexcl && is_excluded(w, e->name))
+	if (w->nexcl && is_excluded(w, e->name, type == DT_DIR))
 		return 0;
 
 	w->cur = (pyc_walk_entry){.path = w->path.ptr, .path_len = w->path.len,
@@ -528,10 +532,17 @@ int pyc_walker_exclude(pyc_walker *w, const char *glob)
 	if (!p)
 		return PYC_ENOMEM;
 	w->excl = p;
-	char *copy = strdup(glob);
+	/* Relative paths never start with "./", and "build/" means the directory build. */
+	while (glob[0] == '.' && glob[1] == '/')
+		glob += 2;
+	size_t n = strlen(glob);
+	bool dirs_only = n > 1 && glob[n - 1] == '/';
+	while (n > 1 && glob[n - 1] == '/')
+		n--;
+	char *copy = strndup(glob, n);
 	if (!copy)
 		return PYC_ENOMEM;
-	w->excl[w->nexcl++] = (struct exclude){copy, strchr(glob, '/') != NULL};
+	w->excl[w->nexcl++] = (struct exclude){copy, memchr(copy, '/', n) != NULL, dirs_only};
 	return 0;
 }
 

@@ -11,7 +11,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pyc_e2e import SkipCase, Suite  # noqa: E402
+from pyc_e2e import Suite  # noqa: E402
 from test_git_hook import GIT, Sandbox, write  # noqa: E402
 
 TREE = {
@@ -138,20 +138,47 @@ def case_files(sb):
     assert sb.tool(sb.root, "check", "x.py").returncode == 0
 
 
+def git_not_ignored(sb, d, paths):
+    """The paths `git check-ignore --no-index` does not call ignored."""
+    r = sb.git(d, "check-ignore", "--no-index", "--stdin", "-z", check=False,
+               input="\0".join(paths).encode())
+    ignored = set(r.stdout.decode().split("\0")) - {""}
+    return [p for p in paths if p not in ignored]
+
+
 def case_ignore_rule(sb):
     d = sb.repo("ignrule")
+    r = sb.tool(d, "check", "--ignore-rule", "--json")
+    probes = [x["path"] for x in json_lines(r, "ignore-rule")]
+    # With no rules at all every probe is reported, and git agrees none is ignored.
+    assert len(probes) >= 4 and git_not_ignored(sb, d, probes) == probes, probes
+    assert any(p.endswith("__pycache__/") and "/" in p[:-1] for p in probes), probes
+    assert any(p.endswith(".pyc") and "/" not in p for p in probes), probes
     r = sb.tool(d, "check", "--ignore-rule")
-    if r.returncode == 3 and b"not available" in r.stderr:
-        raise SkipCase("--ignore-rule waits for pyc_gitignore_probe")
-    probes = ["__pycache__/", "pkg/__pycache__/", "x.pyc", "pkg/y.pyo"]
-    ci = sb.git(d, "check-ignore", "--no-index", *probes, check=False).stdout.split()
-    assert ci == [], ci
     assert r.returncode == 1 and b"pyc-tool ignore" in r.stdout, r
-    write(d, {".gitignore": "__pycache__/\n*.py[co]\n"})
-    ci = sb.git(d, "check-ignore", "--no-index", *probes, check=False).stdout.split()
-    assert len(ci) == len(probes), ci
+    states = [
+        ("__pycache__/\n", None),               # the directories only
+        ("*.py[co]\n", None),                    # the files only
+        ("__pycache__/\n*.py[co]\n", None),      # both: clean
+        ("__pycache__/\n*.py[co]\n!x.pyc\n", "!x.pyc"),
+    ]
+    for text, negation in states:
+        write(d, {".gitignore": text})
+        r = sb.tool(d, "check", "--ignore-rule", "--json")
+        rows = [json.loads(line) for line in r.stdout.decode().splitlines()]
+        negs = [x for x in rows if x["type"] == "negation"]
+        r.stdout = b"".join(line + b"\n" for line in r.stdout.splitlines()
+                            if b'"negation"' not in line)
+        got = [x["path"] for x in json_lines(r, "ignore-rule")]
+        assert got == git_not_ignored(sb, d, probes), (text, got)
+        assert [x["rule"] for x in negs] == ([negation] if negation else []), negs
+    assert sb.tool(d, "check", "--ignore-rule", "-q").returncode == 1   # !x.pyc
+    # A developer's global excludes protect one person only: they do not pass the gate,
+    # although git (for this user) then ignores everything.
+    write(d, {".gitignore": "", "../home/.config/git/ignore": "__pycache__/\n*.py[co]\n"})
+    assert git_not_ignored(sb, d, probes) == []
     r = sb.tool(d, "check", "--ignore-rule")
-    assert r.returncode == 0, r
+    assert r.returncode == 1, r
 
 
 def case_errors(sb):

@@ -41,9 +41,9 @@ class Sandbox:
         env.update({k: v for k, v in extra.items() if v is not None})
         return env
 
-    def git(self, cwd, *args, check=True, env=None):
+    def git(self, cwd, *args, check=True, env=None, input=None):
         r = subprocess.run([GIT] + list(args), cwd=cwd, env=env or self.env(),
-                           capture_output=True)
+                           capture_output=True, input=input)
         if check and r.returncode != 0:
             raise AssertionError("git %s failed (%d):\n%s%s" % (
                 " ".join(args), r.returncode, r.stdout.decode(errors="replace"),
@@ -338,6 +338,19 @@ def case_chain_and_restore(sb):
     assert not os.path.exists(legacy)
 
 
+def case_chain_args_stdin(sb):
+    # The chained hook gets the arguments and stdin the hook was given, and its exit status.
+    d = sb.repo("chainargs")
+    write(d, {".git/hooks/pre-commit": "#!/bin/sh\nprintf '%s|' \"$@\" > args\ncat > stdin\n"
+                                       "exit 7\n"})
+    os.chmod(os.path.join(d, ".git/hooks/pre-commit"), 0o755)
+    sb.install(d, "--chain")
+    r = subprocess.run([os.path.join(d, ".git/hooks/pre-commit"), "a b", "c"], cwd=d,
+                       env=sb.env(), input=b"line\n", capture_output=True)
+    assert r.returncode == 7, r
+    assert read(os.path.join(d, "args")) == b"a b|c|" and read(os.path.join(d, "stdin")) == b"line\n"
+
+
 def case_force(sb):
     d, hook = foreign_repo(sb, "force")
     sb.install(d, "--force")
@@ -450,7 +463,7 @@ def case_usage(sb):
 CASES = [case_plain, case_first_commit, case_commit_all, case_partial_commit,
          case_delete_and_rename, case_subdirectory, case_linked_worktree, case_submodule,
          case_hooks_path, case_global_hooks_path, case_git_dir_work_tree, case_refuse_foreign,
-         case_chain_and_restore, case_force, case_reinstall_and_absent, case_tool_from_path,
+         case_chain_and_restore, case_chain_args_stdin, case_force, case_reinstall_and_absent, case_tool_from_path,
          case_pre_commit_framework, case_usage]
 
 

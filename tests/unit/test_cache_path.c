@@ -1,6 +1,6 @@
 /*
  * Cache paths against two oracles: every cache_path row of tests/fixtures/vectors.tsv
- * (for each tag 3.8-3.13), and the live interpreters (3.8+ from pyenv and PATH), which
+ * (for each tag 3.8-3.13), and the live interpreters (3.6+ from pyenv and /usr/bin), which
  * are asked importlib.util.cache_from_source/source_from_cache for a generated list
  * of tricky paths, byte for byte.
  */
@@ -9,6 +9,7 @@
 #include "pyc/cache_path.h"
 
 #include <glob.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,7 +293,7 @@ static void write_cases(const struct live_cases *cs, const char *file)
 /* Runs under every interpreter (so: no single quotes). "!" is a ValueError/IndexError. */
 static const char live_script[] =
 	"import sys, os, importlib.util as u\n"
-	"if sys.version_info < (3, 8):\n"
+	"if sys.version_info < (3, 6):\n"
 	"    print(\"old\"); sys.exit(0)\n"
 	"print(sys.implementation.cache_tag)\n"
 	"def dec(f): return None if f == b\"-\" else os.fsdecode(bytes.fromhex(f[1:].decode()))\n"
@@ -314,7 +315,7 @@ static void hex_of(pyc_buf *b, const char *s)
 		assert_int_equal(pyc_buf_printf(b, "%02x", *p), 0);
 }
 
-/* Ask one interpreter; returns the number of cases compared (0: not 3.8+ or absent). */
+/* Ask one interpreter; returns the number of cases compared (0: not 3.6+ or absent). */
 static size_t check_interpreter(const char *exe, const struct live_cases *cs, const char *file)
 {
 	pyc_buf cmd = PYC_BUF_INIT, ours = PYC_BUF_INIT, want = PYC_BUF_INIT;
@@ -323,13 +324,15 @@ static size_t check_interpreter(const char *exe, const struct live_cases *cs, co
 	assert_non_null(p);
 	char tag[64] = "", line[8192];
 	size_t done = 0, bad = 0;
-	if (fgets(tag, sizeof(tag), p) && strncmp(tag, "cpython-", 8) == 0) {
+	if (fgets(tag, sizeof(tag), p) && strncmp(tag, "cpython-3", 9) == 0) {
 		tag[strcspn(tag, "\n")] = '\0';
 		for (; done < cs->n && fgets(line, sizeof(line), p); done++) {
 			const struct live_case *c = &cs->v[done];
 			line[strcspn(line, "\n")] = '\0';
+			/* source_from_cache has no tag: a 3.6/3.7 caller passes no prefix. */
+			const char *sfc_prefix = strtol(tag + 9, NULL, 10) < 8 ? NULL : c->prefix;
 			int rc = c->kind == 'c' ? pyc_cache_from_source(&ours, c->path, tag, c->opt, c->prefix, c->cwd)
-			                        : pyc_source_from_cache(&ours, c->path, c->prefix);
+			                        : pyc_source_from_cache(&ours, c->path, sfc_prefix);
 			if (rc == 0)
 				hex_of(&want, ours.ptr);
 			else
@@ -351,30 +354,67 @@ static size_t check_interpreter(const char *exe, const struct live_cases *cs, co
 	return done;
 }
 
-/* pyenv versions, then /usr/bin and PATH; one run per interpreter path (duplicates are cheap). */
-static void find_interpreters(glob_t *g)
+struct exe_list {
+	char **v;
+	size_t n;
+};
+
+/* Add every match of pattern, once per real file (python3 -> python3.11 counts once). */
+static void add_matches(struct exe_list *l, const char *pattern)
 {
-	const char *root = getenv("PYENV_ROOT");
-	const char *home = getenv("HOME");
-	char pat[4096];
-	int flags = 0;
-	if (root && *root) {
-		snprintf(pat, sizeof(pat), "%s/versions/3.*/bin/python3", root);
-		glob(pat, flags, NULL, g);
-		flags = GLOB_APPEND;
-	}
-	/* CTest points HOME at the build tree: try root's usual place too. */
-	static const char *const homes[] = {"/root/.pyenv", NULL};
-	for (size_t i = 0; homes[i]; i++) {
-		if (root && strcmp(root, homes[i]) == 0)
+	glob_t g = {0};
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		char *real = realpath(g.gl_pathv[i], NULL);
+		bool dup = !real || access(real, X_OK) != 0;
+		for (size_t j = 0; !dup && j < l->n; j++)
+			dup = strcmp(l->v[j], real) == 0;
+		if (dup) {
+			free(real);
 			continue;
-		snprintf(pat, sizeof(pat), "%s/versions/3.*/bin/python3", homes[i]);
-		glob(pat, flags, NULL, g);
-		flags = GLOB_APPEND;
+		}
+		l->v = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+		assert_non_null(l->v);
+		l->v[l->n++] = real;
 	}
-	(void)home;
-	glob("/usr/bin/python3", flags, NULL, g);
-	glob("/usr/local/bin/python3", GLOB_APPEND, NULL, g);
+	globfree(&g);
+}
+
+static void add_pyenv(struct exe_list *l, const char *root)
+{
+	if (!root || !*root)
+		return;
+	char pat[4096];
+	snprintf(pat, sizeof(pat), "%s/versions/3.*/bin/python3", root);
+	add_matches(l, pat);
+}
+
+/*
+ * pyenv's versions (from $PYENV_ROOT, `pyenv root`, or the account's real home: CTest
+ * points HOME at the build tree), then the system's python3.
+ */
+static void find_interpreters(struct exe_list *l)
+{
+	add_pyenv(l, getenv("PYENV_ROOT"));
+	FILE *p = popen("pyenv root 2>/dev/null", "r");
+	if (p) {
+		char root[4096] = "";
+		if (fgets(root, sizeof(root), p)) {
+			root[strcspn(root, "\n")] = '\0';
+			add_pyenv(l, root);
+		}
+		pclose(p);
+	}
+	const struct passwd *pw = getpwuid(getuid());
+	if (pw && pw->pw_dir) {
+		char root[4096];
+		snprintf(root, sizeof(root), "%s/.pyenv", pw->pw_dir);
+		add_pyenv(l, root);
+	}
+	add_matches(l, "/usr/bin/python3.[0-9]*");
+	add_matches(l, "/usr/bin/python3");
+	add_matches(l, "/usr/local/bin/python3");
 }
 
 static void test_live_interpreters(void **state)
@@ -388,23 +428,27 @@ static void test_live_interpreters(void **state)
 	char file[4200];
 	snprintf(file, sizeof(file), "%s/cases", real);
 	write_cases(&cs, file);
-	glob_t g = {0};
-	find_interpreters(&g);
+	struct exe_list exes = {NULL, 0};
+	find_interpreters(&exes);
 	size_t asked = 0;
-	for (size_t i = 0; i < g.gl_pathc; i++)
-		if (check_interpreter(g.gl_pathv[i], &cs, file) > 0)
+	for (size_t i = 0; i < exes.n; i++) {
+		if (check_interpreter(exes.v[i], &cs, file) > 0)
 			asked++;
-	if (asked == 0)
-		print_message("SKIP: no CPython 3.8+ found to cross-check cache paths\n");
-	else
+		free(exes.v[i]);
+	}
+	free(exes.v);
+	if (asked > 0)
 		print_message("cross-checked %zu cases with %zu interpreters\n", cs.n, asked);
-	globfree(&g);
 	for (size_t i = 0; i < cs.n; i++)
 		free(cs.v[i].path);
 	free(cs.v);
 	tu_rm_rf(tmp);
 	free(real);
 	free(tmp);
+	if (asked == 0) {
+		print_message("SKIP: no CPython 3.6+ found to cross-check cache paths\n");
+		skip();
+	}
 }
 
 int main(void)

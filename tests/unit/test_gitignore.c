@@ -1,0 +1,306 @@
+/*
+ * pyc_gitignore_probe / pyc_gitignore_patch / pyc_git_untrack_bytecode at the library
+ * level, in throwaway repositories made by the git CLI, which is also the oracle
+ * (`git check-ignore`, `git ls-files`). HOME/XDG isolated, GIT_CONFIG_NOSYSTEM=1.
+ */
+#include "testutil.h"
+
+#include "git_internal.h"
+#include "pyc/gitignore.h"
+#include "pyc/untrack.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct fx {
+	char *root;
+	char *repo;
+	int oldcwd;
+};
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < sizeof(cmd));
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+}
+
+/* Exit status of a shell command (0 = success). */
+static int sh_rc(const char *cmd)
+{
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char *d = tu_mkdtemp();
+	f->root = realpath(d, NULL);
+	free(d);
+	f->oldcwd = open(".", O_RDONLY | O_DIRECTORY);
+	if (!f->root || f->oldcwd < 0)
+		return -1;
+	const char *unset[] = { "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR" };
+	for (size_t i = 0; i < sizeof(unset) / sizeof(unset[0]); i++)
+		unsetenv(unset[i]);
+	setenv("HOME", f->root, 1);
+	setenv("XDG_CONFIG_HOME", tu_path(f->root, ".config"), 1);
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("GIT_CEILING_DIRECTORIES", f->root, 1);
+	setenv("GIT_AUTHOR_NAME", "t", 1);
+	setenv("GIT_AUTHOR_EMAIL", "t@example.org", 1);
+	setenv("GIT_COMMITTER_NAME", "t", 1);
+	setenv("GIT_COMMITTER_EMAIL", "t@example.org", 1);
+	f->repo = strdup(tu_path(f->root, "r"));
+	sh("git init -q '%s' && cd '%s' && mkdir -p pkg/__pycache__ && touch a.py x.pyc ext.pyd "
+	   "pkg/__pycache__/m.cpython-311.pyc && git add . && git commit -qm init", f->repo,
+	   f->repo);
+	if (chdir(f->repo) != 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	if (fchdir(f->oldcwd) != 0)
+		return -1;
+	close(f->oldcwd);
+	tu_rm_rf(f->root);
+	free(f->repo);
+	free(f->root);
+	free(f);
+	return 0;
+}
+
+static pyc_git *open_here(void)
+{
+	pyc_error err = { 0 };
+	pyc_git *g = NULL;
+	if (pyc_git_open(&g, NULL, &err) != 0)
+		fail_msg("open: %s", err.message);
+	return g;
+}
+
+static bool git_ignores(const char *rel)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "git check-ignore -q --no-index '%s'", rel);
+	int rc = sh_rc(cmd);
+	assert_true(rc == 0 || rc == 1);
+	return rc == 0;
+}
+
+/* Our verdict per probe must match git's for the same synthetic path. */
+static void expect_probes_match_git(const pyc_ignore_report *r)
+{
+	for (const char *const *p = pyc_gitignore_probe_paths(); *p; p++) {
+		bool ours = true;
+		for (size_t i = 0; i < r->n_not_ignored; i++)
+			ours = ours && strcmp(r->not_ignored[i], *p) != 0;
+		if (ours != git_ignores(*p))
+			fail_msg("probe '%s': pyc-tool says %d, git says %d", *p, ours, !ours);
+	}
+}
+
+static void test_probe_agrees_with_git(void **state)
+{
+	(void)state;
+	static const char *const setups[] = {
+		"",                                           /* nothing ignored */
+		"printf '__pycache__/\\n' > .gitignore",      /* only the directories */
+		"printf '*.py[cod]\\n__pycache__\\n' > .gitignore",
+		"printf '*.pyc\\n' > .gitignore && printf '*.pyo\\n' > .git/info/exclude",
+		"mkdir -p pkg && printf '__pycache__/\\n*.py[co]\\n' > pkg/.gitignore",
+		"printf '__pycache__/\\n*.py[co]\\n!x.pyc\\n' > .gitignore",
+		/* git cannot re-include a file under an excluded directory (libgit2 can) */
+		"printf '__pycache__/\\n*.py[co]\\n!m.cpython-311.pyc\\n' > .gitignore",
+	};
+	for (size_t i = 0; i < sizeof(setups) / sizeof(setups[0]); i++) {
+		sh("rm -f .gitignore pkg/.gitignore .git/info/exclude; %s", setups[i]);
+		pyc_git *g = open_here();
+		pyc_ignore_report r;
+		pyc_error err = { 0 };
+		assert_int_equal(pyc_gitignore_probe(g, &r, &err), 0);
+		expect_probes_match_git(&r);
+		pyc_ignore_report_dispose(&r);
+		pyc_git_free(g);
+	}
+}
+
+static void test_probe_restores_search_paths(void **state)
+{
+	(void)state;
+	pyc_git *g = open_here();
+	git_buf before = { 0 }, after = { 0 };
+	assert_int_equal(git_libgit2_opts(GIT_OPT_GET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL,
+	                                  &before), 0);
+	pyc_ignore_report r;
+	assert_int_equal(pyc_gitignore_probe(g, &r, NULL), 0);
+	assert_int_equal(git_libgit2_opts(GIT_OPT_GET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL,
+	                                  &after), 0);
+	assert_string_equal(before.ptr, after.ptr);
+	int owner = 0;
+	assert_int_equal(git_libgit2_opts(GIT_OPT_GET_OWNER_VALIDATION, &owner), 0);
+	assert_int_equal(owner, 1);
+	git_buf_dispose(&before);
+	git_buf_dispose(&after);
+	pyc_ignore_report_dispose(&r);
+	pyc_git_free(g);
+}
+
+static void test_negation_scan(void **state)
+{
+	(void)state;
+	/* Rules inside an ignored directory and in a nested repository never apply in git. */
+	sh("printf 'build/\\n\\xef\\xbb\\xbf\\n!keep.pyc\\r\\n!*.py\\n' > .gitignore && "
+	   "mkdir -p build sub/deep nested && printf '!*.pyc\\n' > build/.gitignore && "
+	   "printf '# x\\n!__pycache__/\\n\\\\!literal.pyc\\n' > sub/deep/.gitignore && "
+	   "git init -q nested && printf '!*.pyo\\n' > nested/.gitignore && "
+	   "printf '!*.py[co]\\n' >> .git/info/exclude");
+	assert_true(git_ignores("build/x.pyc"));  /* git never reads build/.gitignore */
+	pyc_git *g = open_here();
+	pyc_ignore_report r;
+	assert_int_equal(pyc_gitignore_probe(g, &r, NULL), 0);
+	assert_int_equal(r.n_negations, 3);
+	assert_string_equal(r.negations[0].file, ".gitignore");
+	assert_int_equal(r.negations[0].line, 3);
+	assert_string_equal(r.negations[0].rule, "!keep.pyc");
+	assert_string_equal(r.negations[1].file, "sub/deep/.gitignore");
+	assert_int_equal(r.negations[1].line, 2);
+	assert_string_equal(r.negations[2].file, ".git/info/exclude");
+	assert_string_equal(r.negations[2].rule, "!*.py[co]");
+	for (size_t i = 0; i < r.n_negations; i++)
+		assert_false(r.negations[i].overridden);
+	pyc_ignore_report_dispose(&r);
+	pyc_git_free(g);
+}
+
+static void test_patch_dry_run_and_idempotent(void **state)
+{
+	(void)state;
+	tu_write_str(".", ".gitignore", "*.pyc\n!keep.pyc\n");
+	pyc_git *g = open_here();
+	pyc_ignore_result res;
+	pyc_ignore_opts o = { .dry_run = true };
+	assert_int_equal(pyc_gitignore_patch(g, &o, &res, NULL), 0);
+	assert_int_equal(res.n_added, 2);
+	assert_false(res.wrote);
+	assert_true(res.before.n_negations == 1 && res.before.negations[0].overridden);
+	pyc_ignore_result_dispose(&res);
+	assert_false(git_ignores("keep.pyc"));
+
+	o.dry_run = false;
+	assert_int_equal(pyc_gitignore_patch(g, &o, &res, NULL), 0);
+	assert_true(res.wrote);
+	assert_int_equal(res.after.n_not_ignored, 0);
+	assert_true(git_ignores("keep.pyc"));  /* the later rule wins in git too */
+	pyc_ignore_result_dispose(&res);
+
+	assert_int_equal(pyc_gitignore_patch(g, &o, &res, NULL), 0);
+	assert_int_equal(res.n_added, 0);
+	assert_false(res.wrote);
+	/* a fresh scan sees the negation as overridden by the later rule in the same file */
+	assert_true(res.before.n_negations == 1 && res.before.negations[0].overridden);
+	pyc_ignore_result_dispose(&res);
+	pyc_git_free(g);
+}
+
+static void test_untrack_rereads_index(void **state)
+{
+	(void)state;
+	pyc_git *g = open_here();
+	git_index *ix = NULL;
+	assert_int_equal(pyc_git__index(g, &ix, NULL), 0);  /* loaded before git changes it */
+	sh("echo new > late.txt && git add late.txt");
+	pyc_untrack_result r;
+	pyc_error err = { 0 };
+	assert_int_equal(pyc_git_untrack_bytecode(g, NULL, &r, &err), 0);
+	assert_int_equal(r.n_paths, 2);
+	assert_string_equal(r.paths[0], "pkg/__pycache__/m.cpython-311.pyc");
+	assert_string_equal(r.paths[1], "x.pyc");
+	assert_true(r.wrote);
+	pyc_untrack_result_dispose(&r);
+	pyc_git_free(g);
+	/* git's view: the late `git add` survived, bytecode is gone, .pyd is kept */
+	assert_int_equal(sh_rc("test \"$(git ls-files | tr '\\n' ' ')\" = "
+	                       "'a.py ext.pyd late.txt '"), 0);
+	assert_int_equal(sh_rc("test -f x.pyc && test -f pkg/__pycache__/m.cpython-311.pyc"), 0);
+}
+
+static void test_untrack_locked(void **state)
+{
+	(void)state;
+	sh("cp .git/index ../index.before && touch .git/index.lock");
+	pyc_git *g = open_here();
+	pyc_untrack_result r;
+	pyc_error err = { 0 };
+	assert_int_equal(pyc_git_untrack_bytecode(g, NULL, &r, &err), PYC_ELOCKED);
+	assert_non_null(strstr(err.message, "index is locked by another process"));
+	assert_non_null(strstr(err.message, "/.git/index.lock'"));
+	assert_int_equal(sh_rc("cmp -s .git/index ../index.before"), 0);
+	pyc_untrack_result_dispose(&r);
+	pyc_git_free(g);
+}
+
+static void test_split_index_message(void **state)
+{
+	(void)state;
+	sh("git update-index --split-index");
+	pyc_git *g = open_here();
+	pyc_untrack_result r;
+	pyc_error err = { 0 };
+	assert_int_equal(pyc_git_untrack_bytecode(g, NULL, &r, &err), PYC_EUNSUPPORTED);
+	assert_non_null(strstr(err.message, "git update-index --no-split-index"));
+	pyc_untrack_result_dispose(&r);
+	/* ignore rules do not need the index */
+	pyc_ignore_report rep;
+	assert_int_equal(pyc_gitignore_probe(g, &rep, &err), 0);
+	pyc_ignore_report_dispose(&rep);
+	pyc_git_free(g);
+}
+
+static void test_sparse_index_message(void **state)
+{
+	(void)state;
+	sh("mkdir -p keep other && touch keep/a other/b && git add . && git commit -qm two && "
+	   "git sparse-checkout set --cone --sparse-index keep 2>/dev/null");
+	if (sh_rc("git ls-files --sparse | grep -q '^other/$'") != 0)
+		skip();  /* this git did not collapse a directory: no 'sdir' to test */
+	pyc_git *g = open_here();
+	pyc_untrack_result r;
+	pyc_error err = { 0 };
+	assert_int_equal(pyc_git_untrack_bytecode(g, NULL, &r, &err), PYC_EUNSUPPORTED);
+	assert_non_null(strstr(err.message, "git sparse-checkout disable"));
+	assert_non_null(strstr(err.message, "index.sparse false"));
+	pyc_untrack_result_dispose(&r);
+	pyc_git_free(g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_probe_agrees_with_git, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_probe_restores_search_paths, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_negation_scan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_patch_dry_run_and_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_untrack_rereads_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_untrack_locked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_index_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sparse_index_message, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

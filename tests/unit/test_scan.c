@@ -1,0 +1,299 @@
+/*
+ * pyc_scan over real trees: which files are caches, which source each maps to, the
+ * MISSING records for a target, pycache prefix trees, and errors that do not stop it.
+ * Headers are crafted with pyc_header_encode; the verdict rules themselves are
+ * test_stale.c's business.
+ */
+#include "testutil.h"
+
+#include "pyc/header.h"
+#include "pyc/scan.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define M 1700000000
+
+static void put_pyc(const char *dir, const char *rel, uint16_t magic, uint32_t mtime,
+                    uint32_t size)
+{
+	pyc_header h = { .magic = magic, .mode = PYC_INVALIDATION_TIMESTAMP };
+	h.mtime = mtime;
+	h.source_size = size;
+	uint8_t buf[32] = { 0 };
+	int n = pyc_header_encode(buf, sizeof(buf), &h);
+	assert_true(n > 0);
+	tu_write(dir, rel, buf, (size_t)n + 4);
+}
+
+static void put_src(const char *dir, const char *rel)
+{
+	tu_write_str(dir, rel, "x = 1\n");
+	tu_set_mtime(dir, rel, M, 0);
+}
+
+/* Run a scan and render each record as "state[/reason] where path <- source".
+ * Returns the count, or -1 (with the reason in out[0]) when the scan fails. */
+static long scan_lines(const char *root, const pyc_scan_opts *o, char out[][512], size_t max)
+{
+	pyc_scan *s;
+	pyc_error err = { 0 };
+	if (pyc_scan_new(&s, root, o, &err) < 0) {
+		snprintf(out[0], 512, "pyc_scan_new(%.150s): %.300s", root, err.message);
+		return -1;
+	}
+	const pyc_scan_record *r;
+	size_t n = 0;
+	size_t skip = strlen(root) + 1;
+	int rc;
+	while ((rc = pyc_scan_next(s, &r)) > 0 && n < max) {
+		if (r->error) {
+			snprintf(out[n++], 512, "error %s", r->message);
+			continue;
+		}
+		const char *p = strlen(r->path) > skip ? r->path + skip : r->path;
+		const char *src = strlen(r->source) > skip ? r->source + skip : r->source;
+		const char *reason = pyc_reason_name(r->verdict.reason);
+		snprintf(out[n++], 512, "%s%s%s %s %s <- %s opt=%s", pyc_state_name(r->verdict.state),
+		         *reason ? "/" : "", reason, pyc_scan_where_name(r->where), p, src, r->opt);
+	}
+	pyc_scan_free(s);
+	if (rc != 0) {
+		snprintf(out[0], 512, rc > 0 ? "more than %zu records" : "pyc_scan_next failed", max);
+		return -1;
+	}
+	return (long)n;
+}
+
+static size_t collect(const char *root, const pyc_scan_opts *o, char out[][512], size_t max)
+{
+	long n = scan_lines(root, o, out, max);
+	if (n < 0)
+		fail_msg("%s", out[0]);
+	return (size_t)n;
+}
+
+static void assert_lines(char got[][512], size_t n, const char *const *want, size_t nwant)
+{
+	for (size_t i = 0; i < n || i < nwant; i++) {
+		const char *g = i < n ? got[i] : "(none)";
+		const char *w = i < nwant ? want[i] : "(none)";
+		if (strcmp(g, w) != 0) {
+			for (size_t j = 0; j < n; j++)
+				print_message("got: %s\n", got[j]);
+			fail_msg("record %zu: got '%s', want '%s'", i, g, w);
+		}
+	}
+}
+
+static void make_tree(const char *d)
+{
+	put_src(d, "pkg/a.py");
+	put_pyc(d, "pkg/__pycache__/a.cpython-312.pyc", 3531, M, 6);
+	put_pyc(d, "pkg/__pycache__/a.pypy39.pyc", 3531, 1, 1);          /* not CPython's */
+	tu_write_str(d, "pkg/__pycache__/a.cpython-312.pyc.1234", "tmp");  /* not a cache name */
+	put_src(d, "pkg/b.py");
+	put_pyc(d, "pkg/__pycache__/b.cpython-312.opt-1.pyc", 3531, M - 1, 6);
+	put_pyc(d, "pkg/__pycache__/gone.cpython-312.pyc", 3531, M, 6);
+	put_pyc(d, "pkg/__pycache__/junk.pyc", 3531, M, 6);
+	put_src(d, "pkg/c.py");
+	put_pyc(d, "pkg/lone.pyc", 62211, M, 0);
+	put_src(d, "pkg/leg.py");
+	put_pyc(d, "pkg/leg.pyc", 62211, M, 0);
+}
+
+static void test_scan_tree(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	make_tree(d);
+	char got[32][512];
+	size_t n = collect(d, NULL, got, 32);
+	static const char *const want[] = {
+		"fresh pycache pkg/__pycache__/a.cpython-312.pyc <- pkg/a.py opt=",
+		"stale/mtime pycache pkg/__pycache__/b.cpython-312.opt-1.pyc <- pkg/b.py opt=1",
+		"orphan pycache pkg/__pycache__/gone.cpython-312.pyc <- pkg/gone.py opt=",
+		"orphan/bad-name pycache pkg/__pycache__/junk.pyc <-  opt=",
+		"fresh legacy pkg/leg.pyc <- pkg/leg.py opt=",
+		"sourceless legacy pkg/lone.pyc <- pkg/lone.py opt=",
+	};
+	assert_lines(got, n, want, sizeof(want) / sizeof(want[0]));
+	tu_rm_rf(d);
+	free(d);
+}
+
+static void test_scan_missing(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	make_tree(d);
+	static const int levels[] = { 1, 0, 1 };
+	pyc_scan_opts o = { .target = true, .target_tag = "cpython-312", .levels = levels,
+	                    .nlevels = 3 };
+	char got[32][512];
+	char root[4200];
+	snprintf(root, sizeof(root), "%s/pkg", d);
+	size_t n = collect(root, &o, got, 32);
+	static const char *const want[] = {
+		"fresh pycache __pycache__/a.cpython-312.pyc <- a.py opt=",
+		"stale/mtime pycache __pycache__/b.cpython-312.opt-1.pyc <- b.py opt=1",
+		"orphan pycache __pycache__/gone.cpython-312.pyc <- gone.py opt=",
+		"orphan/bad-name pycache __pycache__/junk.pyc <-  opt=",
+		"missing pycache __pycache__/a.cpython-312.opt-1.pyc <- a.py opt=1",
+		"missing pycache __pycache__/b.cpython-312.pyc <- b.py opt=",
+		"missing pycache __pycache__/c.cpython-312.pyc <- c.py opt=",
+		"missing pycache __pycache__/c.cpython-312.opt-1.pyc <- c.py opt=1",
+		"missing pycache __pycache__/leg.cpython-312.pyc <- leg.py opt=",
+		"missing pycache __pycache__/leg.cpython-312.opt-1.pyc <- leg.py opt=1",
+		"fresh legacy leg.pyc <- leg.py opt=",
+		"sourceless legacy lone.pyc <- lone.py opt=",
+	};
+	assert_lines(got, n, want, sizeof(want) / sizeof(want[0]));
+
+	/* A tagless target (Python 2): foo.pyc / foo.pyo beside the source. */
+	pyc_scan_opts o2 = { .target = true, .levels = levels, .nlevels = 2 };
+	n = collect(root, &o2, got, 32);
+	size_t missing = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(got[i], "missing legacy ", 15) == 0)
+			missing++;
+	/* a, b, c: .pyc and .pyo; leg: only .pyo */
+	assert_int_equal(missing, 7);
+	tu_rm_rf(d);
+	free(d);
+}
+
+static void test_scan_prefix(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	char tree[4200], pfx[4200], inner[4300];
+	snprintf(tree, sizeof(tree), "%s/tree", d);
+	snprintf(pfx, sizeof(pfx), "%s/pfx", d);
+	put_src(tree, "m.py");
+	put_src(tree, "sub/n.py");
+	put_pyc(pfx, tu_path(tree + 1, "m.cpython-312.pyc"), 3531, M, 6);
+	put_pyc(pfx, tu_path(tree + 1, "sub/n.cpython-312.pyc"), 3531, M + 5, 6);
+	put_pyc(pfx, tu_path(tree + 1, "sub/o.cpython-312.pyc"), 3531, M, 6);
+	pyc_scan_opts o = { .prefix = pfx };
+	char got[16][512];
+	size_t n = collect(tree, &o, got, 16);
+	assert_int_equal(n, 3);
+	assert_non_null(strstr(got[0], "fresh prefix "));
+	assert_non_null(strstr(got[0], "<- m.py"));
+	assert_non_null(strstr(got[1], "stale/mtime prefix "));
+	assert_non_null(strstr(got[1], "<- sub/n.py"));
+	assert_non_null(strstr(got[2], "orphan prefix "));
+
+	/* A prefix inside the root is not walked as part of the tree. */
+	snprintf(inner, sizeof(inner), "%s/.pfx", tree);
+	put_pyc(inner, tu_path(tree + 1, "m.cpython-312.pyc"), 3531, M, 6);
+	pyc_scan_opts o2 = { .prefix = inner };
+	n = collect(tree, &o2, got, 16);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(got[0], "fresh prefix "));
+	tu_rm_rf(d);
+	free(d);
+}
+
+/* Root reads everything: check as nobody in a child process (no cmocka asserts there). */
+static long scan_unprivileged(const char *root, char out[][512], size_t max)
+{
+	if (geteuid() != 0)
+		return scan_lines(root, NULL, out, max);
+	char (*shared)[512] = mmap(NULL, 512 * max, PROT_READ | PROT_WRITE,
+	                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(shared != MAP_FAILED);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(255);
+		long n = scan_lines(root, NULL, shared, max);
+		_exit(n < 0 ? 254 : (int)n);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	long n = WEXITSTATUS(status);
+	memcpy(out, shared, 512 * max);
+	munmap(shared, 512 * max);
+	if (n == 255)
+		fail_msg("cannot drop privileges");
+	return n == 254 ? -1 : n;
+}
+
+static void test_scan_errors_continue(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	put_src(d, "a/x.py");
+	put_pyc(d, "a/__pycache__/x.cpython-312.pyc", 3531, M, 6);
+	put_src(d, "b/y.py");
+	put_pyc(d, "b/__pycache__/y.cpython-312.pyc", 3531, M - 1, 6);
+	assert_int_equal(chmod(d, 0755), 0);
+	assert_int_equal(chmod(tu_path(d, "a"), 0), 0);
+	char got[8][512];
+	long n = scan_unprivileged(d, got, 8);
+	assert_int_equal(chmod(tu_path(d, "a"), 0755), 0);
+	if (n < 0)
+		fail_msg("%s", got[0]);
+	assert_int_equal(n, 2);
+	assert_non_null(strstr(got[0], "error "));
+	assert_non_null(strstr(got[0], "/a"));
+	assert_non_null(strstr(got[0], "Permission denied"));
+	assert_non_null(strstr(got[1], "stale/mtime pycache b/__pycache__/y.cpython-312.pyc"));
+	tu_rm_rf(d);
+	free(d);
+}
+
+/* A single file as the root: a cache is judged, the same way as in a walk. */
+static void test_scan_file_root(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	put_src(d, "p/a.py");
+	put_pyc(d, "p/__pycache__/a.cpython-312.pyc", 3531, M, 7);
+	char got[4][512];
+	const char *root = tu_path(d, "p/__pycache__/a.cpython-312.pyc");
+	char copy[4200];
+	snprintf(copy, sizeof(copy), "%s", root);
+	size_t n = collect(copy, NULL, got, 4);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(got[0], "stale/size pycache "));
+	tu_rm_rf(d);
+	free(d);
+}
+
+static void test_scan_bad_opts(void **state)
+{
+	(void)state;
+	pyc_scan *s;
+	pyc_error err = { 0 };
+	static const int bad[] = { -1 };
+	pyc_scan_opts o = { .target = true, .target_tag = "cpython-312", .levels = bad, .nlevels = 1 };
+	assert_int_equal(pyc_scan_new(&s, ".", &o, &err), PYC_EINVAL);
+	assert_null(s);
+	pyc_scan_opts o2 = { .target = true, .target_tag = "a/b" };
+	assert_int_equal(pyc_scan_new(&s, ".", &o2, &err), PYC_EINVAL);
+	assert_int_equal(pyc_scan_new(&s, "/nonexistent/pyc-tool-test", NULL, &err), PYC_ENOTFOUND);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scan_tree),
+		cmocka_unit_test(test_scan_missing),
+		cmocka_unit_test(test_scan_prefix),
+		cmocka_unit_test(test_scan_errors_continue),
+		cmocka_unit_test(test_scan_file_root),
+		cmocka_unit_test(test_scan_bad_opts),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
