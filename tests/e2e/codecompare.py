@@ -189,7 +189,9 @@ def main(argv):
     for i in range(0, len(argv), 2):
         why = compare_files(argv[i], argv[i + 1])
         if why:
-            sys.stdout.write("DIFF %s %s: %s\n" % (argv[i], argv[i + 1], why))
+            line = "DIFF %s %s: %s\n" % (argv[i], argv[i + 1], why)
+            # Bytes out: any file name, whatever the locale's encoding (3.6 under C).
+            sys.stdout.buffer.write(line.encode("utf-8", "surrogateescape"))
             status = 1
     return status
 

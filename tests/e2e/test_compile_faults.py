@@ -296,6 +296,30 @@ def full_disk(interp, d, default_sigxfsz):
 
 INTERP = None
 
+# KNOWN MISMATCHES, run as expected failures (reported as SKIP while they fail, and as a
+# plain pass once fixed: then delete the row). Each one is in the oracle helper's report.
+KNOWN = {
+    case_full_disk: "pyc-tool leaves SIGXFSZ at its default: under RLIMIT_FSIZE the kernel "
+                    "kills it mid-write and the partial temporary file stays in __pycache__",
+}
+
+
+def run_case(suite, name, fn, interp, d):
+    if fn not in KNOWN:
+        with suite.case(name):
+            how = fn(interp, d)
+            if isinstance(how, str):
+                print("     (%s)" % how)
+        return
+    try:
+        fn(interp, d)
+    except AssertionError as e:
+        suite.skip("%s: KNOWN MISMATCH (expected failure): %s\n     %s" % (
+            name, KNOWN[fn], str(e).splitlines()[0]))
+        return
+    with suite.case(name + " (a known mismatch now fixed: delete its KNOWN row)"):
+        pass
+
 
 def main():
     global INTERP
@@ -320,10 +344,7 @@ def main():
         d = os.path.join(suite.tmp, "c%d" % i)
         os.makedirs(d)
         t0 = time.time()
-        with suite.case("%s %s" % (v, label)):
-            how = fn(interp, d)
-            if isinstance(how, str):
-                print("     (%s)" % how)
+        run_case(suite, "%s %s" % (v, label), fn, interp, d)
         print("     %.1f s" % (time.time() - t0), flush=True)
     suite.finish()
 

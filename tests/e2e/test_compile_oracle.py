@@ -219,10 +219,16 @@ def compare_pycs(interp, oracle, tool, rels):
     for rel in rels:
         args += [os.path.join(oracle, rel), os.path.join(tool, rel)]
     r = interp.run([CODECOMPARE] + args)
-    why = r.stdout.decode(errors="replace").replace(oracle + "/", "").replace(tool + "/", "")
     if r.returncode not in (0, 1):
         return ["codecompare failed: %s" % r.stderr.decode(errors="replace")]
-    found = ["pyc %s" % line[5:] for line in why.splitlines()]
+    found = []
+    for line in r.stdout.decode("utf-8", "surrogateescape").splitlines():
+        for rel in rels:
+            head = "DIFF %s %s: " % (os.path.join(oracle, rel), os.path.join(tool, rel))
+            if line.startswith(head):
+                found.append("pyc %s: %s" % (rel, line[len(head):]))
+    if r.returncode and not found:
+        found.append("codecompare: %s" % r.stdout.decode(errors="replace"))
     if interp.version[:2] >= (3, 11):
         found += ["%s: bytes differ (3.11+ must be byte-identical)%s" % (
             rel, "" if r.returncode else "; code objects equal") for rel in rels]
@@ -257,6 +263,7 @@ class Area:
 
     def run_tool(self, opts, env, stdin, python=None):
         if SELF_CHECK:
+            opts = [o for o in opts if o != "-v"]
             return self.run_compileall(opts, env, stdin, extra=["-j2"])
         args = ["compile", "--python", python or self.interp.exe] + opts
         return run_tool(args, cwd=self.work, env=env, input=stdin)
@@ -281,7 +288,7 @@ class Area:
             npycs, digest = compare_areas(self.interp, self.oracle, self.work)
         except AssertionError as e:
             where.append(str(e))
-        if output:
+        if output and not SELF_CHECK:       # compileall -j2 interleaves its workers' lines
             where += compare_output(ro, rt)
         if where:
             raise AssertionError("\n".join(where) + "\n" + transcript(ro, rt))
