@@ -8,6 +8,7 @@
  * fails only its job, and its slot starts a fresh worker on next use.
  */
 #include "pyc/compile.h"
+#include "interp_internal.h"
 #include "proc.h"
 #include "worker_script.h"
 
@@ -99,7 +100,13 @@ int pyc_pool_new(pyc_pool **out, const pyc_interp *interp, unsigned jobs, double
 	pool->timeout = timeout_sec > 0 ? timeout_sec : 0;
 	pool->on_done = on_done;
 	pool->ctx = ctx;
-	pool->exe = strdup(interp->exe);
+	/*
+	 * A pyenv shim costs a bash and a pyenv run per worker only to exec the binary the
+	 * probe already named (sys.executable, validated by the probe cache): go there directly.
+	 */
+	bool direct = interp->executable && interp->executable[0] == '/' &&
+	              pyc_interp_is_pyenv_shim(interp->exe);
+	pool->exe = strdup(direct ? interp->executable : interp->exe);
 	pool->w = calloc(pool->jobs, sizeof(worker));
 	if (!pool->exe || !pool->w || build_env(pool) != 0) {
 		pyc_pool_free(pool);

@@ -14,11 +14,15 @@
  * dont_inherit=True, optimize=level) (SourceFileLoader.source_to_code), then
  * marshal.dumps(code) at the default version, as _code_to_timestamp_pyc does. The first
  * level that fails ends the job, as compileall's loop over levels does.
+ *
+ * SIGINT is ignored: a Ctrl-C meant for pyc-tool reaches the whole process group, and the
+ * workers should leave quietly when pyc-tool closes their socket, not print tracebacks.
+ * A broken channel (pyc-tool gone) ends the worker silently for the same reason.
  */
 #include "worker_script.h"
 
 const char pyc_worker_script[] =
-	"import os, sys, marshal, struct\n"
+	"import os, sys, marshal, signal, struct\n"
 	"U = struct.Struct('<I')\n"
 	"def rd(n):\n"
 	"    parts = []\n"
@@ -58,6 +62,7 @@ const char pyc_worker_script[] =
 	"        return failed(e, dfile)\n"
 	"    return b''.join(out)\n"
 	"def main():\n"
+	"    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
 	"    hello = ('H%d.%d.%d' % tuple(sys.version_info[:3])).encode('ascii')\n"
 	"    wr(U.pack(len(hello)) + hello)\n"
 	"    while True:\n"
@@ -70,4 +75,7 @@ const char pyc_worker_script[] =
 	"        reply = job(body)\n"
 	"        body = None\n"
 	"        wr(U.pack(len(reply)) + reply)\n"
-	"main()\n";
+	"try:\n"
+	"    main()\n"
+	"except OSError:\n"
+	"    pass\n";

@@ -259,6 +259,29 @@ static void test_probe_cache(void **state)
 	rmdir("/tmp/pyc-tool-extra-entry");
 	free(site);
 
+	/* Another directory is the same answer (cwd refreshed) unless PYTHONPATH is relative. */
+	char *home = getcwd(NULL, 0);
+	assert_int_equal(mkdir(tu_path(dir, "elsewhere"), 0755), 0);
+	assert_int_equal(chdir(tu_path(dir, "elsewhere")), 0);
+	char *here = getcwd(NULL, 0);
+	assert_false(probe_ran(exe, log, &in));
+	assert_string_equal(in.cwd, here);
+	pyc_interp_dispose(&in);
+	setenv("PYTHONPATH", "rel", 1);
+	assert_true(probe_ran(exe, log, &in));
+	pyc_interp_dispose(&in);
+	assert_int_equal(chdir(dir), 0);
+	assert_true(probe_ran(exe, log, &in));
+	found = false;
+	for (size_t i = 0; i < in.sys_path_len; i++)
+		found = found || strcmp(in.sys_path[i], tu_path(dir, "rel")) == 0;
+	assert_true(found);
+	pyc_interp_dispose(&in);
+	unsetenv("PYTHONPATH");
+	assert_int_equal(chdir(home), 0);
+	free(home);
+	free(here);
+
 	setenv("PYC_TOOL_NO_PROBE_CACHE", "1", 1);
 	assert_true(probe_ran(exe, log, &in));
 	pyc_interp_dispose(&in);

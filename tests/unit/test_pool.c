@@ -492,6 +492,31 @@ static void test_dead_idle_worker_is_replaced(void **state)
 	assert_no_children();
 }
 
+/* Ctrl-C reaches the whole process group: workers leave that to pyc-tool. */
+static void test_worker_ignores_sigint(void **state)
+{
+	(void)state;
+	const char *exe = any_python3();
+	if (!exe)
+		skip();
+	pyc_interp in;
+	pyc_pool *pool;
+	done_log log = { 0 };
+
+	fake_interp(&in, exe, 11);
+	assert_int_equal(pyc_pool_new(&pool, &in, 1, 0, on_done, &log, NULL), 0);
+	expect_small_ok(pool, &log);
+	long pid = pyc_pool_worker_pid(pool, 0);
+	assert_int_equal(kill((pid_t)pid, SIGINT), 0);
+	usleep(100000);
+	assert_false(is_zombie(pid));
+	expect_small_ok(pool, &log);
+	assert_int_equal(pyc_pool_worker_pid(pool, 0), pid);
+	assert_int_equal(pyc_pool_started(pool), 1);
+	pyc_pool_free(pool);
+	assert_no_children();
+}
+
 static void test_interpreter_that_cannot_start(void **state)
 {
 	(void)state;
@@ -615,6 +640,52 @@ static void test_hash_seed_rule(void **state)
 	free(dir);
 }
 
+/* The PATH value in /proc/pid/environ, into out. */
+static void proc_path(long pid, char *out, size_t cap)
+{
+	char path[64], buf[65536];
+	snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
+		if (strncmp(buf + i, "PATH=", 5) == 0)
+			snprintf(out, cap, "%s", buf + i + 5);
+}
+
+/* Through a pyenv shim, workers start the probed binary directly (no bash + pyenv each). */
+static void test_pyenv_shim_worker_starts_directly(void **state)
+{
+	(void)state;
+	const char *root = getenv("PYENV_ROOT");
+	char shim[1024], path[65536];
+	pyc_interp in;
+	pyc_pool *pool;
+	pyc_error err = { 0 };
+	done_log log = { 0 };
+
+	snprintf(shim, sizeof(shim), "%s/shims/python3", root ? root : "/nonexistent");
+	if (access(shim, X_OK) != 0) {
+		printf("SKIP: no pyenv shim\n");
+		skip();
+	}
+	if (pyc_interp_probe_fresh(&in, shim, &err) != 0 || in.minor < 6) {
+		printf("SKIP: the shim selects no usable CPython 3.6+ (%s)\n", err.message);
+		pyc_interp_dispose(&in);
+		skip();
+	}
+	assert_int_equal(pyc_pool_new(&pool, &in, 1, 0, on_done, &log, &err), 0);
+	expect_small_ok(pool, &log);
+	proc_path(pyc_pool_worker_pid(pool, 0), path, sizeof(path));
+	assert_string_equal(path, getenv("PATH"));  /* pyenv exec would have prepended to it */
+	pyc_pool_free(pool);
+	pyc_interp_dispose(&in);
+	assert_no_children();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -623,8 +694,10 @@ int main(void)
 		cmocka_unit_test(test_timeout_fails_only_that_job),
 		cmocka_unit_test(test_killed_worker_fails_only_its_job),
 		cmocka_unit_test(test_dead_idle_worker_is_replaced),
+		cmocka_unit_test(test_worker_ignores_sigint),
 		cmocka_unit_test(test_interpreter_that_cannot_start),
 		cmocka_unit_test(test_hash_seed_rule),
+		cmocka_unit_test(test_pyenv_shim_worker_starts_directly),
 	};
 	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }
