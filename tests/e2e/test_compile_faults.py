@@ -25,6 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from pyc_e2e import TOOL, SkipCase, Suite, clean_env, interpreters  # noqa: E402
+from test_compile_oracle import make_wrapper, starts  # noqa: E402
 
 SMALL = ["b_one.py", "c_two.py", "d_three.py", "pkg/__init__.py", "pkg/e_four.py"]
 SLOW = "a_slow.py"          # first in sorted order: with -j1 it is compiled first
@@ -72,13 +73,6 @@ def tool(args, cwd=None, env=None, prefix=(), timeout=300, restore_signals=True)
     return r
 
 
-def starts(log):
-    if not os.path.exists(log):
-        return 0
-    with open(log) as f:
-        return len(f.read().splitlines())
-
-
 def check_rest_compiled(interp, root, r, failed, gone=()):
     """Exactly the `failed` (and `gone`) sources have no pyc; the others have one; no
     strays (temporary files) under any __pycache__."""
@@ -112,22 +106,12 @@ def busy_pid(log, seconds=20.0, cpu=0.3):
     raise AssertionError("no worker was seen compiling within %.0f s" % seconds)
 
 
-def log_wrapper(d, interp):
-    """A --python that logs "started PID" (PID stays the interpreter's: exec)."""
-    log = os.path.join(d, "starts.log")
-    wrapper = os.path.join(d, "python-log")
-    with open(wrapper, "w") as f:
-        f.write("#!/bin/sh\necho \"started $$\" >> '%s'\nexec '%s' \"$@\"\n" % (log, interp.exe))
-    os.chmod(wrapper, 0o755)
-    return wrapper, log
-
-
 def run_and_hit(interp, d, extra, hit):
     """Start pyc-tool -j1 on a fresh tree, call hit(busy worker pid) while the worker
     compiles the slow source, wait for the end. Returns (tree, result)."""
     root = os.path.join(d, "tree")
     make_tree(root)
-    wrapper, log = log_wrapper(d, interp)
+    wrapper, log = make_wrapper(interp, d)
     p = subprocess.Popen([TOOL, "compile", "--python", wrapper, "-j1"] + extra + [root],
                          env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
