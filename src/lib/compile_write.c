@@ -309,6 +309,12 @@ int pyc_ca_submit(ca_run *r, pyc_ca_item *it)
 	if (rc < 0) {
 		/* Not accepted: the pool never calls on_done for it. */
 		pyc_ca_item_free(it);
+	} else if (r->o->jobs == 1) {
+		/* -j1 is compileall's sequential mode: each file's result (and error text)
+		 * comes before the next file is looked at. The item belongs to on_done now. */
+		rc = pyc_pool_drain(r->pool, r->err);
+	}
+	if (rc < 0) {
 		r->fatal = rc;
 		r->stop = true;
 	}

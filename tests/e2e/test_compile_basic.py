@@ -220,6 +220,37 @@ def noop_and_errors(suite, interp):
         raise AssertionError("fixed file: exit %d: %s%s" % (r3.returncode, r3.stdout, r3.stderr))
 
 
+def same_output(suite, interp, name, args):
+    """compileall's default output (quiet=0) is `pyc-tool compile -v -j1` line for line,
+    plus our summary line; `-q` output is the same as compileall -q."""
+    base = os.path.join(suite.tmp, "out-%s-%s" % (interp.short, name))
+    work = os.path.join(base, "work")
+    args = [a.replace("@WORK@", work) for a in args]
+    outs = {}
+    for who in ("oracle", "ours"):
+        make_tree(work)
+        for q in ([], ["-q"]):
+            if who == "oracle":
+                r = interp.run(["-m", "compileall"] + q + args + [work])
+            else:
+                r = run_tool(["compile", "-j1"] + (q or ["-v"]) + ["--python", interp.exe]
+                             + args + [work])
+            lines = r.stdout.decode(errors="replace").splitlines()
+            if who == "ours" and not q:
+                if not lines or not lines[-1].startswith("compiled "):
+                    raise AssertionError("no summary line: %r" % lines[-1:])
+                lines = lines[:-1]
+            outs[(who, bool(q))] = (r.returncode, lines)
+            if not q:
+                shutil.rmtree(work)
+                make_tree(work)
+        shutil.rmtree(work)
+    for q in (False, True):
+        if outs[("oracle", q)] != outs[("ours", q)]:
+            raise AssertionError("output differs (%s):\ncompileall %r\npyc-tool   %r" % (
+                "-q" if q else "default/-v", outs[("oracle", q)], outs[("ours", q)]))
+
+
 def unwritable_targets(suite, interp):
     """A __pycache__ that is a file and a cache path that is a symlink: compileall fails
     those files (exit 1) and compiles the rest; so must we, leaving the link's target alone."""
@@ -267,6 +298,12 @@ def main():
             noop_and_errors(suite, interp)
         with suite.case("%s unwritable cache paths" % interp.short):
             unwritable_targets(suite, interp)
+        with suite.case("%s output like compileall" % interp.short):
+            same_output(suite, interp, "plain", [])
+        with suite.case("%s output like compileall, -s -p" % interp.short):
+            if interp.version[:2] < (3, 9):
+                raise SkipCase("compileall %s has no -s/-p" % interp.short)
+            same_output(suite, interp, "strip", ["-s", "@WORK@/pk", "-p", "/x"])
     suite.finish()
 
 

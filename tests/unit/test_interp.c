@@ -246,17 +246,18 @@ static void test_probe_cache(void **state)
 	assert_false(probe_ran(exe, log, &in));
 	char *site = strdup(in.user_site);
 	pyc_interp_dispose(&in);
-	char rel[2048];
+	char rel[2048], extra[2048], line[2100];
 	snprintf(rel, sizeof(rel), "%s/extra.pth", site + strlen(dir) + 1);
-	tu_write_str(dir, rel, "/tmp/pyc-tool-extra-entry\n");
-	mkdir("/tmp/pyc-tool-extra-entry", 0755);
+	snprintf(extra, sizeof(extra), "%s/extra-entry", dir);
+	snprintf(line, sizeof(line), "%s\n", extra);
+	assert_int_equal(mkdir(extra, 0755), 0);
+	tu_write_str(dir, rel, line);
 	assert_true(probe_ran(exe, log, &in));
 	bool found = false;
 	for (size_t i = 0; i < in.sys_path_len; i++)
-		found = found || strcmp(in.sys_path[i], "/tmp/pyc-tool-extra-entry") == 0;
+		found = found || strcmp(in.sys_path[i], extra) == 0;
 	assert_true(found);
 	pyc_interp_dispose(&in);
-	rmdir("/tmp/pyc-tool-extra-entry");
 	free(site);
 
 	/* Another directory is the same answer (cwd refreshed) unless PYTHONPATH is relative. */
