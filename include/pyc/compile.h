@@ -29,12 +29,17 @@ typedef struct pyc_pool pyc_pool;
 
 #define PYC_JOB_MAX_LEVELS 8
 
-/** One source to compile at one or more optimisation levels. Caller-owned. */
+/**
+ * One source to compile at one or more optimisation levels. Caller-owned: zero it before
+ * its first submit (the out buffers are reused by later submits of the same struct) and
+ * release them with pyc_job_dispose.
+ */
 typedef struct pyc_job {
 	/* in */
 	const uint8_t *source;      /**< source bytes (borrowed until on_done) */
 	size_t source_len;
-	const char *dfile;          /**< name compiled into co_filename / error messages */
+	const char *dfile;          /**< name compiled into co_filename / error messages: any
+	                                 bytes but NUL (the worker applies os.fsdecode) */
 	int levels[PYC_JOB_MAX_LEVELS]; /**< optimize= values, -1 = interpreter default */
 	size_t nlevels;
 	void *user;                 /**< caller's context, untouched */

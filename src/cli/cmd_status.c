@@ -24,6 +24,7 @@ struct status_opts {
 	size_t nlevels;
 	const char **excludes;
 	size_t nexcludes;
+	unsigned threads;
 	bool all, json, quiet;
 };
 
@@ -46,6 +47,7 @@ static const char status_usage[] =
 	"                    or the interpreter's -O level with --python)\n"
 	"  --prefix DIR      pycache prefix (default: $PYTHONPYCACHEPREFIX)\n"
 	"  --exclude GLOB    skip matching files and directories (repeatable)\n"
+	"  -j N              threads judging caches (default: one per CPU, at most 4)\n"
 	"  --all             list fresh caches too\n"
 	"  --json            JSON Lines: one object per cache, then a summary object\n"
 	"  -q, --quiet       print nothing; the exit status tells\n"
@@ -89,6 +91,11 @@ static int parse_one(struct status_opts *o, int c, const char *arg, int argc)
 			return cli_usage_error("status", "too many -o levels");
 		o->levels[o->nlevels++] = (int)v;
 		break;
+	case 'j':
+		if (cli_parse_int(arg, 1, 64, &v) < 0)
+			return cli_usage_error("status", "invalid thread count '%s'", arg);
+		o->threads = (unsigned)v;
+		break;
 	case 'h':
 		fputs(status_usage, stdout);
 		return cli_finish_stdout(CLI_EXIT_OK);
@@ -103,7 +110,7 @@ static int parse_args(struct status_opts *o, int argc, char **argv)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:qh", status_long, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:j:qh", status_long, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			const char *bad = argv[optind - 1];
 			return cli_usage_error("status", c == ':' ? "option '%s' needs an argument"
@@ -243,6 +250,7 @@ static int resolve_target(pyc_scan_opts *so, const struct status_opts *o, pyc_in
 	so->nlevels = o->nlevels;
 	so->excludes = o->excludes;
 	so->nexcludes = o->nexcludes;
+	so->threads = o->threads;
 	if (o->tag) {
 		so->target = true;
 		so->target_tag = o->tag;

@@ -117,6 +117,8 @@ int pyc_ca_consume(ca_run *r, pyc_ca_item *it);
 /* The queue (compile_scan.c). start never fails (no threads = check inline). */
 int pyc_ca_queue_start(ca_run *r);
 int pyc_ca_queue_push(ca_run *r, pyc_ca_item *it);
+/* Consume everything queued so far (releases the directories the items hold). */
+int pyc_ca_queue_flush(ca_run *r);
 /* Consume everything queued, then stop the helper threads. */
 int pyc_ca_queue_finish(ca_run *r);
 /* Dry run: report; else read if needed and hand to the pool. Takes ownership of it. */

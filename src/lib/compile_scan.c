@@ -132,6 +132,11 @@ int pyc_ca_queue_push(ca_run *r, pyc_ca_item *it)
 	return rc;
 }
 
+int pyc_ca_queue_flush(ca_run *r)
+{
+	return r->q.started ? pump(r, true) : 0;
+}
+
 int pyc_ca_queue_finish(ca_run *r)
 {
 	ca_queue *q = &r->q;

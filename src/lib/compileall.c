@@ -102,7 +102,9 @@ static enum pyc_compileall_why freshness(const ca_run *r, const pyc_ca_item *it)
 		/* A cache beside the source (__pycache__/, legacy) opens relative to its dir. */
 		const char *c = it->cfiles[i];
 		bool rel = it->dir && strncmp(c, it->fullname, it->dirlen) == 0;
-		int fd = openat(rel ? dfd : AT_FDCWD, rel ? c + it->dirlen : c, O_RDONLY | O_CLOEXEC);
+		/* O_NONBLOCK: a FIFO planted at a cache path must not hang the run. */
+		int fd = openat(rel ? dfd : AT_FDCWD, rel ? c + it->dirlen : c,
+		                O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 		if (fd < 0)
 			return errno == ENOENT || errno == ENOTDIR ? PYC_COMPILEALL_WHY_MISSING
 			                                            : PYC_COMPILEALL_WHY_UNREADABLE;
@@ -354,6 +356,12 @@ static int walk_dir(ca_run *r, const char *dir, int maxlevels, const char *ddir,
 	size_t n;
 	int sys_errno = 0, dfd;
 	rc = list_dir(dir, &dfd, &names, &n, &sys_errno);
+	if (rc == PYC_EIO && (sys_errno == EMFILE || sys_errno == ENFILE)) {
+		/* Queued files hold their directories open: consume them, then retry. */
+		if ((rc = pyc_ca_queue_flush(r)) < 0)
+			return rc;
+		rc = list_dir(dir, &dfd, &names, &n, &sys_errno);
+	}
 	if (rc == PYC_ENOMEM)
 		return rc;
 	if (rc < 0)

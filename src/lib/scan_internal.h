@@ -61,6 +61,7 @@ struct pyc_scan {
 	char **excludes;
 	size_t nexcludes;
 	unsigned walk_flags;
+	unsigned threads;
 	const pyc_walk_entry *pending;  /* a source still to be checked for MISSING */
 	size_t pending_level;
 	struct scan_batch batch;

@@ -76,6 +76,7 @@ static int insert_level(pyc_scan *s, int level)
 static int copy_opts(pyc_scan *s, const pyc_scan_opts *o, pyc_error *err)
 {
 	s->walk_flags = o->walk_flags;
+	s->threads = o->threads;
 	s->target = o->target;
 	if (o->target && o->target_tag) {
 		if (!o->target_tag[0] || strchr(o->target_tag, '/'))
@@ -119,7 +120,7 @@ int pyc_scan_new(pyc_scan **out, const char *root, const pyc_scan_opts *opts, py
 			*err = s->err;
 		goto fail;
 	}
-	s->fanout = pyc_fanout_new(pyc_fanout_default_helpers());
+	s->fanout = pyc_fanout_new(s->threads ? s->threads - 1 : pyc_fanout_default_helpers());
 	*out = s;
 	return 0;
 fail:

@@ -10,6 +10,7 @@ counts, identical headers and code objects equal in every co_* field, recursivel
 by the interpreter itself). Then: a second run writes nothing and starts no interpreter,
 and a syntax error is reported while the rest is compiled (exit 1).
 """
+import json
 import os
 import shutil
 import stat
@@ -220,6 +221,36 @@ def noop_and_errors(suite, interp):
         raise AssertionError("fixed file: exit %d: %s%s" % (r3.returncode, r3.stdout, r3.stderr))
 
 
+def json_records(suite, interp):
+    """--json: one record per file written or failed, then a summary that adds up; the
+    outputs named exist; --dry-run afterwards lists nothing, after a touch the one file."""
+    root = os.path.join(suite.tmp, "json-%s" % interp.short)
+    make_tree(root)
+    r = run_tool(["compile", "--json", "--python", interp.exe, root])
+    recs = [json.loads(l) for l in r.stdout.decode().splitlines()]
+    files = [x for x in recs if x["type"] == "file"]
+    summ = [x for x in recs if x["type"] == "summary"]
+    if r.returncode != 1 or len(summ) != 1 or recs[-1] is not summ[0]:
+        raise AssertionError("exit %d, records %r" % (r.returncode, recs))
+    failed = [x for x in files if x["status"] == "failed"]
+    done = [x for x in files if x["status"] == "compiled"]
+    if [os.path.basename(x["path"]) for x in failed] != ["bad.py"] or \
+            "SyntaxError" not in failed[0]["error"] or failed[0]["error_kind"] != "compile":
+        raise AssertionError("failed records: %r" % failed)
+    if summ[0]["compiled"] != len(done) or summ[0]["failed"] != 1 or not done:
+        raise AssertionError("summary %r vs %d records" % (summ[0], len(done)))
+    for x in done:
+        if x["reason"] != "missing" or not all(os.path.isfile(o) for o in x["outputs"]):
+            raise AssertionError("record %r" % x)
+    a = os.path.join(root, "pkg", "sub", "b.py")
+    os.utime(a, (1700000100, 1700000100))
+    r = run_tool(["compile", "--dry-run", "--json", "--python", interp.exe, root])
+    recs = [json.loads(l) for l in r.stdout.decode().splitlines()]
+    would = [(x["path"], x["reason"]) for x in recs if x.get("status") == "would-compile"]
+    if would != [(os.path.join(root, "pkg", "bad.py"), "missing"), (a, "mtime")]:
+        raise AssertionError("dry run: %r" % would)
+
+
 def same_output(suite, interp, name, args):
     """compileall's default output (quiet=0) is `pyc-tool compile -v -j1` line for line,
     plus our summary line; `-q` output is the same as compileall -q."""
@@ -298,6 +329,8 @@ def main():
             noop_and_errors(suite, interp)
         with suite.case("%s unwritable cache paths" % interp.short):
             unwritable_targets(suite, interp)
+        with suite.case("%s --json and --dry-run" % interp.short):
+            json_records(suite, interp)
         with suite.case("%s output like compileall" % interp.short):
             same_output(suite, interp, "plain", [])
         with suite.case("%s output like compileall, -s -p" % interp.short):
