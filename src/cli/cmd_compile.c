@@ -199,14 +199,15 @@ static void show_failure(render *rd, const pyc_compileall_event *ev)
 
 static void show_cant_list(render *rd, const pyc_compileall_event *ev)
 {
-	if (ev->sys_path_mode) {
-		if (rd->opts->verbose && !rd->opts->json) {
-			fputs("Can't list ", stdout);
-			py_repr(stdout, ev->path);
-			fputc('\n', stdout);
-		}
-		return;
+	/* -v keeps compileall's own line on stdout; outside sys.path mode it is also an
+	 * error (stderr, exit 1), where compileall would say nothing more. */
+	if (rd->opts->verbose && !rd->opts->json) {
+		fputs("Can't list ", stdout);
+		py_repr(stdout, ev->path);
+		fputc('\n', stdout);
 	}
+	if (ev->sys_path_mode)
+		return;
 	if (rd->opts->json) {
 		fputs("{\"type\":\"error\",\"python\":", stdout);
 		out_json_cstr(stdout, rd->tag);

@@ -24,54 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_INTERPS 32
-
-/* ---- interpreters ---------------------------------------------------------------- */
-
-typedef struct interps {
-	char *path[MAX_INTERPS];
-	size_t n;
-} interps;
-
-static void add_glob(interps *list, const char *pattern)
-{
-	glob_t g;
-
-	if (glob(pattern, 0, NULL, &g) != 0)
-		return;
-	for (size_t i = 0; i < g.gl_pathc && list->n < MAX_INTERPS; i++)
-		if (access(g.gl_pathv[i], X_OK) == 0)
-			list->path[list->n++] = strdup(g.gl_pathv[i]);
-	globfree(&g);
-}
-
-/* pyenv's 3.x versions (PYENV_ROOT, else ~/.pyenv of the real user) and /usr/bin/python3. */
-static void find_interps(interps *list)
-{
-	const char *root = getenv("PYENV_ROOT");
-	struct passwd *pw = getpwuid(getuid());
-	char pattern[2048], base[1024];
-
-	list->n = 0;
-	if (!root && pw)
-		snprintf(base, sizeof(base), "%s/.pyenv", pw->pw_dir);
-	else
-		snprintf(base, sizeof(base), "%s", root ? root : "/nonexistent");
-	snprintf(pattern, sizeof(pattern), "%s/versions/*/bin/python3.[0-9]", base);
-	add_glob(list, pattern);
-	snprintf(pattern, sizeof(pattern), "%s/versions/*/bin/python3.[0-9][0-9]", base);
-	add_glob(list, pattern);
-	if (access("/usr/bin/python3", X_OK) == 0 && list->n < MAX_INTERPS)
-		list->path[list->n++] = strdup("/usr/bin/python3");
-}
-
-static void free_interps(interps *list)
-{
-	for (size_t i = 0; i < list->n; i++)
-		free(list->path[i]);
-	list->n = 0;
-}
-
 /* ---- sources --------------------------------------------------------------------- */
 
 typedef struct source_case {
@@ -310,13 +262,13 @@ static void check_interpreter(const char *exe)
 static void test_matches_py_compile(void **state)
 {
 	(void)state;
-	interps list;
+	tu_interps list;
 
-	find_interps(&list);
+	tu_interps_find(&list, false);
 	assert_true(list.n > 0);
 	for (size_t i = 0; i < list.n; i++)
 		check_interpreter(list.path[i]);
-	free_interps(&list);
+	tu_interps_free(&list);
 }
 
 /* A source that takes the compiler most of a second. */
@@ -607,15 +559,15 @@ static void test_hash_seed_rule(void **state)
 	static const char text[] = "def f(x):\n    return x in {'alpha', 'beta', 'gamma', 'delta', "
 	                           "'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa'}\n";
 	/* 3.11+ marshal writes frozensets sorted; before that their order follows the seed. */
-	interps list;
+	tu_interps list;
 	const char *exe = NULL;
-	find_interps(&list);
+	tu_interps_find(&list, false);
 	for (size_t i = 0; i < list.n && !exe; i++)
 		if (strstr(list.path[i], "python3.10") || strstr(list.path[i], "python3.9"))
 			exe = list.path[i];
 	if (!exe) {
 		printf("SKIP: no CPython 3.9 or 3.10 to show the seed\n");
-		free_interps(&list);
+		tu_interps_free(&list);
 		skip();
 	}
 	char *dir = tu_mkdtemp();
@@ -635,7 +587,7 @@ static void test_hash_seed_rule(void **state)
 	pyc_buf_dispose(&ours7);
 	pyc_buf_dispose(&want0);
 	pyc_buf_dispose(&want7);
-	free_interps(&list);
+	tu_interps_free(&list);
 	tu_rm_rf(dir);
 	free(dir);
 }
