@@ -186,3 +186,35 @@ void tu_interps_free(tu_interps *list)
 		free(list->path[i]);
 	list->n = 0;
 }
+
+void tu_sh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < sizeof(cmd));
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+}
+
+void tu_git_clear_env(void)
+{
+	static const char *const vars[] = { "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE",
+		                            "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES", "GIT_PREFIX" };
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+}
+
+void tu_git_sandbox(const char *home)
+{
+	tu_git_clear_env();
+	setenv("HOME", home, 1);
+	setenv("XDG_CONFIG_HOME", tu_path(home, ".config"), 1);
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("GIT_AUTHOR_NAME", "t", 1);
+	setenv("GIT_AUTHOR_EMAIL", "t@example.org", 1);
+	setenv("GIT_COMMITTER_NAME", "t", 1);
+	setenv("GIT_COMMITTER_EMAIL", "t@example.org", 1);
+}
