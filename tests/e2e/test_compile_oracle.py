@@ -11,8 +11,11 @@ same entries with the same types and modes, the same hard-link structure, the sa
 status, and the same .pyc contents: bytes for 3.11+; for 3.10 and earlier (where marshal
 sets FLAG_REF by reference count, so compileall -j1 and -j2 already differ) the same
 header and code objects equal in every co_* attribute (codecompare.py, run by the target
-interpreter). Then the no-op rule: a second pyc-tool run rewrites nothing and starts no
-interpreter (a --python wrapper logs every start).
+interpreter). Some sets also compare what both print (-q, -qq, and pyc-tool's -v against
+compileall's default), line for line as multisets. W/pre holds caches already there (junk,
+a symlink, a directory). Then the no-op rule: a second pyc-tool run rewrites nothing and
+starts no interpreter (a --python wrapper logs every start). A set marked "known" is a
+KNOWN MISMATCH, run as an expected failure (reported as SKIP while it fails).
 
 PYC_ORACLE_SELF=1 replaces pyc-tool by `compileall -j2` (checks the harness itself);
 PYC_ORACLE_VERSIONS=3.9,3.12 limits the run to those versions.
