@@ -11,8 +11,11 @@ same entries with the same types and modes, the same hard-link structure, the sa
 status, and the same .pyc contents: bytes for 3.11+; for 3.10 and earlier (where marshal
 sets FLAG_REF by reference count, so compileall -j1 and -j2 already differ) the same
 header and code objects equal in every co_* attribute (codecompare.py, run by the target
-interpreter). Then the no-op rule: a second pyc-tool run rewrites nothing and starts no
-interpreter (a --python wrapper logs every start).
+interpreter). Some sets also compare what both print (-q, -qq, and pyc-tool's -v against
+compileall's default), line for line as multisets. W/pre holds caches already there (junk,
+a symlink, a directory). Then the no-op rule: a second pyc-tool run rewrites nothing and
+starts no interpreter (a --python wrapper logs every start). A set marked "known" is a
+KNOWN MISMATCH, run as an expected failure (reported as SKIP while it fails).
 
 PYC_ORACLE_SELF=1 replaces pyc-tool by `compileall -j2` (checks the harness itself);
 PYC_ORACLE_VERSIONS=3.9,3.12 limits the run to those versions.
@@ -201,7 +204,8 @@ def ours(rel, work):
 
 
 def compare_areas(interp, oracle, tool):
-    """Raise AssertionError naming every difference between the two work areas."""
+    """Raise AssertionError naming every difference between the two work areas; else
+    return ({pyc written by compileall: mtime_ns}, a digest of what it wrote)."""
     (eo, lo), (et, lt) = snapshot(oracle), snapshot(tool)
     eo = dict((k, v) for k, v in eo.items() if ours(k, tool))
     et = dict((k, v) for k, v in et.items() if ours(k, tool))
@@ -238,7 +242,7 @@ def compare_areas(interp, oracle, tool):
     for rel in pycs:
         written.update(os.fsencode("%s %s\0" % (rel, eo[rel][1])) + read(os.path.join(oracle, rel)))
     written.update(repr(lo).encode())
-    return len(pycs), written.hexdigest()
+    return dict((r, eo[r][2]) for r in pycs), written.hexdigest()
 
 
 def compare_pycs(interp, oracle, tool, rels):
@@ -276,6 +280,9 @@ class Area:
         self.oracle = os.path.join(vdir, "w.compileall")
         build_area(interp, self.work)
         sh("cp", "-a", self.work, self.pristine)
+        entries = snapshot(self.pristine)[0]
+        self.before = dict((r, e[2]) for r, e in entries.items()
+                           if r.endswith(".pyc") and e[0] == "file")
 
     def restore(self):
         for d in (self.work, self.oracle):
@@ -298,7 +305,8 @@ class Area:
         args = ["compile", "--python", python or self.interp.exe] + opts
         return run_tool(args, cwd=self.work, env=env, input=stdin)
 
-    def versus(self, opts, env_extra=None, stdin=None, tool_extra=(), output=False):
+    def versus(self, opts, env_extra=None, stdin=None, tool_extra=(), output=False,
+               nothing=False):
         """compileall, then pyc-tool (with tool_extra too), at the same path; compare the
         areas, exit statuses and, with output=True, the printed lines. Returns a digest
         of what compileall wrote."""
@@ -315,14 +323,19 @@ class Area:
             where.append("exit status: compileall %d, pyc-tool %d" % (ro.returncode, rt.returncode))
         npycs = digest = 0
         try:
-            npycs, digest = compare_areas(self.interp, self.oracle, self.work)
+            pycs, digest = compare_areas(self.interp, self.oracle, self.work)
+            # pycs written by this run: not there before, or there with another mtime
+            npycs = len([r for r, t in pycs.items() if self.before.get(r) != t])
         except AssertionError as e:
             where.append(str(e))
         if output and not SELF_CHECK:       # compileall -j2 interleaves its workers' lines
             where += compare_output(ro, rt)
         if where:
             raise AssertionError("\n".join(where) + "\n" + transcript(ro, rt))
-        if npycs == 0:
+        if nothing and ro.returncode != 2:     # then it wrote nothing, nor did pyc-tool
+            raise AssertionError("compileall was expected to refuse the options (exit 2)\n"
+                                 + transcript(ro, rt))
+        if npycs == 0 and not nothing:
             raise AssertionError("compileall wrote no .pyc at all: the case checks nothing\n"
                                  + transcript(ro, rt))
         return digest
@@ -360,7 +373,8 @@ def transcript(ro, rt):
 # (label, options incl. arguments, environment, stdin, first version whose compileall has
 # the options[, extras]); {tree} and {work} stand for W/tree and W. Extras: "tool" options
 # only pyc-tool gets, "output": compare what both print too, "same": this set may write
-# what the default set writes (else that is reported: the option changed nothing here).
+# what the default set writes (else that is reported: the option changed nothing here);
+# "nothing": compileall refuses the options (exit 2) and writes nothing.
 OPTION_SETS = [
     ("default", ["{tree}"], None, None, (3, 6), {"same": True}),
     ("-q: errors reported as compileall reports them", ["-q", "{tree}"], None, None, (3, 6),
@@ -394,6 +408,12 @@ OPTION_SETS = [
     ("several arguments: DIR, a FILE in it, DIR again, FILE",
      ["{tree}/json", "{tree}/json/decoder.py", "{tree}/json", "{tree}/heapq.py"],
      None, None, (3, 6)),
+    ("relative arguments: ./tree/json tree/email (cwd W)", ["./tree/json", "tree/email"],
+     None, None, (3, 6)),
+    ("-d with -s: a usage error", ["-d", "/srv/app", "-s", "{tree}", "{tree}"], None, None,
+     (3, 9), {"nothing": True}),
+    ("--hardlink-dupes with one -o: a usage error", ["-o", "1", "--hardlink-dupes", "{tree}"],
+     None, None, (3, 9), {"nothing": True}),
     ("SOURCE_DATE_EPOCH with --invalidation-mode unchecked-hash (the option wins)",
      ["--invalidation-mode", "unchecked-hash", "{tree}"], {"SOURCE_DATE_EPOCH": "1"},
      None, (3, 7)),
@@ -531,7 +551,8 @@ def run_version(suite, interp):
             known_case(suite, name, extras["known"], area, opts, env, stdin, extras)
             continue
         with suite.case(name):
-            digest = area.versus(opts, env, stdin, extras.get("tool", ()), extras.get("output"))
+            digest = area.versus(opts, env, stdin, extras.get("tool", ()), extras.get("output"),
+                                 extras.get("nothing"))
         if label == "default":
             default = digest
         elif digest and digest == default and not extras.get("same"):
