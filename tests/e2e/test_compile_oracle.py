@@ -246,7 +246,15 @@ def compare_areas(interp, oracle, tool):
 
 
 def compare_pycs(interp, oracle, tool, rels):
-    """Byte-different pycs: an error for 3.11+, else equal headers and code required."""
+    """Byte-different pycs: an error for 3.11+, else equal headers and code required.
+    `interp` may be a list (several --python): each pyc goes to the one of its cache tag."""
+    if isinstance(interp, list):
+        found = []
+        for i in interp:
+            mine = [r for r in rels if ".%s." % i.tag in os.path.basename(r)]
+            found += compare_pycs(i, oracle, tool, mine)
+        other = [r for r in rels if not any(".%s." % i.tag in os.path.basename(r) for i in interp)]
+        return found + ["%s: bytes differ (no cache tag)" % r for r in other]
     if not rels:
         return []
     args = []
@@ -293,8 +301,8 @@ class Area:
     def expand(self, items):
         return [x.replace("{tree}", self.tree).replace("{work}", self.work) for x in items]
 
-    def run_compileall(self, opts, env, stdin, extra=()):
-        cmd = [self.interp.exe, "-m", "compileall"] + list(extra) + opts
+    def run_compileall(self, opts, env, stdin, extra=(), exe=None):
+        cmd = [exe or self.interp.exe, "-m", "compileall"] + list(extra) + opts
         return subprocess.run(cmd, cwd=self.work, env=env, input=stdin, capture_output=True,
                               timeout=300)
 
@@ -306,7 +314,7 @@ class Area:
         return run_tool(args, cwd=self.work, env=env, input=stdin)
 
     def versus(self, opts, env_extra=None, stdin=None, tool_extra=(), output=False,
-               nothing=False):
+               nothing=False, twice=False):
         """compileall, then pyc-tool (with tool_extra too), at the same path; compare the
         areas, exit statuses and, with output=True, the printed lines. Returns a digest
         of what compileall wrote."""
@@ -315,9 +323,13 @@ class Area:
         stdin = self.expand([stdin])[0].encode() if stdin is not None else None
         self.restore()
         ro = self.run_compileall(opts, env, stdin)
+        if twice:                           # compare the reruns
+            ro = self.run_compileall(opts, env, stdin)
         os.rename(self.work, self.oracle)
         self.restore_work_only()
         rt = self.run_tool(list(tool_extra) + opts, env, stdin)
+        if twice:
+            rt = self.run_tool(list(tool_extra) + opts, env, stdin)
         where = []
         if ro.returncode != rt.returncode:
             where.append("exit status: compileall %d, pyc-tool %d" % (ro.returncode, rt.returncode))
@@ -374,7 +386,8 @@ def transcript(ro, rt):
 # the options[, extras]); {tree} and {work} stand for W/tree and W. Extras: "tool" options
 # only pyc-tool gets, "output": compare what both print too, "same": this set may write
 # what the default set writes (else that is reported: the option changed nothing here);
-# "nothing": compileall refuses the options (exit 2) and writes nothing.
+# "nothing": compileall refuses the options (exit 2) and writes nothing; "twice": each
+# tool runs twice, the second runs are compared.
 OPTION_SETS = [
     ("default", ["{tree}"], None, None, (3, 6), {"same": True}),
     ("-q: errors reported as compileall reports them", ["-q", "{tree}"], None, None, (3, 6),
@@ -403,6 +416,8 @@ OPTION_SETS = [
      None, None, (3, 6)),
     ("-l", ["-l", "{tree}"], None, None, (3, 6)),
     ("-l -r 2 (-r wins)", ["-l", "-r", "2", "{tree}"], None, None, (3, 6)),
+    ("-q, run twice: the rerun reports the same errors", ["-q", "{tree}"], None, None, (3, 6),
+     {"output": True, "same": True, "twice": True}),
     ("-qq: nothing printed but warnings", ["-qq", "{tree}"], None, None, (3, 6),
      {"output": True, "same": True}),
     ("several arguments: DIR, a FILE in it, DIR again, FILE",
@@ -552,7 +567,7 @@ def run_version(suite, interp):
             continue
         with suite.case(name):
             digest = area.versus(opts, env, stdin, extras.get("tool", ()), extras.get("output"),
-                                 extras.get("nothing"))
+                                 extras.get("nothing"), extras.get("twice"))
         if label == "default":
             default = digest
         elif digest and digest == default and not extras.get("same"):
@@ -569,6 +584,33 @@ def run_version(suite, interp):
     print("     %s done in %.1f s" % (v, time.time() - t0), flush=True)
 
 
+def run_multi(suite, interps):
+    """--python A --python B in one run against compileall of A then compileall of B."""
+    name = "%s+%s one run with --python twice" % (interps[0].short, interps[1].short)
+    vdir = os.path.join(suite.tmp, "multi")
+    os.makedirs(vdir)
+    with suite.case(name):
+        area = Area(interps[0], vdir)       # the oldest: its slice suits both
+        env = clean_env()
+        area.restore()
+        ro = [area.run_compileall([area.tree], env, None, exe=i.exe) for i in interps]
+        os.rename(area.work, area.oracle)
+        area.restore_work_only()
+        args = ["compile"]
+        for i in interps:
+            args += ["--python", i.exe]
+        rt = run_tool(args + [area.tree], cwd=area.work, env=env)
+        rc = max(r.returncode for r in ro)
+        if rc != rt.returncode:
+            raise AssertionError("exit status: compileall %d, pyc-tool %d\n%s" % (
+                rc, rt.returncode, transcript(ro[-1], rt)))
+        pycs = compare_areas(interps, area.oracle, area.work)[0]
+        tags = set(i.tag for i in interps)
+        seen = set(t for t in tags for r in pycs if ".%s." % t in r)
+        assert seen == tags, "pycs for %s only" % sorted(seen)
+    shutil.rmtree(vdir, ignore_errors=True)
+
+
 def main():
     os.umask(0o022)
     suite = Suite("compile-oracle")
@@ -581,6 +623,12 @@ def main():
             run_version(suite, found[(3, minor)])
         else:
             suite.skip("CPython 3.%d is not installed" % minor)
+    chosen = [i for i in found.values() if not only or i.short in only.split(",")]
+    if len(chosen) >= 2 and not SELF_CHECK:
+        chosen.sort(key=lambda i: i.version)
+        run_multi(suite, [chosen[0], chosen[-1]])
+    else:
+        suite.skip("--python twice: fewer than two CPython 3.6-3.13 (or the self-check)")
     suite.finish()
 
 
