@@ -76,7 +76,7 @@ run() { eval "$1"; }  # the commands carry their own quoting
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
-for c in "${cmds[@]}"; do run "${c#*|}" >/dev/null 2>&1; done  # warm the page cache
+for c in "${cmds[@]}"; do run "${c#*|}" >/dev/null 2>&1 || true; done  # warm the cache
 # Wall time from $EPOCHREALTIME; CPU time (user + sys) and peak RSS from /usr/bin/time,
 # which the shared machine's load disturbs less than the wall time.
 declare -A wall cpu rss
