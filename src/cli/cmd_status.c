@@ -69,8 +69,9 @@ static const struct option status_long[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Returns -1 to go on, or an exit code (help, usage error). */
-static int parse_one(struct status_opts *o, int c, const char *arg, int argc)
+/* Returns -1 to go on, or an exit code (help, usage error). o->excludes has room for
+ * every argument, so --exclude cannot overflow it. */
+static int parse_one(struct status_opts *o, int c, const char *arg)
 {
 	long v;
 	switch (c) {
@@ -81,8 +82,7 @@ static int parse_one(struct status_opts *o, int c, const char *arg, int argc)
 	case OPT_JSON: o->json = true; break;
 	case 'q': o->quiet = true; break;
 	case OPT_EXCLUDE:
-		o->excludes[o->nexcludes++] = arg;  /* sized argc: cannot overflow */
-		(void)argc;
+		o->excludes[o->nexcludes++] = arg;
 		break;
 	case 'o':
 		if (cli_parse_int(arg, 0, 99, &v) < 0)
@@ -116,7 +116,7 @@ static int parse_args(struct status_opts *o, int argc, char **argv)
 			return cli_usage_error("status", c == ':' ? "option '%s' needs an argument"
 			                                          : "unknown option '%s'", bad);
 		}
-		int rc = parse_one(o, c, optarg, argc);
+		int rc = parse_one(o, c, optarg);
 		if (rc >= 0)
 			return rc;
 	}

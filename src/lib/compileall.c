@@ -146,9 +146,15 @@ void pyc_ca_check(const ca_run *r, pyc_ca_item *it)
 		goto done;
 	/* Hash modes need the source to judge; read it once and keep it for the compile. */
 	if (r->mode != PYC_INVALIDATION_TIMESTAMP && !r->o->force &&
-	    (it->read_errno = pyc_ca_load_source(r, it)) != 0)
+	    (it->read_errno = pyc_ca_load_source(r, it)) != 0) {
+		it->why = PYC_COMPILEALL_WHY_UNREADABLE;   /* reported when it is compiled */
 		goto done;
+	}
 	it->why = freshness(r, it);
+	/* A stale source will be compiled: read it here, off the main thread, which then only
+	 * hands it to a worker (a worker waits on the main thread between two jobs). */
+	if (it->why != PYC_COMPILEALL_FRESH && !r->o->dry_run && !it->source)
+		it->read_errno = pyc_ca_load_source(r, it);
 done:
 	/* Only the check uses the directory: let it close as soon as possible. */
 	pyc_ca_dir_unref(it->dir);
@@ -194,8 +200,6 @@ int pyc_ca_consume(ca_run *r, pyc_ca_item *it)
 		pyc_ca_fail(r, it->fullname, "internal", rc < 0
 		            ? "-s strips the whole path: nothing is left"
 		            : "cannot compute the cache path");
-	} else if (it->read_errno) {
-		pyc_ca_read_source(r, it);
 	} else if (it->why == PYC_COMPILEALL_FRESH) {
 		pyc_compileall_event ev = { .kind = PYC_COMPILEALL_UP_TO_DATE, .path = it->fullname };
 		r->st->up_to_date++;

@@ -126,7 +126,8 @@ def caches(root):
 def same_contents(interp, a_root, b_root, rels):
     if interp.version >= (3, 11):
         for rel in rels:
-            with open(os.path.join(a_root, rel), "rb") as f1, open(os.path.join(b_root, rel), "rb") as f2:
+            with open(os.path.join(a_root, rel), "rb") as f1, \
+                    open(os.path.join(b_root, rel), "rb") as f2:
                 if f1.read() != f2.read():
                     raise AssertionError("%s differs" % rel)
         return
@@ -156,7 +157,8 @@ def compare_case(suite, interp, name, args, extra_env):
         else:
             r = run_tool(["compile", "-q", "--python", interp.exe] + args + dests, env=env,
                          input=stdin)
-        results[who] = (r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace"))
+        results[who] = (r.returncode, r.stdout.decode(errors="replace"),
+                        r.stderr.decode(errors="replace"))
         shutil.move(work, os.path.join(base, who))
     (rc_o, out_o, err_o), (rc_u, out_u, err_u) = results["oracle"], results["ours"]
     if rc_o != rc_u:
@@ -211,7 +213,8 @@ def noop_and_errors(suite, interp):
         raise AssertionError("the no-op run started the interpreter %d times" % starts)
     out2 = r2.stdout.decode(errors="replace")
     err_lines = [l for l in out.splitlines() if not l.startswith("compiled ")]
-    if r2.returncode != 1 or [l for l in out2.splitlines() if not l.startswith("compiled ")] != err_lines:
+    err_lines2 = [l for l in out2.splitlines() if not l.startswith("compiled ")]
+    if r2.returncode != 1 or err_lines2 != err_lines:
         raise AssertionError("second run: exit %d, output differs:\n%s\n---\n%s" % (
             r2.returncode, out, out2))
     # Fixed with the same size and mtime: the content changed, so it is compiled now.
@@ -313,7 +316,8 @@ def unwritable_targets(suite, interp):
         results[who] = (r.returncode, caches(root), r.stdout.decode(errors="replace"))
     (rc_o, c_o, out_o), (rc_u, c_u, out_u) = results["oracle"], results["ours"]
     if rc_o != rc_u or sorted(c_o) != sorted(c_u):
-        raise AssertionError("exit %d vs %d, caches %s vs %s" % (rc_o, rc_u, sorted(c_o), sorted(c_u)))
+        raise AssertionError("exit %d vs %d, caches %s vs %s" % (
+            rc_o, rc_u, sorted(c_o), sorted(c_u)))
     for name in ("sub/b.py", "a.py"):
         if ("pkg/%s'..." % name) not in out_u:
             raise AssertionError("no error reported for %s:\n%s" % (name, out_u))

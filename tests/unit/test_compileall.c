@@ -314,7 +314,8 @@ static const char judge_script[] =
 	"if sys.version_info >= (3, 7):\n"
 	"    M = py_compile.PycInvalidationMode\n"
 	"    py_compile.compile('m.py', cfile='ch.pyc', doraise=True, invalidation_mode=M.CHECKED_HASH)\n"
-	"    py_compile.compile('m.py', cfile='uh.pyc', doraise=True, invalidation_mode=M.UNCHECKED_HASH)\n"
+	"    py_compile.compile('m.py', cfile='uh.pyc', doraise=True,\n"
+	"                       invalidation_mode=M.UNCHECKED_HASH)\n"
 	"print(int.from_bytes(importlib.util.MAGIC_NUMBER[:2], 'little'))\n";
 
 static enum pyc_compileall_why judge_file(const char *dir, const char *name, uint16_t magic,
