@@ -6,7 +6,8 @@
 # reuses) the shared benchmark tree with make_tree.sh (never modified here), then for
 # each of RUNS rounds (default 3) and each command: copies the tree with `cp -a` to a
 # scratch directory (which also warms the page cache for that copy), times the command
-# on the copy, checks that no .pyc and no __pycache__ is left, and deletes the copy.
+# on the copy (after a `sync`, so that no writeback of the copy is pending), checks that
+# no .pyc and no __pycache__ is left, and deletes the copy.
 # Reports the median wall time and the ratios; prints a Markdown block for
 # docs/benchmarks.md ("## clean").
 set -euo pipefail
@@ -46,6 +47,9 @@ for ((r = 0; r < runs; r++)); do
 		name=${c%%|*}
 		rm -rf "$work/t"
 		cp -a "$tree" "$work/t"
+		# Write the copy back first: otherwise the removal races its own writeback.
+		sync
+		echo "round $((r + 1))/$runs: $name" >&2
 		t0=$EPOCHREALTIME
 		eval "${c#*|}" >/dev/null
 		t1=$EPOCHREALTIME
