@@ -26,6 +26,7 @@ extern "C" {
  * Under a prefix, a head starting with "./" loses it before the cwd join when `tag` is
  * cpython-312 or later (or not a cpython tag), as 3.12's _path_abspath does; a head that
  * is "/" or ends up shorter than 2 bytes raises IndexError in CPython: PYC_EINVAL here.
+ * The prefix is ignored for cpython-3N tags below 3.8, which had no sys.pycache_prefix.
  * Optimization levels are checked as ASCII alphanumerics (Python accepts any Unicode
  * letter or digit).
  * The result replaces out's contents. Returns 0, PYC_EINVAL or PYC_ENOMEM.
@@ -39,6 +40,7 @@ PYC_API int pyc_cache_from_source(pyc_buf *out, const char *source, const char *
  * with an "opt-<alnum>" field; the source is the text before the first dot + ".py".
  * Under `prefix` (prefix.rstrip('/') + '/'), the prefix is stripped and no __pycache__
  * is required. Returns 0, PYC_EINVAL (CPython's ValueError) or PYC_ENOMEM.
+ * The name's tag is not looked at: for a 3.6/3.7 cache, pass no prefix (they had none).
  */
 PYC_API int pyc_source_from_cache(pyc_buf *out, const char *cache, const char *prefix);
 

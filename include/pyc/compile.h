@@ -29,37 +29,54 @@ typedef struct pyc_pool pyc_pool;
 
 #define PYC_JOB_MAX_LEVELS 8
 
-/** One source to compile at one or more optimisation levels. Caller-owned. */
+/**
+ * One source to compile at one or more optimisation levels. Caller-owned: zero it before
+ * its first submit (the out buffers are reused by later submits of the same struct) and
+ * release them with pyc_job_dispose.
+ */
 typedef struct pyc_job {
 	/* in */
 	const uint8_t *source;      /**< source bytes (borrowed until on_done) */
 	size_t source_len;
-	const char *dfile;          /**< name compiled into co_filename / error messages */
+	const char *dfile;          /**< name compiled into co_filename / error messages: any
+	                                 bytes but NUL (the worker applies os.fsdecode) */
 	int levels[PYC_JOB_MAX_LEVELS]; /**< optimize= values, -1 = interpreter default */
 	size_t nlevels;
 	void *user;                 /**< caller's context, untouched */
 	/* out, valid in on_done */
 	int status;                 /**< 0, PYC_ECOMPILE, PYC_ETIMEOUT or PYC_EINTERP (crash) */
 	pyc_buf body[PYC_JOB_MAX_LEVELS]; /**< marshal.dumps(code) per level (status 0) */
-	pyc_buf error_text;         /**< PYC_ECOMPILE: py_compile.PyCompileError(...).msg, as
-	                                 compileall prints it; otherwise a one-line reason */
+	pyc_buf error_text;         /**< PYC_ECOMPILE: py_compile.PyCompileError(...).msg as
+	                                 UTF-8 (unencodable characters backslash-escaped, as
+	                                 compileall prints it on a UTF-8 stdout), no trailing
+	                                 newline added; otherwise a one-line reason */
+	pyc_buf error_type;         /**< PYC_ECOMPILE: the exception class name, e.g.
+	                                 "SyntaxError", "IndentationError", "UnicodeDecodeError",
+	                                 "ValueError" (null bytes before 3.12) */
 } pyc_job;
 
-/** Called once per submitted job, from inside submit/drain. May submit more jobs? No. */
+/**
+ * Called once per accepted job, from inside submit/drain, after which the pool no longer
+ * touches the job. It must not call back into the pool.
+ */
 typedef void (*pyc_job_done_fn)(pyc_job *job, void *ctx);
 
 /**
  * Make a pool for `interp` with `jobs` worker slots (>= 1) and a per-job timeout in
  * seconds (0 = none). Workers get PYTHONHASHSEED=0 unless the environment sets it.
- * Nothing is started yet. Returns 0 or PYC_ENOMEM.
+ * Nothing is started yet. Returns 0, PYC_ENOMEM, or PYC_EUNSUPPORTED when interp is not
+ * CPython 3.6 or later (compiling for 2.7 is not supported).
  */
 PYC_API int pyc_pool_new(pyc_pool **out, const pyc_interp *interp, unsigned jobs,
                          double timeout_sec, pyc_job_done_fn on_done, void *ctx, pyc_error *err);
 
 /**
  * Hand a job to an idle worker, starting one if needed; when all are busy, wait for one
- * to finish first (calling on_done for it). Returns 0, or PYC_EINTERP when no worker can
- * be started at all (err says why).
+ * to finish first (calling on_done for it). Returns 0 when the job was accepted (on_done
+ * will be called for it exactly once), or an error and on_done is not called for it:
+ * PYC_EINTERP when no worker can be started at all (err says why; a worker that dies
+ * before it is ready makes the pool fail every later submit the same way), PYC_EINVAL for
+ * a job with no or too many levels or a source over 4 GiB.
  */
 PYC_API int pyc_pool_submit(pyc_pool *pool, pyc_job *job, pyc_error *err);
 
@@ -68,6 +85,9 @@ PYC_API int pyc_pool_drain(pyc_pool *pool, pyc_error *err);
 
 /** Workers started so far (0 after a no-op run). */
 PYC_API unsigned pyc_pool_started(const pyc_pool *pool);
+
+/** For tests: the pid of slot's worker process, or -1 when none is running. */
+PYC_API long pyc_pool_worker_pid(const pyc_pool *pool, unsigned slot);
 
 /** Stop the workers and free the pool. NULL is a no-op. */
 PYC_API void pyc_pool_free(pyc_pool *pool);

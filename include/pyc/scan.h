@@ -57,6 +57,9 @@ typedef struct pyc_scan_opts {
 	size_t nexcludes;
 	/** Extra pyc_walk_flags (e.g. PYC_WALK_CROSS_MOUNTS). */
 	unsigned walk_flags;
+	/** Threads judging the caches of a directory: 0 = one per usable CPU (at most 4),
+	 *  1 = only the caller's. Records come out in walk order either way. */
+	unsigned threads;
 } pyc_scan_opts;
 
 /** Where a record's cache sits. */

@@ -1,9 +1,577 @@
-/* PLACEHOLDER until the compile issue lands: replaced by the real subcommand. */
+/*
+ * cmd_compile.c - `pyc-tool compile`: compileall's command line on top of the library's
+ * compileall (include/pyc/compileall.h). Rendering and the differences from compileall
+ * are described in docs/compile.md.
+ */
 #include "cli.h"
+#include "out.h"
+
+#include "pyc/compileall.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PYTHONS 16
+
+typedef struct compile_opts {
+	pyc_compileall_opts ca;
+	const char *pythons[MAX_PYTHONS];
+	size_t npythons;
+	const char *flist;
+	int quiet;          /* compileall's -q count */
+	bool verbose;       /* -v: compileall's quiet=0 lines */
+	bool json;
+	bool no_probe_cache;
+	bool no_recurse;    /* -l */
+	bool have_recursion;/* -r N, which beats -l */
+	int recursion;
+	char **paths;       /* owned array of borrowed/owned strings, see paths_owned */
+	size_t npaths;
+	char **owned;       /* strings read from -i */
+	size_t nowned;
+} compile_opts;
+
+/* Per-run rendering state. */
+typedef struct render {
+	const compile_opts *opts;
+	const cli_ctx *ctx;
+	const char *tag;      /* cache tag of the interpreter being compiled for */
+	bool multi;           /* more than one --python */
+	pyc_compileall_stats *st;
+	bool progress;        /* a progress line is on stderr */
+	double started, last_progress;
+} render;
+
+static const char usage_text[] =
+	"usage: pyc-tool compile [-h] [-l] [-r RECURSION] [-f] [-q] [-v] [-b] [-d DESTDIR]\n"
+	"                        [-s STRIPDIR] [-p PREPENDDIR] [-x REGEXP] [-i FILE] [-j N]\n"
+	"                        [--invalidation-mode {checked-hash,timestamp,unchecked-hash}]\n"
+	"                        [-o LEVEL] [-e DIR] [--hardlink-dupes] [--python EXE]\n"
+	"                        [--dry-run] [--json] [--timeout SECONDS] [--no-cache]\n"
+	"                        [FILE|DIR ...]\n";
+
+static void print_help(void)
+{
+	fputs(usage_text, stdout);
+	fputs("\nCompile Python sources to bytecode, as `python -m compileall` does, with\n"
+	      "stricter freshness checks and a pool of worker interpreters.\n\n"
+	      "  -l                  don't recurse into subdirectories\n"
+	      "  -r RECURSION        maximum recursion level (beats -l)\n"
+	      "  -f                  rewrite every cache, even if up to date\n"
+	      "  -q                  errors only; -qq prints nothing\n"
+	      "  -v                  compileall's 'Listing'/'Compiling' lines\n"
+	      "  -b                  legacy placement: foo.pyc beside foo.py\n"
+	      "  -d DESTDIR          directory prepended to paths in tracebacks\n"
+	      "  -s STRIPDIR         strip STRIPDIR from the source path (3.9+)\n"
+	      "  -p PREPENDDIR       prepend PREPENDDIR to the source path (3.9+)\n"
+	      "  -x REGEXP           skip files whose path matches (Python re syntax)\n"
+	      "  -i FILE             also compile the names listed in FILE ('-' = stdin)\n"
+	      "  -j N, --workers N   worker interpreters (0 = every core, the default)\n"
+	      "  --invalidation-mode MODE  timestamp, checked-hash or unchecked-hash\n"
+	      "  -o LEVEL            optimization level (repeatable; 3.9+)\n"
+	      "  -e DIR              skip symlinked files pointing outside DIR (3.9+)\n"
+	      "  --hardlink-dupes    hard-link identical levels (3.9+, needs 2+ -o)\n"
+	      "  --python EXE        target interpreter (repeatable; default python3)\n"
+	      "  --dry-run           list what would be compiled and why; write nothing\n"
+	      "  --json              JSON Lines: one record per file written or failed\n"
+	      "  --timeout SECONDS   per-file worker time limit (default 600, 0 = none)\n"
+	      "  --no-cache          neither the probe cache nor the failure cache\n"
+	      "\nExit status: 0 ok, 1 a file failed or a path cannot be listed, 2 usage,\n"
+	      "3 an interpreter cannot be run. See docs/compile.md.\n", stdout);
+}
+
+static double now_sec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Python's repr() of a str holding a file name (surrogateescape for bad bytes). */
+static void py_repr(FILE *f, const char *s)
+{
+	char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+	fputc(q, f);
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		unsigned char c = *p;
+		if (c == (unsigned char)q || c == '\\') {
+			fprintf(f, "\\%c", c);
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			fputs(c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t", f);
+		} else if (c < 0x20 || c == 0x7f) {
+			fprintf(f, "\\x%02x", c);
+		} else if (c < 0x80) {
+			fputc(c, f);
+		} else {
+			/* Valid UTF-8 passes (C1 controls and NBSP escaped like Python); other bytes
+			 * are what os.fsdecode makes of them: lone surrogates. */
+			size_t n = (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3
+			           : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+			size_t i = 1;
+			while (n && i < n && (p[i] & 0xc0) == 0x80)
+				i++;
+			if (!n || i < n || (c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) ||
+			    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90)) {
+				fprintf(f, "\\udc%02x", c);
+				p++;
+				continue;
+			}
+			unsigned cp = n == 2 ? (unsigned)((c & 0x1f) << 6 | (p[1] & 0x3f)) : 0x100;
+			if (cp < 0xa1 || cp == 0xad)
+				fprintf(f, "\\x%02x", cp);
+			else
+				fwrite(p, 1, n, f);
+			p += n;
+			continue;
+		}
+		p++;
+	}
+	fputc(q, f);
+}
+
+static void progress_clear(render *rd)
+{
+	if (rd->progress) {
+		fputs("\r\033[K", stderr);
+		rd->progress = false;
+	}
+}
+
+static void progress_tick(render *rd)
+{
+	if (!rd->ctx->stderr_tty || rd->opts->json || rd->opts->verbose || rd->opts->quiet)
+		return;
+	double t = now_sec();
+	if (t - rd->started < 0.5 || t - rd->last_progress < 0.1)
+		return;
+	rd->last_progress = t;
+	fprintf(stderr, "\r\033[Kpyc-tool compile: %zu compiled, %zu up to date, %zu failed",
+	        rd->st->compiled, rd->st->up_to_date, rd->st->failed);
+	rd->progress = true;
+}
+
+static void json_file(render *rd, const pyc_compileall_event *ev, const char *status)
+{
+	fputs("{\"type\":\"file\",\"python\":", stdout);
+	out_json_cstr(stdout, rd->tag);
+	fputs(",\"path\":", stdout);
+	out_json_cstr(stdout, ev->path);
+	printf(",\"status\":\"%s\"", status);
+	if (ev->kind == PYC_COMPILEALL_FAILED) {
+		printf(",\"error_kind\":\"%s\",\"error\":", ev->error_kind);
+		out_json_cstr(stdout, ev->error_text);
+	} else {
+		printf(",\"reason\":\"%s\",\"outputs\":[", pyc_compileall_why_name(ev->why));
+		for (size_t i = 0; i < ev->noutputs; i++) {
+			if (i)
+				fputc(',', stdout);
+			out_json_cstr(stdout, ev->outputs[i]);
+		}
+		fputc(']', stdout);
+	}
+	fputs("}\n", stdout);
+}
+
+static void show_failure(render *rd, const pyc_compileall_event *ev)
+{
+	if (rd->opts->json) {
+		json_file(rd, ev, "failed");
+		return;
+	}
+	if (rd->opts->quiet >= 2)
+		return;
+	progress_clear(rd);
+	if (rd->opts->verbose) {
+		fputs("*** ", stdout);
+	} else {
+		fputs("*** Error compiling ", stdout);
+		py_repr(stdout, ev->path);
+		fputs("...\n", stdout);
+	}
+	fputs(ev->error_text ? ev->error_text : "", stdout);
+	fputc('\n', stdout);
+}
+
+static void show_cant_list(render *rd, const pyc_compileall_event *ev)
+{
+	/* -v keeps compileall's own line on stdout; outside sys.path mode it is also an
+	 * error (stderr, exit 1), where compileall would say nothing more. */
+	if (rd->opts->verbose && !rd->opts->json) {
+		fputs("Can't list ", stdout);
+		py_repr(stdout, ev->path);
+		fputc('\n', stdout);
+	}
+	if (ev->sys_path_mode)
+		return;
+	if (rd->opts->json) {
+		fputs("{\"type\":\"error\",\"python\":", stdout);
+		out_json_cstr(stdout, rd->tag);
+		fputs(",\"path\":", stdout);
+		out_json_cstr(stdout, ev->path);
+		fputs(",\"error\":", stdout);
+		out_json_cstr(stdout, strerror(ev->sys_errno));
+		fputs("}\n", stdout);
+	} else if (rd->opts->quiet < 2) {
+		progress_clear(rd);
+		fflush(stdout);
+		fputs("pyc-tool: error: cannot list '", stderr);
+		out_human_path(stderr, ev->path);
+		fprintf(stderr, "': %s\n", strerror(ev->sys_errno));
+	}
+}
+
+static void show_line(render *rd, const char *before, const char *path, const char *after)
+{
+	progress_clear(rd);
+	fputs(before, stdout);
+	py_repr(stdout, path);
+	fputs(after, stdout);
+}
+
+static void on_event(const pyc_compileall_event *ev, void *ctx)
+{
+	render *rd = ctx;
+	const compile_opts *o = rd->opts;
+	bool lines = o->verbose && !o->json;
+	switch (ev->kind) {
+	case PYC_COMPILEALL_LISTING:
+		if (lines)
+			show_line(rd, "Listing ", ev->path, "...\n");
+		break;
+	case PYC_COMPILEALL_CANT_LIST:
+		show_cant_list(rd, ev);
+		break;
+	case PYC_COMPILEALL_SKIP_CURDIR:
+		if (lines)
+			fputs("Skipping current directory\n", stdout);
+		break;
+	case PYC_COMPILEALL_STRIP_IGNORED:
+		if (!o->json && o->quiet < 2) {
+			show_line(rd, "The stripdir path ", ev->stripdir, " is not a valid prefix for ");
+			show_line(rd, "source path ", ev->path, "; ignoring\n");
+		}
+		break;
+	case PYC_COMPILEALL_COMPILING:
+		if (lines)
+			show_line(rd, "Compiling ", ev->path, "...\n");
+		break;
+	case PYC_COMPILEALL_COMPILED:
+		if (o->json)
+			json_file(rd, ev, "compiled");
+		break;
+	case PYC_COMPILEALL_WOULD_COMPILE:
+		if (o->json) {
+			json_file(rd, ev, "would-compile");
+		} else if (o->quiet < 2) {
+			progress_clear(rd);
+			fputs("would compile ", stdout);
+			out_human_path(stdout, ev->path);
+			printf(" (%s)\n", pyc_compileall_why_name(ev->why));
+		}
+		break;
+	case PYC_COMPILEALL_FAILED:
+		show_failure(rd, ev);
+		break;
+	case PYC_COMPILEALL_UP_TO_DATE:
+		break;
+	}
+	progress_tick(rd);
+}
+
+enum {
+	OPT_INVALIDATION = 256, OPT_HARDLINK, OPT_PYTHON, OPT_DRY_RUN, OPT_JSON, OPT_TIMEOUT,
+	OPT_NO_PROBE_CACHE,
+};
+
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "workers", required_argument, NULL, 'j' },
+	{ "invalidation-mode", required_argument, NULL, OPT_INVALIDATION },
+	{ "hardlink-dupes", no_argument, NULL, OPT_HARDLINK },
+	{ "python", required_argument, NULL, OPT_PYTHON },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "no-cache", no_argument, NULL, OPT_NO_PROBE_CACHE },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int bad_int(const char *opt, const char *v)
+{
+	return cli_usage_error("compile", "argument %s: invalid int value: '%s'", opt, v);
+}
+
+/* parse_one's answer for --help (printed already). */
+#define HELP_DONE (-1)
+
+/* One option; returns 0, HELP_DONE, or an exit code (usage error). */
+static int parse_one(compile_opts *o, int c, const char *arg)
+{
+	pyc_compileall_opts *ca = &o->ca;
+	long v;
+	switch (c) {
+	case 'l': o->no_recurse = true; break;
+	case 'r':
+		if (cli_parse_int(arg, -1000000000, 1000000000, &v) < 0)
+			return bad_int("-r", arg);
+		o->recursion = v < 0 ? 0 : (int)v;
+		o->have_recursion = true;
+		break;
+	case 'f': ca->force = true; break;
+	case 'q': o->quiet++; break;
+	case 'v': o->verbose = true; break;
+	case 'b': ca->legacy = true; break;
+	case 'd': ca->ddir = arg; break;
+	case 's': ca->stripdir = arg; break;
+	case 'p': ca->prependdir = arg; break;
+	case 'x': ca->rx = arg; break;
+	case 'i': o->flist = arg; break;
+	case 'e': ca->limit_sl_dest = *arg ? arg : NULL; break;
+	case 'j':
+		if (cli_parse_int(arg, -1000000, 1000000, &v) < 0)
+			return bad_int("-j/--workers", arg);
+		if (v < 0)
+			return cli_usage_error("compile", "workers must be greater or equal to 0");
+		ca->jobs = (unsigned)v;
+		break;
+	case 'o':
+		if (cli_parse_int(arg, -1000000, 1000000, &v) < 0)
+			return bad_int("-o", arg);
+		if (ca->nlevels >= sizeof(ca->levels) / sizeof(ca->levels[0]))
+			return cli_usage_error("compile", "too many -o options");
+		ca->levels[ca->nlevels++] = (int)v;
+		break;
+	case OPT_INVALIDATION:
+		if (pyc_invalidation_parse(&ca->mode, arg) < 0)
+			return cli_usage_error("compile", "argument --invalidation-mode: invalid choice: "
+			                       "'%s' (choose from 'checked-hash', 'timestamp', "
+			                       "'unchecked-hash')", arg);
+		ca->mode_set = true;
+		break;
+	case OPT_HARDLINK: ca->hardlink_dupes = true; break;
+	case OPT_PYTHON:
+		if (o->npythons >= MAX_PYTHONS)
+			return cli_usage_error("compile", "too many --python options");
+		o->pythons[o->npythons++] = arg;
+		break;
+	case OPT_DRY_RUN: ca->dry_run = true; break;
+	case OPT_JSON: o->json = true; break;
+	case OPT_TIMEOUT: {
+		char *end;
+		errno = 0;
+		double t = strtod(arg, &end);
+		if (errno || end == arg || *end || !(t >= 0))
+			return cli_usage_error("compile", "--timeout needs seconds >= 0, not '%s'", arg);
+		ca->timeout_sec = t;
+		break;
+	}
+	case OPT_NO_PROBE_CACHE: o->no_probe_cache = true; break;
+	case 'h': print_help(); return HELP_DONE;
+	default: return cli_usage_error("compile", "unknown option");
+	}
+	return 0;
+}
+
+static int add_path(compile_opts *o, char *p)
+{
+	char **nv = realloc(o->paths, (o->npaths + 1) * sizeof(*nv));
+	if (!nv)
+		return -1;
+	o->paths = nv;
+	o->paths[o->npaths++] = p;
+	return 0;
+}
+
+/* -i FILE|-: each line stripped of whitespace (str.strip()); blank lines are skipped. */
+static int read_flist(compile_opts *o)
+{
+	bool is_stdin = strcmp(o->flist, "-") == 0;
+	FILE *f = is_stdin ? stdin : fopen(o->flist, "r");
+	if (!f) {
+		cli_error("cannot read the file list '%s': %s", o->flist, strerror(errno));
+		return -1;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = 0;
+	while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+		char *s = line, *e = line + n;
+		while (s < e && (*s == ' ' || (*s >= '\t' && *s <= '\r') || (*s >= 0x1c && *s <= 0x1f)))
+			s++;
+		while (e > s && (e[-1] == ' ' || (e[-1] >= '\t' && e[-1] <= '\r') ||
+		                 (e[-1] >= 0x1c && e[-1] <= 0x1f)))
+			e--;
+		if (e == s)
+			continue;
+		char *copy = strndup(s, (size_t)(e - s));
+		char **nv = copy ? realloc(o->owned, (o->nowned + 1) * sizeof(*nv)) : NULL;
+		if (!nv || add_path(o, copy) < 0) {
+			free(copy);
+			rc = -1;
+			break;
+		}
+		o->owned = nv;
+		o->owned[o->nowned++] = copy;
+	}
+	if (ferror(f)) {
+		cli_error("cannot read the file list '%s': %s", o->flist, strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	if (!is_stdin)
+		fclose(f);
+	return rc;
+}
+
+static int parse_args(compile_opts *o, int argc, char **argv)
+{
+	pyc_compileall_opts_init(&o->ca);
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	o->ca.jobs = cores > 0 ? (unsigned)cores : 1;
+	o->ca.source_date_epoch = getenv("SOURCE_DATE_EPOCH");
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, ":lr:fqvbd:s:p:x:i:j:o:e:h", long_opts, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			const char *name = argv[optind - 1];
+			return cli_usage_error("compile", c == ':' ? "option '%s' needs an argument"
+			                                           : "unrecognized arguments: %s", name);
+		}
+		int rc = parse_one(o, c, optarg);
+		if (rc != 0)
+			return rc;
+	}
+	if (o->ca.jobs == 0)
+		o->ca.jobs = cores > 0 ? (unsigned)cores : 1;
+	o->ca.failure_cache = !o->no_probe_cache;
+	o->ca.maxlevels = o->have_recursion ? o->recursion : o->no_recurse ? 0 : -1;
+	if (o->json && o->verbose)
+		return cli_usage_error("compile", "--json and -v cannot be combined");
+	for (int i = optind; i < argc; i++)
+		if (add_path(o, argv[i]) < 0)
+			return CLI_EXIT_RUNTIME;
+	return 0;
+}
+
+static void free_opts(compile_opts *o)
+{
+	for (size_t i = 0; i < o->nowned; i++)
+		free(o->owned[i]);
+	free(o->owned);
+	free(o->paths);
+}
+
+static void print_summary(render *rd, double secs)
+{
+	const pyc_compileall_stats *st = rd->st;
+	if (rd->opts->json) {
+		fputs("{\"type\":\"summary\",\"python\":", stdout);
+		out_json_cstr(stdout, rd->tag);
+		printf(",\"dry_run\":%s,\"compiled\":%zu,\"up_to_date\":%zu,\"failed\":%zu,"
+		       "\"unlisted\":%zu,\"files_written\":%zu,\"workers_started\":%u,"
+		       "\"seconds\":%.3f}\n", rd->opts->ca.dry_run ? "true" : "false", st->compiled,
+		       st->up_to_date, st->failed, st->unlisted, st->files_written,
+		       st->workers_started, secs);
+		return;
+	}
+	if (rd->opts->quiet)
+		return;
+	if (rd->multi)
+		printf("%s: ", rd->tag ? rd->tag : "?");
+	printf("%s %zu, up to date %zu, failed %zu", rd->opts->ca.dry_run ? "would compile"
+	       : "compiled", st->compiled, st->up_to_date, st->failed);
+	if (st->unlisted)
+		printf(", not found or unlistable %zu", st->unlisted);
+	printf(" in %.2f s\n", secs);
+}
+
+/* Ask each interpreter, then check the options against each one's compileall, before
+ * anything is read or written (compileall's argparse errors come first too). */
+static int prepare(compile_opts *o, pyc_interp *ins)
+{
+	for (size_t i = 0; i < o->npythons; i++) {
+		pyc_error err = { 0 };
+		int rc = o->no_probe_cache ? pyc_interp_probe_fresh(&ins[i], o->pythons[i], &err)
+		                           : pyc_interp_probe(&ins[i], o->pythons[i], &err);
+		if (rc < 0) {
+			cli_error("%s", err.message);
+			return CLI_EXIT_RUNTIME;
+		}
+		if (pyc_compileall_validate(&o->ca, &ins[i], &err) < 0) {
+			if (err.code == PYC_EUNSUPPORTED) {
+				cli_error("%s", err.message);
+				return CLI_EXIT_RUNTIME;
+			}
+			return cli_usage_error("compile", "%s", err.message);
+		}
+	}
+	return 0;
+}
+
+/* Compile for one (probed, validated) interpreter. Returns an exit code. */
+static int compile_for(compile_opts *o, pyc_interp *in, const cli_ctx *ctx, bool multi)
+{
+	pyc_error err = { 0 };
+	pyc_compileall_stats st;
+	render rd = { .opts = o, .ctx = ctx, .multi = multi, .st = &st, .started = now_sec() };
+	int rc;
+	for (;;) {
+		memset(&st, 0, sizeof(st));
+		rd.tag = in->cache_tag;
+		o->ca.verify_probe = in->from_cache;
+		rc = pyc_compileall_run(&o->ca, in, on_event, &rd, &st, &err);
+		if (rc < 0 || !st.reprobed)
+			break;
+		/* The cached answer was out of date: start over with the interpreter's own. */
+		char *exe = strdup(in->exe);
+		pyc_interp_dispose(in);
+		rc = exe ? pyc_interp_probe_fresh(in, exe, &err) : PYC_ENOMEM;
+		free(exe);
+		if (rc < 0)
+			break;
+	}
+	progress_clear(&rd);
+	if (rc < 0) {
+		fflush(stdout);
+		cli_error("%s", err.message[0] ? err.message : pyc_code_name(rc));
+		return CLI_EXIT_RUNTIME;
+	}
+	print_summary(&rd, now_sec() - rd.started);
+	return st.failed || st.unlisted ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
+}
 
 int cmd_compile(int argc, char **argv, const cli_ctx *ctx)
 {
-	(void)argc; (void)argv; (void)ctx;
-	cli_error("'compile' is not implemented yet");
-	return CLI_EXIT_RUNTIME;
+	compile_opts o;
+	pyc_interp ins[MAX_PYTHONS];
+	memset(&o, 0, sizeof(o));
+	memset(ins, 0, sizeof(ins));
+	int rc = parse_args(&o, argc, argv);
+	if (rc == 0 && o.npythons == 0)
+		o.pythons[o.npythons++] = "python3";
+	if (rc == 0)
+		rc = prepare(&o, ins);
+	bool run = rc == 0;
+	if (run && o.flist && read_flist(&o) < 0) {
+		rc = CLI_EXIT_FINDINGS;   /* compileall: "Error reading file list", exit 1 */
+		run = false;
+	}
+	o.ca.paths = (const char *const *)o.paths;
+	o.ca.npaths = o.npaths;
+	for (size_t i = 0; run && i < o.npythons; i++) {
+		int r = compile_for(&o, &ins[i], ctx, o.npythons > 1);
+		if (r > rc)
+			rc = r;
+	}
+	for (size_t i = 0; i < o.npythons; i++)
+		pyc_interp_dispose(&ins[i]);
+	free_opts(&o);
+	return rc == HELP_DONE ? cli_finish_stdout(CLI_EXIT_OK) : cli_finish_stdout(rc);
 }

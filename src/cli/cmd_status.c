@@ -24,6 +24,7 @@ struct status_opts {
 	size_t nlevels;
 	const char **excludes;
 	size_t nexcludes;
+	unsigned threads;
 	bool all, json, quiet;
 };
 
@@ -46,6 +47,7 @@ static const char status_usage[] =
 	"                    or the interpreter's -O level with --python)\n"
 	"  --prefix DIR      pycache prefix (default: $PYTHONPYCACHEPREFIX)\n"
 	"  --exclude GLOB    skip matching files and directories (repeatable)\n"
+	"  -j N              threads judging caches (default: one per CPU, at most 4)\n"
 	"  --all             list fresh caches too\n"
 	"  --json            JSON Lines: one object per cache, then a summary object\n"
 	"  -q, --quiet       print nothing; the exit status tells\n"
@@ -67,8 +69,9 @@ static const struct option status_long[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Returns -1 to go on, or an exit code (help, usage error). */
-static int parse_one(struct status_opts *o, int c, const char *arg, int argc)
+/* Returns -1 to go on, or an exit code (help, usage error). o->excludes has room for
+ * every argument, so --exclude cannot overflow it. */
+static int parse_one(struct status_opts *o, int c, const char *arg)
 {
 	long v;
 	switch (c) {
@@ -79,8 +82,7 @@ static int parse_one(struct status_opts *o, int c, const char *arg, int argc)
 	case OPT_JSON: o->json = true; break;
 	case 'q': o->quiet = true; break;
 	case OPT_EXCLUDE:
-		o->excludes[o->nexcludes++] = arg;  /* sized argc: cannot overflow */
-		(void)argc;
+		o->excludes[o->nexcludes++] = arg;
 		break;
 	case 'o':
 		if (cli_parse_int(arg, 0, 99, &v) < 0)
@@ -88,6 +90,11 @@ static int parse_one(struct status_opts *o, int c, const char *arg, int argc)
 		if (o->nlevels == STATUS_MAX_LEVELS)
 			return cli_usage_error("status", "too many -o levels");
 		o->levels[o->nlevels++] = (int)v;
+		break;
+	case 'j':
+		if (cli_parse_int(arg, 1, 64, &v) < 0)
+			return cli_usage_error("status", "invalid thread count '%s'", arg);
+		o->threads = (unsigned)v;
 		break;
 	case 'h':
 		fputs(status_usage, stdout);
@@ -103,13 +110,13 @@ static int parse_args(struct status_opts *o, int argc, char **argv)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:qh", status_long, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:j:qh", status_long, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			const char *bad = argv[optind - 1];
 			return cli_usage_error("status", c == ':' ? "option '%s' needs an argument"
 			                                          : "unknown option '%s'", bad);
 		}
-		int rc = parse_one(o, c, optarg, argc);
+		int rc = parse_one(o, c, optarg);
 		if (rc >= 0)
 			return rc;
 	}
@@ -243,6 +250,7 @@ static int resolve_target(pyc_scan_opts *so, const struct status_opts *o, pyc_in
 	so->nlevels = o->nlevels;
 	so->excludes = o->excludes;
 	so->nexcludes = o->nexcludes;
+	so->threads = o->threads;
 	if (o->tag) {
 		so->target = true;
 		so->target_tag = o->tag;

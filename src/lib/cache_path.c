@@ -60,21 +60,26 @@ static int join_part(pyc_buf *out, bool *first, const char *part, size_t n)
 	return pyc_buf_put(out, part, n);
 }
 
+/* N for a "cpython-3N" tag, -1 for any other tag (another implementation or version). */
+static long cpython3_minor(const char *tag)
+{
+	const char *p = "cpython-3";
+	size_t n = strlen(p);
+	if (strncmp(tag, p, n) != 0)
+		return -1;
+	char *end;
+	long minor = strtol(tag + n, &end, 10);
+	return end == tag + n || *end != '\0' ? -1 : minor;
+}
+
 /*
  * 3.12 made _path_abspath drop one leading "./" before joining onto the cwd; 3.8-3.11
  * joined the head as it was. Tags of other implementations get today's behaviour.
  */
 static bool abspath_strips_dot_slash(const char *tag)
 {
-	const char *p = "cpython-3";
-	size_t n = strlen(p);
-	if (strncmp(tag, p, n) != 0)
-		return true;
-	char *end;
-	long minor = strtol(tag + n, &end, 10);
-	if (end == tag + n || *end != '\0')
-		return true;
-	return minor >= 12;
+	long minor = cpython3_minor(tag);
+	return minor < 0 || minor >= 12;
 }
 
 /* prefix + abspath(head).lstrip('/') + filename, as cache_from_source does. */
@@ -152,6 +157,10 @@ int pyc_cache_from_source(pyc_buf *out, const char *source, const char *tag, con
 
 	pyc_buf name = PYC_BUF_INIT;
 	int rc = cache_filename(&name, tail, tag, opt);
+	/* sys.pycache_prefix arrived in 3.8: older versions never look at it. */
+	long minor = cpython3_minor(tag);
+	if (minor >= 0 && minor < 8)
+		prefix = NULL;
 	if (rc == 0 && prefix) {
 		rc = prefixed_cache(out, source, head_len, pyc_buf_cstr(&name), tag, prefix, cwd);
 	} else if (rc == 0) {

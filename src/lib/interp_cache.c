@@ -6,7 +6,8 @@
  * identity of sys.executable and of the pyvenv.cfg candidates, and the *.pth files of
  * every site directory. The key says which interpreter the name means right now (PATH
  * resolution, realpath, stat identity, the environment variables that change the answer,
- * the cwd, and for pyenv shims the version selection); the validators catch what changes
+ * the cwd when relative PYTHONPATH entries make it matter, and for pyenv shims the version
+ * selection); the validators catch what changes
  * behind it (a reinstalled binary, pip installing a .pth file).
  */
 #include "pyc/interp.h"
@@ -221,28 +222,69 @@ static int put_pyenv_key(pyc_buf *key, const pyc_buf *script, const char *cwd)
 	return rc;
 }
 
+/*
+ * Whether the answer depends on the cwd beyond what the key already holds: site.py makes
+ * relative PYTHONPATH entries absolute against it. (The "" that -c puts first stays "".)
+ */
+static bool cwd_matters(void)
+{
+	const char *pp = getenv("PYTHONPATH");
+
+	if (!pp || !*pp)
+		return false;
+	for (const char *p = pp;; p++) {
+		const char *colon = strchrnul(p, ':');
+		if (colon == p || *p != '/')
+			return true;
+		if (!*colon)
+			return false;
+		p = colon;
+	}
+}
+
+static bool is_pyenv_shim(const pyc_buf *script)
+{
+	return script->len > 2 && memcmp(script->ptr, "#!", 2) == 0 &&
+	       memmem(script->ptr, script->len, "pyenv", 5) != NULL;
+}
+
+bool pyc_interp_is_pyenv_shim(const char *exe)
+{
+	pyc_buf resolved = PYC_BUF_INIT, script = PYC_BUF_INIT;
+	bool shim = resolve_exe(exe, &resolved) == 0 && slurp(resolved.ptr, &script, SNIFF_BYTES) == 0 &&
+	            is_pyenv_shim(&script);
+
+	pyc_buf_dispose(&resolved);
+	pyc_buf_dispose(&script);
+	return shim;
+}
+
 static int put_exe_key(pyc_buf *key, const char *exe, const char *resolved, const char *cwd)
 {
 	char real[PATH_MAX];
-	pyc_buf id = PYC_BUF_INIT, script = PYC_BUF_INIT;
+	pyc_buf id = PYC_BUF_INIT, script = PYC_BUF_INIT, abs = PYC_BUF_INIT;
 	int rc = 0;
 
+	/* The unresolved location decides venv detection, so it is kept, made absolute. */
+	if (resolved[0] != '/')
+		rc |= pyc_buf_printf(&abs, "%s/", cwd);
+	rc |= pyc_buf_puts(&abs, resolved);
 	rc |= rec_puts(key, "format", CACHE_FORMAT);
 	rc |= rec_puts(key, "exe", exe);
-	rc |= rec_puts(key, "resolved", resolved);
+	rc |= rec_puts(key, "resolved", pyc_buf_cstr(&abs));
 	rc |= rec_puts(key, "real", realpath(resolved, real) ? real : NULL);
 	rc |= put_identity(&id, resolved);
 	rc |= pyc_rec_put(key, "id", id.ptr, id.len);
-	rc |= rec_puts(key, "cwd", cwd);
+	rc |= rec_puts(key, "cwd", cwd_matters() ? cwd : NULL);
 	for (size_t i = 0; key_env[i]; i++) {
 		rc |= rec_puts(key, "env", key_env[i]);
 		rc |= rec_puts(key, "value", getenv(key_env[i]));
 	}
-	if (rc == 0 && slurp(resolved, &script, SNIFF_BYTES) == 0 && script.len > 2 &&
-	    memcmp(script.ptr, "#!", 2) == 0 && memmem(script.ptr, script.len, "pyenv", 5))
+	if (rc == 0 && slurp(resolved, &script, SNIFF_BYTES) == 0 && is_pyenv_shim(&script))
 		rc = put_pyenv_key(key, &script, cwd);
 	pyc_buf_dispose(&id);
 	pyc_buf_dispose(&script);
+	pyc_buf_dispose(&abs);
 	return rc < 0 ? rc : 0;
 }
 
@@ -448,6 +490,12 @@ int pyc_interp_probe(pyc_interp *out, const char *exe, pyc_error *err)
 	}
 	if (slurp(file.ptr, &data, CACHE_FILE_MAX) == 0 && data.len < CACHE_FILE_MAX &&
 	    cache_match(&data, &key, exe, out) == 0) {
+		/* The entry may come from another directory (the cwd is rarely in the key). */
+		char *cwd = getcwd(NULL, 0);
+		if (cwd) {
+			free(out->cwd);
+			out->cwd = cwd;
+		}
 		out->from_cache = true;
 		rc = 0;
 		goto done;

@@ -29,6 +29,8 @@ int pyc_interp_run_probe(const char *exe, pyc_buf *output, pyc_error *err);
 /* Parse raw probe output into *out (zeroed first; disposed on failure). */
 int pyc_interp_parse(pyc_interp *out, const char *exe, const char *data, size_t len,
                      pyc_error *err);
+/* Whether exe (searched on PATH) is a pyenv shim: a script that re-selects a version. */
+bool pyc_interp_is_pyenv_shim(const char *exe);
 /* The magic table row, or NULL. */
 const pyc_magic_info *pyc_interp_magic_info(uint16_t magic);
 

@@ -6,11 +6,9 @@
  * source looked up relative to the walker's open directory fds (no path resolution from
  * the root). Records point into the walker's entry or into buffers reused across calls.
  */
-#include "pyc/scan.h"
+#include "scan_internal.h"
 
-#include "pyc/buf.h"
 #include "pyc/cache_path.h"
-#include "pyc/walk.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,38 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define PYCACHE_SLASH "__pycache__/"
-#define PYCACHE_SLASH_LEN 12
-#define SCAN_MAX_LEVELS 16
-
-enum scan_phase { PHASE_TREE, PHASE_PREFIX, PHASE_DONE };
-
-struct pyc_scan {
-	pyc_walker *w;
-	enum scan_phase phase;
-	char *root;
-	bool root_is_dir;
-	char *cwd;                 /* only with a prefix */
-	char *prefix;              /* NULL when none */
-	char *mirror;              /* prefix + abspath(root): where the root's caches go */
-	size_t mirror_len;
-	char *prefix_abs;          /* absolute prefix without trailing '/', skipped in the tree */
-	bool target;
-	char *tag;                 /* target tag, NULL for a tagless target */
-	int levels[SCAN_MAX_LEVELS];
-	size_t nlevels;
-	char **excludes;
-	size_t nexcludes;
-	unsigned walk_flags;
-	const pyc_walk_entry *pending;  /* a source still to be checked for MISSING */
-	size_t pending_level;
-	pyc_buf path, source, tmp, msg;
-	char tagbuf[64];
-	char optbuf[32];
-	pyc_scan_record rec;
-	pyc_error err;
-};
 
 const char *pyc_scan_where_name(enum pyc_scan_where w)
 {
@@ -150,13 +116,144 @@ static int judge(pyc_scan *s, const char *cache_path, enum pyc_cache_kind kind, 
 	return 1;
 }
 
-static int bad_name(pyc_scan *s, const char *path, enum pyc_scan_where where)
+void scan_batch_dispose(struct scan_batch *b)
 {
-	rec_reset(s, where);
-	s->rec.path = path;
-	s->rec.verdict.state = PYC_STATE_ORPHAN;
-	s->rec.verdict.reason = PYC_REASON_BAD_NAME;
-	return 1;
+	for (size_t i = 0; i < b->n; i++)
+		free(b->items[i].err);
+	free(b->items);
+	pyc_buf_dispose(&b->arena);
+	memset(b, 0, sizeof(*b));
+}
+
+static void batch_reset(struct scan_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		free(b->items[i].err);
+		b->items[i].err = NULL;
+	}
+	b->n = 0;
+	b->emit = 0;
+	b->judged = false;
+	pyc_buf_clear(&b->arena);
+}
+
+/* Copy a string into the arena; returns its offset or (size_t)-1. */
+static size_t arena_put(struct scan_batch *b, const char *str, size_t len)
+{
+	size_t off = b->arena.len;
+	if (pyc_buf_put(&b->arena, str, len) < 0 || pyc_buf_putc(&b->arena, '\0') < 0)
+		return (size_t)-1;
+	return off;
+}
+
+static struct scan_item *batch_slot(struct scan_batch *b, const pyc_walk_entry *e)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		struct scan_item *items = realloc(b->items, cap * sizeof(*items));
+		if (!items)
+			return NULL;
+		b->items = items;
+		b->cap = cap;
+	}
+	if (b->n == 0) {
+		b->dirfd = e->dirfd;
+		b->depth = e->depth;
+	}
+	struct scan_item *it = &b->items[b->n];
+	memset(it, 0, sizeof(*it));
+	return it;
+}
+
+/*
+ * Queue the cache at entry e. s->source holds its source path (empty for a bad name),
+ * of which the last `sname_len` bytes are the name to look up in sdirfd (AT_FDCWD: all).
+ */
+static int batch_add(pyc_scan *s, const pyc_walk_entry *e, enum pyc_scan_where where,
+                     bool bad, int sdirfd, size_t sname_len)
+{
+	struct scan_batch *b = &s->batch;
+	struct scan_item *it = batch_slot(b, e);
+	if (!it)
+		return PYC_ENOMEM;
+	it->where = where;
+	it->bad_name = bad;
+	it->cdirfd = e->depth >= 1 ? e->dirfd : AT_FDCWD;
+	it->sdirfd = sdirfd;
+	size_t slen = s->source.len;
+	it->path = arena_put(b, e->path, e->path_len);
+	it->source = arena_put(b, pyc_buf_cstr(&s->source), slen);
+	it->tag = arena_put(b, s->tagbuf, strlen(s->tagbuf));
+	it->opt = arena_put(b, s->optbuf, strlen(s->optbuf));
+	if (it->path == (size_t)-1 || it->source == (size_t)-1 || it->tag == (size_t)-1 ||
+	    it->opt == (size_t)-1)
+		return PYC_ENOMEM;
+	it->cname = it->path + (e->depth >= 1 ? (size_t)(e->name - e->path) : 0);
+	it->sname = it->source + (sdirfd == AT_FDCWD ? 0 : slen - sname_len);
+	b->n++;
+	return 0;
+}
+
+/* Judge item i (on any thread: touches nothing but the item). */
+static void batch_judge_one(void *ctx, size_t i)
+{
+	struct scan_batch *b = ctx;
+	struct scan_item *it = &b->items[i];
+	if (it->bad_name)
+		return;
+	const char *a = b->arena.ptr;
+	pyc_error err;
+	err.message[0] = '\0';
+	it->rc = pyc_stale_check(&it->v, PYC_CACHE_PEP3147, it->cdirfd, a + it->cname,
+	                         a + it->tag, it->sdirfd, a + it->sname, &err);
+	if (it->rc < 0 && it->rc != PYC_ENOTFOUND) {
+		it->err = malloc(sizeof(err));
+		if (it->err)
+			*it->err = err;
+	}
+}
+
+/* Small directories are not worth waking a helper for. */
+#define SCAN_MIN_PARALLEL 8
+
+/* The next record of the batch, judging it first: 1, or 0 when it is used up. */
+static int batch_emit(pyc_scan *s)
+{
+	struct scan_batch *b = &s->batch;
+	if (!b->judged) {
+		pyc_fanout_run(s->fanout, b->n, SCAN_MIN_PARALLEL, batch_judge_one, b);
+		b->judged = true;
+	}
+	while (b->emit < b->n) {
+		const struct scan_item *it = &b->items[b->emit++];
+		const char *a = b->arena.ptr;
+		if (it->rc == PYC_ENOTFOUND)
+			continue;
+		if (it->rc < 0)
+			return rec_error(s, a + it->path, it->rc,
+			                 it->err ? it->err->message : "out of memory");
+		rec_reset(s, it->where);
+		s->rec.path = a + it->path;
+		if (it->bad_name) {
+			s->rec.verdict.state = PYC_STATE_ORPHAN;
+			s->rec.verdict.reason = PYC_REASON_BAD_NAME;
+			return 1;
+		}
+		s->rec.source = a + it->source;
+		s->rec.tag = a + it->tag;
+		s->rec.opt = a + it->opt;
+		s->rec.verdict = it->v;
+		return 1;
+	}
+	batch_reset(b);
+	return 0;
+}
+
+/* Does entry e belong to the directory being batched? */
+static bool batch_accepts(const pyc_scan *s, const pyc_walk_entry *e)
+{
+	return (e->kind == PYC_WALK_FILE || e->kind == PYC_WALK_SYMLINK) &&
+	       e->dirfd == s->batch.dirfd && e->depth == s->batch.depth;
 }
 
 /* A file in a __pycache__ directory: <dir>/__pycache__/<stem>.<tag>[.opt-N].pyc. */
@@ -166,29 +263,21 @@ static int judge_pycache(pyc_scan *s, const pyc_walk_entry *e)
 	int p = parse_cache_name(s, e->name, &cn);
 	if (p < 0)
 		return p;
-	if (p == 0)
-		return bad_name(s, e->path, PYC_SCAN_PYCACHE);
+	pyc_buf_clear(&s->source);
+	if (p == 0) {
+		s->tagbuf[0] = s->optbuf[0] = '\0';
+		return batch_add(s, e, PYC_SCAN_PYCACHE, true, AT_FDCWD, 0);
+	}
 	if (!is_cpython_tag(s->tagbuf))
 		return 0;
-	rec_reset(s, PYC_SCAN_PYCACHE);
-	s->rec.tag = s->tagbuf;
-	s->rec.opt = s->optbuf;
-
 	size_t dir_len = (size_t)(e->name - e->path) - PYCACHE_SLASH_LEN;
-	pyc_buf_clear(&s->source);
 	if (pyc_buf_put(&s->source, e->path, dir_len) < 0 ||
 	    pyc_buf_put(&s->source, cn.stem, cn.stem_len) < 0 || pyc_buf_puts(&s->source, ".py") < 0)
 		return PYC_ENOMEM;
-
 	int sdirfd = e->depth >= 2 ? pyc_walker_dirfd_at(s->w, e->depth - 2) : -1;
-	const char *sname = pyc_buf_cstr(&s->source);
 	if (sdirfd < 0)
 		sdirfd = AT_FDCWD;
-	else
-		sname += dir_len;
-	int cdirfd = e->depth >= 1 ? e->dirfd : AT_FDCWD;
-	const char *cname = e->depth >= 1 ? e->name : e->path;
-	return judge(s, e->path, PYC_CACHE_PEP3147, cdirfd, cname, s->tagbuf, sdirfd, sname);
+	return batch_add(s, e, PYC_SCAN_PYCACHE, false, sdirfd, s->source.len - dir_len);
 }
 
 /* foo.pyc / foo.pyo beside foo.py (compileall -b, Python 2, 3.0-3.1). */
@@ -214,22 +303,20 @@ static int judge_prefix(pyc_scan *s, const pyc_walk_entry *e)
 	int p = parse_cache_name(s, e->name, &cn);
 	if (p < 0)
 		return p;
-	if (p == 0)
-		return bad_name(s, e->path, PYC_SCAN_PREFIX);
+	pyc_buf_clear(&s->source);
+	if (p == 0) {
+		s->tagbuf[0] = s->optbuf[0] = '\0';
+		return batch_add(s, e, PYC_SCAN_PREFIX, true, AT_FDCWD, 0);
+	}
 	if (!is_cpython_tag(s->tagbuf))
 		return 0;
-	rec_reset(s, PYC_SCAN_PREFIX);
-	s->rec.tag = s->tagbuf;
-	s->rec.opt = s->optbuf;
 	/* e->path is mirror + "/rel/dir/" + name; keep "/rel/dir/". */
 	const char *rel = e->path + s->mirror_len;
 	size_t rel_len = (size_t)(e->name - rel);
-	pyc_buf_clear(&s->source);
 	if (pyc_buf_puts(&s->source, s->root) < 0 || pyc_buf_put(&s->source, rel, rel_len) < 0 ||
 	    pyc_buf_put(&s->source, cn.stem, cn.stem_len) < 0 || pyc_buf_puts(&s->source, ".py") < 0)
 		return PYC_ENOMEM;
-	return judge(s, e->path, PYC_CACHE_PEP3147, e->dirfd, e->name, s->tagbuf, AT_FDCWD,
-	             pyc_buf_cstr(&s->source));
+	return batch_add(s, e, PYC_SCAN_PREFIX, false, AT_FDCWD, 0);
 }
 
 /* Put the expected cache of source `src` (a name relative to dirfd, or a path) in out. */
@@ -347,9 +434,10 @@ static int handle_entry(pyc_scan *s, const pyc_walk_entry *e)
 	return 0;
 }
 
-static int open_walker(pyc_scan *s, const char *root)
+int scan_open_walker(pyc_scan *s, const char *root)
 {
-	int rc = pyc_walker_new(&s->w, root, s->walk_flags, &s->err);
+	/* Postorder: a directory's DIR_POST ends its batch while its fds are still open. */
+	int rc = pyc_walker_new(&s->w, root, s->walk_flags | PYC_WALK_POSTORDER, &s->err);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < s->nexcludes; i++)
@@ -368,7 +456,7 @@ static int end_of_walk(pyc_scan *s)
 	if (!was_tree || !s->mirror || !s->root_is_dir)
 		return 0;
 	pyc_error_clear(&s->err);
-	int rc = open_walker(s, s->mirror);
+	int rc = scan_open_walker(s, s->mirror);
 	if (rc == PYC_ENOTFOUND)
 		return 0;
 	if (rc == PYC_ENOMEM)
@@ -383,167 +471,49 @@ static int end_of_walk(pyc_scan *s)
 	return 0;
 }
 
+/* One step of the scan: 1 with a record in s->rec, 0 to go on, <0 fatal, 2 at the end. */
+static int scan_step(pyc_scan *s)
+{
+	if (s->batch.n && (s->batch.judged || s->held || s->held_end)) {
+		int rc = batch_emit(s);
+		if (rc != 0)
+			return rc;
+		/* The batch is used up: now the entry (or the end) that closed it. */
+		const pyc_walk_entry *e = s->held;
+		bool end = s->held_end;
+		s->held = NULL;
+		s->held_end = false;
+		if (end)
+			return end_of_walk(s);
+		return e ? handle_entry(s, e) : 0;
+	}
+	if (s->pending)
+		return next_missing(s);
+	if (s->phase == PHASE_DONE)
+		return 2;
+	const pyc_walk_entry *e;
+	int rc = pyc_walker_next(s->w, &e);
+	if (rc < 0)
+		return rc;
+	if (s->batch.n && (rc == 0 || !batch_accepts(s, e))) {
+		s->held = rc ? e : NULL;
+		s->held_end = rc == 0;
+		return 0;
+	}
+	return rc == 0 ? end_of_walk(s) : handle_entry(s, e);
+}
+
 int pyc_scan_next(pyc_scan *s, const pyc_scan_record **out)
 {
 	for (;;) {
-		int rc;
-		if (s->pending) {
-			rc = next_missing(s);
-		} else if (s->phase == PHASE_DONE) {
+		int rc = scan_step(s);
+		if (rc == 2)
 			return 0;
-		} else {
-			const pyc_walk_entry *e;
-			rc = pyc_walker_next(s->w, &e);
-			if (rc < 0)
-				return rc;
-			rc = rc == 0 ? end_of_walk(s) : handle_entry(s, e);
-		}
 		if (rc < 0)
 			return rc;
-		if (rc > 0) {
+		if (rc == 1) {
 			*out = &s->rec;
 			return 1;
 		}
 	}
-}
-
-/* prefix + abspath(root), computed by the same code that places caches there. */
-static int compute_mirror(pyc_scan *s)
-{
-	pyc_buf src = PYC_BUF_INIT, out = PYC_BUF_INIT;
-	int rc = PYC_ENOMEM;
-	if (pyc_buf_puts(&src, s->root) < 0 || pyc_buf_puts(&src, "/x.py") < 0)
-		goto done;
-	rc = pyc_cache_from_source(&out, pyc_buf_cstr(&src), "t", NULL, s->prefix, s->cwd);
-	if (rc < 0)
-		goto done;
-	char *slash = strrchr(out.ptr, '/');
-	if (slash)
-		pyc_buf_truncate(&out, (size_t)(slash - out.ptr));
-	s->mirror_len = out.len;
-	s->mirror = pyc_buf_detach(&out);
-	rc = s->mirror ? 0 : PYC_ENOMEM;
-done:
-	pyc_buf_dispose(&src);
-	pyc_buf_dispose(&out);
-	return rc;
-}
-
-static int setup_prefix(pyc_scan *s, const char *prefix, pyc_error *err)
-{
-	pyc_buf b = PYC_BUF_INIT;
-	s->cwd = getcwd(NULL, 0);
-	if (!s->cwd)
-		return pyc_error_set(err, PYC_EIO, errno, "cannot get the current directory");
-	s->prefix = strdup(prefix);
-	if (!s->prefix)
-		return PYC_ENOMEM;
-	if (prefix[0] != '/' && (pyc_buf_puts(&b, s->cwd) < 0 || pyc_buf_putc(&b, '/') < 0))
-		goto nomem;
-	if (pyc_buf_puts(&b, prefix) < 0)
-		goto nomem;
-	while (b.len > 1 && b.ptr[b.len - 1] == '/')
-		pyc_buf_truncate(&b, b.len - 1);
-	s->prefix_abs = pyc_buf_detach(&b);
-	if (!s->prefix_abs)
-		return PYC_ENOMEM;
-	int rc = compute_mirror(s);
-	if (rc < 0)
-		return pyc_error_set(err, rc, 0, "cannot place caches of '%s' under prefix '%s'",
-		                     s->root, prefix);
-	return 0;
-nomem:
-	pyc_buf_dispose(&b);
-	return PYC_ENOMEM;
-}
-
-static int insert_level(pyc_scan *s, int level)
-{
-	size_t i = 0;
-	while (i < s->nlevels && s->levels[i] < level)
-		i++;
-	if (i < s->nlevels && s->levels[i] == level)
-		return 0;
-	if (s->nlevels == SCAN_MAX_LEVELS)
-		return PYC_EINVAL;
-	memmove(s->levels + i + 1, s->levels + i, (s->nlevels - i) * sizeof(int));
-	s->levels[i] = level;
-	s->nlevels++;
-	return 0;
-}
-
-static int copy_opts(pyc_scan *s, const pyc_scan_opts *o, pyc_error *err)
-{
-	s->walk_flags = o->walk_flags;
-	s->target = o->target;
-	if (o->target && o->target_tag) {
-		if (!o->target_tag[0] || strchr(o->target_tag, '/'))
-			return pyc_error_set(err, PYC_EINVAL, 0, "invalid cache tag '%s'", o->target_tag);
-		if (!(s->tag = strdup(o->target_tag)))
-			return PYC_ENOMEM;
-	}
-	for (size_t i = 0; i < o->nlevels; i++)
-		if (o->levels[i] < 0 || insert_level(s, o->levels[i]) < 0)
-			return pyc_error_set(err, PYC_EINVAL, 0, "invalid optimisation level %d",
-			                     o->levels[i]);
-	if (s->nlevels == 0)
-		insert_level(s, 0);
-	if (o->nexcludes) {
-		s->excludes = calloc(o->nexcludes, sizeof(char *));
-		if (!s->excludes)
-			return PYC_ENOMEM;
-		for (size_t i = 0; i < o->nexcludes; i++, s->nexcludes++)
-			if (!(s->excludes[i] = strdup(o->excludes[i])))
-				return PYC_ENOMEM;
-	}
-	if (o->prefix && o->prefix[0])
-		return setup_prefix(s, o->prefix, err);
-	return 0;
-}
-
-int pyc_scan_new(pyc_scan **out, const char *root, const pyc_scan_opts *opts, pyc_error *err)
-{
-	static const pyc_scan_opts defaults;
-	*out = NULL;
-	pyc_scan *s = calloc(1, sizeof(*s));
-	if (!s)
-		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
-	int rc = PYC_ENOMEM;
-	if (!(s->root = strdup(root)))
-		goto fail;
-	if ((rc = copy_opts(s, opts ? opts : &defaults, err)) < 0)
-		goto fail;
-	if ((rc = open_walker(s, root)) < 0) {
-		if (err && rc != PYC_ENOMEM)
-			*err = s->err;
-		goto fail;
-	}
-	*out = s;
-	return 0;
-fail:
-	pyc_scan_free(s);
-	if (rc == PYC_ENOMEM)
-		pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
-	return rc;
-}
-
-void pyc_scan_free(pyc_scan *s)
-{
-	if (!s)
-		return;
-	pyc_walker_free(s->w);
-	free(s->root);
-	free(s->cwd);
-	free(s->prefix);
-	free(s->mirror);
-	free(s->prefix_abs);
-	free(s->tag);
-	for (size_t i = 0; i < s->nexcludes; i++)
-		free(s->excludes[i]);
-	free(s->excludes);
-	pyc_buf_dispose(&s->path);
-	pyc_buf_dispose(&s->source);
-	pyc_buf_dispose(&s->tmp);
-	pyc_buf_dispose(&s->msg);
-	free(s);
 }

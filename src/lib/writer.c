@@ -25,7 +25,7 @@ mode_t pyc_pyc_mode_for_source(const char *source_path)
 	return (st.st_mode | 0200) & 0666;
 }
 
-/* mkdir -p of the directory part of path[0..len): the way os.makedirs(dirname) does it. */
+/* mkdir -p of dir (0777 before the umask), the way py_compile's os.makedirs does it. */
 static int make_parents(pyc_buf *dir, pyc_error *err)
 {
 	struct stat st;
@@ -40,6 +40,8 @@ static int make_parents(pyc_buf *dir, pyc_error *err)
 		int rc = mkdir(dir->ptr, 0777);
 		int e = errno;
 		int exists = rc != 0 && e == EEXIST && stat(dir->ptr, &st) == 0 && S_ISDIR(st.st_mode);
+		if (rc != 0 && e == EEXIST && !exists)
+			e = ENOTDIR;   /* a file where a directory must be: say so, not "exists" */
 		if (rc != 0 && !exists) {
 			pyc_error_set(err, PYC_EIO, e, "cannot create directory '%s'", dir->ptr);
 			dir->ptr[i] = saved;

@@ -6,8 +6,9 @@
 # benchmark tree with make_tree.sh unless it exists (copies of 3.12's standard library,
 # fresh caches),
 # warms the page cache, then alternates RUNS (default 5) timed runs of each command and
-# reports the median wall time, ratios to `find -printf` and to pyc-tool, and the peak
-# RSS (/usr/bin/time). Prints a Markdown table for docs/benchmarks.md ("## status").
+# reports the median wall and CPU (user + sys) times, ratios to `find -printf` and to
+# pyc-tool, and the peak RSS (/usr/bin/time). Prints a Markdown table for
+# docs/benchmarks.md ("## status").
 #
 # The commands:
 #  - pyc-tool status TREE: every cache judged (stat of the source + 16 bytes of the cache)
@@ -64,39 +65,46 @@ EOF
 
 # name|command; each runs with stdout to /dev/null.
 cmds=(
-	"pyc-tool status|'$bdir/pyc-tool' status '$tree' || true"
+	"pyc-tool status|'$bdir/pyc-tool' status '$tree'"
 	"find -name '*.py' -printf '%T@ %s\\n'|find '$tree' -name '*.py' -printf '%T@ %s\\n'"
 	"Python header check (3.12)|'$py' '$work/check.py' '$tree'"
-	"compileall -q no-op (3.12)|env -u PYTHONDONTWRITEBYTECODE '$py' -m compileall -q '$tree' || true"
+	"compileall -q no-op (3.12)|env -u PYTHONDONTWRITEBYTECODE '$py' -m compileall -q '$tree'"
+	"pyc-tool status -j 1 (one thread)|'$bdir/pyc-tool' status -j 1 '$tree'"
 )
 
 run() { eval "$1"; }  # the commands carry their own quoting
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
-for c in "${cmds[@]}"; do run "${c#*|}" >/dev/null 2>&1; done  # warm the page cache
-declare -A times
+for c in "${cmds[@]}"; do run "${c#*|}" >/dev/null 2>&1 || true; done  # warm the cache
+# Wall time from $EPOCHREALTIME; CPU time (user + sys) and peak RSS from /usr/bin/time,
+# which the shared machine's load disturbs less than the wall time.
+declare -A wall cpu rss
 for ((r = 0; r < runs; r++)); do
 	for c in "${cmds[@]}"; do
+		name=${c%%|*}
 		t0=$EPOCHREALTIME
-		run "${c#*|}" >/dev/null 2>&1
+		eval "/usr/bin/time -f '%U %S %M' -o '$work/t' ${c#*|}" >/dev/null 2>&1 || true
 		t1=$EPOCHREALTIME
-		times[${c%%|*}]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}') "
+		wall[$name]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}') "
+		cpu[$name]+="$(tail -n1 "$work/t" | awk '{printf "%.2f", $1 + $2}') "
+		rss[$name]=$(tail -n1 "$work/t" | awk '{print $3}')
 	done
 done
 
-med_of() { echo "${times[$1]}" | tr ' ' '\n' | grep . | median; }
-base_find=$(med_of "${cmds[1]%%|*}")
-base_tool=$(med_of "${cmds[0]%%|*}")
+med_of() { echo "$1" | tr ' ' '\n' | grep . | median; }
+fw=$(med_of "${wall[${cmds[1]%%|*}]}"); fc=$(med_of "${cpu[${cmds[1]%%|*}]}")
+tw=$(med_of "${wall[${cmds[0]%%|*}]}"); tc=$(med_of "${cpu[${cmds[0]%%|*}]}")
 caches=$(find "$tree" -name '*.pyc' | wc -l)
-echo "Tree: $tree ($nfiles .py files, $caches caches, fresh), $runs runs each, median wall time,"
-echo "warm cache, $(nproc) cores. Command: \`tests/bench/bench_status.sh $tree\`"
+echo "Tree: $tree ($nfiles .py files, $caches caches, fresh), $runs runs each, medians,"
+echo "warm cache, $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg) at the end."
+echo "Command: \`tests/bench/bench_status.sh $tree\`"
 echo
-echo "| command | median s | vs find -printf | vs pyc-tool status | peak RSS KiB |"
-echo "|---|---|---|---|---|"
+echo "| command | wall s | wall vs find | wall vs status | CPU s | CPU vs status | peak RSS KiB |"
+echo "|---|---|---|---|---|---|---|"
 for c in "${cmds[@]}"; do
 	name=${c%%|*}
-	med=$(med_of "$name")
-	rss=$( { eval "/usr/bin/time -f %M ${c#*|}" >/dev/null 2>"$work/rss" || true; } ; tail -n1 "$work/rss")
-	echo "| \`$name\` | $med | $(awk -v a="$med" -v b="$base_find" 'BEGIN {printf "%.2f", a / b}')" \
-	     "| $(awk -v a="$med" -v b="$base_tool" 'BEGIN {printf "%.2f", a / b}') | $rss |"
+	w=$(med_of "${wall[$name]}")
+	u=$(med_of "${cpu[$name]}")
+	echo "| \`$name\` | $w | $(ratio "$w" "$fw") | $(ratio "$w" "$tw") | $u | $(ratio "$u" "$tc") | ${rss[$name]} |"
 done

@@ -296,6 +296,8 @@ def check_interp(suite, interp):
     lines = [json.loads(x) for x in r.stdout.decode().splitlines()]
     recs = {x["path"]: x for x in lines if x["type"] == "cache"}
     assert sorted(recs) == caches, "reported %s\non disk %s" % (sorted(recs), caches)
+    assert len(lines) == len(caches) + 1, "a cache was reported twice"
+    assert lines[-1]["caches"] == len(caches) and lines[-1]["errors"] == 0, lines[-1]
 
     default = run_oracle(interp, caches, False)
     always = run_oracle(interp, caches, True) if interp.version >= (3, 7) else default

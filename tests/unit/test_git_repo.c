@@ -20,17 +20,6 @@ struct fx {
 	int oldcwd;   /* fd of the cwd to return to */
 };
 
-static const char *const git_env[] = {
-	"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR",
-	"GIT_CEILING_DIRECTORIES",
-};
-
-static void clear_git_env(void)
-{
-	for (size_t i = 0; i < sizeof(git_env) / sizeof(git_env[0]); i++)
-		unsetenv(git_env[i]);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -40,14 +29,7 @@ static int setup(void **state)
 	f->oldcwd = open(".", O_RDONLY | O_DIRECTORY);
 	if (!f->root || f->oldcwd < 0)
 		return -1;
-	clear_git_env();
-	setenv("HOME", f->root, 1);
-	setenv("XDG_CONFIG_HOME", tu_path(f->root, ".config"), 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	setenv("GIT_AUTHOR_NAME", "t", 1);
-	setenv("GIT_AUTHOR_EMAIL", "t@example.org", 1);
-	setenv("GIT_COMMITTER_NAME", "t", 1);
-	setenv("GIT_COMMITTER_EMAIL", "t@example.org", 1);
+	tu_git_sandbox(f->root);
 	*state = f;
 	return 0;
 }
@@ -55,7 +37,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	clear_git_env();
+	tu_git_clear_env();
 	if (fchdir(f->oldcwd) != 0)
 		return -1;
 	close(f->oldcwd);
@@ -63,19 +45,6 @@ static int teardown(void **state)
 	free(f->root);
 	free(f);
 	return 0;
-}
-
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && (size_t)n < sizeof(cmd));
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
 }
 
 /* One line of output of a git command run in the current directory and environment,
@@ -128,7 +97,7 @@ static void cd(const char *dir, const char *rel)
 
 static void make_repo_with_commit(const char *root, const char *name)
 {
-	sh("cd '%s' && git init -q '%s' && cd '%s' && mkdir -p pkg/deep && "
+	tu_sh("cd '%s' && git init -q '%s' && cd '%s' && mkdir -p pkg/deep && "
 	   "echo x > pkg/deep/a.py && git add . && git commit -qm init", root, name, name);
 }
 
@@ -154,7 +123,7 @@ static void test_open_normal_and_subdir(void **state)
 static void test_bare_refused(void **state)
 {
 	struct fx *f = *state;
-	sh("cd '%s' && git init -q --bare b.git", f->root);
+	tu_sh("cd '%s' && git init -q --bare b.git", f->root);
 	cd(f->root, "b.git");
 	pyc_error err = { 0 };
 	pyc_git *g = (pyc_git *)&err;  /* must be reset to NULL */
@@ -166,7 +135,7 @@ static void test_bare_refused(void **state)
 static void test_not_a_repo(void **state)
 {
 	struct fx *f = *state;
-	sh("mkdir -p '%s/plain/sub'", f->root);
+	tu_sh("mkdir -p '%s/plain/sub'", f->root);
 	/* The scratch dir may sit inside some repository: stop the walk like git would. */
 	setenv("GIT_CEILING_DIRECTORIES", f->root, 1);
 	cd(f->root, "plain/sub");
@@ -183,7 +152,7 @@ static void test_git_dir_and_work_tree(void **state)
 	struct fx *f = *state;
 	/* dotfiles style: a bare repository given a work tree through the environment */
 	make_repo_with_commit(f->root, "r");
-	sh("cd '%s' && git init -q --bare dot.git && mkdir -p home/sub", f->root);
+	tu_sh("cd '%s' && git init -q --bare dot.git && mkdir -p home/sub", f->root);
 	setenv("GIT_DIR", tu_path(f->root, "dot.git"), 1);
 	setenv("GIT_WORK_TREE", tu_path(f->root, "home"), 1);
 	cd(f->root, "home/sub");
@@ -201,7 +170,7 @@ static void test_index_file_relative(void **state)
 	struct fx *f = *state;
 	make_repo_with_commit(f->root, "r");
 	cd(f->root, "r");
-	sh("echo b > b.txt && GIT_INDEX_FILE=alt-index git add b.txt");
+	tu_sh("echo b > b.txt && GIT_INDEX_FILE=alt-index git add b.txt");
 	setenv("GIT_INDEX_FILE", "alt-index", 1);
 	pyc_error err = { 0 };
 	pyc_git *g = NULL;
@@ -226,7 +195,7 @@ static void test_linked_worktree(void **state)
 {
 	struct fx *f = *state;
 	make_repo_with_commit(f->root, "r");
-	sh("cd '%s/r' && git worktree add -q ../wt2 2>/dev/null", f->root);
+	tu_sh("cd '%s/r' && git worktree add -q ../wt2 2>/dev/null", f->root);
 	cd(f->root, "wt2/pkg");
 	expect_same_as_git();
 	pyc_git *g = NULL;
@@ -240,7 +209,7 @@ static void test_submodule(void **state)
 	struct fx *f = *state;
 	make_repo_with_commit(f->root, "subsrc");
 	make_repo_with_commit(f->root, "super");
-	sh("cd '%s/super' && git -c protocol.file.allow=always submodule add -q '%s/subsrc' "
+	tu_sh("cd '%s/super' && git -c protocol.file.allow=always submodule add -q '%s/subsrc' "
 	   "sub 2>/dev/null", f->root, f->root);
 	cd(f->root, "super/sub/pkg");
 	expect_same_as_git();
@@ -266,7 +235,7 @@ static void test_worktree_config_extension(void **state)
 {
 	struct fx *f = *state;
 	make_repo_with_commit(f->root, "r");
-	sh("cd '%s/r' && git config core.repositoryformatversion 1 && "
+	tu_sh("cd '%s/r' && git config core.repositoryformatversion 1 && "
 	   "git config extensions.worktreeConfig true", f->root);
 	cd(f->root, "r");
 	expect_same_as_git();
@@ -278,7 +247,7 @@ static void test_dubious_ownership(void **state)
 	if (geteuid() != 0)
 		skip();  /* only root can give a repository to another user */
 	make_repo_with_commit(f->root, "r");
-	sh("chown -R 65534 '%s/r'", f->root);
+	tu_sh("chown -R 65534 '%s/r'", f->root);
 	cd(f->root, "r");
 	assert_int_not_equal(system("git status >/dev/null 2>&1"), 0);  /* git refuses too */
 	pyc_error err = { 0 };
@@ -289,7 +258,7 @@ static void test_dubious_ownership(void **state)
 	/* the hint works: after it, git and we both accept the repository */
 	char cmd[PATH_MAX + 64];
 	snprintf(cmd, sizeof(cmd), "git config --global --add safe.directory '%s/r'", f->root);
-	sh("%s", cmd);
+	tu_sh("%s", cmd);
 	assert_int_equal(system("git status >/dev/null 2>&1"), 0);
 	assert_int_equal(pyc_git_open(&g, NULL, &err), 0);
 	pyc_git_free(g);

@@ -21,10 +21,6 @@ struct fx {
 	int oldcwd;
 };
 
-static const char *const git_env[] = {
-	"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX",
-};
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -34,15 +30,7 @@ static int setup(void **state)
 	f->oldcwd = open(".", O_RDONLY | O_DIRECTORY);
 	if (!f->root || f->oldcwd < 0 || chdir(f->root) != 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(git_env) / sizeof(git_env[0]); i++)
-		unsetenv(git_env[i]);
-	setenv("HOME", f->root, 1);
-	setenv("XDG_CONFIG_HOME", tu_path(f->root, ".config"), 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
-	setenv("GIT_AUTHOR_NAME", "t", 1);
-	setenv("GIT_AUTHOR_EMAIL", "t@example.org", 1);
-	setenv("GIT_COMMITTER_NAME", "t", 1);
-	setenv("GIT_COMMITTER_EMAIL", "t@example.org", 1);
+	tu_git_sandbox(f->root);
 	*state = f;
 	return 0;
 }
@@ -58,12 +46,6 @@ static int teardown(void **state)
 	free(f->root);
 	free(f);
 	return 0;
-}
-
-static void sh(const char *cmd)
-{
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
 }
 
 /* The first line a command prints, without the newline, into buf. */
@@ -124,7 +106,7 @@ static void test_files_table(void **state)
 static void test_staged_unborn(void **state)
 {
 	(void)state;
-	sh("git init -q . && mkdir -p p/__pycache__ && echo x > a.py && echo y > a.pyc && "
+	tu_sh("git init -q . && mkdir -p p/__pycache__ && echo x > a.py && echo y > a.pyc && "
 	   "echo z > p/__pycache__/a.cpython-311.pyc && git add -A");
 	pyc_git *g = open_here();
 	pyc_check_list l = PYC_CHECK_LIST_INIT;
@@ -142,7 +124,7 @@ static void test_staged_unborn(void **state)
 static void test_staged_index_file(void **state)
 {
 	(void)state;
-	sh("git init -q . && echo x > a.py && echo 1 > t.pyc && git add -A && "
+	tu_sh("git init -q . && echo x > a.py && echo 1 > t.pyc && git add -A && "
 	   "git commit -q --no-verify -m base && GIT_INDEX_FILE=alt.idx git read-tree HEAD && "
 	   "git mv t.pyc u.pyc && echo 2 > n.pyc && git add n.pyc");
 	char line[256];
@@ -191,11 +173,11 @@ static void assert_hook_dir(const struct fx *f, pyc_git *g, bool want_cfg)
 static void test_hook_dir(void **state)
 {
 	struct fx *f = *state;
-	sh("git init -q .");
+	tu_sh("git init -q .");
 	pyc_git *g = open_here();
 	assert_hook_dir(f, g, false);
 	pyc_git_free(g);
-	sh("git config core.hooksPath hk/");
+	tu_sh("git config core.hooksPath hk/");
 	g = open_here();
 	assert_hook_dir(f, g, true);
 	pyc_git_free(g);
@@ -214,7 +196,7 @@ static void test_hook_script_runs_tool(void **state)
 	assert_false(pyc_hook_is_ours("#!/bin/sh\nexit 0\n", 17));
 	tu_write_str(f->root, "hook", script);
 	setenv("OUT", tu_path(f->root, "out"), 1);
-	sh("sh ./hook");
+	tu_sh("sh ./hook");
 	char line[128];
 	sh_line("cat out", line, sizeof(line));
 	assert_string_equal(line, "check --staged");

@@ -23,19 +23,6 @@ struct fx {
 	int oldcwd;
 };
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && (size_t)n < sizeof(cmd));
-	if (system(cmd) != 0)
-		fail_msg("command failed: %s", cmd);
-}
-
 /* Exit status of a shell command (0 = success). */
 static int sh_rc(const char *cmd)
 {
@@ -52,19 +39,10 @@ static int setup(void **state)
 	f->oldcwd = open(".", O_RDONLY | O_DIRECTORY);
 	if (!f->root || f->oldcwd < 0)
 		return -1;
-	const char *unset[] = { "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR" };
-	for (size_t i = 0; i < sizeof(unset) / sizeof(unset[0]); i++)
-		unsetenv(unset[i]);
-	setenv("HOME", f->root, 1);
-	setenv("XDG_CONFIG_HOME", tu_path(f->root, ".config"), 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	tu_git_sandbox(f->root);
 	setenv("GIT_CEILING_DIRECTORIES", f->root, 1);
-	setenv("GIT_AUTHOR_NAME", "t", 1);
-	setenv("GIT_AUTHOR_EMAIL", "t@example.org", 1);
-	setenv("GIT_COMMITTER_NAME", "t", 1);
-	setenv("GIT_COMMITTER_EMAIL", "t@example.org", 1);
 	f->repo = strdup(tu_path(f->root, "r"));
-	sh("git init -q '%s' && cd '%s' && mkdir -p pkg/__pycache__ && touch a.py x.pyc ext.pyd "
+	tu_sh("git init -q '%s' && cd '%s' && mkdir -p pkg/__pycache__ && touch a.py x.pyc ext.pyd "
 	   "pkg/__pycache__/m.cpython-311.pyc && git add . && git commit -qm init", f->repo,
 	   f->repo);
 	if (chdir(f->repo) != 0)
@@ -130,7 +108,7 @@ static void test_probe_agrees_with_git(void **state)
 		"printf '__pycache__/\\n*.py[co]\\n!m.cpython-311.pyc\\n' > .gitignore",
 	};
 	for (size_t i = 0; i < sizeof(setups) / sizeof(setups[0]); i++) {
-		sh("rm -f .gitignore pkg/.gitignore .git/info/exclude; %s", setups[i]);
+		tu_sh("rm -f .gitignore pkg/.gitignore .git/info/exclude; %s", setups[i]);
 		pyc_git *g = open_here();
 		pyc_ignore_report r;
 		pyc_error err = { 0 };
@@ -166,7 +144,7 @@ static void test_negation_scan(void **state)
 {
 	(void)state;
 	/* Rules inside an ignored directory and in a nested repository never apply in git. */
-	sh("printf 'build/\\n\\xef\\xbb\\xbf\\n!keep.pyc\\r\\n!*.py\\n' > .gitignore && "
+	tu_sh("printf 'build/\\n\\xef\\xbb\\xbf\\n!keep.pyc\\r\\n!*.py\\n' > .gitignore && "
 	   "mkdir -p build sub/deep nested && printf '!*.pyc\\n' > build/.gitignore && "
 	   "printf '# x\\n!__pycache__/\\n\\\\!literal.pyc\\n' > sub/deep/.gitignore && "
 	   "git init -q nested && printf '!*.pyo\\n' > nested/.gitignore && "
@@ -225,7 +203,7 @@ static void test_untrack_rereads_index(void **state)
 	pyc_git *g = open_here();
 	git_index *ix = NULL;
 	assert_int_equal(pyc_git__index(g, &ix, NULL), 0);  /* loaded before git changes it */
-	sh("echo new > late.txt && git add late.txt");
+	tu_sh("echo new > late.txt && git add late.txt");
 	pyc_untrack_result r;
 	pyc_error err = { 0 };
 	assert_int_equal(pyc_git_untrack_bytecode(g, NULL, &r, &err), 0);
@@ -244,7 +222,7 @@ static void test_untrack_rereads_index(void **state)
 static void test_untrack_locked(void **state)
 {
 	(void)state;
-	sh("cp .git/index ../index.before && touch .git/index.lock");
+	tu_sh("cp .git/index ../index.before && touch .git/index.lock");
 	pyc_git *g = open_here();
 	pyc_untrack_result r;
 	pyc_error err = { 0 };
@@ -259,7 +237,7 @@ static void test_untrack_locked(void **state)
 static void test_split_index_message(void **state)
 {
 	(void)state;
-	sh("git update-index --split-index");
+	tu_sh("git update-index --split-index");
 	pyc_git *g = open_here();
 	pyc_untrack_result r;
 	pyc_error err = { 0 };
@@ -276,7 +254,7 @@ static void test_split_index_message(void **state)
 static void test_sparse_index_message(void **state)
 {
 	(void)state;
-	sh("mkdir -p keep other && touch keep/a other/b && git add . && git commit -qm two && "
+	tu_sh("mkdir -p keep other && touch keep/a other/b && git add . && git commit -qm two && "
 	   "git sparse-checkout set --cone --sparse-index keep 2>/dev/null");
 	if (sh_rc("git ls-files --sparse | grep -q '^other/$'") != 0)
 		skip();  /* this git did not collapse a directory: no 'sdir' to test */

@@ -8,29 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FIELDS 12
 #define MAX_FILE 512
-
-typedef void (*row_fn)(char **f, size_t n, void *ctx);
-
-static size_t for_each_row(const char *table, row_fn fn, void *ctx)
-{
-	FILE *fp = fopen(tu_fixture("vectors.tsv"), "r");
-	assert_non_null(fp);
-	char *line = NULL;
-	size_t cap = 0, rows = 0;
-	while (getline(&line, &cap, fp) > 0) {
-		char *f[MAX_FIELDS];
-		size_t n = tu_split_tabs(line, f, MAX_FIELDS);
-		if (n < 2 || strcmp(f[0], table) != 0)
-			continue;
-		fn(f, n, ctx);
-		rows++;
-	}
-	free(line);
-	fclose(fp);
-	return rows;
-}
 
 /* A pyc_file row: python_version, invalidation_mode, conditions, file_len, file_hex. */
 struct pyc_vec {
@@ -134,7 +112,7 @@ static void test_pyc_file_vectors(void **state)
 {
 	(void)state;
 	size_t rows = 0;
-	for_each_row("pyc_file", check_pyc_row, &rows);
+	tu_vectors_foreach("pyc_file", check_pyc_row, &rows);
 	assert_int_equal(rows, 23);
 }
 

@@ -15,52 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_INTERPS 32
-
-typedef struct interps {
-	char *path[MAX_INTERPS];
-	size_t n;
-} interps;
-
-static void add_glob(interps *list, const char *pattern)
-{
-	glob_t g;
-
-	if (glob(pattern, 0, NULL, &g) != 0)
-		return;
-	for (size_t i = 0; i < g.gl_pathc && list->n < MAX_INTERPS; i++)
-		if (access(g.gl_pathv[i], X_OK) == 0)
-			list->path[list->n++] = strdup(g.gl_pathv[i]);
-	globfree(&g);
-}
-
-/* pyenv's versions (PYENV_ROOT, else ~/.pyenv of the real user) and /usr/bin/python3. */
-static void find_interps(interps *list)
-{
-	const char *root = getenv("PYENV_ROOT");
-	struct passwd *pw = getpwuid(getuid());
-	char pattern[2048], base[1024];
-
-	list->n = 0;
-	if (!root && pw)
-		snprintf(base, sizeof(base), "%s/.pyenv", pw->pw_dir);
-	else
-		snprintf(base, sizeof(base), "%s", root ? root : "/nonexistent");
-	snprintf(pattern, sizeof(pattern), "%s/versions/*/bin/python[23].[0-9]", base);
-	add_glob(list, pattern);
-	snprintf(pattern, sizeof(pattern), "%s/versions/*/bin/python3.[0-9][0-9]", base);
-	add_glob(list, pattern);
-	if (access("/usr/bin/python3", X_OK) == 0 && list->n < MAX_INTERPS)
-		list->path[list->n++] = strdup("/usr/bin/python3");
-}
-
-static void free_interps(interps *list)
-{
-	for (size_t i = 0; i < list->n; i++)
-		free(list->path[i]);
-	list->n = 0;
-}
-
 /* The interpreter's own answer: "magichex tag major.minor.micro optimize reclimit npath". */
 static void oracle(const char *exe, char *out, size_t cap)
 {
@@ -90,8 +44,8 @@ static void describe(const pyc_interp *in, char *out, size_t cap)
 static void test_probe_matches_each_interpreter(void **state)
 {
 	(void)state;
-	interps list;
-	find_interps(&list);
+	tu_interps list;
+	tu_interps_find(&list, true);
 	assert_true(list.n > 0);
 	for (size_t i = 0; i < list.n; i++) {
 		pyc_interp in;
@@ -117,7 +71,7 @@ static void test_probe_matches_each_interpreter(void **state)
 		pyc_interp_dispose(&in);
 		assert_null(in.exe);
 	}
-	free_interps(&list);
+	tu_interps_free(&list);
 }
 
 /* PYTHONPATH entries with a newline and a non-UTF-8 byte come back byte for byte. */
@@ -246,18 +200,42 @@ static void test_probe_cache(void **state)
 	assert_false(probe_ran(exe, log, &in));
 	char *site = strdup(in.user_site);
 	pyc_interp_dispose(&in);
-	char rel[2048];
+	char rel[2048], extra[2048], line[2100];
 	snprintf(rel, sizeof(rel), "%s/extra.pth", site + strlen(dir) + 1);
-	tu_write_str(dir, rel, "/tmp/pyc-tool-extra-entry\n");
-	mkdir("/tmp/pyc-tool-extra-entry", 0755);
+	snprintf(extra, sizeof(extra), "%s/extra-entry", dir);
+	snprintf(line, sizeof(line), "%s\n", extra);
+	assert_int_equal(mkdir(extra, 0755), 0);
+	tu_write_str(dir, rel, line);
 	assert_true(probe_ran(exe, log, &in));
 	bool found = false;
 	for (size_t i = 0; i < in.sys_path_len; i++)
-		found = found || strcmp(in.sys_path[i], "/tmp/pyc-tool-extra-entry") == 0;
+		found = found || strcmp(in.sys_path[i], extra) == 0;
 	assert_true(found);
 	pyc_interp_dispose(&in);
-	rmdir("/tmp/pyc-tool-extra-entry");
 	free(site);
+
+	/* Another directory is the same answer (cwd refreshed) unless PYTHONPATH is relative. */
+	char *home = getcwd(NULL, 0);
+	assert_int_equal(mkdir(tu_path(dir, "elsewhere"), 0755), 0);
+	assert_int_equal(chdir(tu_path(dir, "elsewhere")), 0);
+	char *here = getcwd(NULL, 0);
+	assert_false(probe_ran(exe, log, &in));
+	assert_string_equal(in.cwd, here);
+	pyc_interp_dispose(&in);
+	setenv("PYTHONPATH", "rel", 1);
+	assert_true(probe_ran(exe, log, &in));
+	pyc_interp_dispose(&in);
+	assert_int_equal(chdir(dir), 0);
+	assert_true(probe_ran(exe, log, &in));
+	found = false;
+	for (size_t i = 0; i < in.sys_path_len; i++)
+		found = found || strcmp(in.sys_path[i], tu_path(dir, "rel")) == 0;
+	assert_true(found);
+	pyc_interp_dispose(&in);
+	unsetenv("PYTHONPATH");
+	assert_int_equal(chdir(home), 0);
+	free(home);
+	free(here);
 
 	setenv("PYC_TOOL_NO_PROBE_CACHE", "1", 1);
 	assert_true(probe_ran(exe, log, &in));
@@ -284,13 +262,13 @@ static void test_probe_cache(void **state)
 static void test_probe_cache_pyenv_shim(void **state)
 {
 	(void)state;
-	interps list;
+	tu_interps list;
 	const char *root = getenv("PYENV_ROOT");
 	char shim[1024];
 	char a[64] = "", b[64] = "";
 
 	snprintf(shim, sizeof(shim), "%s/shims/python3", root ? root : "/nonexistent");
-	find_interps(&list);
+	tu_interps_find(&list, true);
 	for (size_t i = 0; i < list.n; i++) {
 		const char *v = strstr(list.path[i], "/versions/");
 		if (v && strncmp(v, "/versions/3.12.", 15) == 0)
@@ -300,7 +278,7 @@ static void test_probe_cache_pyenv_shim(void **state)
 	}
 	if (access(shim, X_OK) != 0 || !a[0] || !b[0]) {
 		printf("SKIP: no pyenv shim with 3.11 and 3.12 installed\n");
-		free_interps(&list);
+		tu_interps_free(&list);
 		skip();
 	}
 	char *dir = tu_mkdtemp();
@@ -321,7 +299,7 @@ static void test_probe_cache_pyenv_shim(void **state)
 	}
 	unsetenv("PYENV_VERSION");
 	unsetenv("XDG_CACHE_HOME");
-	free_interps(&list);
+	tu_interps_free(&list);
 	tu_rm_rf(dir);
 	free(dir);
 }

@@ -7,29 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FIELDS 12
-
-typedef void (*row_fn)(char **f, size_t n, void *ctx);
-
-/* Call fn for each row of one vectors.tsv table; returns the number of rows. */
-static size_t for_each_row(const char *table, row_fn fn, void *ctx)
-{
-	FILE *fp = fopen(tu_fixture("vectors.tsv"), "r");
-	assert_non_null(fp);
-	char *line = NULL;
-	size_t cap = 0, rows = 0;
-	while (getline(&line, &cap, fp) > 0) {
-		char *f[MAX_FIELDS];
-		size_t n = tu_split_tabs(line, f, MAX_FIELDS);
-		if (n < 2 || strcmp(f[0], table) != 0)
-			continue;
-		fn(f, n, ctx);
-		rows++;
-	}
-	free(line);
-	fclose(fp);
-	return rows;
-}
 
 static long to_long(const char *s)
 {
@@ -115,10 +92,10 @@ static void test_every_magic_row(void **state)
 {
 	(void)state;
 	struct magic_walk w = { 0 };
-	for_each_row("magic", find_boundaries, &w);
+	tu_vectors_foreach("magic", find_boundaries, &w);
 	assert_int_equal(w.size_field_at, 3210);
 	assert_int_equal(w.pep552_at, 3392);
-	size_t rows = for_each_row("magic", check_magic_row, &w);
+	size_t rows = tu_vectors_foreach("magic", check_magic_row, &w);
 	assert_int_equal(rows, 241);
 	assert_int_equal(pyc_magic_count(), rows);
 	assert_null(pyc_magic_at(rows));
@@ -173,7 +150,7 @@ static void test_every_final_row(void **state)
 {
 	(void)state;
 	size_t seen = 0;
-	assert_int_equal(for_each_row("final", check_final_row, &seen), 17);
+	assert_int_equal(tu_vectors_foreach("final", check_final_row, &seen), 17);
 	assert_int_equal(pyc_magic_for_version(3, 5)->number, 3351);
 	assert_int_equal(pyc_magic_for_tag("cpython-35")->number, 3351);
 	assert_int_equal(pyc_magic_lookup(3350)->minor, 5);

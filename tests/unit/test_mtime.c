@@ -7,28 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FIELDS 12
-
-typedef void (*row_fn)(char **f, size_t n, void *ctx);
-
-static size_t for_each_row(const char *table, row_fn fn, void *ctx)
-{
-	FILE *fp = fopen(tu_fixture("vectors.tsv"), "r");
-	assert_non_null(fp);
-	char *line = NULL;
-	size_t cap = 0, rows = 0;
-	while (getline(&line, &cap, fp) > 0) {
-		char *f[MAX_FIELDS];
-		size_t n = tu_split_tabs(line, f, MAX_FIELDS);
-		if (n < 2 || strcmp(f[0], table) != 0)
-			continue;
-		fn(f, n, ctx);
-		rows++;
-	}
-	free(line);
-	fclose(fp);
-	return rows;
-}
 
 static void check_mtime_row(char **f, size_t n, void *ctx)
 {
@@ -49,7 +27,7 @@ static void check_mtime_row(char **f, size_t n, void *ctx)
 static void test_mtime32_vectors(void **state)
 {
 	(void)state;
-	assert_int_equal(for_each_row("mtime32", check_mtime_row, NULL), 12);
+	assert_int_equal(tu_vectors_foreach("mtime32", check_mtime_row, NULL), 12);
 }
 
 static void test_mtime_int(void **state)

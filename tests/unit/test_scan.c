@@ -8,6 +8,7 @@
 
 #include "pyc/header.h"
 #include "pyc/scan.h"
+#include "fanout.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -285,6 +286,65 @@ static void test_scan_bad_opts(void **state)
 	assert_int_equal(pyc_scan_new(&s, "/nonexistent/pyc-tool-test", NULL, &err), PYC_ENOTFOUND);
 }
 
+/* A directory big enough to be judged by several threads: verdicts and walk order intact. */
+static void test_scan_large_dir_parallel(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	char name[64];
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "m%03d.py", i);
+		put_src(d, name);
+		snprintf(name, sizeof(name), "__pycache__/m%03d.cpython-312.pyc", i);
+		put_pyc(d, name, 3531, i % 3 ? M : M - 1, 6);
+	}
+	char (*got)[512] = calloc(620, 512);
+	assert_non_null(got);
+	static const int levels[] = { 0, 1 };
+	pyc_scan_opts o = { .target = true, .target_tag = "cpython-312", .levels = levels,
+	                    .nlevels = 2 };
+	size_t n = collect(d, &o, got, 620);
+	assert_int_equal(n, 600);
+	for (int i = 0; i < 300; i++) {
+		char want[512];
+		snprintf(want, sizeof(want), "%s pycache __pycache__/m%03d.cpython-312.pyc <- m%03d.py opt=",
+		         i % 3 ? "fresh" : "stale/mtime", i, i);
+		assert_string_equal(got[i], want);
+		snprintf(want, sizeof(want), "missing pycache __pycache__/m%03d.cpython-312.opt-1.pyc <- m%03d.py opt=1",
+		         i, i);
+		assert_string_equal(got[300 + i], want);
+	}
+	free(got);
+	tu_rm_rf(d);
+	free(d);
+}
+
+static void count_index(void *ctx, size_t i)
+{
+	unsigned char *seen = ctx;
+	seen[i]++;
+}
+
+static void test_fanout_runs_each_index_once(void **state)
+{
+	(void)state;
+	pyc_fanout *p = pyc_fanout_new(3);
+	assert_non_null(p);
+	unsigned char *seen = calloc(10000, 1);
+	for (int round = 0; round < 50; round++) {
+		memset(seen, 0, 10000);
+		pyc_fanout_run(p, 10000, 8, count_index, seen);
+		for (size_t i = 0; i < 10000; i++)
+			assert_int_equal(seen[i], 1);
+	}
+	pyc_fanout_run(p, 3, 8, count_index, seen);  /* small: on the caller */
+	assert_int_equal(seen[0] + seen[1] + seen[2], 6);
+	pyc_fanout_free(p);
+	pyc_fanout_run(NULL, 5, 1, count_index, seen);
+	assert_int_equal(seen[4], 2);
+	free(seen);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,6 +354,8 @@ int main(void)
 		cmocka_unit_test(test_scan_errors_continue),
 		cmocka_unit_test(test_scan_file_root),
 		cmocka_unit_test(test_scan_bad_opts),
+		cmocka_unit_test(test_scan_large_dir_parallel),
+		cmocka_unit_test(test_fanout_runs_each_index_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -536,12 +536,14 @@ static void test_wide_directory(void **state)
 	int fd = open(d, O_RDONLY | O_DIRECTORY);
 	assert_true(fd >= 0);
 	enum { N = 20000 };
-	for (int i = 0; i < N; i++) {
+	int f = openat(fd, "m00000.py", O_WRONLY | O_CREAT, 0644);
+	assert_true(f >= 0);
+	close(f);
+	/* Hard links: a new name costs a fraction of a new inode, and the walker sees names. */
+	for (int i = 1; i < N; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "m%05d.py", (i * 7919) % N); /* created out of order */
-		int f = openat(fd, name, O_WRONLY | O_CREAT, 0644);
-		assert_true(f >= 0);
-		close(f);
+		assert_int_equal(linkat(fd, "m00000.py", fd, name, 0), 0);
 	}
 	close(fd);
 	pyc_walker *w;
@@ -588,6 +590,53 @@ static void test_mount_points_not_entered(void **state)
 	pyc_walker_free(w);
 	if (mounts == 0)
 		print_message("note: no mount point directly under / to check\n");
+	/* With PYC_WALK_CROSS_MOUNTS they are entered like any directory. */
+	assert_int_equal(pyc_walker_new(&w, "/", PYC_WALK_CROSS_MOUNTS, NULL), 0);
+	while (pyc_walker_next(w, &e) > 0) {
+		assert_false(e->is_mount_point);
+		if (e->kind == PYC_WALK_DIR && e->depth == 1)
+			pyc_walker_skip(w);
+	}
+	pyc_walker_free(w);
+}
+
+
+/* Roots as users type them: ".", "sub/", "sub//deep"; every root's dirfd + name reach it. */
+static void test_relative_roots(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	tu_write_str(d, "sub/deep/x.py", "");
+	char *old = getcwd(NULL, 0);
+	assert_non_null(old);
+	assert_int_equal(chdir(d), 0);
+	pyc_walker *w;
+	const pyc_walk_entry *e;
+	static const char *const roots[] = {".", "./", "sub/", "sub//deep", "sub/deep/x.py"};
+	static const char *const names[] = {".", ".", "sub", "deep", "x.py"};
+	static const char *const first_child[] = {"./sub", "./sub", "sub/deep", "sub//deep/x.py", NULL};
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		assert_int_equal(pyc_walker_new(&w, roots[i], 0, NULL), 0);
+		assert_int_equal(pyc_walker_dirfd_at(w, 0), -1); /* nothing open before the first call */
+		assert_int_equal(pyc_walker_next(w, &e), 1);
+		assert_int_equal(e->depth, 0);
+		assert_string_equal(e->name, names[i]);
+		struct stat a, b;
+		assert_int_equal(stat(roots[i], &a), 0);
+		assert_int_equal(fstatat(e->dirfd, e->name, &b, 0), 0);
+		assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+		if (first_child[i]) {
+			assert_int_equal(pyc_walker_dirfd_at(w, 0), e->fd);
+			assert_int_equal(pyc_walker_dirfd_at(w, 1), -1);
+			assert_int_equal(pyc_walker_next(w, &e), 1);
+			assert_string_equal(e->path, first_child[i]);
+		}
+		pyc_walker_free(w);
+	}
+	assert_int_equal(chdir(old), 0);
+	free(old);
+	tu_rm_rf(d);
+	free(d);
 }
 
 int main(void)
@@ -600,6 +649,7 @@ int main(void)
 		cmocka_unit_test(test_exclude_globs),
 		cmocka_unit_test(test_skip_prunes),
 		cmocka_unit_test(test_file_and_missing_roots),
+		cmocka_unit_test(test_relative_roots),
 		cmocka_unit_test(test_races_after_listing),
 		cmocka_unit_test(test_unreadable_directory),
 		cmocka_unit_test(test_deep_tree_bounded_fds),

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <glob.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,4 +128,93 @@ size_t tu_split_tabs(char *line, char **fields, size_t max)
 		line = t + 1;
 	}
 	return n;
+}
+
+size_t tu_vectors_foreach(const char *table, tu_row_fn fn, void *ctx)
+{
+	FILE *fp = fopen(tu_fixture("vectors.tsv"), "r");
+	assert_non_null(fp);
+	char *line = NULL;
+	size_t cap = 0, rows = 0;
+	while (getline(&line, &cap, fp) > 0) {
+		char *f[TU_VECTOR_FIELDS];
+		size_t n = tu_split_tabs(line, f, TU_VECTOR_FIELDS);
+		if (n < 2 || strcmp(f[0], table) != 0)
+			continue;
+		fn(f, n, ctx);
+		rows++;
+	}
+	free(line);
+	fclose(fp);
+	return rows;
+}
+
+static void add_glob(tu_interps *list, const char *pattern)
+{
+	glob_t g;
+	if (glob(pattern, 0, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc && list->n < TU_MAX_INTERPS; i++)
+		if (access(g.gl_pathv[i], X_OK) == 0)
+			list->path[list->n++] = strdup(g.gl_pathv[i]);
+	globfree(&g);
+}
+
+void tu_interps_find(tu_interps *list, bool with_python2)
+{
+	const char *root = getenv("PYENV_ROOT");
+	struct passwd *pw = getpwuid(getuid());
+	char pattern[2048], base[1024];
+
+	list->n = 0;
+	if (!root && pw)
+		snprintf(base, sizeof(base), "%s/.pyenv", pw->pw_dir);
+	else
+		snprintf(base, sizeof(base), "%s", root ? root : "/nonexistent");
+	snprintf(pattern, sizeof(pattern), "%s/versions/*/bin/python%s.[0-9]", base,
+	         with_python2 ? "[23]" : "3");
+	add_glob(list, pattern);
+	snprintf(pattern, sizeof(pattern), "%s/versions/*/bin/python3.[0-9][0-9]", base);
+	add_glob(list, pattern);
+	if (access("/usr/bin/python3", X_OK) == 0 && list->n < TU_MAX_INTERPS)
+		list->path[list->n++] = strdup("/usr/bin/python3");
+}
+
+void tu_interps_free(tu_interps *list)
+{
+	for (size_t i = 0; i < list->n; i++)
+		free(list->path[i]);
+	list->n = 0;
+}
+
+void tu_sh(const char *fmt, ...)
+{
+	char cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && (size_t)n < sizeof(cmd));
+	if (system(cmd) != 0)
+		fail_msg("command failed: %s", cmd);
+}
+
+void tu_git_clear_env(void)
+{
+	static const char *const vars[] = { "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE",
+		                            "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES", "GIT_PREFIX" };
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+}
+
+void tu_git_sandbox(const char *home)
+{
+	tu_git_clear_env();
+	setenv("HOME", home, 1);
+	setenv("XDG_CONFIG_HOME", tu_path(home, ".config"), 1);
+	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
+	setenv("GIT_AUTHOR_NAME", "t", 1);
+	setenv("GIT_AUTHOR_EMAIL", "t@example.org", 1);
+	setenv("GIT_COMMITTER_NAME", "t", 1);
+	setenv("GIT_COMMITTER_EMAIL", "t@example.org", 1);
 }

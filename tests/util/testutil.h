@@ -33,4 +33,30 @@ size_t tu_unhex(const char *hex, uint8_t *out, size_t cap);
 /* Split a TSV line in place into at most max fields; returns the count. */
 size_t tu_split_tabs(char *line, char **fields, size_t max);
 
+/* Run a shell command built printf-style; a non-zero exit fails the test. */
+void tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Isolate git for a test: unset GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE, GIT_COMMON_DIR,
+ * GIT_CEILING_DIRECTORIES and GIT_PREFIX; HOME and XDG_CONFIG_HOME under `home`;
+ * GIT_CONFIG_NOSYSTEM=1; a fixed author and committer. tu_git_clear_env() only unsets. */
+void tu_git_sandbox(const char *home);
+void tu_git_clear_env(void);
+
+/* Interpreters to use as oracles: pyenv's versions ($PYENV_ROOT, else ~/.pyenv of the
+ * real user: CTest gives tests their own HOME) and /usr/bin/python3. Python 2 only when
+ * asked. The list owns its strings; release with tu_interps_free. */
+#define TU_MAX_INTERPS 32
+typedef struct tu_interps {
+	char *path[TU_MAX_INTERPS];
+	size_t n;
+} tu_interps;
+void tu_interps_find(tu_interps *list, bool with_python2);
+void tu_interps_free(tu_interps *list);
+
+/* Call fn for each row of one table of tests/fixtures/vectors.tsv (first column == table),
+ * with the row split into at most TU_VECTOR_FIELDS fields; returns the number of rows. */
+#define TU_VECTOR_FIELDS 12
+typedef void (*tu_row_fn)(char **fields, size_t n, void *ctx);
+size_t tu_vectors_foreach(const char *table, tu_row_fn fn, void *ctx);
+
 #endif

@@ -1,0 +1,520 @@
+/*
+ * The compile engine: see include/pyc/compile.h and docs/compile-engine.md.
+ *
+ * Each slot owns at most one worker process and at most one job. All I/O is non-blocking
+ * on a socketpair (send with MSG_NOSIGNAL, so a dead worker is EPIPE, never SIGPIPE) and
+ * driven by poll() in the caller's thread; a worker stuck in compile() can therefore
+ * always be timed out. A worker that dies or times out is reaped at once (no zombies),
+ * fails only its job, and its slot starts a fresh worker on next use.
+ */
+#include "pyc/compile.h"
+#include "interp_internal.h"
+#include "proc.h"
+#include "worker_script.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define IO_CHUNK (256u * 1024)
+#define FRAME_MAX 0xffffffffu
+
+typedef struct worker {
+	pyc_proc proc;      /* pid -1 / sock -1 when not running */
+	pyc_job *job;       /* the job in flight, or NULL when idle */
+	pyc_buf out;        /* request bytes not yet sent */
+	size_t out_off;
+	pyc_buf in;         /* reply bytes received so far */
+	bool ready;         /* the hello frame arrived */
+	double deadline;    /* 0 = none; set once ready */
+} worker;
+
+struct pyc_pool {
+	char *exe;
+	char **envp;        /* a copy of environ + PYTHONHASHSEED=0 unless set */
+	unsigned jobs;
+	double timeout;
+	pyc_job_done_fn on_done;
+	void *ctx;
+	worker *w;
+	unsigned started;
+	unsigned busy;
+	int fatal;          /* set when workers cannot start at all */
+	pyc_error fatal_err;
+};
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static int build_env(pyc_pool *pool)
+{
+	size_t n = 0, k = 0;
+	bool has_seed = getenv("PYTHONHASHSEED") != NULL;
+
+	while (environ[n])
+		n++;
+	pool->envp = calloc(n + 2, sizeof(char *));
+	if (!pool->envp)
+		return PYC_ENOMEM;
+	/* Copies: the caller may change its environment while the pool lives. */
+	for (; k < n; k++)
+		if (!(pool->envp[k] = strdup(environ[k])))
+			return PYC_ENOMEM;
+	if (!has_seed && !(pool->envp[k] = strdup("PYTHONHASHSEED=0")))
+		return PYC_ENOMEM;
+	return 0;
+}
+
+int pyc_pool_new(pyc_pool **out, const pyc_interp *interp, unsigned jobs, double timeout_sec,
+                 pyc_job_done_fn on_done, void *ctx, pyc_error *err)
+{
+	*out = NULL;
+	if (interp->major != 3 || interp->minor < 6)
+		return pyc_error_set(err, PYC_EUNSUPPORTED, 0,
+		                     "cannot compile for '%s': CPython %d.%d is not supported "
+		                     "(3.6 or later is needed)", interp->exe, interp->major,
+		                     interp->minor);
+	pyc_pool *pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
+	pool->jobs = jobs ? jobs : 1;
+	pool->timeout = timeout_sec > 0 ? timeout_sec : 0;
+	pool->on_done = on_done;
+	pool->ctx = ctx;
+	/*
+	 * A pyenv shim costs a bash and a pyenv run per worker only to exec the binary the
+	 * probe already named (sys.executable, validated by the probe cache): go there directly.
+	 */
+	bool direct = interp->executable && interp->executable[0] == '/' &&
+	              pyc_interp_is_pyenv_shim(interp->exe);
+	pool->exe = strdup(direct ? interp->executable : interp->exe);
+	pool->w = calloc(pool->jobs, sizeof(worker));
+	if (!pool->exe || !pool->w || build_env(pool) != 0) {
+		pyc_pool_free(pool);
+		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
+	}
+	for (unsigned i = 0; i < pool->jobs; i++)
+		pool->w[i].proc.pid = pool->w[i].proc.sock = -1;
+	*out = pool;
+	return 0;
+}
+
+unsigned pyc_pool_started(const pyc_pool *pool)
+{
+	return pool ? pool->started : 0;
+}
+
+long pyc_pool_worker_pid(const pyc_pool *pool, unsigned slot)
+{
+	if (!pool || slot >= pool->jobs || pool->w[slot].proc.pid <= 0)
+		return -1;
+	return (long)pool->w[slot].proc.pid;
+}
+
+/* Kill (if still running) and reap a worker; returns its wait status or -1. */
+static int stop_worker(worker *w, bool kill_it)
+{
+	if (w->proc.pid <= 0)
+		return -1;
+	if (kill_it)
+		kill(w->proc.pid, SIGKILL);
+	pyc_proc_close(&w->proc);
+	int status = pyc_proc_wait(&w->proc);
+	w->ready = false;
+	pyc_buf_clear(&w->in);
+	pyc_buf_clear(&w->out);
+	w->out_off = 0;
+	return status;
+}
+
+static void describe_status(pyc_buf *b, int status)
+{
+	if (status >= 0 && WIFSIGNALED(status))
+		pyc_buf_printf(b, "killed by signal %d", WTERMSIG(status));
+	else if (status >= 0 && WIFEXITED(status))
+		pyc_buf_printf(b, "exited with status %d", WEXITSTATUS(status));
+	else
+		pyc_buf_puts(b, "vanished");
+}
+
+/* Hand the slot's job back to the caller with its outcome; the slot becomes idle. */
+static void finish(pyc_pool *pool, worker *w, int status)
+{
+	pyc_job *job = w->job;
+
+	w->job = NULL;
+	w->deadline = 0;
+	pool->busy--;
+	job->status = status;
+	if (pool->on_done)
+		pool->on_done(job, pool->ctx);
+}
+
+/* The worker died or broke the protocol: fail its job, reap it; the slot restarts later. */
+static void worker_lost(pyc_pool *pool, worker *w, const char *what)
+{
+	bool was_ready = w->ready;
+	int status = stop_worker(w, true);
+
+	pyc_buf_clear(&w->job->error_text);
+	pyc_buf_printf(&w->job->error_text, "compile worker '%s' %s", pool->exe, what);
+	if (!*what)
+		describe_status(&w->job->error_text, status);
+	if (!was_ready && !pool->fatal) {
+		/* It never got as far as saying hello: every restart would fail the same way. */
+		pool->fatal = PYC_EINTERP;
+		pyc_error_set(&pool->fatal_err, PYC_EINTERP, 0,
+		              "cannot start a compile worker: %s", pyc_buf_cstr(&w->job->error_text));
+	}
+	finish(pool, w, PYC_EINTERP);
+}
+
+/* Seconds a worker may take to start, on top of the job's own timeout. */
+#define STARTUP_GRACE 30.0
+
+static int spawn_worker(pyc_pool *pool, worker *w, pyc_error *err)
+{
+	char *argv[] = { pool->exe, (char *)"-c", (char *)pyc_worker_script, NULL };
+	int rc = pyc_proc_spawn(&w->proc, argv, pool->envp, PYC_PROC_SOCK3 | PYC_PROC_NULLOUT, err);
+
+	if (rc < 0) {
+		pool->fatal = PYC_EINTERP;
+		if (err)
+			pool->fatal_err = *err;
+		return rc;
+	}
+	pool->started++;
+	w->ready = false;
+	return 0;
+}
+
+/* An idle worker is still usable unless it hung up (died) while we were not looking. */
+static bool idle_alive(worker *w)
+{
+	struct pollfd p = { w->proc.sock, POLLIN, 0 };
+
+	return poll(&p, 1, 0) == 0;
+}
+
+static int encode_request(pyc_buf *out, const pyc_job *job)
+{
+	size_t dlen = strlen(job->dfile);
+	uint8_t word[4];
+	size_t body = 4 + 4 * job->nlevels + 4 + dlen + job->source_len;
+
+	if (dlen > FRAME_MAX || job->source_len > FRAME_MAX || body > FRAME_MAX)
+		return PYC_EINVAL;
+	pyc_buf_clear(out);
+	if (pyc_buf_grow(out, body + 4) < 0)
+		return PYC_ENOMEM;
+	put_u32(word, (uint32_t)body);
+	pyc_buf_put(out, word, 4);
+	put_u32(word, (uint32_t)job->nlevels);
+	pyc_buf_put(out, word, 4);
+	for (size_t i = 0; i < job->nlevels; i++) {
+		put_u32(word, (uint32_t)job->levels[i]);
+		pyc_buf_put(out, word, 4);
+	}
+	put_u32(word, (uint32_t)dlen);
+	pyc_buf_put(out, word, 4);
+	pyc_buf_put(out, job->dfile, dlen);
+	pyc_buf_put(out, job->source, job->source_len);
+	return 0;
+}
+
+/* Send what the socket takes now: 0 (maybe more pending), -1 when the worker is gone. */
+static int flush_out(worker *w)
+{
+	while (w->out_off < w->out.len) {
+		size_t n = w->out.len - w->out_off;
+		ssize_t sent = send(w->proc.sock, w->out.ptr + w->out_off, n > IO_CHUNK ? IO_CHUNK : n,
+		                    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (sent < 0 && errno == EINTR)
+			continue;
+		if (sent < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		w->out_off += (size_t)sent;
+	}
+	pyc_buf_clear(&w->out);
+	w->out_off = 0;
+	return 0;
+}
+
+/* Take what has arrived: 0, or -1 on EOF / error (after keeping what came before it). */
+static int read_in(worker *w)
+{
+	for (;;) {
+		if (pyc_buf_grow(&w->in, IO_CHUNK) < 0)
+			return -1;
+		ssize_t got = recv(w->proc.sock, w->in.ptr + w->in.len, IO_CHUNK, MSG_DONTWAIT);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		if (got == 0)
+			return -1;
+		w->in.len += (size_t)got;
+		w->in.ptr[w->in.len] = '\0';
+	}
+}
+
+/* A length-prefixed field at *pos of p[0..len); false when it overruns. */
+static bool take_field(const uint8_t *p, size_t len, size_t *pos, const uint8_t **data,
+                       size_t *n)
+{
+	if (len - *pos < 4)
+		return false;
+	*n = get_u32(p + *pos);
+	*pos += 4;
+	if (len - *pos < *n)
+		return false;
+	*data = p + *pos;
+	*pos += *n;
+	return true;
+}
+
+/* Fill the job from an 'R' or 'E' payload; false when the payload is malformed. */
+static bool take_reply(pyc_job *job, const uint8_t *p, size_t len, int *status)
+{
+	size_t pos = 1, n;
+	const uint8_t *data;
+
+	if (p[0] == 'E') {
+		*status = PYC_ECOMPILE;
+		return take_field(p, len, &pos, &data, &n) &&
+		       pyc_buf_put(&job->error_type, data, n) == 0 &&
+		       take_field(p, len, &pos, &data, &n) &&
+		       pyc_buf_put(&job->error_text, data, n) == 0 && pos == len;
+	}
+	*status = 0;
+	if (len < 5 || get_u32(p + 1) != job->nlevels)
+		return false;
+	pos = 5;
+	for (size_t i = 0; i < job->nlevels; i++)
+		if (!take_field(p, len, &pos, &data, &n) || pyc_buf_put(&job->body[i], data, n) < 0)
+			return false;
+	return pos == len;
+}
+
+/* Act on every complete frame received; -1 on a protocol violation. */
+static int take_frames(pyc_pool *pool, worker *w)
+{
+	while (w->in.len >= 4) {
+		const uint8_t *p = (const uint8_t *)w->in.ptr;
+		size_t len = get_u32(p);
+		if (w->in.len - 4 < len)
+			return 0;
+		p += 4;
+		if (len == 0)
+			return -1;
+		if (p[0] == 'H' && !w->ready) {
+			w->ready = true;
+			if (w->job && pool->timeout > 0)
+				w->deadline = pyc_now() + pool->timeout;
+		} else if ((p[0] == 'R' || p[0] == 'E') && w->job && w->ready) {
+			int status;
+			if (!take_reply(w->job, p, len, &status))
+				return -1;
+			finish(pool, w, status);
+		} else {
+			return -1;
+		}
+		size_t rest = w->in.len - 4 - len;
+		memmove(w->in.ptr, w->in.ptr + 4 + len, rest);
+		pyc_buf_truncate(&w->in, rest);
+	}
+	return 0;
+}
+
+static void on_ready_io(pyc_pool *pool, worker *w, short revents)
+{
+	if ((revents & POLLOUT) && flush_out(w) != 0) {
+		worker_lost(pool, w, "");
+		return;
+	}
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	int eof = read_in(w);
+	if (take_frames(pool, w) != 0) {
+		if (w->job)
+			worker_lost(pool, w, "broke the protocol");
+		else
+			stop_worker(w, true);
+		return;
+	}
+	if (eof && w->job)
+		worker_lost(pool, w, "");
+	else if (eof)
+		stop_worker(w, true);
+}
+
+static void expire(pyc_pool *pool, worker *w)
+{
+	stop_worker(w, true);
+	pyc_buf_clear(&w->job->error_text);
+	pyc_buf_printf(&w->job->error_text, "compiling took longer than %g seconds", pool->timeout);
+	finish(pool, w, PYC_ETIMEOUT);
+}
+
+/* Wait until at least one busy worker has made progress; handles results and timeouts. */
+static int wait_some(pyc_pool *pool, pyc_error *err)
+{
+	struct pollfd fds[pool->jobs];
+	unsigned idx[pool->jobs], n = 0;
+	double now = pyc_now(), next = 0;
+
+	for (unsigned i = 0; i < pool->jobs; i++) {
+		worker *w = &pool->w[i];
+		if (!w->job)
+			continue;
+		fds[n] = (struct pollfd){ w->proc.sock, POLLIN, 0 };
+		if (w->out.len > w->out_off)
+			fds[n].events |= POLLOUT;
+		idx[n++] = i;
+		if (w->deadline > 0 && (next == 0 || w->deadline < next))
+			next = w->deadline;
+	}
+	if (n == 0)
+		return 0;
+	int ms = next == 0 ? -1 : next <= now ? 0 : (int)((next - now) * 1000.0) + 1;
+	int got = poll(fds, n, ms);
+	if (got < 0 && errno != EINTR)
+		return pyc_error_set(err, PYC_EIO, errno, "cannot wait for the compile workers");
+	for (unsigned k = 0; got > 0 && k < n; k++)
+		if (fds[k].revents)
+			on_ready_io(pool, &pool->w[idx[k]], fds[k].revents);
+	now = pyc_now();
+	for (unsigned k = 0; k < n; k++) {
+		worker *w = &pool->w[idx[k]];
+		if (w->job && w->deadline > 0 && now >= w->deadline)
+			expire(pool, w);
+	}
+	return 0;
+}
+
+static worker *idle_slot(pyc_pool *pool)
+{
+	worker *empty = NULL;
+
+	/* Prefer a running worker, so no more interpreters start than there is work for. */
+	for (unsigned i = 0; i < pool->jobs; i++) {
+		worker *w = &pool->w[i];
+		if (!w->job && w->proc.pid > 0)
+			return w;
+		if (!w->job && !empty)
+			empty = w;
+	}
+	return empty;
+}
+
+static void reset_results(pyc_job *job)
+{
+	job->status = 0;
+	for (size_t i = 0; i < PYC_JOB_MAX_LEVELS; i++)
+		pyc_buf_clear(&job->body[i]);
+	pyc_buf_clear(&job->error_text);
+	pyc_buf_clear(&job->error_type);
+}
+
+static int fatal_error(pyc_pool *pool, pyc_error *err)
+{
+	if (err)
+		*err = pool->fatal_err;
+	return pool->fatal;
+}
+
+int pyc_pool_submit(pyc_pool *pool, pyc_job *job, pyc_error *err)
+{
+	worker *w;
+	int rc;
+
+	if (job->nlevels < 1 || job->nlevels > PYC_JOB_MAX_LEVELS || !job->dfile)
+		return pyc_error_set(err, PYC_EINVAL, 0, "a compile job needs 1 to %d levels and a dfile",
+		                     PYC_JOB_MAX_LEVELS);
+	while (!pool->fatal && !(w = idle_slot(pool)))
+		if ((rc = wait_some(pool, err)) < 0)
+			return rc;
+	if (pool->fatal)
+		return fatal_error(pool, err);
+	if (w->proc.pid > 0 && !idle_alive(w))
+		stop_worker(w, true);
+	if (w->proc.pid <= 0 && spawn_worker(pool, w, err) < 0)
+		return pool->fatal;
+	reset_results(job);
+	if ((rc = encode_request(&w->out, job)) < 0)
+		return pyc_error_set(err, rc, 0, rc == PYC_ENOMEM ? "out of memory" :
+		                     "'%s' is too large to compile", job->dfile);
+	w->job = job;
+	w->out_off = 0;
+	pool->busy++;
+	w->deadline = pool->timeout <= 0 ? 0 :
+	              pyc_now() + pool->timeout + (w->ready ? 0 : STARTUP_GRACE);
+	if (flush_out(w) != 0)
+		worker_lost(pool, w, "");
+	return 0;
+}
+
+int pyc_pool_drain(pyc_pool *pool, pyc_error *err)
+{
+	while (pool->busy > 0) {
+		int rc = wait_some(pool, err);
+		if (rc < 0)
+			return rc;
+	}
+	return pool->fatal ? fatal_error(pool, err) : 0;
+}
+
+void pyc_pool_free(pyc_pool *pool)
+{
+	if (!pool)
+		return;
+	if (pool->w) {
+		/* Idle workers exit on EOF; close every socket first so they finish together. */
+		for (unsigned i = 0; i < pool->jobs; i++) {
+			worker *w = &pool->w[i];
+			if (w->job && w->proc.pid > 0)
+				kill(w->proc.pid, SIGKILL);
+			pyc_proc_close(&w->proc);
+		}
+		for (unsigned i = 0; i < pool->jobs; i++) {
+			pyc_proc_wait(&pool->w[i].proc);
+			pyc_buf_dispose(&pool->w[i].in);
+			pyc_buf_dispose(&pool->w[i].out);
+		}
+	}
+	free(pool->w);
+	for (size_t i = 0; pool->envp && pool->envp[i]; i++)
+		free(pool->envp[i]);
+	free(pool->envp);
+	free(pool->exe);
+	free(pool);
+}
+
+void pyc_job_dispose(pyc_job *job)
+{
+	if (!job)
+		return;
+	for (size_t i = 0; i < PYC_JOB_MAX_LEVELS; i++)
+		pyc_buf_dispose(&job->body[i]);
+	pyc_buf_dispose(&job->error_text);
+	pyc_buf_dispose(&job->error_type);
+}

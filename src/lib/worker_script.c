@@ -1,0 +1,81 @@
+/*
+ * The Python side of the compile engine (docs/compile-engine.md, "Protocol").
+ *
+ * Runs as `EXE -c <this>` on CPython 3.6+, talking over fd 3 (a socket; stdin and stdout
+ * are /dev/null so nothing stray can corrupt the frames). Frames both ways are a
+ * little-endian u32 length followed by that many bytes.
+ *   worker -> us, once at start:  'H' + "major.minor.micro"
+ *   us -> worker, per job:        u32 nlevels, i32 level * nlevels, u32 dfile_len, dfile,
+ *                                 source (the rest)
+ *   worker -> us, per job:        'R' + u32 n + (u32 len + marshal bytes) * n
+ *                              or 'E' + u32 len + exception class name
+ *                                     + u32 len + py_compile.PyCompileError(...).msg
+ * Compilation is exactly py_compile's: compile(source_bytes, dfile, 'exec',
+ * dont_inherit=True, optimize=level) (SourceFileLoader.source_to_code), then
+ * marshal.dumps(code) at the default version, as _code_to_timestamp_pyc does. The first
+ * level that fails ends the job, as compileall's loop over levels does.
+ *
+ * SIGINT is ignored: a Ctrl-C meant for pyc-tool reaches the whole process group, and the
+ * workers should leave quietly when pyc-tool closes their socket, not print tracebacks.
+ * A broken channel (pyc-tool gone) ends the worker silently for the same reason.
+ */
+#include "worker_script.h"
+
+const char pyc_worker_script[] =
+	"import os, sys, marshal, signal, struct\n"
+	"U = struct.Struct('<I')\n"
+	"def rd(n):\n"
+	"    parts = []\n"
+	"    while n:\n"
+	"        c = os.read(3, min(n, 1 << 22))\n"
+	"        if not c:\n"
+	"            return None\n"
+	"        parts.append(c)\n"
+	"        n -= len(c)\n"
+	"    return b''.join(parts)\n"
+	"def wr(b):\n"
+	"    v = memoryview(b)\n"
+	"    while len(v):\n"
+	"        v = v[os.write(3, v):]\n"
+	"def failed(e, dfile):\n"
+	"    import py_compile\n"
+	"    msg = py_compile.PyCompileError(e.__class__, e, dfile).msg\n"
+	"    msg = msg.encode('utf-8', 'backslashreplace')\n"
+	"    name = e.__class__.__name__.encode('utf-8', 'backslashreplace')\n"
+	"    return b'E' + U.pack(len(name)) + name + U.pack(len(msg)) + msg\n"
+	"def job(body):\n"
+	"    nl, = U.unpack_from(body, 0)\n"
+	"    levels = struct.unpack_from('<%di' % nl, body, 4)\n"
+	"    off = 4 + 4 * nl\n"
+	"    dl, = U.unpack_from(body, off)\n"
+	"    off += 4\n"
+	"    dfile = os.fsdecode(body[off:off + dl])\n"
+	"    source = body[off + dl:]\n"
+	"    out = [b'R', U.pack(nl)]\n"
+	"    try:\n"
+	"        for level in levels:\n"
+	"            code = compile(source, dfile, 'exec', dont_inherit=True, optimize=level)\n"
+	"            data = marshal.dumps(code)\n"
+	"            out.append(U.pack(len(data)))\n"
+	"            out.append(data)\n"
+	"    except Exception as e:\n"
+	"        return failed(e, dfile)\n"
+	"    return b''.join(out)\n"
+	"def main():\n"
+	"    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+	"    hello = ('H%d.%d.%d' % tuple(sys.version_info[:3])).encode('ascii')\n"
+	"    wr(U.pack(len(hello)) + hello)\n"
+	"    while True:\n"
+	"        h = rd(4)\n"
+	"        if h is None:\n"
+	"            return\n"
+	"        body = rd(U.unpack(h)[0])\n"
+	"        if body is None:\n"
+	"            return\n"
+	"        reply = job(body)\n"
+	"        body = None\n"
+	"        wr(U.pack(len(reply)) + reply)\n"
+	"try:\n"
+	"    main()\n"
+	"except OSError:\n"
+	"    pass\n";

@@ -1,0 +1,358 @@
+"""`pyc-tool compile` against each interpreter's own `python -m compileall`, main paths.
+
+For every CPython 3.6+ found: a small tree (a syntax error, a latin-1 source, a frozenset
+constant, a docstring and an assert, a symlinked file and a symlinked directory, a
+non-Python file) is copied, compiled by compileall, moved aside, copied again to the same
+path and compiled by pyc-tool, both with PYTHONHASHSEED=0. Required: the same set of cache
+files with the same modes and link counts, the same exit status, and the same contents
+(bytes for 3.11+; for 3.10 and older, where marshal's reference flags depend on reference
+counts, identical headers and code objects equal in every co_* field, recursively, compared
+by the interpreter itself). Then: a second run writes nothing and starts no interpreter,
+and a syntax error is reported while the rest is compiled (exit 1).
+"""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pyc_e2e import Suite, SkipCase, clean_env, interpreters, run_tool  # noqa: E402
+
+TREE = {
+    "top.py": b"TOP = True\n",
+    "pkg/__init__.py": b'"""Package doc."""\n',
+    "pkg/a.py": b'"""Module doc."""\n'
+                b'def f(x):\n    """f doc."""\n    assert x, "no"\n'
+                b'    return x in {"alpha", "beta", "gamma", "delta"}\n',
+    "pkg/bad.py": b"def broken(:\n    pass\n",
+    "pkg/latin.py": b"# -*- coding: latin-1 -*-\ns = '\xe9t\xe9'\n",
+    "pkg/sub/b.py": b"import os\nX = [i * 2 for i in range(3)]\n",
+    "pkg/sub/deeper/c.py": b"class C:\n    y = 1.5\n",
+    "pkg/notes.txt": b"not python\n",
+}
+
+# compileall's exact argument lists, per minimum version. Cases whose meaning does not
+# change between versions run on the oldest and newest interpreter found (and 3.10, the
+# newest with the code-object comparison) to keep CI short; the full matrix is
+# test_compile_oracle.py's job.
+EVERY_VERSION = {"default", "levels-hardlink", "checked-hash", "source-date-epoch", "ddir",
+                 "strip-prepend"}
+CASES = [
+    ("default", [], (3, 6), {}),
+    ("force", ["-f"], (3, 6), {}),
+    ("levels-hardlink", ["-o", "0", "-o", "1", "-o", "2", "--hardlink-dupes"], (3, 9), {}),
+    ("checked-hash", ["--invalidation-mode", "checked-hash"], (3, 7), {}),
+    ("unchecked-hash", ["--invalidation-mode", "unchecked-hash"], (3, 7), {}),
+    ("source-date-epoch", [], (3, 7), {"SOURCE_DATE_EPOCH": "1"}),
+    ("ddir", ["-d", "/installed/here"], (3, 6), {}),
+    ("strip-prepend", ["-s", "@WORK@", "-p", "/opt/x"], (3, 9), {}),
+    ("legacy", ["-b"], (3, 6), {}),
+    ("exclude", ["-x", r"sub[/\\]b\.py$"], (3, 6), {}),
+    ("no-recurse", ["-l"], (3, 6), {}),
+    ("r1", ["-r", "1"], (3, 6), {}),
+    ("limit-symlinks", ["-e", "@WORK@"], (3, 9), {}),
+    ("pycache-prefix", [], (3, 8), {"PYTHONPYCACHEPREFIX": "@WORK@/_prefix",
+                                         # no import may write the stdlib's caches there
+                                         "PYTHONDONTWRITEBYTECODE": "1"}),
+    ("file-list", ["-i", "-"], (3, 6), {}),
+]
+
+COMPARE = r'''
+import marshal, sys, types
+def eq(a, b):
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, types.CodeType):
+        for k in dir(a):
+            if k.startswith("co_"):
+                x, y = getattr(a, k), getattr(b, k)
+                if callable(x):
+                    continue
+                if not eq(x, y):
+                    sys.stderr.write("field %s differs\n" % k)
+                    return False
+        return True
+    if isinstance(a, (tuple, list)):
+        return len(a) == len(b) and all(eq(x, y) for x, y in zip(a, b))
+    if isinstance(a, float):
+        return repr(a) == repr(b)
+    return a == b
+bad = 0
+hsize = 16 if sys.version_info >= (3, 7) else 12
+for line in sys.stdin:
+    p, q = line.rstrip("\n").split("\t")
+    a, b = open(p, "rb").read(), open(q, "rb").read()
+    if a[:hsize] != b[:hsize] or not eq(marshal.loads(a[hsize:]), marshal.loads(b[hsize:])):
+        print("DIFFER %s" % p)
+        bad += 1
+sys.exit(1 if bad else 0)
+'''
+
+
+def make_tree(root):
+    for rel, data in TREE.items():
+        p = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as f:
+            f.write(data)
+        os.utime(p, (1700000000, 1700000000))
+    os.symlink("a.py", os.path.join(root, "pkg", "alias.py"))
+    os.symlink("sub", os.path.join(root, "pkg", "linkdir"))
+    # A symlinked file pointing outside the tree (-e skips it).
+    ext = os.path.join(os.path.dirname(root), "ext")
+    os.makedirs(ext, exist_ok=True)
+    with open(os.path.join(ext, "ext.py"), "wb") as f:
+        f.write(b"EXT = 1\n")
+    os.utime(os.path.join(ext, "ext.py"), (1700000000, 1700000000))
+    os.symlink(os.path.join(ext, "ext.py"), os.path.join(root, "pkg", "outside.py"))
+
+
+def caches(root):
+    """{relative path: (mode, nlink, inode group)} of every .pyc under root."""
+    out = {}
+    inodes = {}
+    for d, dirs, files in os.walk(root):
+        for n in files:
+            if n.endswith(".pyc"):
+                p = os.path.join(d, n)
+                st = os.lstat(p)
+                group = inodes.setdefault(st.st_ino, len(inodes))
+                out[os.path.relpath(p, root)] = (stat.S_IMODE(st.st_mode), st.st_nlink, group)
+    return out
+
+
+def same_contents(interp, a_root, b_root, rels):
+    if interp.version >= (3, 11):
+        for rel in rels:
+            with open(os.path.join(a_root, rel), "rb") as f1, \
+                    open(os.path.join(b_root, rel), "rb") as f2:
+                if f1.read() != f2.read():
+                    raise AssertionError("%s differs" % rel)
+        return
+    pairs = "".join("%s\t%s\n" % (os.path.join(a_root, r), os.path.join(b_root, r)) for r in rels)
+    r = interp.run(["-c", COMPARE], input=pairs.encode())
+    if r.returncode != 0:
+        raise AssertionError("code objects differ:\n%s%s" % (r.stdout.decode(), r.stderr.decode()))
+
+
+def compare_case(suite, interp, name, args, extra_env):
+    base = os.path.join(suite.tmp, "%s-%s" % (interp.short, name))
+    work = os.path.join(base, "work")
+    env = clean_env(**{k: v.replace("@WORK@", work) for k, v in extra_env.items()})
+    env["XDG_CACHE_HOME"] = os.path.join(suite.tmp, "cache")
+    args = [a.replace("@WORK@", work) for a in args]
+    # -i -: the names come from stdin (with blank padding compileall strips).
+    stdin = None
+    dests = [work]
+    if "-i" in args:
+        stdin = ("  %s/pkg/sub \n%s/top.py\n" % (work, work)).encode()
+        dests = []
+    results = {}
+    for who in ("oracle", "ours"):
+        make_tree(work)
+        if who == "oracle":
+            r = interp.run(["-m", "compileall", "-q"] + args + dests, env=env, input=stdin)
+        else:
+            r = run_tool(["compile", "-q", "--python", interp.exe] + args + dests, env=env,
+                         input=stdin)
+        results[who] = (r.returncode, r.stdout.decode(errors="replace"),
+                        r.stderr.decode(errors="replace"))
+        shutil.move(work, os.path.join(base, who))
+    (rc_o, out_o, err_o), (rc_u, out_u, err_u) = results["oracle"], results["ours"]
+    if rc_o != rc_u:
+        raise AssertionError("exit %d (compileall) vs %d (pyc-tool)\n%s%s\n---\n%s%s" % (
+            rc_o, rc_u, out_o, err_o, out_u, err_u))
+    c_o, c_u = caches(os.path.join(base, "oracle")), caches(os.path.join(base, "ours"))
+    if c_o != c_u:
+        raise AssertionError("cache files differ:\ncompileall %s\npyc-tool   %s" % (
+            sorted(c_o.items()), sorted(c_u.items())))
+    if not c_o:
+        raise AssertionError("nothing was compiled")
+    same_contents(interp, os.path.join(base, "oracle"), os.path.join(base, "ours"), sorted(c_o))
+    shutil.rmtree(base)
+
+
+def wrapper(suite, interp, log):
+    path = os.path.join(suite.tmp, "py-%s.sh" % interp.short)
+    with open(path, "w") as f:
+        f.write('#!/bin/sh\necho start >> "%s"\nexec "%s" "$@"\n' % (log, interp.exe))
+    os.chmod(path, 0o755)
+    return path
+
+
+def noop_and_errors(suite, interp):
+    root = os.path.join(suite.tmp, "noop-%s" % interp.short)
+    make_tree(root)
+    log = os.path.join(suite.tmp, "starts-%s.log" % interp.short)
+    exe = wrapper(suite, interp, log)
+    env = clean_env(XDG_CACHE_HOME=os.path.join(suite.tmp, "cache-noop"))
+    r = run_tool(["compile", "--python", exe, root], env=env)
+    out = r.stdout.decode(errors="replace")
+    if r.returncode != 1 or "*** Error compiling" not in out or "bad.py" not in out \
+            or "SyntaxError" not in out:
+        raise AssertionError("syntax error not reported as compileall does (exit %d):\n%s%s" % (
+            r.returncode, out, r.stderr.decode(errors="replace")))
+    first = caches(root)
+    if not any(k.startswith(os.path.join("pkg", "__pycache__", "a.")) for k in first):
+        raise AssertionError("the good files were not compiled: %s" % sorted(first))
+    before = {k: (os.stat(os.path.join(root, k)).st_ino, os.stat(os.path.join(root, k)).st_mtime_ns)
+              for k in first}
+    open(log, "w").close()
+    # Second run: nothing changed. The broken file is reported again (from the failure
+    # cache), nothing is written and no interpreter starts.
+    r2 = run_tool(["compile", "--python", exe, root], env=env)
+    with open(log) as f:
+        starts = f.read().count("start")
+    after = {k: (os.stat(os.path.join(root, k)).st_ino, os.stat(os.path.join(root, k)).st_mtime_ns)
+             for k in caches(root)}
+    if before != after:
+        raise AssertionError("the no-op run rewrote caches")
+    if starts:
+        raise AssertionError("the no-op run started the interpreter %d times" % starts)
+    out2 = r2.stdout.decode(errors="replace")
+    err_lines = [l for l in out.splitlines() if not l.startswith("compiled ")]
+    err_lines2 = [l for l in out2.splitlines() if not l.startswith("compiled ")]
+    if r2.returncode != 1 or err_lines2 != err_lines:
+        raise AssertionError("second run: exit %d, output differs:\n%s\n---\n%s" % (
+            r2.returncode, out, out2))
+    # Fixed with the same size and mtime: the content changed, so it is compiled now.
+    bad = os.path.join(root, "pkg", "bad.py")
+    st = os.stat(bad)
+    with open(bad, "wb") as f:
+        f.write(b"def broken():\n    pass\n")
+    os.truncate(bad, st.st_size)
+    os.utime(bad, ns=(st.st_atime_ns, st.st_mtime_ns))
+    r3 = run_tool(["compile", "--python", exe, root], env=env)
+    if r3.returncode != 0 or b"compiled 1," not in r3.stdout:
+        raise AssertionError("fixed file: exit %d: %s%s" % (r3.returncode, r3.stdout, r3.stderr))
+
+
+def json_records(suite, interp):
+    """--json: one record per file written or failed, then a summary that adds up; the
+    outputs named exist; --dry-run afterwards lists nothing, after a touch the one file."""
+    root = os.path.join(suite.tmp, "json-%s" % interp.short)
+    make_tree(root)
+    r = run_tool(["compile", "--json", "--python", interp.exe, root])
+    recs = [json.loads(l) for l in r.stdout.decode().splitlines()]
+    files = [x for x in recs if x["type"] == "file"]
+    summ = [x for x in recs if x["type"] == "summary"]
+    if r.returncode != 1 or len(summ) != 1 or recs[-1] is not summ[0]:
+        raise AssertionError("exit %d, records %r" % (r.returncode, recs))
+    failed = [x for x in files if x["status"] == "failed"]
+    done = [x for x in files if x["status"] == "compiled"]
+    if [os.path.basename(x["path"]) for x in failed] != ["bad.py"] or \
+            "SyntaxError" not in failed[0]["error"] or failed[0]["error_kind"] != "compile":
+        raise AssertionError("failed records: %r" % failed)
+    if summ[0]["compiled"] != len(done) or summ[0]["failed"] != 1 or not done:
+        raise AssertionError("summary %r vs %d records" % (summ[0], len(done)))
+    for x in done:
+        if x["reason"] != "missing" or not all(os.path.isfile(o) for o in x["outputs"]):
+            raise AssertionError("record %r" % x)
+    a = os.path.join(root, "pkg", "sub", "b.py")
+    os.utime(a, (1700000100, 1700000100))
+    r = run_tool(["compile", "--dry-run", "--json", "--python", interp.exe, root])
+    recs = [json.loads(l) for l in r.stdout.decode().splitlines()]
+    would = [(x["path"], x["reason"]) for x in recs if x.get("status") == "would-compile"]
+    if would != [(os.path.join(root, "pkg", "bad.py"), "missing"), (a, "mtime")]:
+        raise AssertionError("dry run: %r" % would)
+
+
+def same_output(suite, interp, name, args):
+    """compileall's default output (quiet=0) is `pyc-tool compile -v -j1` line for line,
+    plus our summary line; `-q` output is the same as compileall -q."""
+    base = os.path.join(suite.tmp, "out-%s-%s" % (interp.short, name))
+    work = os.path.join(base, "work")
+    args = [a.replace("@WORK@", work) for a in args]
+    outs = {}
+    for who in ("oracle", "ours"):
+        make_tree(work)
+        for q in ([], ["-q"]):
+            if who == "oracle":
+                r = interp.run(["-m", "compileall"] + q + args + [work])
+            else:
+                r = run_tool(["compile", "-j1"] + (q or ["-v"]) + ["--python", interp.exe]
+                             + args + [work])
+            lines = r.stdout.decode(errors="replace").splitlines()
+            if who == "ours" and not q:
+                if not lines or not lines[-1].startswith("compiled "):
+                    raise AssertionError("no summary line: %r" % lines[-1:])
+                lines = lines[:-1]
+            outs[(who, bool(q))] = (r.returncode, lines)
+            if not q:
+                shutil.rmtree(work)
+                make_tree(work)
+        shutil.rmtree(work)
+    for q in (False, True):
+        if outs[("oracle", q)] != outs[("ours", q)]:
+            raise AssertionError("output differs (%s):\ncompileall %r\npyc-tool   %r" % (
+                "-q" if q else "default/-v", outs[("oracle", q)], outs[("ours", q)]))
+
+
+def unwritable_targets(suite, interp):
+    """A __pycache__ that is a file and a cache path that is a symlink: compileall fails
+    those files (exit 1) and compiles the rest; so must we, leaving the link's target alone."""
+    base = os.path.join(suite.tmp, "faults-%s" % interp.short)
+    results = {}
+    for who in ("oracle", "ours"):
+        root = os.path.join(base, who)
+        make_tree(root)
+        os.unlink(os.path.join(root, "pkg", "bad.py"))
+        with open(os.path.join(root, "pkg", "sub", "__pycache__"), "w") as f:
+            f.write("not a directory\n")
+        os.makedirs(os.path.join(root, "pkg", "__pycache__"))
+        victim = os.path.join(base, "victim-%s" % who)
+        with open(victim, "w") as f:
+            f.write("keep me\n")
+        os.symlink(victim, os.path.join(root, "pkg", "__pycache__", "a.%s.pyc" % interp.tag))
+        if who == "oracle":
+            r = interp.run(["-m", "compileall", "-q", root])
+        else:
+            r = run_tool(["compile", "-q", "--python", interp.exe, root])
+        with open(victim) as f:
+            if f.read() != "keep me\n":
+                raise AssertionError("%s wrote through the symlinked cache path" % who)
+        results[who] = (r.returncode, caches(root), r.stdout.decode(errors="replace"))
+    (rc_o, c_o, out_o), (rc_u, c_u, out_u) = results["oracle"], results["ours"]
+    if rc_o != rc_u or sorted(c_o) != sorted(c_u):
+        raise AssertionError("exit %d vs %d, caches %s vs %s" % (
+            rc_o, rc_u, sorted(c_o), sorted(c_u)))
+    for name in ("sub/b.py", "a.py"):
+        if ("pkg/%s'..." % name) not in out_u:
+            raise AssertionError("no error reported for %s:\n%s" % (name, out_u))
+
+
+def main():
+    suite = Suite("compile_basic")
+    found = interpreters(min_version=(3, 6))
+    if not found:
+        suite.skip("no CPython 3.6+ found")
+    for interp in found:
+        for name, args, since, extra in CASES:
+            with suite.case("%s %s" % (interp.short, name)):
+                if interp.version[:2] < since:
+                    raise SkipCase("compileall %s does not have this (%s)" % (interp.short, name))
+                eligible = [i for i in found if i.version[:2] >= since]
+                if name not in EVERY_VERSION and interp not in (eligible[0], eligible[-1]) \
+                        and interp.version[:2] != (3, 10):
+                    raise SkipCase("version-independent case, run on %s and %s" % (
+                        eligible[0].short, eligible[-1].short))
+                compare_case(suite, interp, name, args, extra)
+        with suite.case("%s no-op run and syntax error" % interp.short):
+            noop_and_errors(suite, interp)
+        with suite.case("%s unwritable cache paths" % interp.short):
+            unwritable_targets(suite, interp)
+        with suite.case("%s --json and --dry-run" % interp.short):
+            json_records(suite, interp)
+        with suite.case("%s output like compileall" % interp.short):
+            same_output(suite, interp, "plain", [])
+        with suite.case("%s output like compileall, -s -p" % interp.short):
+            if interp.version[:2] < (3, 9):
+                raise SkipCase("compileall %s has no -s/-p" % interp.short)
+            same_output(suite, interp, "strip", ["-s", "@WORK@/pk", "-p", "/x"])
+    suite.finish()
+
+
+if __name__ == "__main__":
+    main()

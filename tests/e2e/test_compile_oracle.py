@@ -1,0 +1,636 @@
+"""pyc-tool compile against each interpreter's own compileall, option set by option set.
+
+For every CPython 3.6-3.13 found, a slice of its own standard library (top-level modules,
+packages with subpackages, the syntax- and encoding-error files from its test data, and
+edge cases: odd names, modes, mtimes, symlinks, deep directories) is laid out in a work
+area W. For each option set, `pythonX.Y -m compileall OPTIONS W/tree` runs on a pristine
+copy of W, W is moved aside, the pristine copy is restored AT THE SAME PATH (co_filename
+embeds it), and `pyc-tool compile --python pythonX.Y OPTIONS W/tree` runs there. Both get
+PYTHONHASHSEED=0, no PYTHONDONTWRITEBYTECODE, umask 022. Then the two areas must hold the
+same entries with the same types and modes, the same hard-link structure, the same exit
+status, and the same .pyc contents: bytes for 3.11+; for 3.10 and earlier (where marshal
+sets FLAG_REF by reference count, so compileall -j1 and -j2 already differ) the same
+header and code objects equal in every co_* attribute (codecompare.py, run by the target
+interpreter). Some sets also compare what both print (-q, -qq, and pyc-tool's -v against
+compileall's default), line for line as multisets. W/pre holds caches already there (junk,
+a symlink, a directory). Then the no-op rule: a second pyc-tool run rewrites nothing and
+starts no interpreter (a --python wrapper logs every start). A set marked "known" is a
+KNOWN MISMATCH, run as an expected failure (reported as SKIP while it fails).
+
+PYC_ORACLE_SELF=1 replaces pyc-tool by `compileall -j2` (checks the harness itself);
+PYC_ORACLE_VERSIONS=3.9,3.12 limits the run to those versions.
+"""
+import hashlib
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from pyc_e2e import SkipCase, Suite, clean_env, interpreters, run_tool  # noqa: E402
+
+CODECOMPARE = os.path.join(HERE, "codecompare.py")
+SELF_CHECK = os.environ.get("PYC_ORACLE_SELF") == "1"
+
+TOP_MODULES = ["abc.py", "bisect.py", "colorsys.py", "dataclasses.py", "fractions.py",
+               "heapq.py", "keyword.py", "string.py", "textwrap.py", "this.py", "enum.py",
+               "_collections_abc.py", "contextlib.py", "numbers.py"]
+PACKAGES = ["email", "concurrent", "json"]          # email/mime, concurrent/futures
+# Syntax- and encoding-error files of the test data; the layout moved between versions.
+BAD_GLOBS = ["test/badsyntax_*.py", "test/bad_coding*.py",
+             "test/tokenizedata/badsyntax_*.py", "test/tokenizedata/bad_coding*.py",
+             "test/test_future_stmt/badsyntax_future*.py"]
+LIB2TO3 = ["bom.py", "crlf.py", "different_encoding.py", "false_encoding.py",
+           "py2_test_grammar.py", "py3_test_grammar.py"]
+MODES = {"keyword.py": 0o755, "string.py": 0o600, "textwrap.py": 0o444, "bisect.py": 0o640}
+DEEP = 11       # deeper than compileall's old default recursion limit of 10 (3.6-3.8)
+
+
+def sh(*args):
+    subprocess.run(list(args), check=True)
+
+
+def stdlib_dir(interp):
+    r = interp.run(["-c", "import sysconfig; print(sysconfig.get_paths()['stdlib'])"])
+    return r.stdout.decode().strip()
+
+
+def copy_py_tree(src, dst):
+    """The .py files of a package and its subpackages, without caches or data."""
+    for root, dirs, files in os.walk(src):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__" and d != "tests")
+        rel = os.path.relpath(root, src)
+        os.makedirs(os.path.join(dst, rel), exist_ok=True)
+        for name in sorted(files):
+            if name.endswith(".py"):
+                shutil.copy2(os.path.join(root, name), os.path.join(dst, rel, name))
+
+
+def write(path, data, mtime_ns=None):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+    if mtime_ns is not None:
+        os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+def add_bad_files(lib, tree):
+    import glob
+    seen = set()
+    for pattern in BAD_GLOBS:
+        for src in sorted(glob.glob(os.path.join(lib, pattern))):
+            name = os.path.basename(src)
+            if name not in seen:
+                seen.add(name)
+                shutil.copy2(src, os.path.join(tree, "bad", name))
+    for name in LIB2TO3:
+        src = os.path.join(lib, "lib2to3", "tests", "data", name)
+        if os.path.exists(src):
+            os.makedirs(os.path.join(tree, "bad", "lib2to3"), exist_ok=True)
+            shutil.copy2(src, os.path.join(tree, "bad", "lib2to3", name))
+    write(os.path.join(tree, "bad", "nul.py"), b"x = 1\0\n")
+    os.symlink("../nonexistent.py", os.path.join(tree, "bad", "dangling.py"))
+    return len(seen)
+
+
+def add_edge_files(interp, work, tree):
+    edge = os.path.join(tree, "edge")
+    write(os.path.join(edge, "empty.py"), "")
+    write(os.path.join(edge, "cr.py"), b"a = 1\rb = 2\r")
+    # A BOM, and a frozenset constant: its order depends on the string hash (seed 0).
+    write(os.path.join(edge, "bom.py"), b"\xef\xbb\xbf# coding: utf-8\n"
+          b"def f(x):\n    return x in {'alpha', 'beta', 'gamma', 'delta', 1.5, b'z'}\n")
+    write(os.path.join(edge, os.fsdecode(b"non-utf8-\xff.py")), "u = 1\n")
+    write(os.path.join(edge, "pkg.py", "m.py"), "in_a_directory_named_like_a_module = 1\n")
+    os.mkfifo(os.path.join(edge, "fifo.py"))        # not a regular file: skipped, never opened
+    if interp.version[:2] >= (3, 9):                # 3.6-3.8's compileall crashes on >= 2**31
+        write(os.path.join(edge, "far.py"), "far = 1\n", mtime_ns=(2 ** 32 + 5) * 10 ** 9)
+    write(os.path.join(edge, "sp ace.py"), "x = 'space'\n")
+    write(os.path.join(edge, "\u00fcn\u00ef.py"), "y = '\u00fcn\u00ef'\n")
+    write(os.path.join(edge, ".hidden.py"), "z = 1\n")
+    write(os.path.join(edge, "gui.pyw"), "w = 1\n")
+    write(os.path.join(edge, "notes.txt"), "not python\n")
+    write(os.path.join(edge, "latin1.py"), b"# -*- coding: latin-1 -*-\ns = '\xe9'\n")
+    write(os.path.join(edge, "crlf.py"), b"a = 1\r\nb = {a, 'x', 2.5}\r\n")
+    # int(st_mtime) rounds this one up to the next second; this one is negative.
+    write(os.path.join(edge, "frac.py"), "f = 0.0\n", mtime_ns=1700000000999999999)
+    write(os.path.join(edge, "neg.py"), "n = -0.0\n", mtime_ns=-1500000000)
+    deep = edge
+    for i in range(1, DEEP + 1):
+        deep = os.path.join(deep, "d%d" % i)
+        write(os.path.join(deep, "m.py"), "level = %d\n" % i)
+    links = os.path.join(tree, "links")
+    os.makedirs(links)
+    os.symlink("../heapq.py", os.path.join(links, "inside.py"))
+    os.symlink(os.path.join(work, "outside", "target.py"), os.path.join(links, "outside.py"))
+    os.symlink("../json", os.path.join(links, "dirlink"))
+    write(os.path.join(work, "outside", "target.py"), "outside = True\n")
+    add_existing_caches(interp, work)
+
+
+def add_existing_caches(interp, work):
+    """W/pre: caches already there that no writer may keep or write through: a symlink
+    and a directory where a pyc goes (py_compile refuses both), a junk pyc with mode 0600."""
+    pre = os.path.join(work, "pre")
+    for name in ("link", "dir", "junk"):
+        write(os.path.join(pre, name + ".py"), "%s = 1\n" % name)
+    cache = os.path.join(pre, "__pycache__")
+    os.makedirs(cache)
+    write(os.path.join(work, "outside", "old.pyc"), b"not a pyc")
+    os.symlink(os.path.join(work, "outside", "old.pyc"),
+               os.path.join(cache, "link.%s.pyc" % interp.tag))
+    os.makedirs(os.path.join(cache, "dir.%s.pyc" % interp.tag))
+    write(os.path.join(cache, "junk.%s.pyc" % interp.tag), b"junk")
+    os.chmod(os.path.join(cache, "junk.%s.pyc" % interp.tag), 0o600)
+
+
+def build_area(interp, work):
+    """Lay out W = work: W/tree (compiled), W/outside (symlink targets), W/prefix."""
+    lib = stdlib_dir(interp)
+    tree = os.path.join(work, "tree")
+    os.makedirs(os.path.join(tree, "bad"))
+    os.makedirs(os.path.join(work, "prefix"))
+    for name in TOP_MODULES:
+        if os.path.exists(os.path.join(lib, name)):
+            shutil.copy2(os.path.join(lib, name), os.path.join(tree, name))
+    for name, mode in MODES.items():
+        os.chmod(os.path.join(tree, name), mode)
+    for pkg in PACKAGES:
+        copy_py_tree(os.path.join(lib, pkg), os.path.join(tree, pkg))
+    nbad = add_bad_files(lib, tree)
+    if nbad < 3:
+        raise AssertionError("only %d syntax-error files found under %s" % (nbad, lib))
+    add_edge_files(interp, work, tree)
+
+
+def snapshot(root):
+    """{relative path: (kind, mode, size, content or link target)} for everything under root,
+    plus the hard-link groups among regular files."""
+    entries, inodes = {}, {}
+    for dirpath, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(dirs + files):
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, root)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                entries[rel] = ("link", os.readlink(path))
+            elif stat.S_ISDIR(st.st_mode):
+                entries[rel] = ("dir", oct(stat.S_IMODE(st.st_mode)))
+            elif not stat.S_ISREG(st.st_mode):
+                entries[rel] = ("special", oct(st.st_mode))     # the FIFO: never read it
+            else:
+                entries[rel] = ("file", oct(stat.S_IMODE(st.st_mode)), st.st_mtime_ns)
+                inodes.setdefault((st.st_dev, st.st_ino), []).append(rel)
+    links = sorted(tuple(sorted(g)) for g in inodes.values() if len(g) > 1)
+    return entries, links
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def ours(rel, work):
+    """False for what the interpreters cache of their own imports under W/prefix (both
+    compileall and the workers import modules with PYTHONPYCACHEPREFIX set)."""
+    if not rel.startswith("prefix/"):
+        return True
+    return rel.startswith("prefix/" + work.lstrip("/") + "/tree")
+
+
+def compare_areas(interp, oracle, tool):
+    """Raise AssertionError naming every difference between the two work areas; else
+    return ({pyc written by compileall: mtime_ns}, a digest of what it wrote)."""
+    (eo, lo), (et, lt) = snapshot(oracle), snapshot(tool)
+    eo = dict((k, v) for k, v in eo.items() if ours(k, tool))
+    et = dict((k, v) for k, v in et.items() if ours(k, tool))
+    lo = [g for g in lo if ours(g[0], tool)]
+    lt = [g for g in lt if ours(g[0], tool)]
+    problems = []
+    missing = sorted(set(eo) - set(et))
+    extra = sorted(set(et) - set(eo))
+    if missing:
+        problems.append("only compileall wrote: %s" % ", ".join(missing[:8]))
+    if extra:
+        problems.append("only pyc-tool wrote: %s" % ", ".join(extra[:8]))
+    pairs = []
+    for rel in sorted(set(eo) & set(et)):
+        o, t = eo[rel], et[rel]
+        if o[0] != t[0] or o[1] != t[1]:
+            problems.append("%s: %s vs %s" % (rel, o[:2], t[:2]))
+            continue
+        if o[0] != "file":
+            continue
+        if not rel.endswith(".pyc"):
+            if o[2] != t[2] or read(os.path.join(oracle, rel)) != read(os.path.join(tool, rel)):
+                problems.append("%s: a source changed" % rel)
+            continue
+        if read(os.path.join(oracle, rel)) != read(os.path.join(tool, rel)):
+            pairs.append(rel)
+    if lo != lt:
+        problems.append("hard links: compileall %s, pyc-tool %s" % (lo, lt))
+    problems += compare_pycs(interp, oracle, tool, pairs)
+    if problems:
+        raise AssertionError("\n  ".join(["%d difference(s):" % len(problems)] + problems))
+    written = hashlib.sha256()
+    pycs = sorted(r for r in eo if r.endswith(".pyc") and eo[r][0] == "file")
+    for rel in pycs:
+        written.update(os.fsencode("%s %s\0" % (rel, eo[rel][1])) + read(os.path.join(oracle, rel)))
+    written.update(repr(lo).encode())
+    return dict((r, eo[r][2]) for r in pycs), written.hexdigest()
+
+
+def compare_pycs(interp, oracle, tool, rels):
+    """Byte-different pycs: an error for 3.11+, else equal headers and code required.
+    `interp` may be a list (several --python): each pyc goes to the one of its cache tag."""
+    if isinstance(interp, list):
+        found = []
+        for i in interp:
+            mine = [r for r in rels if ".%s." % i.tag in os.path.basename(r)]
+            found += compare_pycs(i, oracle, tool, mine)
+        other = [r for r in rels if not any(".%s." % i.tag in os.path.basename(r) for i in interp)]
+        return found + ["%s: bytes differ (no cache tag)" % r for r in other]
+    if not rels:
+        return []
+    args = []
+    for rel in rels:
+        args += [os.path.join(oracle, rel), os.path.join(tool, rel)]
+    r = interp.run([CODECOMPARE] + args)
+    if r.returncode not in (0, 1):
+        return ["codecompare failed: %s" % r.stderr.decode(errors="replace")]
+    found = []
+    for line in r.stdout.decode("utf-8", "surrogateescape").splitlines():
+        for rel in rels:
+            head = "DIFF %s %s: " % (os.path.join(oracle, rel), os.path.join(tool, rel))
+            if line.startswith(head):
+                found.append("pyc %s: %s" % (rel, line[len(head):]))
+    if r.returncode and not found:
+        found.append("codecompare: %s" % r.stdout.decode(errors="replace"))
+    if interp.version[:2] >= (3, 11):
+        found += ["%s: bytes differ (3.11+ must be byte-identical)%s" % (
+            rel, "" if r.returncode else "; code objects equal") for rel in rels]
+    return found
+
+
+class Area:
+    """One interpreter's work area W and its pristine copy; runs both tools at W."""
+
+    def __init__(self, interp, vdir):
+        self.interp = interp
+        self.work = os.path.join(vdir, "w")
+        self.tree = os.path.join(self.work, "tree")
+        self.pristine = os.path.join(vdir, "pristine")
+        self.oracle = os.path.join(vdir, "w.compileall")
+        build_area(interp, self.work)
+        sh("cp", "-a", self.work, self.pristine)
+        entries = snapshot(self.pristine)[0]
+        self.before = dict((r, e[2]) for r, e in entries.items()
+                           if r.endswith(".pyc") and e[0] == "file")
+
+    def restore(self):
+        for d in (self.work, self.oracle):
+            if os.path.lexists(d):
+                shutil.rmtree(d)
+        sh("cp", "-a", self.pristine, self.work)
+
+    def expand(self, items):
+        return [x.replace("{tree}", self.tree).replace("{work}", self.work) for x in items]
+
+    def run_compileall(self, opts, env, stdin, extra=(), exe=None):
+        cmd = [exe or self.interp.exe, "-m", "compileall"] + list(extra) + opts
+        return subprocess.run(cmd, cwd=self.work, env=env, input=stdin, capture_output=True,
+                              timeout=300)
+
+    def run_tool(self, opts, env, stdin, python=None):
+        if SELF_CHECK:
+            opts = [o for o in opts if o != "-v"]
+            return self.run_compileall(opts, env, stdin, extra=["-j2"])
+        args = ["compile", "--python", python or self.interp.exe] + opts
+        return run_tool(args, cwd=self.work, env=env, input=stdin)
+
+    def versus(self, opts, env_extra=None, stdin=None, tool_extra=(), output=False,
+               nothing=False, twice=False):
+        """compileall, then pyc-tool (with tool_extra too), at the same path; compare the
+        areas, exit statuses and, with output=True, the printed lines. Returns a digest
+        of what compileall wrote."""
+        env = clean_env(**dict((k, self.expand([v])[0]) for k, v in (env_extra or {}).items()))
+        opts = self.expand(opts)
+        stdin = self.expand([stdin])[0].encode() if stdin is not None else None
+        self.restore()
+        ro = self.run_compileall(opts, env, stdin)
+        if twice:                           # compare the reruns
+            ro = self.run_compileall(opts, env, stdin)
+        os.rename(self.work, self.oracle)
+        self.restore_work_only()
+        rt = self.run_tool(list(tool_extra) + opts, env, stdin)
+        if twice:
+            rt = self.run_tool(list(tool_extra) + opts, env, stdin)
+        where = []
+        if ro.returncode != rt.returncode:
+            where.append("exit status: compileall %d, pyc-tool %d" % (ro.returncode, rt.returncode))
+        npycs = digest = 0
+        try:
+            pycs, digest = compare_areas(self.interp, self.oracle, self.work)
+            # pycs written by this run: not there before, or there with another mtime
+            npycs = len([r for r, t in pycs.items() if self.before.get(r) != t])
+        except AssertionError as e:
+            where.append(str(e))
+        if output and not SELF_CHECK:       # compileall -j2 interleaves its workers' lines
+            where += compare_output(ro, rt)
+        if where:
+            raise AssertionError("\n".join(where) + "\n" + transcript(ro, rt))
+        if nothing and ro.returncode != 2:     # then it wrote nothing, nor did pyc-tool
+            raise AssertionError("compileall was expected to refuse the options (exit 2)\n"
+                                 + transcript(ro, rt))
+        if npycs == 0 and not nothing:
+            raise AssertionError("compileall wrote no .pyc at all: the case checks nothing\n"
+                                 + transcript(ro, rt))
+        return digest
+
+    def restore_work_only(self):
+        sh("cp", "-a", self.pristine, self.work)
+
+
+SUMMARY = re.compile(r"^compiled \d+, up to date \d+, failed \d+ in ")
+
+
+def compare_output(ro, rt):
+    """The lines compileall printed (stdout, and the SyntaxWarnings on stderr) as a
+    multiset (workers finish in any order, as with compileall -j), against pyc-tool's
+    stdout and stderr without its summary line."""
+    mine = [l for l in (rt.stdout + rt.stderr).decode(errors="replace").splitlines()
+            if not SUMMARY.match(l)]
+    theirs = (ro.stdout + ro.stderr).decode(errors="replace").splitlines()  # + SyntaxWarnings
+    if sorted(mine) == sorted(theirs):
+        return []
+    a, b = set(theirs), set(mine)
+    return ["output differs: only compileall printed %s; only pyc-tool printed %s" % (
+        sorted(a - b)[:6], sorted(b - a)[:6]) if a != b else
+        "output differs in how often some lines are printed"]
+
+
+def transcript(ro, rt):
+    def tail(b):
+        lines = b.decode(errors="replace").splitlines()
+        return "\n    ".join(lines[-12:])
+    return ("  compileall stdout (tail):\n    %s\n  pyc-tool stdout:\n    %s\n"
+            "  pyc-tool stderr:\n    %s" % (tail(ro.stdout), tail(rt.stdout), tail(rt.stderr)))
+
+
+# (label, options incl. arguments, environment, stdin, first version whose compileall has
+# the options[, extras]); {tree} and {work} stand for W/tree and W. Extras: "tool" options
+# only pyc-tool gets, "output": compare what both print too, "same": this set may write
+# what the default set writes (else that is reported: the option changed nothing here);
+# "nothing": compileall refuses the options (exit 2) and writes nothing; "twice": each
+# tool runs twice, the second runs are compared.
+OPTION_SETS = [
+    ("default", ["{tree}"], None, None, (3, 6), {"same": True}),
+    ("-q: errors reported as compileall reports them", ["-q", "{tree}"], None, None, (3, 6),
+     {"output": True, "same": True}),
+    ("-v: compileall's Listing/Compiling lines", ["{tree}"], None, None, (3, 6),
+     {"output": True, "tool": ["-v"], "same": True}),
+    ("-o 1 -o 2 --hardlink-dupes", ["-o", "1", "-o", "2", "--hardlink-dupes", "{tree}"],
+     None, None, (3, 9)),
+    ("-o 0 -o 1", ["-o", "0", "-o", "1", "{tree}"], None, None, (3, 9)),
+    ("--invalidation-mode timestamp", ["--invalidation-mode", "timestamp", "{tree}"],
+     None, None, (3, 7), {"same": True}),
+    ("--invalidation-mode checked-hash", ["--invalidation-mode", "checked-hash", "{tree}"],
+     None, None, (3, 7)),
+    ("--invalidation-mode unchecked-hash", ["--invalidation-mode", "unchecked-hash", "{tree}"],
+     None, None, (3, 7)),
+    ("SOURCE_DATE_EPOCH=1700000000", ["{tree}"], {"SOURCE_DATE_EPOCH": "1700000000"},
+     None, (3, 6)),
+    ("-d /srv/app DIR FILE", ["-d", "/srv/app", "{tree}/email", "{tree}/keyword.py"],
+     None, None, (3, 6)),
+    ("-s W/tree -p /srv/app", ["-s", "{tree}", "-p", "/srv/app", "{tree}"], None, None, (3, 9)),
+    ("-s W/tree/ -p /srv/app", ["-s", "{tree}/", "-p", "/srv/app", "{tree}"],
+     None, None, (3, 9)),
+    ("-b", ["-b", "{tree}"], None, None, (3, 6)),
+    ("-b -o 1 -o 2", ["-b", "-o", "1", "-o", "2", "{tree}"], None, None, (3, 9)),
+    ("-x (?i)/BAD/|mime|\\.hidden", ["-x", "(?i)/BAD/|mime|\\.hidden", "{tree}"],
+     None, None, (3, 6)),
+    ("-l", ["-l", "{tree}"], None, None, (3, 6)),
+    ("-l -r 2 (-r wins)", ["-l", "-r", "2", "{tree}"], None, None, (3, 6)),
+    ("-q, run twice: the rerun reports the same errors", ["-q", "{tree}"], None, None, (3, 6),
+     {"output": True, "same": True, "twice": True}),
+    ("-qq: nothing printed but warnings", ["-qq", "{tree}"], None, None, (3, 6),
+     {"output": True, "same": True}),
+    ("several arguments: DIR, a FILE in it, DIR again, FILE",
+     ["{tree}/json", "{tree}/json/decoder.py", "{tree}/json", "{tree}/heapq.py"],
+     None, None, (3, 6)),
+    ("relative arguments: ./tree/json tree/email (cwd W)", ["./tree/json", "tree/email"],
+     None, None, (3, 6)),
+    ("-d with -s: a usage error", ["-d", "/srv/app", "-s", "{tree}", "{tree}"], None, None,
+     (3, 9), {"nothing": True}),
+    ("--hardlink-dupes with one -o: a usage error", ["-o", "1", "--hardlink-dupes", "{tree}"],
+     None, None, (3, 9), {"nothing": True}),
+    ("SOURCE_DATE_EPOCH with --invalidation-mode unchecked-hash (the option wins)",
+     ["--invalidation-mode", "unchecked-hash", "{tree}"], {"SOURCE_DATE_EPOCH": "1"},
+     None, (3, 7)),
+    ("-r 1", ["-r", "1", "{tree}"], None, None, (3, 6)),
+    ("-i - (names on stdin)", ["-i", "-"], None,
+     "{tree}/heapq.py\n  tree/textwrap.py  \n{tree}/bad/nul.py\n{tree}/concurrent\n"
+     "tree/edge/sp ace.py\n{tree}/links/inside.py\n", (3, 6)),
+    ("W/pre: a junk pyc rewritten, a symlink and a directory refused", ["{work}/pre"],
+     None, None, (3, 6)),
+    ("W/pre -q: the refusals reported as compileall reports them", ["-q", "{work}/pre"],
+     None, None, (3, 6), {"output": True, "known":
+         "pyc-tool prints \"*** refusing to write 'P': it is a symlink\" (or \"it is not a "
+         "regular file\") where compileall prints \"*** FileExistsError: P is a symlink and "
+         "will be changed into a regular file if import writes a byte-compiled file to it\" "
+         "(\"is a non-regular file and will be changed into a regular one ...\")"}),
+    ("-e W/tree (symlinks)", ["-e", "{tree}", "{tree}"], None, None, (3, 9)),
+    ("PYTHONPYCACHEPREFIX=W/prefix", ["{tree}"], {"PYTHONPYCACHEPREFIX": "{work}/prefix"},
+     None, (3, 6)),
+]
+
+# The no-op rule, on a tree without the files that fail (they would be retried).
+NOOP_SETS = [
+    ("default", [], (3, 6)),
+    ("--invalidation-mode checked-hash", ["--invalidation-mode", "checked-hash"], (3, 7)),
+    ("-o 0 -o 1 -o 2 --hardlink-dupes", ["-o", "0", "-o", "1", "-o", "2", "--hardlink-dupes"],
+     (3, 9)),
+]
+
+
+def starts(log):
+    if not os.path.exists(log):
+        return 0
+    with open(log) as f:
+        return len(f.read().splitlines())
+
+
+def pyc_state(root):
+    out = {}
+    for dirpath, dirs, files in os.walk(root):
+        for name in files:
+            if name.endswith(".pyc"):
+                st = os.lstat(os.path.join(dirpath, name))
+                out[os.path.join(dirpath, name)] = (st.st_ino, st.st_mtime_ns, st.st_size)
+    return out
+
+
+def make_wrapper(interp, vdir):
+    """A --python that logs "started PID" for each start (exec keeps the PID the
+    interpreter's), then runs the real interpreter. It execs a symlink to it, so that the
+    script never names a pyenv path: pyc-tool launches what looks like a pyenv shim's
+    target directly, and would then bypass the wrapper for its workers."""
+    log = os.path.join(vdir, "starts.log")
+    real = os.path.join(vdir, "python%s-real" % interp.short)
+    path = os.path.join(vdir, "python%s-wrapper" % interp.short)
+    os.symlink(interp.exe, real)
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\necho \"started $$\" >> '%s'\nexec '%s' \"$@\"\n" % (log, real))
+    os.chmod(path, 0o755)
+    return path, log
+
+
+def noop_case(area, wrapper, log, opts):
+    if SELF_CHECK and "checked-hash" in opts:
+        raise SkipCase("compileall recompiles hash-based pycs every time")
+    area.restore()
+    env = clean_env()
+    skip = "/bad/"
+    if area.interp.version[:2] < (3, 7):
+        # 3.6's import compares the mtime unmasked, so it never accepts a pyc of a source
+        # with a negative mtime: pyc-tool rightly recompiles that one every time.
+        skip += "|/neg\\.py$"
+    full = opts + ["-x", skip, area.tree]
+    r1 = area.run_tool(full, env, None, python=wrapper)
+    before = pyc_state(area.work)
+    if r1.returncode != 0 or not before:
+        raise AssertionError("first run: exit %d, %d pycs\n%s" % (
+            r1.returncode, len(before), r1.stderr.decode(errors="replace")))
+    if not SELF_CHECK and starts(log) < 2:
+        raise AssertionError("the first run started the --python wrapper %d time(s), expected "
+                             "a probe and at least one worker" % starts(log))
+    if os.path.exists(log):
+        os.unlink(log)
+    r2 = area.run_tool(full, env, None, python=wrapper)
+    started = read(log).decode(errors="replace") if os.path.exists(log) else ""
+    after = pyc_state(area.work)
+    problems = []
+    if r2.returncode != 0:
+        problems.append("second run exit %d" % r2.returncode)
+    if started and not SELF_CHECK:
+        problems.append("second run started %d interpreter(s): %s" % (
+            len(started.splitlines()), started.splitlines()[:3]))
+    changed = sorted(os.path.relpath(p, area.work) for p in set(before) | set(after)
+                     if before.get(p) != after.get(p))
+    if changed:
+        problems.append("second run rewrote %d pyc(s): %s" % (len(changed), changed[:5]))
+    if problems:
+        raise AssertionError("; ".join(problems) + "\n" + r2.stderr.decode(errors="replace"))
+
+
+def known_case(suite, name, why, area, opts, env, stdin, extras):
+    """A KNOWN MISMATCH, run as an expected failure: SKIP while it fails, a pass (with a
+    request to delete the "known" marker) once fixed."""
+    try:
+        area.versus(opts, env, stdin, extras.get("tool", ()), extras.get("output"))
+    except AssertionError as e:
+        suite.skip("%s: KNOWN MISMATCH (expected failure): %s\n     %s" % (
+            name, why, str(e).splitlines()[0][:300]))
+        return
+    with suite.case(name + " (a known mismatch now fixed: delete its marker)"):
+        pass
+
+
+def run_version(suite, interp):
+    v = interp.short
+    vdir = os.path.join(suite.tmp, v)
+    os.makedirs(vdir)
+    t0 = time.time()
+    with suite.case("%s build the stdlib slice" % v):
+        area = Area(interp, vdir)
+    if not os.path.exists(os.path.join(vdir, "pristine")):
+        return
+    with suite.case("%s codecompare self-test" % v):
+        r = interp.run([CODECOMPARE, "--self-test"])
+        assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
+    default = None
+    for row in OPTION_SETS:
+        label, opts, env, stdin, since = row[:5]
+        extras = row[5] if len(row) > 5 else {}
+        name = "%s %s" % (v, label)
+        if interp.version[:2] < since:
+            suite.skip("%s: compileall %s has no such option" % (name, v))
+            continue
+        digest = None
+        if extras.get("known"):
+            known_case(suite, name, extras["known"], area, opts, env, stdin, extras)
+            continue
+        with suite.case(name):
+            digest = area.versus(opts, env, stdin, extras.get("tool", ()), extras.get("output"),
+                                 extras.get("nothing"), extras.get("twice"))
+        if label == "default":
+            default = digest
+        elif digest and digest == default and not extras.get("same"):
+            print("     note: compileall %s wrote the same as for the default set" % v, flush=True)
+    wrapper, log = make_wrapper(interp, vdir)
+    for label, opts, since in NOOP_SETS:
+        name = "%s no-op rerun: %s" % (v, label)
+        if interp.version[:2] < since:
+            suite.skip("%s: compileall %s has no such option" % (name, v))
+            continue
+        with suite.case(name):
+            noop_case(area, wrapper, log, opts)
+    shutil.rmtree(vdir, ignore_errors=True)
+    print("     %s done in %.1f s" % (v, time.time() - t0), flush=True)
+
+
+def run_multi(suite, interps):
+    """--python A --python B in one run against compileall of A then compileall of B."""
+    name = "%s+%s one run with --python twice" % (interps[0].short, interps[1].short)
+    vdir = os.path.join(suite.tmp, "multi")
+    os.makedirs(vdir)
+    with suite.case(name):
+        area = Area(interps[0], vdir)       # the oldest: its slice suits both
+        env = clean_env()
+        area.restore()
+        ro = [area.run_compileall([area.tree], env, None, exe=i.exe) for i in interps]
+        os.rename(area.work, area.oracle)
+        area.restore_work_only()
+        args = ["compile"]
+        for i in interps:
+            args += ["--python", i.exe]
+        rt = run_tool(args + [area.tree], cwd=area.work, env=env)
+        rc = max(r.returncode for r in ro)
+        if rc != rt.returncode:
+            raise AssertionError("exit status: compileall %d, pyc-tool %d\n%s" % (
+                rc, rt.returncode, transcript(ro[-1], rt)))
+        pycs = compare_areas(interps, area.oracle, area.work)[0]
+        tags = set(i.tag for i in interps)
+        seen = set(t for t in tags for r in pycs if ".%s." % t in r)
+        assert seen == tags, "pycs for %s only" % sorted(seen)
+    shutil.rmtree(vdir, ignore_errors=True)
+
+
+def main():
+    os.umask(0o022)
+    suite = Suite("compile-oracle")
+    found = {i.version[:2]: i for i in interpreters((3, 6), (3, 13))}
+    only = os.environ.get("PYC_ORACLE_VERSIONS")       # e.g. "3.9,3.12" while debugging
+    for minor in range(6, 14):
+        if only and "3.%d" % minor not in only.split(","):
+            continue
+        if (3, minor) in found:
+            run_version(suite, found[(3, minor)])
+        else:
+            suite.skip("CPython 3.%d is not installed" % minor)
+    chosen = [i for i in found.values() if not only or i.short in only.split(",")]
+    if len(chosen) >= 2 and not SELF_CHECK:
+        chosen.sort(key=lambda i: i.version)
+        run_multi(suite, [chosen[0], chosen[-1]])
+    else:
+        suite.skip("--python twice: fewer than two CPython 3.6-3.13 (or the self-check)")
+    suite.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,409 @@
+/*
+ * test_compileall.c - the pure parts of `compile`: dfile per version, maxlevels, levels,
+ * option validation and the freshness verdict.
+ *
+ * Oracle: each installed CPython 3.6+ (pyenv, /usr/bin/python3). Its own compileall is run
+ * with py_compile.compile replaced by a recorder, so the dfile compileall passes is what we
+ * compare with; its argparse decides the usage errors; its py_compile writes the pycs the
+ * verdict is tested on. A case whose interpreter is absent is skipped and says so.
+ */
+#include "testutil.h"
+
+#include "pyc/compileall.h"
+#include "pyc/interp.h"
+#include "pyc/magic.h"
+#include "pyc/source_hash.h"
+
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_INTERPS 16
+
+typedef struct interp_ref {
+	char *exe;
+	int minor;
+} interp_ref;
+
+static size_t find_interps(interp_ref *out)
+{
+	const char *root = getenv("PYENV_ROOT");
+	const char *home = getenv("HOME");
+	char pattern[2048];
+	size_t n = 0;
+	const char *bases[2] = { root, "/root/.pyenv" };
+	(void)home;
+	for (int b = 0; b < 2 && n == 0; b++) {
+		if (!bases[b])
+			continue;
+		snprintf(pattern, sizeof(pattern), "%s/versions/3.*/bin/python3", bases[b]);
+		glob_t g;
+		if (glob(pattern, 0, NULL, &g) != 0)
+			continue;
+		for (size_t i = 0; i < g.gl_pathc && n < MAX_INTERPS; i++) {
+			int minor = 0;
+			const char *v = strstr(g.gl_pathv[i], "/versions/3.");
+			if (v && sscanf(v + 12, "%d", &minor) == 1 && minor >= 6 &&
+			    access(g.gl_pathv[i], X_OK) == 0) {
+				out[n].exe = strdup(g.gl_pathv[i]);
+				out[n++].minor = minor;
+			}
+		}
+		globfree(&g);
+	}
+	if (n == 0 && access("/usr/bin/python3", X_OK) == 0) {
+		FILE *p = popen("/usr/bin/python3 -c 'import sys; print(sys.version_info[1])'", "r");
+		int minor = 0;
+		if (p && fscanf(p, "%d", &minor) == 1 && minor >= 6) {
+			out[n].exe = strdup("/usr/bin/python3");
+			out[n++].minor = minor;
+		}
+		if (p)
+			pclose(p);
+	}
+	return n;
+}
+
+static void free_interps(interp_ref *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].exe);
+}
+
+/* fullname, ddir, stripdir, prependdir ("-" = None); min minor version for -s/-p. */
+static const char *const dfile_cases[][4] = {
+	{ "pkg/a.py", "/dest", "-", "-" },
+	{ "pkg/sub/a.py", "dest/", "-", "-" },
+	{ "pkg/sub/a.py", "-", "pkg", "-" },
+	{ "build/root/a.py", "-", "build/xx", "-" },
+	{ "build/root/a.py", "-", "build/xx", "/usr" },
+	{ "pkg/sub/a.py", "-", "pkg/", "/p" },
+	{ "pkg/sub/a.py", "-", "-", "/p" },
+	{ "a/b/a/c.py", "-", "q/b/a", "-" },
+	{ "a/b/a/c.py", "-", "a/b", "r" },
+	{ "pkg//sub/a.py", "-", "pkg", "-" },
+	{ "./pkg/a.py", "-", ".", "/x" },
+	{ "pkg/sub/a.py", "-", "pkg/sub", "" },
+};
+#define NCASES (sizeof(dfile_cases) / sizeof(dfile_cases[0]))
+
+/* Run `exe script` in dir; its stdout into out (NUL-terminated). Returns the exit status. */
+static int run_python(const char *exe, const char *dir, const char *script, char *out,
+                      size_t cap)
+{
+	tu_write_str(dir, "oracle.py", script);
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' oracle.py 2>&1", dir, exe);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static const char dfile_script[] =
+	"import compileall, py_compile, sys\n"
+	"got = []\n"
+	"def rec(fullname, cfile=None, dfile=None, *a, **k):\n"
+	"    got.append(dfile)\n"
+	"    return cfile\n"
+	"py_compile.compile = rec\n"
+	"N = lambda s: None if s == '-' else s\n"
+	"for line in open('cases.txt'):\n"
+	"    f, d, s, p = line.rstrip('\\n').split('\\t')\n"
+	"    got.clear()\n"
+	"    kw = {}\n"
+	"    if sys.version_info >= (3, 9):\n"
+	"        kw = dict(stripdir=N(s), prependdir=N(p))\n"
+	"    elif N(s) is not None or N(p) is not None:\n"
+	"        print('SKIP'); continue\n"
+	"    try:\n"
+	"        compileall.compile_file(f, N(d), force=True, quiet=2, **kw)\n"
+	"        print('DFILE\\t%s' % got[0] if got[0] is not None else 'NONE')\n"
+	"    except TypeError:\n"
+	"        print('CRASH')\n";
+
+static void test_dfile_matches_compileall(void **state)
+{
+	(void)state;
+	interp_ref in[MAX_INTERPS];
+	size_t nin = find_interps(in);
+	if (nin == 0) {
+		printf("SKIP: no CPython 3.6+ found\n");
+		return;
+	}
+	char *dir = tu_mkdtemp();
+	pyc_buf cases = PYC_BUF_INIT;
+	for (size_t c = 0; c < NCASES; c++) {
+		tu_write_str(dir, dfile_cases[c][0], "x = 1\n");
+		pyc_buf_printf(&cases, "%s\t%s\t%s\t%s\n", dfile_cases[c][0], dfile_cases[c][1],
+		               dfile_cases[c][2], dfile_cases[c][3]);
+	}
+	tu_write_str(dir, "cases.txt", pyc_buf_cstr(&cases));
+	static char out[65536];
+	size_t compared = 0;
+	for (size_t i = 0; i < nin; i++) {
+		assert_int_equal(run_python(in[i].exe, dir, dfile_script, out, sizeof(out)), 0);
+		char *save = NULL, *line = strtok_r(out, "\n", &save);
+		for (size_t c = 0; c < NCASES; c++, line = strtok_r(NULL, "\n", &save)) {
+			assert_non_null(line);
+			if (strcmp(line, "SKIP") == 0)
+				continue;
+			compared++;
+			const char *const *k = dfile_cases[c];
+			const char *d = strcmp(k[1], "-") ? k[1] : NULL;
+			const char *s = strcmp(k[2], "-") ? k[2] : NULL;
+			const char *p = strcmp(k[3], "-") ? k[3] : NULL;
+			pyc_buf got = PYC_BUF_INIT;
+			bool has, ignored;
+			int rc = pyc_compileall_dfile(&got, &has, &ignored, in[i].minor, k[0], d, s, p);
+			char mine[2048];
+			if (rc == PYC_EINVAL)
+				snprintf(mine, sizeof(mine), "CRASH");
+			else if (!has)
+				snprintf(mine, sizeof(mine), "NONE");
+			else
+				snprintf(mine, sizeof(mine), "DFILE\t%s", pyc_buf_cstr(&got));
+			if (strcmp(mine, line) != 0)
+				fail_msg("3.%d case %zu (%s, -d %s, -s %s, -p %s): compileall '%s', ours '%s'",
+				         in[i].minor, c, k[0], k[1], k[2], k[3], line, mine);
+			if (in[i].minor >= 13 && s && ignored)
+				assert_string_equal(line, p ? line : "NONE");
+			pyc_buf_dispose(&got);
+		}
+	}
+	assert_true(compared >= NCASES);
+	pyc_buf_dispose(&cases);
+	tu_rm_rf(dir);
+	free(dir);
+	free_interps(in, nin);
+}
+
+static void test_path_join_is_posixpath_join(void **state)
+{
+	(void)state;
+	static const char *const cases[][3] = {
+		{ "a", "b", "a/b" }, { "a/", "b", "a/b" }, { "", "b", "b" },
+		{ "a", "/b", "/b" }, { "a", "", "a/" }, { "/", "b", "/b" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		pyc_buf b = PYC_BUF_INIT;
+		assert_int_equal(pyc_buf_sets(&b, cases[i][0]), 0);
+		assert_int_equal(pyc_compileall_path_join(&b, cases[i][1]), 0);
+		assert_string_equal(pyc_buf_cstr(&b), cases[i][2]);
+		pyc_buf_dispose(&b);
+	}
+}
+
+static const char maxlevels_script[] =
+	"import compileall, inspect, sys\n"
+	"d = inspect.signature(compileall.compile_dir).parameters['maxlevels'].default\n"
+	"print(sys.getrecursionlimit() if d is None else d, sys.getrecursionlimit())\n";
+
+static void test_default_maxlevels(void **state)
+{
+	(void)state;
+	interp_ref in[MAX_INTERPS];
+	size_t nin = find_interps(in);
+	if (nin == 0)
+		printf("SKIP: no CPython 3.6+ found\n");
+	char *dir = tu_mkdtemp();
+	char out[256];
+	for (size_t i = 0; i < nin; i++) {
+		assert_int_equal(run_python(in[i].exe, dir, maxlevels_script, out, sizeof(out)), 0);
+		int want, limit;
+		assert_int_equal(sscanf(out, "%d %d", &want, &limit), 2);
+		assert_int_equal(pyc_compileall_default_maxlevels(3, in[i].minor, limit), want);
+	}
+	tu_rm_rf(dir);
+	free(dir);
+	free_interps(in, nin);
+}
+
+static void test_levels(void **state)
+{
+	(void)state;
+	int out[PYC_COMPILEALL_MAX_LEVELS];
+	int a[] = { 2, -1, 1, 2 };
+	/* sorted(set()) with -1 meaning the interpreter's level (0 here) */
+	assert_int_equal(pyc_compileall_levels(out, a, 4, 0, false), 3);
+	assert_int_equal(out[0], 0);
+	assert_int_equal(out[1], 1);
+	assert_int_equal(out[2], 2);
+	/* legacy: every level writes foo.pyc, the highest one last */
+	assert_int_equal(pyc_compileall_levels(out, a, 4, 0, true), 1);
+	assert_int_equal(out[0], 2);
+	/* no -o: [-1], i.e. the interpreter's own level */
+	assert_int_equal(pyc_compileall_levels(out, NULL, 0, 1, false), 1);
+	assert_int_equal(out[0], 1);
+	int b[] = { -1, 0 };
+	assert_int_equal(pyc_compileall_levels(out, b, 2, 0, false), 1);
+}
+
+/* compileall's own argparse decides whether an option set is a usage error (exit 2). */
+typedef struct opt_case {
+	const char *argv;   /* extra compileall arguments */
+	bool hardlink;
+	int nlevels, l1, l2;
+	const char *ddir, *stripdir, *prependdir;
+	int min_minor;      /* options exist from this version */
+} opt_case;
+
+static const opt_case opt_cases[] = {
+	{ "--hardlink-dupes", true, 0, 0, 0, NULL, NULL, NULL, 9 },
+	{ "-o 1 --hardlink-dupes", true, 1, 1, 0, NULL, NULL, NULL, 9 },
+	{ "-o 1 -o 2 --hardlink-dupes", true, 2, 1, 2, NULL, NULL, NULL, 9 },
+	{ "-d x -s y", false, 0, 0, 0, "x", "y", NULL, 9 },
+	{ "-d x -p y", false, 0, 0, 0, "x", NULL, "y", 9 },
+	{ "-s y -p z", false, 0, 0, 0, NULL, "y", "z", 9 },
+	{ "-d x", false, 0, 0, 0, "x", NULL, NULL, 6 },
+	{ "-o 1 -o 2", false, 2, 1, 2, NULL, NULL, NULL, 6 },
+};
+
+static void test_validate_like_argparse(void **state)
+{
+	(void)state;
+	interp_ref in[MAX_INTERPS];
+	size_t nin = find_interps(in);
+	if (nin == 0)
+		printf("SKIP: no CPython 3.6+ found\n");
+	char *dir = tu_mkdtemp();
+	mkdir(tu_path(dir, "empty"), 0777);
+	for (size_t i = 0; i < nin; i++) {
+		for (size_t c = 0; c < sizeof(opt_cases) / sizeof(opt_cases[0]); c++) {
+			const opt_case *k = &opt_cases[c];
+			char cmd[4096];
+			snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' -m compileall -q %s empty "
+			         ">/dev/null 2>&1", dir, in[i].exe, k->argv);
+			int st = system(cmd);
+			bool usage = WIFEXITED(st) && WEXITSTATUS(st) == 2;
+			pyc_compileall_opts o;
+			pyc_compileall_opts_init(&o);
+			o.hardlink_dupes = k->hardlink;
+			o.nlevels = (size_t)k->nlevels;
+			o.levels[0] = k->l1;
+			o.levels[1] = k->l2;
+			o.ddir = k->ddir;
+			o.stripdir = k->stripdir;
+			o.prependdir = k->prependdir;
+			pyc_interp interp;
+			memset(&interp, 0, sizeof(interp));
+			interp.exe = in[i].exe;
+			interp.major = 3;
+			interp.minor = in[i].minor;
+			pyc_error err = { 0 };
+			bool ours = pyc_compileall_validate(&o, &interp, &err) < 0;
+			if (ours != usage)
+				fail_msg("3.%d '%s': compileall exit %d, validate says '%s'", in[i].minor,
+				         k->argv, WEXITSTATUS(st), err.message);
+		}
+	}
+	tu_rm_rf(dir);
+	free(dir);
+	free_interps(in, nin);
+}
+
+static const char judge_script[] =
+	"import py_compile, sys, importlib.util\n"
+	"py_compile.compile('m.py', cfile='ts.pyc', doraise=True)\n"
+	"if sys.version_info >= (3, 7):\n"
+	"    M = py_compile.PycInvalidationMode\n"
+	"    py_compile.compile('m.py', cfile='ch.pyc', doraise=True, invalidation_mode=M.CHECKED_HASH)\n"
+	"    py_compile.compile('m.py', cfile='uh.pyc', doraise=True,\n"
+	"                       invalidation_mode=M.UNCHECKED_HASH)\n"
+	"print(int.from_bytes(importlib.util.MAGIC_NUMBER[:2], 'little'))\n";
+
+static enum pyc_compileall_why judge_file(const char *dir, const char *name, uint16_t magic,
+                                          enum pyc_invalidation mode)
+{
+	uint8_t hdr[16];
+	struct stat cst, sst;
+	FILE *f = fopen(tu_path(dir, name), "rb");
+	assert_non_null(f);
+	size_t n = fread(hdr, 1, sizeof(hdr), f);
+	fclose(f);
+	assert_int_equal(stat(tu_path(dir, name), &cst), 0);
+	assert_int_equal(stat(tu_path(dir, "m.py"), &sst), 0);
+	uint8_t src[64], hash[8];
+	f = fopen(tu_path(dir, "m.py"), "rb");
+	assert_non_null(f);
+	size_t sn = fread(src, 1, sizeof(src), f);
+	fclose(f);
+	const pyc_magic_info *info = pyc_magic_lookup(magic);
+	assert_non_null(info);
+	bool hashed = pyc_source_hash(hash, info, src, sn) == 0;
+	return pyc_compileall_judge(hdr, n, (uint64_t)cst.st_size, magic, mode,
+	                            sst.st_mtim.tv_sec, sst.st_mtim.tv_nsec, (uint64_t)sst.st_size,
+	                            hashed ? hash : NULL);
+}
+
+static void test_judge_real_pycs(void **state)
+{
+	(void)state;
+	interp_ref in[MAX_INTERPS];
+	size_t nin = find_interps(in);
+	if (nin == 0)
+		printf("SKIP: no CPython 3.6+ found\n");
+	for (size_t i = 0; i < nin; i++) {
+		char *dir = tu_mkdtemp();
+		char out[256];
+		tu_write_str(dir, "m.py", "x = 1\n");
+		tu_set_mtime(dir, "m.py", 1700000000, 5);
+		assert_int_equal(run_python(in[i].exe, dir, judge_script, out, sizeof(out)), 0);
+		unsigned magic;
+		assert_int_equal(sscanf(out, "%u", &magic), 1);
+		uint16_t m = (uint16_t)magic;
+		const enum pyc_invalidation TS = PYC_INVALIDATION_TIMESTAMP,
+		                            CH = PYC_INVALIDATION_CHECKED_HASH,
+		                            UH = PYC_INVALIDATION_UNCHECKED_HASH;
+		assert_int_equal(judge_file(dir, "ts.pyc", m, TS), PYC_COMPILEALL_FRESH);
+		/* Another version's valid pyc (3.12's magic for the others, 3.13's for 3.12). */
+		uint16_t other = m == 3531 ? 3571 : 3531;
+		uint8_t oh[17] = { (uint8_t)other, (uint8_t)(other >> 8), '\r', '\n' };
+		assert_int_equal(pyc_compileall_judge(oh, 16, 17, m, TS, 0, 0, 0, NULL),
+		                 PYC_COMPILEALL_WHY_VERSION);
+		if (in[i].minor >= 7) {
+			assert_int_equal(judge_file(dir, "ts.pyc", m, CH), PYC_COMPILEALL_WHY_MODE);
+			assert_int_equal(judge_file(dir, "ch.pyc", m, CH), PYC_COMPILEALL_FRESH);
+			assert_int_equal(judge_file(dir, "uh.pyc", m, UH), PYC_COMPILEALL_FRESH);
+			assert_int_equal(judge_file(dir, "uh.pyc", m, CH), PYC_COMPILEALL_WHY_MODE);
+			assert_int_equal(judge_file(dir, "ch.pyc", m, TS), PYC_COMPILEALL_WHY_MODE);
+		}
+		/* Same mtime, one byte more: only the size tells (compileall misses this). */
+		tu_write_str(dir, "m.py", "x = 12\n");
+		tu_set_mtime(dir, "m.py", 1700000000, 5);
+		assert_int_equal(judge_file(dir, "ts.pyc", m, TS), PYC_COMPILEALL_WHY_SIZE);
+		if (in[i].minor >= 7)
+			assert_int_equal(judge_file(dir, "ch.pyc", m, CH), PYC_COMPILEALL_WHY_HASH);
+		tu_set_mtime(dir, "m.py", 1700000001, 5);
+		assert_int_equal(judge_file(dir, "ts.pyc", m, TS), PYC_COMPILEALL_WHY_MTIME);
+		/* A header with nothing after it cannot be loaded. */
+		uint8_t hdr[16] = { (uint8_t)m, (uint8_t)(m >> 8), '\r', '\n' };
+		uint64_t hsize = in[i].minor >= 7 ? 16 : 12;
+		assert_int_equal(pyc_compileall_judge(hdr, hsize, hsize, m, TS, 0, 0, 0, NULL),
+		                 PYC_COMPILEALL_WHY_CORRUPT);
+		assert_int_equal(pyc_compileall_judge(hdr, 3, 3, m, TS, 0, 0, 0, NULL),
+		                 PYC_COMPILEALL_WHY_CORRUPT);
+		tu_rm_rf(dir);
+		free(dir);
+	}
+	free_interps(in, nin);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_join_is_posixpath_join),
+		cmocka_unit_test(test_dfile_matches_compileall),
+		cmocka_unit_test(test_default_maxlevels),
+		cmocka_unit_test(test_levels),
+		cmocka_unit_test(test_validate_like_argparse),
+		cmocka_unit_test(test_judge_real_pycs),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,655 @@
+/*
+ * test_pool.c - the compile engine against each interpreter's own py_compile/compileall.
+ *
+ * For every CPython 3.6+ found, sources are compiled through the pool and a checker run
+ * by that interpreter (PYTHONHASHSEED=0) compares our bodies with py_compile's pycs:
+ * byte-identical for 3.11+, equal in every co_* field (recursively) for 3.10 and earlier,
+ * where marshal's reference flags depend on reference counts. Error texts must equal
+ * PyCompileError.msg, and compileall's printed report. Fault cases: timeout, a killed
+ * worker, a dead idle worker, an interpreter that cannot start.
+ */
+#include "testutil.h"
+#include "pyc/compile.h"
+#include "pyc/interp.h"
+
+#include <errno.h>
+#include <glob.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- sources --------------------------------------------------------------------- */
+
+typedef struct source_case {
+	const char *name;
+	const char *text;   /* NUL-terminated unless len is given */
+	size_t len;
+	bool error;
+} source_case;
+
+static const source_case cases[] = {
+	{ "plain", "import os\n\ndef f(a, b=2, *c, **d):\n    '''doc'''\n    assert a, 'no'\n"
+	  "    return [x * b for x in c if x in {'p', 'q', 'r', 's'}]\n\nclass K:\n"
+	  "    \"\"\"K doc\"\"\"\n    def m(self):\n        return lambda y: (y, 1.5, 2j, b'x', None)\n"
+	  "if __debug__:\n    Z = frozenset(['alpha', 'beta', 'gamma', 'delta'])\n", 0, false },
+	{ "latin1", "# -*- coding: latin-1 -*-\ns = '\xe9t\xe9'\n", 0, false },
+	{ "bom", "\xef\xbb\xbfu = '\xc3\xa9'\nasync def g():\n    await h()\n", 0, false },
+	{ "crlf", "x = 1\r\ny = (x,\r\n     2)\r\n", 0, false },
+	{ "empty", "", 0, false },
+	{ "syntax", "def f(:\n    pass\n", 0, true },
+	{ "indent", "if 1:\npass\n", 0, true },
+	{ "badcoding", "# coding: no-such-codec\nx = 1\n", 0, true },
+	{ "badutf8", "x = '\xff'\n", 0, true },
+	{ "nul", "x = 1\0\n", 7, true },
+	{ "nonascii_err", "x = '\xc3\xa9' +\n", 0, true },
+};
+#define NCASES (sizeof(cases) / sizeof(cases[0]))
+
+static size_t case_len(const source_case *c)
+{
+	return c->len ? c->len : strlen(c->text);
+}
+
+/* ---- the checker, run by the interpreter under test ------------------------------ */
+
+static const char checker[] =
+	"import sys, os, marshal, py_compile, compileall, io, types\n"
+	"try:\n    from contextlib import redirect_stdout\nexcept ImportError:\n    redirect_stdout = None\n"
+	"def same(a, b):\n"
+	"    if type(a) is not type(b):\n        return False\n"
+	"    if isinstance(a, types.CodeType):\n"
+	"        for k in dir(a):\n"
+	"            if k.startswith('co_') and k != 'co_lnotab' and not callable(getattr(a, k)):\n"
+	"                if not same(getattr(a, k), getattr(b, k)):\n"
+	"                    return False\n"
+	"        return True\n"
+	"    if isinstance(a, (tuple, list)):\n"
+	"        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))\n"
+	"    if isinstance(a, frozenset):\n"
+	"        return a == b and same(tuple(a), tuple(b))\n"
+	"    return a == b and repr(a) == repr(b)\n"
+	"def rd(p):\n    with open(p, 'rb') as f:\n        return f.read()\n"
+	"top = sys.argv[1]\n"
+	"exact = sys.version_info >= (3, 11)\n"
+	"n = 0\n"
+	"for name in sorted(os.listdir(top)):\n"
+	"    d = os.path.join(top, name)\n"
+	"    src = os.path.join(d, 'src.py')\n"
+	"    dfile = os.fsdecode(rd(os.path.join(d, 'dfile')))\n"
+	"    levels = [int(x) for x in rd(os.path.join(d, 'levels')).split()]\n"
+	"    if os.path.exists(os.path.join(d, 'err')):\n"
+	"        try:\n"
+	"            py_compile.compile(src, os.path.join(d, 'x.pyc'), dfile, True, optimize=levels[0])\n"
+	"            print('FAIL %s: py_compile accepted it' % name); continue\n"
+	"        except py_compile.PyCompileError as e:\n"
+	"            want, kind = e.msg.encode('utf-8', 'backslashreplace'), e.exc_type_name\n"
+	"        got = rd(os.path.join(d, 'err'))\n"
+	"        if got != want or rd(os.path.join(d, 'errtype')).decode() != kind:\n"
+	"            print('FAIL %s: error %r (%s), py_compile says %r (%s)' % (name, got, rd(os.path.join(d, 'errtype')), want, kind)); continue\n"
+	"        if dfile == src and redirect_stdout:\n"
+	"            raw = io.BytesIO()\n"
+	"            out = io.TextIOWrapper(raw, encoding='utf-8', newline='\\n')\n"
+	"            with redirect_stdout(out):\n"
+	"                compileall.compile_file(src, force=True, quiet=1)\n"
+	"            out.flush()\n"
+	"            report = (\"*** Error compiling %r...\\n\" % src).encode('utf-8') + got + b'\\n'\n"
+	"            if raw.getvalue() != report:\n"
+	"                print('FAIL %s: compileall printed %r, we would print %r' % (name, raw.getvalue(), report)); continue\n"
+	"        n += 1\n"
+	"        continue\n"
+	"    for i, lv in enumerate(levels):\n"
+	"        cfile = os.path.join(d, 'exp%d.pyc' % i)\n"
+	"        py_compile.compile(src, cfile, dfile, True, optimize=lv)\n"
+	"        want = rd(cfile)[16 if sys.version_info >= (3, 7) else 12:]\n"
+	"        got = rd(os.path.join(d, 'out%d' % i))\n"
+	"        if exact and got != want:\n"
+	"            print('FAIL %s level %d: bytes differ from py_compile' % (name, lv)); continue\n"
+	"        if not same(marshal.loads(got), marshal.loads(want)):\n"
+	"            print('FAIL %s level %d: code differs from py_compile' % (name, lv)); continue\n"
+	"        n += 1\n"
+	"print('CHECKED %d' % n)\n";
+
+/* ---- helpers --------------------------------------------------------------------- */
+
+typedef struct done_log {
+	int count;
+	pyc_job *last;
+} done_log;
+
+static void on_done(pyc_job *job, void *ctx)
+{
+	done_log *log = ctx;
+	log->count++;
+	log->last = job;
+}
+
+static void fake_interp(pyc_interp *in, const char *exe, int minor)
+{
+	memset(in, 0, sizeof(*in));
+	in->exe = (char *)exe;
+	in->major = 3;
+	in->minor = minor;
+}
+
+/* Write bytes to path (absolute). */
+static void put_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Run the checker with exe on dir; returns how many results it accepted, -1 on failures. */
+static int run_checker(const char *exe, const char *dir)
+{
+	char cmd[4096], line[4096];
+	int checked = -1, failed = 0;
+
+	snprintf(cmd, sizeof(cmd), "PYTHONHASHSEED=0 PYTHONIOENCODING=utf-8 '%s' '%s/checker.py' '%s/cases'",
+	         exe, dir, dir);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		if (strncmp(line, "CHECKED ", 8) == 0)
+			checked = (int)strtol(line + 8, NULL, 10);
+		else
+			printf("%s: %s", exe, line), failed++;
+	}
+	assert_int_equal(pclose(p), 0);
+	return failed ? -1 : checked;
+}
+
+static void write_case(const char *cases_dir, const source_case *c, const char *dfile,
+                       size_t dlen, const char *levels)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", cases_dir, c->name);
+	assert_int_equal(mkdir(path, 0777), 0);
+	snprintf(path, sizeof(path), "%s/%s/src.py", cases_dir, c->name);
+	put_file(path, c->text, case_len(c));
+	snprintf(path, sizeof(path), "%s/%s/dfile", cases_dir, c->name);
+	put_file(path, dfile, dlen);
+	snprintf(path, sizeof(path), "%s/%s/levels", cases_dir, c->name);
+	put_file(path, levels, strlen(levels));
+}
+
+static void save_result(const char *cases_dir, const source_case *c, const pyc_job *job)
+{
+	char path[4096];
+
+	if (c->error) {
+		if (job->status != PYC_ECOMPILE)
+			fail_msg("%s: status %d, want a compile error", c->name, job->status);
+		snprintf(path, sizeof(path), "%s/%s/err", cases_dir, c->name);
+		put_file(path, job->error_text.ptr, job->error_text.len);
+		snprintf(path, sizeof(path), "%s/%s/errtype", cases_dir, c->name);
+		put_file(path, job->error_type.ptr, job->error_type.len);
+		return;
+	}
+	if (job->status != 0)
+		fail_msg("%s: status %d: %s", c->name, job->status, pyc_buf_cstr(&job->error_text));
+	for (size_t i = 0; i < job->nlevels; i++) {
+		snprintf(path, sizeof(path), "%s/%s/out%zu", cases_dir, c->name, i);
+		put_file(path, job->body[i].ptr, job->body[i].len);
+	}
+}
+
+/* Compile every case with exe's pool and let exe's py_compile judge the results. */
+static void check_interpreter(const char *exe)
+{
+	static const char odd_dfile[] = "/no/such/dir/we\xff\nird name.py";
+	char *dir = tu_mkdtemp();
+	char cases_dir[2048], path[4096];
+	pyc_interp in;
+	pyc_error err = { 0 };
+	pyc_job jobs[NCASES];
+	done_log log = { 0 };
+	pyc_pool *pool;
+	int expect = 0;
+
+	if (pyc_interp_probe_fresh(&in, exe, &err) != 0)
+		fail_msg("%s", err.message);
+	snprintf(path, sizeof(path), "%s/checker.py", dir);
+	put_file(path, checker, strlen(checker));
+	snprintf(cases_dir, sizeof(cases_dir), "%s/cases", dir);
+	assert_int_equal(mkdir(cases_dir, 0777), 0);
+	assert_int_equal(pyc_pool_new(&pool, &in, 2, 60, on_done, &log, &err), 0);
+	memset(jobs, 0, sizeof(jobs));
+	for (size_t i = 0; i < NCASES; i++) {
+		const source_case *c = &cases[i];
+		pyc_job *job = &jobs[i];
+		snprintf(path, sizeof(path), "%s/%s/src.py", cases_dir, c->name);
+		bool odd = strcmp(c->name, "plain") == 0;
+		write_case(cases_dir, c, odd ? odd_dfile : path, odd ? sizeof(odd_dfile) - 1 : strlen(path),
+		           c->error ? "0" : "-1 1 2");
+		job->source = (const uint8_t *)c->text;
+		job->source_len = case_len(c);
+		job->dfile = odd ? odd_dfile : strdup(path);
+		job->nlevels = c->error ? 1 : 3;
+		memcpy(job->levels, c->error ? (int[]){ 0 } : (int[]){ -1, 1, 2 },
+		       job->nlevels * sizeof(int));
+		expect += c->error ? 1 : 3;
+		if (pyc_pool_submit(pool, job, &err) != 0)
+			fail_msg("%s: %s", exe, err.message);
+	}
+	assert_int_equal(pyc_pool_drain(pool, &err), 0);
+	assert_int_equal(log.count, (int)NCASES);
+	assert_true(pyc_pool_started(pool) >= 1 && pyc_pool_started(pool) <= 2);
+	pyc_pool_free(pool);
+	for (size_t i = 0; i < NCASES; i++) {
+		save_result(cases_dir, &cases[i], &jobs[i]);
+		if (jobs[i].dfile != odd_dfile)
+			free((char *)jobs[i].dfile);
+		pyc_job_dispose(&jobs[i]);
+	}
+	int checked = run_checker(exe, dir);
+	if (checked != expect)
+		fail_msg("%s: the checker accepted %d of %d results", exe, checked, expect);
+	printf("ok: %s: %d results equal py_compile's\n", exe, checked);
+	pyc_interp_dispose(&in);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
+static void test_matches_py_compile(void **state)
+{
+	(void)state;
+	tu_interps list;
+
+	tu_interps_find(&list, false);
+	assert_true(list.n > 0);
+	for (size_t i = 0; i < list.n; i++)
+		check_interpreter(list.path[i]);
+	tu_interps_free(&list);
+}
+
+/* A source that takes the compiler most of a second. */
+static char *huge_source(size_t *len)
+{
+	pyc_buf b = PYC_BUF_INIT;
+	for (int i = 0; i < 60000; i++)
+		assert_int_equal(pyc_buf_printf(&b, "v%d = (a + b) * c - %d\n", i, i), 0);
+	*len = b.len;
+	return pyc_buf_detach(&b);
+}
+
+static const char *any_python3(void)
+{
+	if (access("/usr/bin/python3", X_OK) == 0)
+		return "/usr/bin/python3";
+	return NULL;
+}
+
+static void small_job(pyc_job *job, const char *text)
+{
+	memset(job, 0, sizeof(*job));
+	job->source = (const uint8_t *)text;
+	job->source_len = strlen(text);
+	job->dfile = "small.py";
+	job->levels[0] = 0;
+	job->nlevels = 1;
+}
+
+/* Submit one small job and drain: it must compile. */
+static void expect_small_ok(pyc_pool *pool, done_log *log)
+{
+	pyc_job job;
+	pyc_error err = { 0 };
+	int before = log->count;
+
+	small_job(&job, "x = 1\n");
+	assert_int_equal(pyc_pool_submit(pool, &job, &err), 0);
+	assert_int_equal(pyc_pool_drain(pool, &err), 0);
+	assert_int_equal(log->count, before + 1);
+	assert_int_equal(job.status, 0);
+	assert_true(job.body[0].len > 0 && job.body[0].ptr[0] == (char)0xe3);
+	pyc_job_dispose(&job);
+}
+
+static void assert_no_children(void)
+{
+	errno = 0;
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+}
+
+static void test_lazy_start(void **state)
+{
+	(void)state;
+	pyc_interp in;
+	pyc_pool *pool;
+	fake_interp(&in, "/nonexistent/python3", 12);
+	assert_int_equal(pyc_pool_new(&pool, &in, 4, 0, on_done, NULL, NULL), 0);
+	assert_int_equal(pyc_pool_started(pool), 0);
+	assert_int_equal(pyc_pool_drain(pool, NULL), 0);
+	assert_int_equal(pyc_pool_worker_pid(pool, 0), -1);
+	pyc_pool_free(pool);
+	pyc_pool_free(NULL);
+	fake_interp(&in, "/usr/bin/python2.7", 7);
+	in.major = 2;
+	pyc_error err = { 0 };
+	assert_int_equal(pyc_pool_new(&pool, &in, 1, 0, on_done, NULL, &err), PYC_EUNSUPPORTED);
+	assert_non_null(strstr(err.message, "2.7"));
+}
+
+static void test_timeout_fails_only_that_job(void **state)
+{
+	(void)state;
+	const char *exe = any_python3();
+	if (!exe)
+		skip();
+	pyc_interp in;
+	pyc_pool *pool;
+	pyc_error err = { 0 };
+	done_log log = { 0 };
+	size_t len;
+	char *src = huge_source(&len);
+	pyc_job job;
+
+	fake_interp(&in, exe, 11);
+	assert_int_equal(pyc_pool_new(&pool, &in, 1, 0.3, on_done, &log, &err), 0);
+	expect_small_ok(pool, &log);
+	small_job(&job, src);
+	assert_int_equal(pyc_pool_submit(pool, &job, &err), 0);
+	assert_int_equal(pyc_pool_drain(pool, &err), 0);
+	assert_int_equal(job.status, PYC_ETIMEOUT);
+	assert_non_null(strstr(pyc_buf_cstr(&job.error_text), "longer than 0.3 seconds"));
+	pyc_job_dispose(&job);
+	expect_small_ok(pool, &log);
+	assert_int_equal(pyc_pool_started(pool), 2);
+	pyc_pool_free(pool);
+	free(src);
+	assert_no_children();
+}
+
+static void test_killed_worker_fails_only_its_job(void **state)
+{
+	(void)state;
+	const char *exe = any_python3();
+	if (!exe)
+		skip();
+	pyc_interp in;
+	pyc_pool *pool;
+	pyc_error err = { 0 };
+	done_log log = { 0 };
+	size_t len;
+	char *src = huge_source(&len);
+	pyc_job job;
+
+	fake_interp(&in, exe, 11);
+	assert_int_equal(pyc_pool_new(&pool, &in, 1, 0, on_done, &log, &err), 0);
+	expect_small_ok(pool, &log);
+	small_job(&job, src);
+	assert_int_equal(pyc_pool_submit(pool, &job, &err), 0);
+	long pid = pyc_pool_worker_pid(pool, 0);
+	assert_true(pid > 0);
+	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	assert_int_equal(pyc_pool_drain(pool, &err), 0);
+	assert_int_equal(job.status, PYC_EINTERP);
+	if (!strstr(pyc_buf_cstr(&job.error_text), "killed by signal 9"))
+		fail_msg("error text: %s", pyc_buf_cstr(&job.error_text));
+	pyc_job_dispose(&job);
+	expect_small_ok(pool, &log);
+	assert_int_equal(pyc_pool_started(pool), 2);
+	assert_true(pyc_pool_worker_pid(pool, 0) != pid);
+	pyc_pool_free(pool);
+	free(src);
+	assert_no_children();
+}
+
+/* Is pid a zombie yet (dead, not reaped)? */
+static bool is_zombie(long pid)
+{
+	char path[64], buf[256];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && rp[2] == 'Z';
+}
+
+static void test_dead_idle_worker_is_replaced(void **state)
+{
+	(void)state;
+	const char *exe = any_python3();
+	if (!exe)
+		skip();
+	pyc_interp in;
+	pyc_pool *pool;
+	done_log log = { 0 };
+
+	fake_interp(&in, exe, 11);
+	assert_int_equal(pyc_pool_new(&pool, &in, 1, 0, on_done, &log, NULL), 0);
+	expect_small_ok(pool, &log);
+	long pid = pyc_pool_worker_pid(pool, 0);
+	assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	for (int i = 0; i < 500 && !is_zombie(pid); i++)
+		usleep(10000);
+	assert_true(is_zombie(pid));
+	expect_small_ok(pool, &log);
+	assert_int_equal(pyc_pool_started(pool), 2);
+	pyc_pool_free(pool);
+	assert_no_children();
+}
+
+/* Ctrl-C reaches the whole process group: workers leave that to pyc-tool. */
+static void test_worker_ignores_sigint(void **state)
+{
+	(void)state;
+	const char *exe = any_python3();
+	if (!exe)
+		skip();
+	pyc_interp in;
+	pyc_pool *pool;
+	done_log log = { 0 };
+
+	fake_interp(&in, exe, 11);
+	assert_int_equal(pyc_pool_new(&pool, &in, 1, 0, on_done, &log, NULL), 0);
+	expect_small_ok(pool, &log);
+	long pid = pyc_pool_worker_pid(pool, 0);
+	assert_int_equal(kill((pid_t)pid, SIGINT), 0);
+	usleep(100000);
+	assert_false(is_zombie(pid));
+	expect_small_ok(pool, &log);
+	assert_int_equal(pyc_pool_worker_pid(pool, 0), pid);
+	assert_int_equal(pyc_pool_started(pool), 1);
+	pyc_pool_free(pool);
+	assert_no_children();
+}
+
+static void test_interpreter_that_cannot_start(void **state)
+{
+	(void)state;
+	pyc_interp in;
+	pyc_pool *pool;
+	pyc_error err = { 0 };
+	done_log log = { 0 };
+	pyc_job job;
+
+	fake_interp(&in, "/nonexistent/python3", 12);
+	assert_int_equal(pyc_pool_new(&pool, &in, 2, 0, on_done, &log, &err), 0);
+	small_job(&job, "x = 1\n");
+	assert_int_equal(pyc_pool_submit(pool, &job, &err), PYC_EINTERP);
+	assert_non_null(strstr(err.message, "cannot run '/nonexistent/python3'"));
+	assert_int_equal(log.count, 0);
+	assert_int_equal(pyc_pool_drain(pool, &err), PYC_EINTERP);
+	pyc_pool_free(pool);
+
+	/* One that starts but dies before it is ready: its job fails, then the pool gives up. */
+	char *dir = tu_mkdtemp();
+	tu_write_str(dir, "py", "#!/bin/sh\necho 'broken python' >&2\nexit 1\n");
+	char *exe = strdup(tu_path(dir, "py"));
+	assert_int_equal(chmod(exe, 0755), 0);
+	fake_interp(&in, exe, 12);
+	assert_int_equal(pyc_pool_new(&pool, &in, 1, 0, on_done, &log, &err), 0);
+	assert_int_equal(pyc_pool_submit(pool, &job, &err), 0);
+	assert_int_equal(pyc_pool_drain(pool, &err), PYC_EINTERP);
+	assert_int_equal(log.count, 1);
+	assert_int_equal(job.status, PYC_EINTERP);
+	assert_non_null(strstr(pyc_buf_cstr(&job.error_text), "exited with status 1"));
+	assert_int_equal(pyc_pool_submit(pool, &job, &err), PYC_EINTERP);
+	assert_non_null(strstr(err.message, "cannot start a compile worker"));
+	assert_int_equal(log.count, 1);
+	pyc_pool_free(pool);
+	pyc_job_dispose(&job);
+	tu_rm_rf(dir);
+	free(dir);
+	free(exe);
+	assert_no_children();
+}
+
+/* py_compile's pyc body under a given seed. */
+static void oracle_body(const char *exe, const char *seed, const char *src_path, pyc_buf *out)
+{
+	char cmd[4096], chunk[4096];
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "PYTHONHASHSEED=%s '%s' -c \"import sys, py_compile\n"
+	         "c = py_compile.compile(sys.argv[1], sys.argv[1] + 'c', 'seed.py', True)\n"
+	         "sys.stdout.buffer.write(open(c, 'rb').read()[16:])\" '%s'",
+	         seed, exe, src_path);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+		pyc_buf_put(out, chunk, n);
+	assert_int_equal(pclose(p), 0);
+}
+
+static void compile_with_env_seed(const char *exe, const char *seed, const char *text, pyc_buf *out)
+{
+	pyc_interp in;
+	pyc_pool *pool;
+	pyc_job job;
+	pyc_error err = { 0 };
+
+	if (seed)
+		setenv("PYTHONHASHSEED", seed, 1);
+	else
+		unsetenv("PYTHONHASHSEED");
+	fake_interp(&in, exe, 11);
+	assert_int_equal(pyc_pool_new(&pool, &in, 1, 0, NULL, NULL, &err), 0);
+	unsetenv("PYTHONHASHSEED");
+	small_job(&job, text);
+	job.dfile = "seed.py";
+	job.levels[0] = -1;
+	assert_int_equal(pyc_pool_submit(pool, &job, &err), 0);
+	assert_int_equal(pyc_pool_drain(pool, &err), 0);
+	assert_int_equal(job.status, 0);
+	pyc_buf_put(out, job.body[0].ptr, job.body[0].len);
+	pyc_job_dispose(&job);
+	pyc_pool_free(pool);
+}
+
+/* Workers run with PYTHONHASHSEED=0 unless the user set a seed, which is then kept. */
+static void test_hash_seed_rule(void **state)
+{
+	(void)state;
+	static const char text[] = "def f(x):\n    return x in {'alpha', 'beta', 'gamma', 'delta', "
+	                           "'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa'}\n";
+	/* 3.11+ marshal writes frozensets sorted; before that their order follows the seed. */
+	tu_interps list;
+	const char *exe = NULL;
+	tu_interps_find(&list, false);
+	for (size_t i = 0; i < list.n && !exe; i++)
+		if (strstr(list.path[i], "python3.10") || strstr(list.path[i], "python3.9"))
+			exe = list.path[i];
+	if (!exe) {
+		printf("SKIP: no CPython 3.9 or 3.10 to show the seed\n");
+		tu_interps_free(&list);
+		skip();
+	}
+	char *dir = tu_mkdtemp();
+	tu_write_str(dir, "seed.py", text);
+	pyc_buf ours0 = PYC_BUF_INIT, ours7 = PYC_BUF_INIT, want0 = PYC_BUF_INIT, want7 = PYC_BUF_INIT;
+
+	compile_with_env_seed(exe, NULL, text, &ours0);
+	compile_with_env_seed(exe, "7", text, &ours7);
+	oracle_body(exe, "0", tu_path(dir, "seed.py"), &want0);
+	oracle_body(exe, "7", tu_path(dir, "seed.py"), &want7);
+	assert_true(want0.len != want7.len || memcmp(want0.ptr, want7.ptr, want0.len) != 0);
+	assert_int_equal(ours0.len, want0.len);
+	assert_memory_equal(ours0.ptr, want0.ptr, want0.len);
+	assert_int_equal(ours7.len, want7.len);
+	assert_memory_equal(ours7.ptr, want7.ptr, want7.len);
+	pyc_buf_dispose(&ours0);
+	pyc_buf_dispose(&ours7);
+	pyc_buf_dispose(&want0);
+	pyc_buf_dispose(&want7);
+	tu_interps_free(&list);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
+/* The PATH value in /proc/pid/environ, into out. */
+static void proc_path(long pid, char *out, size_t cap)
+{
+	char path[64], buf[65536];
+	snprintf(path, sizeof(path), "/proc/%ld/environ", pid);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i += strlen(buf + i) + 1)
+		if (strncmp(buf + i, "PATH=", 5) == 0)
+			snprintf(out, cap, "%s", buf + i + 5);
+}
+
+/* Through a pyenv shim, workers start the probed binary directly (no bash + pyenv each). */
+static void test_pyenv_shim_worker_starts_directly(void **state)
+{
+	(void)state;
+	const char *root = getenv("PYENV_ROOT");
+	char shim[1024], path[65536];
+	pyc_interp in;
+	pyc_pool *pool;
+	pyc_error err = { 0 };
+	done_log log = { 0 };
+
+	snprintf(shim, sizeof(shim), "%s/shims/python3", root ? root : "/nonexistent");
+	if (access(shim, X_OK) != 0) {
+		printf("SKIP: no pyenv shim\n");
+		skip();
+	}
+	if (pyc_interp_probe_fresh(&in, shim, &err) != 0 || in.minor < 6) {
+		printf("SKIP: the shim selects no usable CPython 3.6+ (%s)\n", err.message);
+		pyc_interp_dispose(&in);
+		skip();
+	}
+	assert_int_equal(pyc_pool_new(&pool, &in, 1, 0, on_done, &log, &err), 0);
+	expect_small_ok(pool, &log);
+	proc_path(pyc_pool_worker_pid(pool, 0), path, sizeof(path));
+	assert_string_equal(path, getenv("PATH"));  /* pyenv exec would have prepended to it */
+	pyc_pool_free(pool);
+	pyc_interp_dispose(&in);
+	assert_no_children();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_matches_py_compile),
+		cmocka_unit_test(test_lazy_start),
+		cmocka_unit_test(test_timeout_fails_only_that_job),
+		cmocka_unit_test(test_killed_worker_fails_only_its_job),
+		cmocka_unit_test(test_dead_idle_worker_is_replaced),
+		cmocka_unit_test(test_worker_ignores_sigint),
+		cmocka_unit_test(test_interpreter_that_cannot_start),
+		cmocka_unit_test(test_hash_seed_rule),
+		cmocka_unit_test(test_pyenv_shim_worker_starts_directly),
+	};
+	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
+}
