@@ -302,7 +302,29 @@ def case_stale(suite, tbase, interps):
     assert fresh and fresh < in_caches
     unjudged = {b"tree/pkg/__pycache__/mod.pypy39.pyc", b"tree/pkg/__pycache__/dangling.cpython-312.pyc"}
     removed = in_caches - fresh - unjudged
-    want, _ = expected_after(before, removed, b"tree")
+    want, gone = expected_after(before, removed, b"tree")
+    # The dry run names each cache with the verdict that selects it.
+    r = E.run_tool(["clean", "--stale", "--json", "-n", "tree"], cwd=base, check_rc=0)
+    recs = {}
+    for line in r.stdout.decode("utf-8").splitlines()[:-1]:
+        o = json.loads(line)
+        if o["type"] == "would-remove":
+            recs[o["path"].encode("utf-8", "surrogateescape")] = (o.get("state"), o.get("reason"))
+    assert set(recs) == gone, sorted(set(recs) ^ gone)[:10]
+    for p, verdict in recs.items():
+        name = p.split(b"/")[-1]
+        if before.get(p) == "d":
+            want_v = (None, None)
+        elif name.startswith(b"mod."):
+            want_v = ("stale", "mtime")
+        elif name.startswith((b"deep.", b"junk.", b"linked.")):
+            want_v = ("orphan", "bad-name" if name == b"junk.pyc" else "")
+        elif name == os.fsencode(victim):
+            want_v = ("corrupt", "truncated")
+        else:
+            want_v = ("stale", "hash")   # only_imported, hash-based, content changed
+        assert verdict == want_v, (p, verdict, want_v)
+    assert_tree(base, before)
     E.run_tool(["clean", "--stale", "tree"], cwd=base, check_rc=0)
     assert_tree(base, want)
     status_cross_check(base, fresh)
