@@ -9,6 +9,7 @@
 #include "pyc/pyc.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -52,6 +53,9 @@ static const struct cli_cmd *find_cmd(const char *name)
 int main(int argc, char **argv)
 {
 	cli_ctx ctx = { .progname = "pyc-tool" };
+	/* As CPython does: a write past RLIMIT_FSIZE must fail with EFBIG, so the writer can
+	 * remove its temporary file and keep the old .pyc, instead of killing the process. */
+	signal(SIGXFSZ, SIG_IGN);
 	const char *no_color = getenv("NO_COLOR");
 	ctx.stdout_tty = isatty(STDOUT_FILENO);
 	ctx.stderr_tty = isatty(STDERR_FILENO);

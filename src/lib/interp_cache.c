@@ -242,10 +242,17 @@ static bool cwd_matters(void)
 	}
 }
 
+/*
+ * pyenv's shim template, not any script that mentions pyenv: a user's wrapper that execs
+ * ~/.pyenv/versions/X/bin/python3 after setting up its environment must be run as written.
+ */
 static bool is_pyenv_shim(const pyc_buf *script)
 {
+	static const char program_line[] = "program=\"${0##*/}\"";
+	static const char exec_line[] = "/libexec/pyenv\" exec \"$program\"";
 	return script->len > 2 && memcmp(script->ptr, "#!", 2) == 0 &&
-	       memmem(script->ptr, script->len, "pyenv", 5) != NULL;
+	       memmem(script->ptr, script->len, program_line, sizeof(program_line) - 1) != NULL &&
+	       memmem(script->ptr, script->len, exec_line, sizeof(exec_line) - 1) != NULL;
 }
 
 bool pyc_interp_is_pyenv_shim(const char *exe)

@@ -293,10 +293,7 @@ INTERP = None
 
 # KNOWN MISMATCHES, run as expected failures (reported as SKIP while they fail, and as a
 # plain pass once fixed: then delete the row). Each one is in the oracle helper's report.
-KNOWN = {
-    case_full_disk: "pyc-tool leaves SIGXFSZ at its default: under RLIMIT_FSIZE the kernel "
-                    "kills it mid-write and the partial temporary file stays in __pycache__",
-}
+KNOWN = {}
 
 
 def run_case(suite, name, fn, interp, d):

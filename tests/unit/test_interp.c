@@ -6,6 +6,7 @@
  */
 #include "testutil.h"
 #include "pyc/interp.h"
+#include "interp_internal.h"
 
 #include <glob.h>
 #include <pwd.h>
@@ -258,6 +259,34 @@ static void test_probe_cache(void **state)
 	free(dir);
 }
 
+/* Only pyenv's own shim template is a shim: a wrapper that mentions pyenv and sets up an
+ * environment before exec'ing a real interpreter must be started as written. */
+static void test_shim_detection_is_exact(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	tu_write_str(d, "wrapper",
+	             "#!/bin/sh\nexport EXTRA=1\n"
+	             "exec \"$HOME/.pyenv/versions/3.12.1/bin/python3\" \"$@\"\n");
+	tu_write_str(d, "shims/python3",
+	             "#!/usr/bin/env bash\nset -e\nprogram=\"${0##*/}\"\nexport PYENV_ROOT=\"/x\"\n"
+	             "exec \"/x/libexec/pyenv\" exec \"$program\" \"$@\"\n");
+	assert_int_equal(chmod(tu_path(d, "wrapper"), 0755), 0);
+	assert_int_equal(chmod(tu_path(d, "shims/python3"), 0755), 0);
+	assert_false(pyc_interp_is_pyenv_shim(tu_path(d, "wrapper")));
+	assert_true(pyc_interp_is_pyenv_shim(tu_path(d, "shims/python3")));
+
+	const char *root = getenv("PYENV_ROOT");
+	char real[1024];
+	snprintf(real, sizeof(real), "%s/shims/python3", root ? root : "/nonexistent");
+	if (access(real, X_OK) == 0)
+		assert_true(pyc_interp_is_pyenv_shim(real));
+	else
+		printf("SKIP: no pyenv shim at %s to check against\n", real);
+	tu_rm_rf(d);
+	free(d);
+}
+
 /* A pyenv shim: the selected version is part of the key. */
 static void test_probe_cache_pyenv_shim(void **state)
 {
@@ -311,6 +340,7 @@ int main(void)
 		cmocka_unit_test(test_probe_sys_path_any_bytes),
 		cmocka_unit_test(test_probe_errors),
 		cmocka_unit_test(test_probe_cache),
+		cmocka_unit_test(test_shim_detection_is_exact),
 		cmocka_unit_test(test_probe_cache_pyenv_shim),
 	};
 	return cmocka_run_group_tests_name("interp", tests, NULL, NULL);
