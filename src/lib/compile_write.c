@@ -119,9 +119,14 @@ int pyc_ca_read_source(ca_run *r, pyc_ca_item *it)
 static int link_over(const char *prev, const char *cfile, pyc_error *err)
 {
 	struct stat lst;
-	if (lstat(cfile, &lst) == 0 && (S_ISLNK(lst.st_mode) || !S_ISREG(lst.st_mode)))
-		return pyc_error_set(err, PYC_EEXISTS, 0, "'%s' is a symlink or not a regular file; "
-		                     "refusing to replace it", cfile);
+	if (lstat(cfile, &lst) == 0 && S_ISLNK(lst.st_mode))
+		return pyc_error_set(err, PYC_EEXISTS, 0,
+		                     "%s is a symlink and will be changed into a regular file if "
+		                     "import writes a byte-compiled file to it", cfile);
+	if (lstat(cfile, &lst) == 0 && !S_ISREG(lst.st_mode))
+		return pyc_error_set(err, PYC_EEXISTS, 0,
+		                     "%s is a non-regular file and will be changed into a regular "
+		                     "one if import writes a byte-compiled file to it", cfile);
 	pyc_buf tmp = PYC_BUF_INIT;
 	if (pyc_buf_printf(&tmp, "%s.%ld.link", cfile, (long)getpid()) < 0)
 		return PYC_ENOMEM;
@@ -191,7 +196,12 @@ static void on_done(pyc_job *job, void *ctx)
 	if (job->status == 0) {
 		pyc_error e = { 0 };
 		if (write_outputs(r, it, &e) < 0) {
-			pyc_ca_fail(r, it->fullname, "io", e.message);
+			/* compileall prints an OSError as "<class>: <message>"; a refused target is
+			 * py_compile's FileExistsError. */
+			char msg[PYC_ERROR_MSG_MAX + 32];
+			snprintf(msg, sizeof(msg), "%s%s",
+			         e.code == PYC_EEXISTS ? "FileExistsError: " : "", e.message);
+			pyc_ca_fail(r, it->fullname, "io", msg);
 		} else {
 			pyc_compileall_event ev = { .kind = PYC_COMPILEALL_COMPILED,
 			                            .path = it->fullname, .why = it->why,

@@ -74,12 +74,15 @@ static int check_target(const char *path, pyc_error *err)
 
 	if (lstat(path, &st) != 0)
 		return 0;
+	/* py_compile's own words (FileExistsError), so compile's output matches compileall. */
 	if (S_ISLNK(st.st_mode))
 		return pyc_error_set(err, PYC_EEXISTS, 0,
-		                     "refusing to write '%s': it is a symlink", path);
+		                     "%s is a symlink and will be changed into a regular file if "
+		                     "import writes a byte-compiled file to it", path);
 	if (!S_ISREG(st.st_mode))
 		return pyc_error_set(err, PYC_EEXISTS, 0,
-		                     "refusing to write '%s': it is not a regular file", path);
+		                     "%s is a non-regular file and will be changed into a regular "
+		                     "one if import writes a byte-compiled file to it", path);
 	return 0;
 }
 

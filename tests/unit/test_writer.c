@@ -188,9 +188,9 @@ static void test_refuses_symlink_and_special_files(void **state)
 	assert_int_equal(lstat(tu_path(dir, "nowhere.pyc"), &st), -1);
 
 	assert_int_equal(mkfifo(tu_path(dir, "fifo.pyc"), 0644), 0);
-	expect_refused(tu_path(dir, "fifo.pyc"), "not a regular file");
+	expect_refused(tu_path(dir, "fifo.pyc"), "is a non-regular file and will be changed");
 	assert_int_equal(mkdir(tu_path(dir, "dir.pyc"), 0755), 0);
-	expect_refused(tu_path(dir, "dir.pyc"), "not a regular file");
+	expect_refused(tu_path(dir, "dir.pyc"), "is a non-regular file and will be changed");
 	assert_int_equal(entries(dir), 5);
 	tu_rm_rf(dir);
 	free(dir);
