@@ -256,20 +256,33 @@ static bool batch_accepts(const pyc_scan *s, const pyc_walk_entry *e)
 	       e->dirfd == s->batch.dirfd && e->depth == s->batch.depth;
 }
 
-/* A file in a __pycache__ directory: <dir>/__pycache__/<stem>.<tag>[.opt-N].pyc. */
-static int judge_pycache(pyc_scan *s, const pyc_walk_entry *e)
+/*
+ * What both PEP 3147 layouts (__pycache__ and the prefix tree) start with: parse the name;
+ * a name no source maps to is an orphan (bad-name) at once, and a tag that is not
+ * CPython's is not judged. Returns 1 to go on to the source, 0 when done, <0 on error.
+ */
+static int judge_cache_name(pyc_scan *s, const pyc_walk_entry *e, enum pyc_scan_where kind,
+                            pyc_cache_name *cn)
 {
-	pyc_cache_name cn;
-	int p = parse_cache_name(s, e->name, &cn);
+	int p = parse_cache_name(s, e->name, cn);
 	if (p < 0)
 		return p;
 	pyc_buf_clear(&s->source);
 	if (p == 0) {
 		s->tagbuf[0] = s->optbuf[0] = '\0';
-		return batch_add(s, e, PYC_SCAN_PYCACHE, true, AT_FDCWD, 0);
+		int rc = batch_add(s, e, kind, true, AT_FDCWD, 0);
+		return rc < 0 ? rc : 0;
 	}
-	if (!is_cpython_tag(s->tagbuf))
-		return 0;
+	return is_cpython_tag(s->tagbuf) ? 1 : 0;
+}
+
+/* A file in a __pycache__ directory: <dir>/__pycache__/<stem>.<tag>[.opt-N].pyc. */
+static int judge_pycache(pyc_scan *s, const pyc_walk_entry *e)
+{
+	pyc_cache_name cn;
+	int go = judge_cache_name(s, e, PYC_SCAN_PYCACHE, &cn);
+	if (go <= 0)
+		return go;
 	size_t dir_len = (size_t)(e->name - e->path) - PYCACHE_SLASH_LEN;
 	if (pyc_buf_put(&s->source, e->path, dir_len) < 0 ||
 	    pyc_buf_put(&s->source, cn.stem, cn.stem_len) < 0 || pyc_buf_puts(&s->source, ".py") < 0)
@@ -300,16 +313,9 @@ static int judge_prefix(pyc_scan *s, const pyc_walk_entry *e)
 	if (e->depth == 0)
 		return 0;
 	pyc_cache_name cn;
-	int p = parse_cache_name(s, e->name, &cn);
-	if (p < 0)
-		return p;
-	pyc_buf_clear(&s->source);
-	if (p == 0) {
-		s->tagbuf[0] = s->optbuf[0] = '\0';
-		return batch_add(s, e, PYC_SCAN_PREFIX, true, AT_FDCWD, 0);
-	}
-	if (!is_cpython_tag(s->tagbuf))
-		return 0;
+	int go = judge_cache_name(s, e, PYC_SCAN_PREFIX, &cn);
+	if (go <= 0)
+		return go;
 	/* e->path is mirror + "/rel/dir/" + name; keep "/rel/dir/". */
 	const char *rel = e->path + s->mirror_len;
 	size_t rel_len = (size_t)(e->name - rel);
