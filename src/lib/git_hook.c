@@ -2,6 +2,7 @@
 #include "pyc/githook.h"
 
 #include "pyc/buf.h"
+#include "atomic_file.h"
 #include "git_internal.h"
 
 #include <errno.h>
@@ -217,41 +218,11 @@ static bool exists_nofollow(const char *path)
 	return lstat(path, &sb) == 0;
 }
 
-/* Write data to a temporary file next to path, mode 0755, and rename it over path, so git
- * never runs a half-written hook. */
-static int write_hook(const char *dir, const char *path, const char *data, pyc_error *err)
+/* Replace the hook atomically, mode 0755 (git skips a hook that is not executable), so git
+ * never runs a half-written one. */
+static int write_hook(const char *path, const char *data, pyc_error *err)
 {
-	char *tmp = join2(dir, ".pre-commit.pyc-tool.XXXXXX");
-	if (!tmp)
-		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
-	int rc = 0;
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		rc = pyc_error_set(err, PYC_EIO, errno, "cannot create a file in '%s'", dir);
-		free(tmp);
-		return rc;
-	}
-	size_t len = strlen(data), off = 0;
-	while (rc >= 0 && off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			rc = pyc_error_set(err, PYC_EIO, errno, "cannot write '%s'", tmp);
-		else
-			off += (size_t)w;
-	}
-	/* mkstemp creates 0600; a hook must be executable or git skips it. */
-	if (rc >= 0 && (fchmod(fd, 0755) != 0 || fsync(fd) != 0))
-		rc = pyc_error_set(err, PYC_EIO, errno, "cannot finish '%s'", tmp);
-	if (close(fd) != 0 && rc >= 0)
-		rc = pyc_error_set(err, PYC_EIO, errno, "cannot close '%s'", tmp);
-	if (rc >= 0 && rename(tmp, path) != 0)
-		rc = pyc_error_set(err, PYC_EIO, errno, "cannot rename '%s' to '%s'", tmp, path);
-	if (rc < 0)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	return pyc_replace_file(path, path, data, strlen(data), 0755, NULL, err);
 }
 
 struct hook_paths {
@@ -299,7 +270,7 @@ static int chain_hook(const struct hook_paths *p, const char *script, pyc_hook_r
 	if (rename(p->hook, p->legacy) != 0)
 		return pyc_error_set(err, PYC_EIO, errno, "cannot rename '%s' to '%s'", p->hook,
 		                     p->legacy);
-	int rc = write_hook(p->dir, p->hook, script, err);
+	int rc = write_hook(p->hook, script, err);
 	if (rc < 0) {
 		(void)rename(p->legacy, p->hook);
 		return rc;
@@ -323,7 +294,7 @@ static int install_over(const struct hook_paths *p, enum hook_state st, const py
 		return pyc_error_set(err, PYC_EEXISTS, 0,
 		                     "'%s' exists and was not written by pyc-tool; use --chain to "
 		                     "run it before pyc-tool, or --force to replace it", p->hook);
-	int rc = write_hook(p->dir, p->hook, script, err);
+	int rc = write_hook(p->hook, script, err);
 	if (rc < 0)
 		return rc;
 	out->action = st == HOOK_NONE ? PYC_HOOK_INSTALLED

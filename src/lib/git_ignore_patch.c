@@ -2,6 +2,7 @@
  * pyc_gitignore_patch: append the bytecode rules to .gitignore or info/exclude, keeping
  * the file's bytes and replacing it atomically (include/pyc/gitignore.h, git.md §3).
  */
+#include "atomic_file.h"
 #include "git_internal.h"
 
 #include "pyc/buf.h"
@@ -48,20 +49,6 @@ static int build_content(pyc_buf *out, const pyc_buf *old, const pyc_ignore_resu
 	return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static mode_t new_file_mode(void)
 {
 	/* The only portable way to learn the umask is to set it; put it straight back. */
@@ -70,35 +57,13 @@ static mode_t new_file_mode(void)
 	return 0666 & ~mask;
 }
 
-/* Temp file next to the target, old mode (and owner, when we may), fsync, rename.
- * `old` is NULL for a new file. The temp file is removed on any failure. */
+/* The target keeps its mode and owner; a new file gets 0666 & ~umask. `old` is NULL for a
+ * new file. */
 static int replace_file(const char *target, const char *shown, const pyc_buf *data,
                         const struct stat *old, pyc_error *err)
 {
-	pyc_buf tmp = PYC_BUF_INIT;
-	if (pyc_buf_printf(&tmp, "%s.pyc-tool.XXXXXX", target) != 0)
-		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
-	int rc = 0, fd = mkostemp(tmp.ptr, O_CLOEXEC);
-	if (fd < 0) {
-		rc = pyc_error_set(err, PYC_EIO, errno, "cannot create a temporary file for '%s'",
-		                   shown);
-		goto done;
-	}
-	/* mkstemp creates 0600: give the file the mode the target had or would get. */
-	if (write_all(fd, data->ptr ? data->ptr : "", data->len) != 0 ||
-	    fchmod(fd, old ? old->st_mode & 07777 : new_file_mode()) != 0 || fsync(fd) != 0)
-		rc = pyc_error_set(err, PYC_EIO, errno, "cannot write '%s'", tmp.ptr);
-	if (rc == 0 && old && fchown(fd, old->st_uid, old->st_gid) != 0 && errno != EPERM)
-		rc = pyc_error_set(err, PYC_EIO, errno, "cannot keep the owner of '%s'", shown);
-	if (close(fd) != 0 && rc == 0)
-		rc = pyc_error_set(err, PYC_EIO, errno, "cannot write '%s'", tmp.ptr);
-	if (rc == 0 && rename(tmp.ptr, target) != 0)
-		rc = pyc_error_set(err, PYC_EIO, errno, "cannot replace '%s'", shown);
-	if (rc != 0)
-		unlink(tmp.ptr);
-done:
-	pyc_buf_dispose(&tmp);
-	return rc;
+	return pyc_replace_file(target, shown, data->ptr ? data->ptr : "", data->len,
+	                        old ? old->st_mode & 07777 : new_file_mode(), old, err);
 }
 
 static int choose_target(pyc_git *g, const pyc_ignore_opts *o, pyc_ignore_result *r,

@@ -7,6 +7,8 @@
  * new one and never a partial one.
  */
 #include "pyc/writer.h"
+
+#include "atomic_file.h"
 #include "pyc/buf.h"
 
 #include <errno.h>
@@ -48,21 +50,6 @@ static int make_parents(pyc_buf *dir, pyc_error *err)
 			return PYC_EIO;
 		}
 		dir->ptr[i] = saved;
-	}
-	return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
 	}
 	return 0;
 }
@@ -128,7 +115,7 @@ int pyc_write_pyc(const char *path, const uint8_t *header, size_t hlen,
 		rc = err ? err->code : PYC_EIO;
 		goto done;
 	}
-	if (write_all(fd, header, hlen) != 0 || write_all(fd, body, blen) != 0) {
+	if (pyc_write_all(fd, header, hlen) != 0 || pyc_write_all(fd, body, blen) != 0) {
 		rc = pyc_error_set(err, PYC_EIO, errno, "cannot write '%s'", path);
 		close(fd);
 		unlink(tmp.ptr);

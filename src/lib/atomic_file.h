@@ -1,0 +1,27 @@
+/*
+ * atomic_file.h (internal) - replace a file so that readers see the old or the new
+ * contents, never a mix: used by the .gitignore patcher and the hook installer. The pyc
+ * writer (writer.c) shares write_all() but keeps py_compile's own recipe (O_EXCL temp with
+ * the final mode, no fsync).
+ */
+#ifndef PYC_ATOMIC_FILE_H
+#define PYC_ATOMIC_FILE_H
+
+#include "pyc/common.h"
+
+#include <sys/stat.h>
+
+/* Write all n bytes, retrying short writes and EINTR. Returns 0, or -1 with errno set. */
+int pyc_write_all(int fd, const void *data, size_t n);
+
+/*
+ * Replace `target` by data[0..len): a mkostemp() file "<target>.pyc-tool.XXXXXX" in the
+ * same directory, fchmod(mode) (mkstemp creates 0600), fchown to keep_owner's uid/gid
+ * when keep_owner is non-NULL (EPERM is not an error), fsync, rename over target. `shown`
+ * names the file in messages. The temporary file is removed on any failure.
+ * Returns 0, PYC_ENOMEM or PYC_EIO.
+ */
+int pyc_replace_file(const char *target, const char *shown, const void *data, size_t len,
+                     mode_t mode, const struct stat *keep_owner, pyc_error *err);
+
+#endif
