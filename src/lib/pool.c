@@ -1,11 +1,14 @@
 /*
  * The compile engine: see include/pyc/compile.h and docs/compile-engine.md.
  *
- * Each slot owns at most one worker process and at most one job. All I/O is non-blocking
- * on a socketpair (send with MSG_NOSIGNAL, so a dead worker is EPIPE, never SIGPIPE) and
- * driven by poll() in the caller's thread; a worker stuck in compile() can therefore
- * always be timed out. A worker that dies or times out is reaped at once (no zombies),
- * fails only its job, and its slot starts a fresh worker on next use.
+ * Each slot owns at most one worker process and up to DEPTH jobs: the first one runs, the
+ * others wait as request frames on the socket (the worker reads them one after the other),
+ * so a worker starts its next job as soon as it has sent a reply, while the caller's
+ * thread is still writing that reply's files. All I/O is non-blocking on a socketpair
+ * (send with MSG_NOSIGNAL, so a dead worker is EPIPE, never SIGPIPE) and driven by poll()
+ * in the caller's thread; a worker stuck in compile() can therefore always be timed out.
+ * A worker that dies or times out is reaped at once (no zombies) and fails only the job it
+ * was running; the jobs queued behind it go to a fresh worker in the same slot.
  */
 #include "pyc/compile.h"
 #include "interp_internal.h"
@@ -28,14 +31,18 @@ extern char **environ;
 #define IO_CHUNK (256u * 1024)
 #define FRAME_MAX 0xffffffffu
 
+/* Jobs in flight per worker: the running one and one waiting on the socket. */
+#define DEPTH 2
+
 typedef struct worker {
-	pyc_proc proc;      /* pid -1 / sock -1 when not running */
-	pyc_job *job;       /* the job in flight, or NULL when idle */
+	pyc_proc proc;      /* pid -1 / sock -1 when not running (then njobs is 0) */
+	pyc_job *jobs[DEPTH]; /* in request order: jobs[0] runs, the rest wait their turn */
+	unsigned njobs;
 	pyc_buf out;        /* request bytes not yet sent */
 	size_t out_off;
 	pyc_buf in;         /* reply bytes received so far */
 	bool ready;         /* the hello frame arrived */
-	double deadline;    /* 0 = none; set once ready */
+	double deadline;    /* jobs[0]'s, 0 = none */
 } worker;
 
 struct pyc_pool {
@@ -156,40 +163,90 @@ static void describe_status(pyc_buf *b, int status)
 		pyc_buf_puts(b, "vanished");
 }
 
-/* Hand the slot's job back to the caller with its outcome; the slot becomes idle. */
+/* Seconds a worker may take to start, on top of the job's own timeout. */
+#define STARTUP_GRACE 30.0
+
+/* jobs[0]'s deadline, counted from now: it starts running now (it was just sent to an
+ * idle worker, or the worker just replied to the job before it). */
+static void arm_deadline(pyc_pool *pool, worker *w)
+{
+	w->deadline = pool->timeout <= 0 || w->njobs == 0 ? 0 :
+	              pyc_now() + pool->timeout + (w->ready ? 0 : STARTUP_GRACE);
+}
+
+/* Hand jobs[0] back to the caller with its outcome; the next queued job (already sent,
+ * the worker is on it now) becomes jobs[0]. */
 static void finish(pyc_pool *pool, worker *w, int status)
 {
-	pyc_job *job = w->job;
+	pyc_job *job = w->jobs[0];
 
-	w->job = NULL;
-	w->deadline = 0;
+	for (unsigned i = 1; i < w->njobs; i++)
+		w->jobs[i - 1] = w->jobs[i];
+	w->jobs[--w->njobs] = NULL;
+	arm_deadline(pool, w);
 	pool->busy--;
 	job->status = status;
 	if (pool->on_done)
 		pool->on_done(job, pool->ctx);
 }
 
-/* The worker died or broke the protocol: fail its job, reap it; the slot restarts later. */
+static int spawn_worker(pyc_pool *pool, worker *w, pyc_error *err);
+static int encode_request(pyc_buf *out, size_t out_off, const pyc_job *job);
+
+/* The slot's worker is gone (reaped) with jobs still queued that it never started: send
+ * them to a fresh worker in the same slot, or fail them when no worker can start. */
+static void resubmit_queued(pyc_pool *pool, worker *w)
+{
+	pyc_error e = { 0 };
+
+	if (w->njobs == 0)
+		return;
+	if (!pool->fatal && spawn_worker(pool, w, &e) == 0) {
+		unsigned sent = 0;
+		while (sent < w->njobs && encode_request(&w->out, w->out_off, w->jobs[sent]) == 0)
+			sent++;
+		while (w->njobs > sent) {
+			/* Out of memory for its frame: fail it rather than leave it waiting forever. */
+			pyc_job *job = w->jobs[--w->njobs];
+			w->jobs[w->njobs] = NULL;
+			pool->busy--;
+			pyc_buf_clear(&job->error_text);
+			pyc_buf_puts(&job->error_text, "out of memory");
+			job->status = PYC_EINTERP;
+			if (pool->on_done)
+				pool->on_done(job, pool->ctx);
+		}
+		arm_deadline(pool, w);
+		return;          /* the poll loop sends the frames */
+	}
+	while (w->njobs > 0) {
+		pyc_buf_clear(&w->jobs[0]->error_text);
+		pyc_buf_puts(&w->jobs[0]->error_text, pool->fatal_err.message);
+		finish(pool, w, PYC_EINTERP);
+	}
+}
+
+/* The worker died or broke the protocol: fail the job it was running, reap it; the jobs
+ * queued behind it go to a fresh worker. */
 static void worker_lost(pyc_pool *pool, worker *w, const char *what)
 {
 	bool was_ready = w->ready;
 	int status = stop_worker(w, true);
+	pyc_job *job = w->jobs[0];
 
-	pyc_buf_clear(&w->job->error_text);
-	pyc_buf_printf(&w->job->error_text, "compile worker '%s' %s", pool->exe, what);
+	pyc_buf_clear(&job->error_text);
+	pyc_buf_printf(&job->error_text, "compile worker '%s' %s", pool->exe, what);
 	if (!*what)
-		describe_status(&w->job->error_text, status);
+		describe_status(&job->error_text, status);
 	if (!was_ready && !pool->fatal) {
 		/* It never got as far as saying hello: every restart would fail the same way. */
 		pool->fatal = PYC_EINTERP;
 		pyc_error_set(&pool->fatal_err, PYC_EINTERP, 0,
-		              "cannot start a compile worker: %s", pyc_buf_cstr(&w->job->error_text));
+		              "cannot start a compile worker: %s", pyc_buf_cstr(&job->error_text));
 	}
 	finish(pool, w, PYC_EINTERP);
+	resubmit_queued(pool, w);
 }
-
-/* Seconds a worker may take to start, on top of the job's own timeout. */
-#define STARTUP_GRACE 30.0
 
 static int spawn_worker(pyc_pool *pool, worker *w, pyc_error *err)
 {
@@ -215,7 +272,9 @@ static bool idle_alive(worker *w)
 	return poll(&p, 1, 0) == 0;
 }
 
-static int encode_request(pyc_buf *out, const pyc_job *job)
+/* Append job's request frame to out (whose first out_off bytes are already sent); out is
+ * unchanged on failure. */
+static int encode_request(pyc_buf *out, size_t out_off, const pyc_job *job)
 {
 	size_t dlen = strlen(job->dfile);
 	uint8_t word[4];
@@ -223,7 +282,8 @@ static int encode_request(pyc_buf *out, const pyc_job *job)
 
 	if (dlen > FRAME_MAX || job->source_len > FRAME_MAX || body > FRAME_MAX)
 		return PYC_EINVAL;
-	pyc_buf_clear(out);
+	if (out_off >= out->len)
+		pyc_buf_clear(out);
 	if (pyc_buf_grow(out, body + 4) < 0)
 		return PYC_ENOMEM;
 	put_u32(word, (uint32_t)body);
@@ -328,11 +388,10 @@ static int take_frames(pyc_pool *pool, worker *w)
 			return -1;
 		if (p[0] == 'H' && !w->ready) {
 			w->ready = true;
-			if (w->job && pool->timeout > 0)
-				w->deadline = pyc_now() + pool->timeout;
-		} else if ((p[0] == 'R' || p[0] == 'E') && w->job && w->ready) {
+			arm_deadline(pool, w);
+		} else if ((p[0] == 'R' || p[0] == 'E') && w->njobs > 0 && w->ready) {
 			int status;
-			if (!take_reply(w->job, p, len, &status))
+			if (!take_reply(w->jobs[0], p, len, &status))
 				return -1;
 			finish(pool, w, status);
 		} else {
@@ -355,24 +414,27 @@ static void on_ready_io(pyc_pool *pool, worker *w, short revents)
 		return;
 	int eof = read_in(w);
 	if (take_frames(pool, w) != 0) {
-		if (w->job)
+		if (w->njobs > 0)
 			worker_lost(pool, w, "broke the protocol");
 		else
 			stop_worker(w, true);
 		return;
 	}
-	if (eof && w->job)
+	if (eof && w->njobs > 0)
 		worker_lost(pool, w, "");
 	else if (eof)
 		stop_worker(w, true);
 }
 
+/* jobs[0] ran past its deadline: kill the worker, fail that job, requeue the others. */
 static void expire(pyc_pool *pool, worker *w)
 {
 	stop_worker(w, true);
-	pyc_buf_clear(&w->job->error_text);
-	pyc_buf_printf(&w->job->error_text, "compiling took longer than %g seconds", pool->timeout);
+	pyc_buf_clear(&w->jobs[0]->error_text);
+	pyc_buf_printf(&w->jobs[0]->error_text, "compiling took longer than %g seconds",
+	               pool->timeout);
 	finish(pool, w, PYC_ETIMEOUT);
+	resubmit_queued(pool, w);
 }
 
 /* Wait until at least one busy worker has made progress; handles results and timeouts. */
@@ -384,7 +446,7 @@ static int wait_some(pyc_pool *pool, pyc_error *err)
 
 	for (unsigned i = 0; i < pool->jobs; i++) {
 		worker *w = &pool->w[i];
-		if (!w->job)
+		if (w->njobs == 0)
 			continue;
 		fds[n] = (struct pollfd){ w->proc.sock, POLLIN, 0 };
 		if (w->out.len > w->out_off)
@@ -405,25 +467,29 @@ static int wait_some(pyc_pool *pool, pyc_error *err)
 	now = pyc_now();
 	for (unsigned k = 0; k < n; k++) {
 		worker *w = &pool->w[idx[k]];
-		if (w->job && w->deadline > 0 && now >= w->deadline)
+		if (w->njobs > 0 && w->deadline > 0 && now >= w->deadline)
 			expire(pool, w);
 	}
 	return 0;
 }
 
-static worker *idle_slot(pyc_pool *pool)
+/* Where the next job goes: an idle running worker (so no more interpreters start than
+ * there is work for), else an empty slot (start one more), else behind the job of a
+ * worker with room in its queue; NULL when every queue is full. */
+static worker *pick_slot(pyc_pool *pool)
 {
-	worker *empty = NULL;
+	worker *empty = NULL, *queue = NULL;
 
-	/* Prefer a running worker, so no more interpreters start than there is work for. */
 	for (unsigned i = 0; i < pool->jobs; i++) {
 		worker *w = &pool->w[i];
-		if (!w->job && w->proc.pid > 0)
+		if (w->proc.pid > 0 && w->njobs == 0)
 			return w;
-		if (!w->job && !empty)
+		if (w->proc.pid <= 0 && !empty)
 			empty = w;
+		if (w->proc.pid > 0 && w->njobs < DEPTH && (!queue || w->njobs < queue->njobs))
+			queue = w;
 	}
-	return empty;
+	return empty ? empty : queue;
 }
 
 static void reset_results(pyc_job *job)
@@ -450,24 +516,23 @@ int pyc_pool_submit(pyc_pool *pool, pyc_job *job, pyc_error *err)
 	if (job->nlevels < 1 || job->nlevels > PYC_JOB_MAX_LEVELS || !job->dfile)
 		return pyc_error_set(err, PYC_EINVAL, 0, "a compile job needs 1 to %d levels and a dfile",
 		                     PYC_JOB_MAX_LEVELS);
-	while (!pool->fatal && !(w = idle_slot(pool)))
+	while (!pool->fatal && !(w = pick_slot(pool)))
 		if ((rc = wait_some(pool, err)) < 0)
 			return rc;
 	if (pool->fatal)
 		return fatal_error(pool, err);
-	if (w->proc.pid > 0 && !idle_alive(w))
+	if (w->proc.pid > 0 && w->njobs == 0 && !idle_alive(w))
 		stop_worker(w, true);
 	if (w->proc.pid <= 0 && spawn_worker(pool, w, err) < 0)
 		return pool->fatal;
 	reset_results(job);
-	if ((rc = encode_request(&w->out, job)) < 0)
+	if ((rc = encode_request(&w->out, w->out_off, job)) < 0)
 		return pyc_error_set(err, rc, 0, rc == PYC_ENOMEM ? "out of memory" :
 		                     "'%s' is too large to compile", job->dfile);
-	w->job = job;
-	w->out_off = 0;
+	w->jobs[w->njobs++] = job;
 	pool->busy++;
-	w->deadline = pool->timeout <= 0 ? 0 :
-	              pyc_now() + pool->timeout + (w->ready ? 0 : STARTUP_GRACE);
+	if (w->njobs == 1)
+		arm_deadline(pool, w);
 	if (flush_out(w) != 0)
 		worker_lost(pool, w, "");
 	return 0;
@@ -491,7 +556,7 @@ void pyc_pool_free(pyc_pool *pool)
 		/* Idle workers exit on EOF; close every socket first so they finish together. */
 		for (unsigned i = 0; i < pool->jobs; i++) {
 			worker *w = &pool->w[i];
-			if (w->job && w->proc.pid > 0)
+			if (w->njobs > 0 && w->proc.pid > 0)
 				kill(w->proc.pid, SIGKILL);
 			pyc_proc_close(&w->proc);
 		}

@@ -117,6 +117,13 @@ static const char checker[] =
 
 /* ---- helpers --------------------------------------------------------------------- */
 
+static double pyc_test_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 typedef struct done_log {
 	int count;
 	pyc_job *last;
@@ -489,25 +496,191 @@ static void test_interpreter_that_cannot_start(void **state)
 
 	/* One that starts but dies before it is ready: its job fails, then the pool gives up. */
 	char *dir = tu_mkdtemp();
-	tu_write_str(dir, "py", "#!/bin/sh\necho 'broken python' >&2\nexit 1\n");
+	tu_write_str(dir, "py", "#!/bin/sh\necho 'broken python' >&2\nsleep 0.5\nexit 1\n");
 	char *exe = strdup(tu_path(dir, "py"));
 	assert_int_equal(chmod(exe, 0755), 0);
 	fake_interp(&in, exe, 12);
 	assert_int_equal(pyc_pool_new(&pool, &in, 1, 0, on_done, &log, &err), 0);
+	/* The second job waits on the same (doomed) worker: it fails too, exactly once. (On a
+	 * machine so slow that the worker is already known dead, it is refused instead.) */
+	pyc_job queued;
+	small_job(&queued, "y = 2\n");
 	assert_int_equal(pyc_pool_submit(pool, &job, &err), 0);
+	int rc2 = pyc_pool_submit(pool, &queued, &err);
+	assert_true(rc2 == 0 || rc2 == PYC_EINTERP);
+	int accepted = rc2 == 0 ? 2 : 1;
 	assert_int_equal(pyc_pool_drain(pool, &err), PYC_EINTERP);
-	assert_int_equal(log.count, 1);
+	assert_int_equal(log.count, accepted);
 	assert_int_equal(job.status, PYC_EINTERP);
 	assert_non_null(strstr(pyc_buf_cstr(&job.error_text), "exited with status 1"));
+	if (rc2 == 0) {
+		assert_int_equal(queued.status, PYC_EINTERP);
+		assert_non_null(strstr(pyc_buf_cstr(&queued.error_text),
+		                       "cannot start a compile worker"));
+	}
 	assert_int_equal(pyc_pool_submit(pool, &job, &err), PYC_EINTERP);
 	assert_non_null(strstr(err.message, "cannot start a compile worker"));
-	assert_int_equal(log.count, 1);
+	assert_int_equal(log.count, accepted);
 	pyc_pool_free(pool);
 	pyc_job_dispose(&job);
+	pyc_job_dispose(&queued);
 	tu_rm_rf(dir);
 	free(dir);
 	free(exe);
 	assert_no_children();
+}
+
+/* ---- two jobs in flight per worker ------------------------------------------------ */
+
+/* A python3 wrapper whose compile() first sleeps for as long as a "#sleep=S" comment in
+ * the source says: job durations that do not depend on the machine's load. NULL (skip)
+ * without /usr/bin/python3. */
+static char *slow_python(char **dir)
+{
+	const char *real = any_python3();
+	if (!real)
+		return NULL;
+	pyc_buf text = PYC_BUF_INIT;
+	assert_int_equal(pyc_buf_printf(&text,
+		"#!%s\nimport builtins, sys, time\n_compile = builtins.compile\n"
+		"def slow_compile(src, *a, **k):\n"
+		"    i = src.find(b'#sleep=')\n"
+		"    if i >= 0:\n"
+		"        time.sleep(float(src[i + 7:].split()[0]))\n"
+		"    return _compile(src, *a, **k)\n"
+		"builtins.compile = slow_compile\n"
+		"exec(sys.argv[2], {'__name__': '__main__'})\n", real), 0);
+	*dir = tu_mkdtemp();
+	tu_write_str(*dir, "py", pyc_buf_cstr(&text));
+	pyc_buf_dispose(&text);
+	char *exe = strdup(tu_path(*dir, "py"));
+	assert_int_equal(chmod(exe, 0755), 0);
+	return exe;
+}
+
+/* Records the order in which jobs come back. */
+typedef struct order_log {
+	pyc_job *done[8];
+	int count;
+} order_log;
+
+static void on_done_order(pyc_job *job, void *ctx)
+{
+	order_log *log = ctx;
+	assert_true(log->count < 8);
+	log->done[log->count++] = job;
+}
+
+static void assert_compiled(const pyc_job *job)
+{
+	if (job->status != 0)
+		fail_msg("status %d: %s", job->status, pyc_buf_cstr(&job->error_text));
+	assert_true(job->body[0].len > 0 && job->body[0].ptr[0] == (char)0xe3);
+}
+
+/* A slow job A and a quick job B on a one-slot pool: B is queued behind A (submit does not
+ * wait), then `fault` hits A's worker. A fails alone; B is compiled by a fresh worker. */
+static void check_fault_with_queued_job(double timeout, bool kill_it)
+{
+	char *dir, *exe = slow_python(&dir);
+	if (!exe)
+		skip();
+	pyc_interp in;
+	pyc_pool *pool;
+	pyc_error err = { 0 };
+	order_log log = { 0 };
+	pyc_job a, b;
+	double t0 = pyc_test_now();
+
+	fake_interp(&in, exe, 11);
+	assert_int_equal(pyc_pool_new(&pool, &in, 1, timeout, on_done_order, &log, &err), 0);
+	/* A ready worker first (one that dies before its hello stops the pool, by design). */
+	small_job(&a, "w = 0\n");
+	assert_int_equal(pyc_pool_submit(pool, &a, &err), 0);
+	assert_int_equal(pyc_pool_drain(pool, &err), 0);
+	assert_compiled(&a);
+	pyc_job_dispose(&a);
+	log.count = 0;
+	small_job(&a, "#sleep=60\nx = 1\n");
+	small_job(&b, "y = 2\n");
+	assert_int_equal(pyc_pool_submit(pool, &a, &err), 0);
+	assert_int_equal(pyc_pool_submit(pool, &b, &err), 0);
+	assert_int_equal(log.count, 0);   /* both in flight on the one worker */
+	long pid = pyc_pool_worker_pid(pool, 0);
+	assert_true(pid > 0);
+	if (kill_it)
+		assert_int_equal(kill((pid_t)pid, SIGKILL), 0);
+	assert_int_equal(pyc_pool_drain(pool, &err), 0);
+	assert_int_equal(log.count, 2);
+	assert_ptr_equal(log.done[0], &a);
+	assert_ptr_equal(log.done[1], &b);
+	if (kill_it) {
+		assert_int_equal(a.status, PYC_EINTERP);
+		if (!strstr(pyc_buf_cstr(&a.error_text), "killed by signal 9"))
+			fail_msg("error text: %s", pyc_buf_cstr(&a.error_text));
+	} else {
+		assert_int_equal(a.status, PYC_ETIMEOUT);
+		assert_non_null(strstr(pyc_buf_cstr(&a.error_text), "longer than"));
+	}
+	assert_compiled(&b);
+	assert_int_equal(pyc_pool_started(pool), 2);
+	assert_true(pyc_pool_worker_pid(pool, 0) != pid);
+	assert_true(pyc_test_now() - t0 < 30);   /* nobody waited for A's 60 seconds */
+	pyc_pool_free(pool);
+	pyc_job_dispose(&a);
+	pyc_job_dispose(&b);
+	assert_no_children();
+	tu_rm_rf(dir);
+	free(dir);
+	free(exe);
+}
+
+static void test_crash_resubmits_queued_job(void **state)
+{
+	(void)state;
+	check_fault_with_queued_job(0, true);
+}
+
+static void test_timeout_resubmits_queued_job(void **state)
+{
+	(void)state;
+	check_fault_with_queued_job(1.0, false);
+}
+
+/* --timeout counts from the moment a job starts running, not from its submission: two
+ * 0.8 s jobs queued together on one worker both pass a 1.5 s timeout. */
+static void test_timeout_counts_running_time_only(void **state)
+{
+	(void)state;
+	char *dir, *exe = slow_python(&dir);
+	if (!exe)
+		skip();
+	pyc_interp in;
+	pyc_pool *pool;
+	pyc_error err = { 0 };
+	order_log log = { 0 };
+	pyc_job a, b;
+
+	fake_interp(&in, exe, 11);
+	assert_int_equal(pyc_pool_new(&pool, &in, 1, 1.5, on_done_order, &log, &err), 0);
+	small_job(&a, "#sleep=0.8\nx = 1\n");
+	small_job(&b, "#sleep=0.8\ny = 2\n");
+	double t0 = pyc_test_now();
+	assert_int_equal(pyc_pool_submit(pool, &a, &err), 0);
+	assert_int_equal(pyc_pool_submit(pool, &b, &err), 0);
+	assert_int_equal(pyc_pool_drain(pool, &err), 0);
+	assert_true(pyc_test_now() - t0 >= 1.6);  /* they did run one after the other */
+	assert_int_equal(log.count, 2);
+	assert_compiled(&a);
+	assert_compiled(&b);
+	assert_int_equal(pyc_pool_started(pool), 1);
+	pyc_pool_free(pool);
+	pyc_job_dispose(&a);
+	pyc_job_dispose(&b);
+	assert_no_children();
+	tu_rm_rf(dir);
+	free(dir);
+	free(exe);
 }
 
 /* py_compile's pyc body under a given seed. */
@@ -648,6 +821,9 @@ int main(void)
 		cmocka_unit_test(test_dead_idle_worker_is_replaced),
 		cmocka_unit_test(test_worker_ignores_sigint),
 		cmocka_unit_test(test_interpreter_that_cannot_start),
+		cmocka_unit_test(test_crash_resubmits_queued_job),
+		cmocka_unit_test(test_timeout_resubmits_queued_job),
+		cmocka_unit_test(test_timeout_counts_running_time_only),
 		cmocka_unit_test(test_hash_seed_rule),
 		cmocka_unit_test(test_pyenv_shim_worker_starts_directly),
 	};
