@@ -70,7 +70,7 @@ static void print_help(void)
 	      "  -p PREPENDDIR       prepend PREPENDDIR to the source path (3.9+)\n"
 	      "  -x REGEXP           skip files whose path matches (Python re syntax)\n"
 	      "  -i FILE             also compile the names listed in FILE ('-' = stdin)\n"
-	      "  -j N, --workers N   worker interpreters (0 = cores + 1, the default)\n"
+	      "  -j N, --workers N   worker interpreters (0 = one per core, the default)\n"
 	      "  --invalidation-mode MODE  timestamp, checked-hash or unchecked-hash\n"
 	      "  -o LEVEL            optimization level (repeatable; 3.9+)\n"
 	      "  -e DIR              skip symlinked files pointing outside DIR (3.9+)\n"
@@ -433,10 +433,10 @@ static int parse_args(compile_opts *o, int argc, char **argv)
 {
 	pyc_compileall_opts_init(&o->ca);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	/* Default (and -j0): one worker per core plus one, so that a worker always has a job
-	 * while pyc-tool's own thread writes the previous result (measured: 5-9% faster on
-	 * 2 cores, docs/benchmarks.md). */
-	unsigned dflt = (cores > 0 ? (unsigned)cores : 1) + 1;
+	/* Default (and -j0): one worker per core, as the issue and compileall -j0 say. The
+	 * pool keeps a second job queued on each worker, so no worker waits while this
+	 * thread writes the previous result (docs/compile-engine.md). */
+	unsigned dflt = cores > 0 ? (unsigned)cores : 1;
 	o->ca.jobs = dflt;
 	o->ca.source_date_epoch = getenv("SOURCE_DATE_EPOCH");
 	optind = 1;
