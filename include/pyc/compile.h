@@ -5,8 +5,10 @@
  * sends it to a worker over a pipe in length-prefixed binary frames (any file name, any
  * bytes), and gets back marshal.dumps(code) per requested optimisation level, or the error
  * text compileall would print. Workers start lazily on the first submit (a no-op run
- * starts no interpreter), one per job slot; a worker that crashes or exceeds the timeout
- * fails only its job and is replaced. Single-threaded: the caller's thread drives poll().
+ * starts no interpreter), one per job slot, each with up to two jobs in flight (one
+ * running, one queued on its socket); a worker that crashes or exceeds the timeout fails
+ * only the job it was running, is replaced, and the replacement gets the queued job.
+ * Single-threaded: the caller's thread drives poll().
  *
  *     pyc_pool *pool;
  *     pyc_pool_new(&pool, &interp, jobs, timeout, on_done, ctx, &err);
@@ -71,8 +73,9 @@ PYC_API int pyc_pool_new(pyc_pool **out, const pyc_interp *interp, unsigned jobs
                          double timeout_sec, pyc_job_done_fn on_done, void *ctx, pyc_error *err);
 
 /**
- * Hand a job to an idle worker, starting one if needed; when all are busy, wait for one
- * to finish first (calling on_done for it). Returns 0 when the job was accepted (on_done
+ * Hand a job to an idle worker, else to a new worker in an empty slot, else queue it
+ * behind a worker's only job; when every worker has two, wait for one to finish first
+ * (calling on_done for it). Returns 0 when the job was accepted (on_done
  * will be called for it exactly once), or an error and on_done is not called for it:
  * PYC_EINTERP when no worker can be started at all (err says why; a worker that dies
  * before it is ready makes the pool fail every later submit the same way), PYC_EINVAL for
