@@ -76,7 +76,7 @@ struct par_task {
 	size_t unread;                 /* bytes published and not yet read */
 	bool room_wait;                /* the producer waits for unread to drop */
 	bool root_is_dir;              /* its walk started with a readable directory */
-	atomic_bool wanted;            /* the reader waits for this task's records */
+	bool wanted;                   /* the reader waits for this task's records */
 	int rc;                        /* < 0: the worker failed (PYC_ENOMEM) */
 	struct par_chunk *cur;         /* producer's: being filled, not published */
 	struct par_chunk *rchunk;      /* reader's: being read */
@@ -125,7 +125,6 @@ static struct par_task *task_new(struct scan_par *p, enum scan_phase phase)
 		return NULL;
 	t->par = p;
 	t->phase = phase;
-	atomic_init(&t->wanted, false);
 	return t;
 }
 
@@ -216,8 +215,10 @@ static void publish(struct scan_par *p, struct par_task *t, bool wait)
 		t->tail = c;
 		t->unread += c->len;
 	}
-	if (atomic_exchange(&t->wanted, false))
+	if (t->wanted) {
+		t->wanted = false;
 		pthread_cond_broadcast(&p->progress);
+	}
 	if (wait && t->unread > p->task_cap && !atomic_load(&p->quit)) {
 		/* The reader may be waiting for a task no worker is free to start. */
 		p->room_waiters++;
@@ -336,7 +337,9 @@ static int run_task(struct scan_par *p, struct par_task *t)
 	       (rc = pyc_scan_next(sub, &r)) > 0) {
 		if ((rc = put_record(p, t, r)) < 0 || (rc = scan_par_offer(sub)) < 0)
 			break;
-		if (t->cur->len >= p->chunk_bytes || atomic_load(&t->wanted))
+		/* Whole chunks only, even when the reader waits: handing records over one by
+		 * one would cost a wake-up each (the reader is faster than any producer). */
+		if (t->cur->len >= p->chunk_bytes)
 			publish(p, t, true);
 	}
 	t->root_is_dir = sub->root_is_dir;
@@ -436,7 +439,7 @@ static enum fill fill(struct scan_par *p, struct par_task *t)
 			rc = FILL_UNSTARTED;
 			break;
 		}
-		atomic_store(&t->wanted, true);
+		t->wanted = true;
 		pthread_cond_wait(&p->progress, &p->mu);
 	}
 	pthread_mutex_unlock(&p->mu);
