@@ -57,8 +57,10 @@ typedef struct pyc_scan_opts {
 	size_t nexcludes;
 	/** Extra pyc_walk_flags (e.g. PYC_WALK_CROSS_MOUNTS). */
 	unsigned walk_flags;
-	/** Threads judging the caches of a directory: 0 = one per usable CPU (at most 4),
-	 *  1 = only the caller's. Records come out in walk order either way. */
+	/** Worker threads scanning whole subtrees of a directory root: 0 = one per usable
+	 *  CPU (at most 8), 1 = none, the caller's thread does everything. Records come out
+	 *  in walk order either way, and memory stays bounded (a worker more than 512 KiB
+	 *  of records ahead of the caller waits). */
 	unsigned threads;
 } pyc_scan_opts;
 

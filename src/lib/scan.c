@@ -7,6 +7,7 @@
  * the root). Records point into the walker's entry or into buffers reused across calls.
  */
 #include "scan_internal.h"
+#include "walk_internal.h"
 
 #include "pyc/cache_path.h"
 
@@ -194,10 +195,8 @@ static int batch_add(pyc_scan *s, const pyc_walk_entry *e, enum pyc_scan_where w
 	return 0;
 }
 
-/* Judge item i (on any thread: touches nothing but the item). */
-static void batch_judge_one(void *ctx, size_t i)
+static void batch_judge_one(struct scan_batch *b, size_t i)
 {
-	struct scan_batch *b = ctx;
 	struct scan_item *it = &b->items[i];
 	if (it->bad_name)
 		return;
@@ -213,15 +212,13 @@ static void batch_judge_one(void *ctx, size_t i)
 	}
 }
 
-/* Small directories are not worth waking a helper for. */
-#define SCAN_MIN_PARALLEL 8
-
 /* The next record of the batch, judging it first: 1, or 0 when it is used up. */
 static int batch_emit(pyc_scan *s)
 {
 	struct scan_batch *b = &s->batch;
 	if (!b->judged) {
-		pyc_fanout_run(s->fanout, b->n, SCAN_MIN_PARALLEL, batch_judge_one, b);
+		for (size_t i = 0; i < b->n; i++)
+			batch_judge_one(b, i);
 		b->judged = true;
 	}
 	while (b->emit < b->n) {
@@ -317,9 +314,9 @@ static int judge_prefix(pyc_scan *s, const pyc_walk_entry *e)
 	if (go <= 0)
 		return go;
 	/* e->path is mirror + "/rel/dir/" + name; keep "/rel/dir/". */
-	const char *rel = e->path + s->mirror_len;
+	const char *rel = e->path + s->cfg->mirror_len;
 	size_t rel_len = (size_t)(e->name - rel);
-	if (pyc_buf_puts(&s->source, s->root) < 0 || pyc_buf_put(&s->source, rel, rel_len) < 0 ||
+	if (pyc_buf_puts(&s->source, s->cfg->root) < 0 || pyc_buf_put(&s->source, rel, rel_len) < 0 ||
 	    pyc_buf_put(&s->source, cn.stem, cn.stem_len) < 0 || pyc_buf_puts(&s->source, ".py") < 0)
 		return PYC_ENOMEM;
 	return batch_add(s, e, PYC_SCAN_PREFIX, false, AT_FDCWD, 0);
@@ -333,26 +330,26 @@ static int expected_cache(pyc_scan *s, pyc_buf *out, const char *src, int level)
 		snprintf(s->optbuf, sizeof(s->optbuf), "%d", level);
 		opt = s->optbuf;
 	}
-	if (!s->tag) {
+	if (!s->cfg->tag) {
 		pyc_buf_clear(out);
 		if (pyc_buf_put(out, src, strlen(src) - 1) < 0 ||
 		    pyc_buf_puts(out, level > 0 ? "yo" : "yc") < 0)
 			return PYC_ENOMEM;
 		return 0;
 	}
-	if (s->prefix)
-		return pyc_cache_from_source(out, src, s->tag, opt, s->prefix, s->cwd);
-	return pyc_cache_from_source(out, src, s->tag, opt, NULL, NULL);
+	if (s->cfg->prefix)
+		return pyc_cache_from_source(out, src, s->cfg->tag, opt, s->cfg->prefix, s->cfg->cwd);
+	return pyc_cache_from_source(out, src, s->cfg->tag, opt, NULL, NULL);
 }
 
 /* The MISSING checks of the pending source, one level per call. Returns 1, 0 or <0. */
 static int next_missing(pyc_scan *s)
 {
 	const pyc_walk_entry *e = s->pending;
-	while (s->pending_level < s->nlevels) {
-		int level = s->levels[s->pending_level++];
+	while (s->pending_level < s->cfg->nlevels) {
+		int level = s->cfg->levels[s->pending_level++];
 		/* Check relative to the open directory unless the cache lives elsewhere. */
-		bool relative = e->depth >= 1 && !(s->prefix && s->tag);
+		bool relative = e->depth >= 1 && !(s->cfg->prefix && s->cfg->tag);
 		int rc = expected_cache(s, &s->tmp, relative ? e->name : e->path, level);
 		if (rc < 0)
 			return rc == PYC_EINVAL ? 0 : rc;
@@ -362,11 +359,11 @@ static int next_missing(pyc_scan *s)
 			continue;
 		if (relative && (rc = expected_cache(s, &s->path, e->path, level)) < 0)
 			return rc;
-		rec_reset(s, s->prefix && s->tag ? PYC_SCAN_PREFIX
-		                                 : s->tag ? PYC_SCAN_PYCACHE : PYC_SCAN_LEGACY);
+		rec_reset(s, s->cfg->prefix && s->cfg->tag ? PYC_SCAN_PREFIX
+		                                 : s->cfg->tag ? PYC_SCAN_PYCACHE : PYC_SCAN_LEGACY);
 		s->rec.path = pyc_buf_cstr(relative ? &s->path : &s->tmp);
 		s->rec.source = e->path;
-		s->rec.tag = s->tag;
+		s->rec.tag = s->cfg->tag;
 		s->rec.opt = level > 0 ? s->optbuf : "";
 		s->rec.verdict.state = PYC_STATE_MISSING;
 		return 1;
@@ -389,19 +386,20 @@ static void maybe_source(pyc_scan *s, const pyc_walk_entry *e)
 	s->pending_level = 0;
 }
 
-/* Is this tree directory the pycache prefix itself (its caches are walked separately)? */
-static bool is_prefix_dir(const pyc_scan *s, const pyc_walk_entry *e)
+bool scan_is_prefix_dir(const struct scan_cfg *c, const char *path)
 {
-	const char *p = e->path;
+	const char *p = path;
+	if (!c->prefix_abs)
+		return false;
 	if (p[0] == '/')
-		return strcmp(p, s->prefix_abs) == 0;
+		return strcmp(p, c->prefix_abs) == 0;
 	while (p[0] == '.' && p[1] == '/')
 		p += 2;
-	size_t cl = strlen(s->cwd);
+	size_t cl = strlen(c->cwd);
 	if (cl == 1)
 		cl = 0;  /* cwd "/" */
-	return strncmp(s->prefix_abs, s->cwd, cl) == 0 && s->prefix_abs[cl] == '/' &&
-	       strcmp(s->prefix_abs + cl + 1, p) == 0;
+	return strncmp(c->prefix_abs, c->cwd, cl) == 0 && c->prefix_abs[cl] == '/' &&
+	       strcmp(c->prefix_abs + cl + 1, p) == 0;
 }
 
 static int handle_tree_entry(pyc_scan *s, const pyc_walk_entry *e)
@@ -409,15 +407,17 @@ static int handle_tree_entry(pyc_scan *s, const pyc_walk_entry *e)
 	if (e->kind == PYC_WALK_DIR) {
 		if (e->depth == 0)
 			s->root_is_dir = true;
-		else if (s->prefix_abs && is_prefix_dir(s, e))
+		else if (scan_is_prefix_dir(s->cfg, e->path))
 			pyc_walker_skip(s->w);
+		else if (s->task)
+			return scan_par_offer(s);
 		return 0;
 	}
 	if (e->kind != PYC_WALK_FILE && e->kind != PYC_WALK_SYMLINK)
 		return 0;
 	bool cache_dir = in_pycache(e);
 	if (ends_with(e->name, e->path_len - (size_t)(e->name - e->path), ".py")) {
-		if (s->target && !cache_dir)
+		if (s->cfg->target && !cache_dir)
 			maybe_source(s, e);
 		return 0;
 	}
@@ -433,6 +433,9 @@ static int handle_entry(pyc_scan *s, const pyc_walk_entry *e)
 		snprintf(what, sizeof(what), "cannot read directory: %s", strerror(e->error));
 		return rec_error(s, e->path, PYC_EIO, what);
 	}
+	void *handed_over = e->kind == PYC_WALK_DIR ? walk_delegated(s->w) : NULL;
+	if (handed_over)
+		return scan_par_child(s, handed_over);
 	if (s->phase == PHASE_TREE)
 		return handle_tree_entry(s, e);
 	if ((e->kind == PYC_WALK_FILE || e->kind == PYC_WALK_SYMLINK) && pyc_is_bytecode_name(e->name))
@@ -443,26 +446,26 @@ static int handle_entry(pyc_scan *s, const pyc_walk_entry *e)
 int scan_open_walker(pyc_scan *s, const char *root)
 {
 	/* Postorder: a directory's DIR_POST ends its batch while its fds are still open. */
-	int rc = pyc_walker_new(&s->w, root, s->walk_flags | PYC_WALK_POSTORDER, &s->err);
+	int rc = pyc_walker_new(&s->w, root, s->cfg->walk_flags | PYC_WALK_POSTORDER, &s->err);
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < s->nexcludes; i++)
-		if ((rc = pyc_walker_exclude(s->w, s->excludes[i])) < 0)
+	for (size_t i = 0; i < s->cfg->nexcludes; i++)
+		if ((rc = pyc_walker_exclude(s->w, s->cfg->excludes[i])) < 0)
 			return rc;
 	return 0;
 }
 
-/* At the end of a walk: after the tree, walk the root's prefix mirror if there is one. */
-static int end_of_walk(pyc_scan *s)
+int scan_end_of_walk(pyc_scan *s)
 {
 	bool was_tree = s->phase == PHASE_TREE;
 	pyc_walker_free(s->w);
 	s->w = NULL;
 	s->phase = PHASE_DONE;
-	if (!was_tree || !s->mirror || !s->root_is_dir)
+	/* A sub-scan's subtree is part of the tree: the top scan walks the mirror. */
+	if (!was_tree || !s->cfg->mirror || !s->root_is_dir || s->cfg != &s->own)
 		return 0;
 	pyc_error_clear(&s->err);
-	int rc = scan_open_walker(s, s->mirror);
+	int rc = scan_open_walker(s, s->cfg->mirror);
 	if (rc == PYC_ENOTFOUND)
 		return 0;
 	if (rc == PYC_ENOMEM)
@@ -472,13 +475,13 @@ static int end_of_walk(pyc_scan *s)
 		pyc_walker_free(s->w);
 		s->w = NULL;
 		s->phase = PHASE_DONE;
-		return rec_error(s, s->mirror, rc, s->err.message);
+		return rec_error(s, s->cfg->mirror, rc, s->err.message);
 	}
 	return 0;
 }
 
 /* One step of the scan: 1 with a record in s->rec, 0 to go on, <0 fatal, 2 at the end. */
-static int scan_step(pyc_scan *s)
+int scan_step(pyc_scan *s)
 {
 	if (s->batch.n && (s->batch.judged || s->held || s->held_end)) {
 		int rc = batch_emit(s);
@@ -490,7 +493,7 @@ static int scan_step(pyc_scan *s)
 		s->held = NULL;
 		s->held_end = false;
 		if (end)
-			return end_of_walk(s);
+			return scan_end_of_walk(s);
 		return e ? handle_entry(s, e) : 0;
 	}
 	if (s->pending)
@@ -506,11 +509,13 @@ static int scan_step(pyc_scan *s)
 		s->held_end = rc == 0;
 		return 0;
 	}
-	return rc == 0 ? end_of_walk(s) : handle_entry(s, e);
+	return rc == 0 ? scan_end_of_walk(s) : handle_entry(s, e);
 }
 
 int pyc_scan_next(pyc_scan *s, const pyc_scan_record **out)
 {
+	if (s->par)
+		return scan_par_next(s, out);
 	for (;;) {
 		int rc = scan_step(s);
 		if (rc == 2)

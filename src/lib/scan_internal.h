@@ -1,6 +1,7 @@
 /*
- * scan_internal.h - the scanner's state, shared by scan.c (the walk and the verdicts)
- * and scan_setup.c (options, prefix mirror, lifetime). Not a public header.
+ * scan_internal.h - the scanner's state, shared by scan.c (the walk and the verdicts),
+ * scan_setup.c (options, prefix mirror, lifetime) and scan_par.c (whole subtrees scanned
+ * on worker threads, records handed out in walk order). Not a public header.
  */
 #ifndef PYC_SCAN_INTERNAL_H
 #define PYC_SCAN_INTERNAL_H
@@ -8,7 +9,6 @@
 #include "pyc/buf.h"
 #include "pyc/scan.h"
 #include "pyc/walk.h"
-#include "fanout.h"
 
 #define PYCACHE_SLASH "__pycache__/"
 #define PYCACHE_SLASH_LEN 12
@@ -29,10 +29,9 @@ struct scan_item {
 };
 
 /*
- * The caches of one directory are collected, judged together (fanned out to helper threads: the checks
- * are syscall-bound and independent), then handed out in walk order. The walk runs with
- * PYC_WALK_POSTORDER so the directory's DIR_POST ends the batch while its fd and its
- * parent's are still open.
+ * The caches of one directory are collected, then judged and handed out in walk order.
+ * The walk runs with PYC_WALK_POSTORDER so the directory's DIR_POST ends the batch while
+ * its fd and its parent's are still open.
  */
 struct scan_batch {
 	struct scan_item *items;
@@ -44,11 +43,9 @@ struct scan_batch {
 	bool judged;
 };
 
-struct pyc_scan {
-	pyc_walker *w;
-	enum scan_phase phase;
+/* What a scan was asked for: set up once, shared read-only by its sub-scans. */
+struct scan_cfg {
 	char *root;
-	bool root_is_dir;
 	char *cwd;                 /* only with a prefix */
 	char *prefix;              /* NULL when none */
 	char *mirror;              /* prefix + abspath(root): where the root's caches go */
@@ -62,13 +59,26 @@ struct pyc_scan {
 	size_t nexcludes;
 	unsigned walk_flags;
 	unsigned threads;
+};
+
+struct scan_par;
+struct par_task;
+
+struct pyc_scan {
+	pyc_walker *w;
+	enum scan_phase phase;
+	bool root_is_dir;
+	const struct scan_cfg *cfg;   /* &own, or the top scan's for a sub-scan */
+	struct scan_cfg own;
+	struct scan_par *par;         /* the top scan: its worker threads, when it has them */
+	struct par_task *task;        /* a sub-scan: the subtree it runs, on a worker */
 	const pyc_walk_entry *pending;  /* a source still to be checked for MISSING */
 	size_t pending_level;
 	struct scan_batch batch;
 	const pyc_walk_entry *held;     /* the entry that ended the batch, handled after it */
 	bool held_end;                  /* ... or the end of the walk */
-	pyc_fanout *fanout;          /* NULL on one core: everything runs inline */
 	pyc_buf path, source, tmp, msg;
+	pyc_buf recbuf;                 /* strings of a record read back from a worker */
 	char tagbuf[64];
 	char optbuf[32];
 	pyc_scan_record rec;
@@ -77,5 +87,38 @@ struct pyc_scan {
 
 int scan_open_walker(pyc_scan *s, const char *root);
 void scan_batch_dispose(struct scan_batch *b);
+/* After the tree: s->w walks the root's prefix mirror (or the scan is done). Returns 1
+ * with an error record, 0, or PYC_ENOMEM. */
+int scan_end_of_walk(pyc_scan *s);
+/* Is this directory of the tree the pycache prefix itself (walked separately)? */
+bool scan_is_prefix_dir(const struct scan_cfg *c, const char *path);
+/* The sequential scan, one step: 1 record, 0 go on, 2 end, <0 fatal. */
+int scan_step(pyc_scan *s);
+
+/* A scan of the subtree walked by w (owned), for worker task t; borrows top's config. */
+int scan_sub_new(pyc_scan **out, const pyc_scan *top, pyc_walker *w, enum scan_phase phase,
+                 struct par_task *t);
+
+/* scan_par.c. Start worker threads if the options and the root allow (0 or PYC_ENOMEM);
+ * stop them and free every task (NULL par: no-op). */
+int scan_par_start(pyc_scan *s);
+void scan_par_stop(pyc_scan *s);
+/* The parallel pyc_scan_next(). */
+int scan_par_next(pyc_scan *s, const pyc_scan_record **out);
+/* In a sub-scan: w just returned the directory handed to another task (cookie); put
+ * that task's records here in this one's output. 0 or PYC_ENOMEM. */
+int scan_par_child(pyc_scan *s, void *cookie);
+/* In a sub-scan: hand a subtree over if a worker is idle. 0 or PYC_ENOMEM. */
+int scan_par_offer(pyc_scan *s);
+/* Tests, before the first pyc_scan_next(): small buffers and task limits, so that every
+ * waiting path runs; reader_first makes the reader start every task it reaches queued. */
+struct scan_par_tuning {
+	size_t chunk_bytes, task_cap_bytes;
+	unsigned max_tasks;
+	bool reader_first;
+};
+void scan_par_tune(pyc_scan *s, const struct scan_par_tuning *t);
+/* Tests: tasks made and tasks the reader ran itself so far (0 when sequential). */
+void scan_par_counts(const pyc_scan *s, unsigned *tasks, unsigned *ran_inline);
 
 #endif

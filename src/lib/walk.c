@@ -7,6 +7,7 @@
  */
 #include "pyc/walk.h"
 #include "pyc/buf.h"
+#include "walk_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,8 +28,14 @@
 #define WALK_O_PATH O_RDONLY
 #endif
 
+/* d_type of an entry handed to another walker by walk_split(). */
+#define WALK_DT_DELEGATED 0xff
+
 struct walk_name {
-	size_t off;          /* into the frame's arena while reading */
+	union {
+		size_t off;      /* into the frame's arena while reading */
+		void *cookie;    /* once delegated (type WALK_DT_DELEGATED) */
+	} u;
 	const char *name;    /* set once the arena stops moving */
 	size_t len;
 	unsigned char type;  /* DT_* */
@@ -54,9 +61,19 @@ struct exclude {
 	bool dirs_only;          /* written with a trailing '/' */
 };
 
+/* A directory above the root of a split-off walker, for the bind-mount loop check. */
+struct dev_ino {
+	dev_t dev;
+	ino_t ino;
+};
+
 struct pyc_walker {
 	unsigned flags;
 	int state;               /* 0 root not yet reported, 1 walking */
+	int start_fd;            /* the root, already opened by walk_split(); else -1 */
+	struct dev_ino *anc;     /* directories above the root (split-off walkers only) */
+	size_t nanc;
+	void *delegated;         /* cookie of the entry just returned, if handed over */
 	struct stat root_st;
 	int root_parent_fd;      /* dirfd reported for the root, AT_FDCWD or ours */
 	size_t root_name_off;
@@ -105,7 +122,7 @@ static int frame_add(struct frame *f, const char *name, unsigned char type)
 		f->cap = cap;
 	}
 	memcpy(f->arena + f->arena_len, name, len + 1);
-	f->ents[f->n++] = (struct walk_name){f->arena_len, NULL, len, type};
+	f->ents[f->n++] = (struct walk_name){{f->arena_len}, NULL, len, type};
 	f->arena_len += len + 1;
 	return 0;
 }
@@ -173,7 +190,7 @@ static int frame_fill(pyc_walker *w, struct frame *f, int fd)
 		return rc;
 	}
 	for (size_t i = 0; i < f->n; i++)
-		f->ents[i].name = f->arena + f->ents[i].off;
+		f->ents[i].name = f->arena + f->ents[i].u.off;
 	if (f->n > 1)
 		qsort(f->ents, f->n, sizeof(*f->ents), name_cmp);
 	return 0;
@@ -206,12 +223,13 @@ static bool is_vcs_dir(const char *n)
 	return false;
 }
 
-static bool is_excluded(const pyc_walker *w, const char *name, bool is_dir)
+/* rel: the entry's path relative to the root of the whole walk. */
+static bool is_excluded(const pyc_walker *w, const char *rel, const char *name, bool is_dir)
 {
 	for (size_t i = 0; i < w->nexcl; i++) {
 		if (w->excl[i].dirs_only && !is_dir)
 			continue;
-		const char *subject = w->excl[i].on_path ? w->path.ptr + w->rel_off : name;
+		const char *subject = w->excl[i].on_path ? rel : name;
 		if (fnmatch(w->excl[i].glob, subject, 0) == 0)
 			return true;
 	}
@@ -321,6 +339,9 @@ static bool is_ancestor(const pyc_walker *w, const struct stat *st)
 	for (size_t i = 0; i < w->nframes; i++)
 		if (w->frames[i].dev == st->st_dev && w->frames[i].ino == st->st_ino)
 			return true;
+	for (size_t i = 0; i < w->nanc; i++)
+		if (w->anc[i].dev == st->st_dev && w->anc[i].ino == st->st_ino)
+			return true;
 	return false;
 }
 
@@ -409,7 +430,8 @@ static int visit(pyc_walker *w, size_t t, const struct walk_name *e, const pyc_w
 	size_t name_off = w->path.len;
 	if (pyc_buf_put(&w->path, e->name, e->len) < 0)
 		return PYC_ENOMEM;
-	if (w->nexcl && is_excluded(w, e->name, type == DT_DIR))
+	if (type != WALK_DT_DELEGATED && w->nexcl &&
+	    is_excluded(w, w->path.ptr + w->rel_off, e->name, type == DT_DIR))
 		return 0;
 
 	w->cur = (pyc_walk_entry){.path = w->path.ptr, .path_len = w->path.len,
@@ -417,6 +439,13 @@ static int visit(pyc_walker *w, size_t t, const struct walk_name *e, const pyc_w
 	                          .depth = (unsigned)(t + 1)};
 	if (stat_errno)
 		return emit_error(w, stat_errno, out);
+	if (type == WALK_DT_DELEGATED) {
+		/* Walked by another walker: reported here, in order, but not entered. */
+		w->cur.kind = PYC_WALK_DIR;
+		w->delegated = e->u.cookie;
+		*out = &w->cur;
+		return 1;
+	}
 	if (type != DT_DIR) {
 		w->cur.kind = dtype_kind(type);
 		*out = &w->cur;
@@ -449,7 +478,10 @@ static int start(pyc_walker *w, const pyc_walk_entry **out)
 		w->cur.kind = dtype_kind(mode_to_dtype(w->root_st.st_mode));
 		return 1;
 	}
-	int fd = open(w->path.ptr, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = w->start_fd;
+	w->start_fd = -1;
+	if (fd < 0)
+		fd = open(w->path.ptr, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0)
 		return emit_error(w, errno, out);
@@ -458,7 +490,8 @@ static int start(pyc_walker *w, const pyc_walk_entry **out)
 		close(fd);
 		return emit_error(w, e, out);
 	}
-	w->root_dev = st.st_dev;
+	if (!w->anc)   /* a split-off walker keeps the file system of the whole walk */
+		w->root_dev = st.st_dev;
 	if (frames_reserve(w, 1) < 0) {
 		close(fd);
 		return PYC_ENOMEM;
@@ -478,6 +511,7 @@ static int start(pyc_walker *w, const pyc_walk_entry **out)
 int pyc_walker_next(pyc_walker *w, const pyc_walk_entry **out)
 {
 	w->skippable = false;
+	w->delegated = NULL;
 	if (w->pop_pending) {
 		frame_pop(w);
 		w->pop_pending = false;
@@ -576,8 +610,10 @@ int pyc_walker_new(pyc_walker **out, const char *root, unsigned flags, pyc_error
 		                     "cannot walk '%s'", root);
 	}
 	pyc_walker *w = calloc(1, sizeof(*w));
-	if (w)
+	if (w) {
 		w->root_parent_fd = AT_FDCWD;
+		w->start_fd = -1;
+	}
 	if (!w || !(w->dents = malloc(WALK_DENTS_BUF)) || pyc_buf_sets(&w->path, root) < 0) {
 		pyc_walker_free(w);
 		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory walking '%s'", root);
@@ -607,9 +643,115 @@ void pyc_walker_free(pyc_walker *w)
 	for (size_t i = 0; i < w->nexcl; i++)
 		free(w->excl[i].glob);
 	free(w->excl);
+	free(w->anc);
+	if (w->start_fd >= 0)
+		close(w->start_fd);
 	if (w->root_parent_fd >= 0)
 		close(w->root_parent_fd);
 	free(w->dents);
 	pyc_buf_dispose(&w->path);
 	free(w);
+}
+
+void *walk_delegated(const pyc_walker *w)
+{
+	return w ? w->delegated : NULL;
+}
+
+/* out = the path of entry e of frame t, as visit() would build it. */
+static int entry_path(const pyc_walker *w, size_t t, const struct walk_name *e, pyc_buf *out)
+{
+	size_t plen = w->frames[t].path_len;
+	pyc_buf_clear(out);
+	if (pyc_buf_put(out, w->path.ptr, plen) < 0 ||
+	    ((plen == 0 || w->path.ptr[plen - 1] != '/') && pyc_buf_putc(out, '/') < 0) ||
+	    pyc_buf_put(out, e->name, e->len) < 0)
+		return PYC_ENOMEM;
+	return 0;
+}
+
+/* A walker for the directory fd (not consumed) found in frame t of w at `path`. */
+static int split_child(const pyc_walker *w, size_t t, const pyc_buf *path, const struct stat *st,
+                       pyc_walker **child)
+{
+	pyc_walker *c = calloc(1, sizeof(*c));
+	if (!c)
+		return PYC_ENOMEM;
+	c->root_parent_fd = AT_FDCWD;   /* the root's name is its whole path */
+	c->start_fd = -1;
+	c->flags = w->flags;
+	c->root_st = *st;
+	c->root_dev = w->root_dev;
+	c->rel_off = w->rel_off;         /* same root-joined prefix as the parent's paths */
+	c->nanc = w->nanc + t + 1;
+	c->anc = malloc(c->nanc * sizeof(*c->anc));
+	c->dents = malloc(WALK_DENTS_BUF);
+	c->excl = w->nexcl ? calloc(w->nexcl, sizeof(*c->excl)) : NULL;
+	if (!c->anc || !c->dents || (w->nexcl && !c->excl) ||
+	    pyc_buf_put(&c->path, path->ptr, path->len) < 0)
+		goto nomem;
+	if (w->nanc)
+		memcpy(c->anc, w->anc, w->nanc * sizeof(*c->anc));
+	for (size_t i = 0; i <= t; i++)
+		c->anc[w->nanc + i] = (struct dev_ino){w->frames[i].dev, w->frames[i].ino};
+	for (; c->nexcl < w->nexcl; c->nexcl++) {
+		c->excl[c->nexcl] = w->excl[c->nexcl];
+		if (!(c->excl[c->nexcl].glob = strdup(w->excl[c->nexcl].glob)))
+			goto nomem;
+	}
+	*child = c;
+	return 0;
+nomem:
+	pyc_walker_free(c);
+	return PYC_ENOMEM;
+}
+
+/* Open entry e of frame t and give it to a new walker: 1, 0 (left to w) or PYC_ENOMEM. */
+static int hand_over(pyc_walker *w, size_t t, struct walk_name *e, const pyc_buf *path,
+                     void *cookie, pyc_walker **child)
+{
+	int fd = openat(w->frames[t].fd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || is_ancestor(w, &st) ||
+	    (st.st_dev != w->root_dev && !(w->flags & PYC_WALK_CROSS_MOUNTS))) {
+		close(fd);
+		return 0;
+	}
+	int rc = split_child(w, t, path, &st, child);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	(*child)->start_fd = fd;
+	e->type = WALK_DT_DELEGATED;
+	e->u.cookie = cookie;
+	return 1;
+}
+
+int walk_split(pyc_walker *w, walk_split_filter accept, void *ctx, void *cookie,
+               pyc_walker **child)
+{
+	*child = NULL;
+	pyc_buf path = PYC_BUF_INIT;
+	int rc = 0;
+	/* Shallowest first: the biggest piece of work, and the first of it in walk order,
+	 * so the parent reaches (and the reader drains) the child's output soonest. */
+	for (size_t t = 0; t < w->nframes && rc == 0; t++) {
+		struct frame *f = &w->frames[t];
+		for (size_t i = f->next; f->fd >= 0 && i < f->n && rc == 0; i++) {
+			struct walk_name *e = &f->ents[i];
+			if (e->type != DT_DIR || (!(w->flags & PYC_WALK_KEEP_VCS) && is_vcs_dir(e->name)))
+				continue;
+			if ((rc = entry_path(w, t, e, &path)) < 0)
+				break;
+			if ((w->nexcl && is_excluded(w, path.ptr + w->rel_off, e->name, true)) ||
+			    !accept(ctx, path.ptr, e->name))
+				continue;
+			rc = hand_over(w, t, e, &path, cookie, child);
+		}
+	}
+	pyc_buf_dispose(&path);
+	return rc;
 }

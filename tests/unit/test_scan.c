@@ -6,9 +6,10 @@
  */
 #include "testutil.h"
 
+#include "pyc/buf.h"
 #include "pyc/header.h"
 #include "pyc/scan.h"
-#include "fanout.h"
+#include "scan_internal.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -319,30 +320,141 @@ static void test_scan_large_dir_parallel(void **state)
 	free(d);
 }
 
-static void count_index(void *ctx, size_t i)
+/* A tree with many directories, each with caches in every state, for the parallel scan. */
+static void make_wide_tree(const char *d, const char *pfx_tree)
 {
-	unsigned char *seen = ctx;
-	seen[i]++;
+	char rel[256];
+	for (int top = 0; top < 6; top++)
+		for (int mid = 0; mid < 4; mid++)
+			for (int leaf = 0; leaf < 3; leaf++) {
+				char dir[64];
+				snprintf(dir, sizeof(dir), "t%d/m%d/l%d", top, mid, leaf);
+				for (int f = 0; f < 4; f++) {
+					snprintf(rel, sizeof(rel), "%s/s%d.py", dir, f);
+					put_src(d, rel);
+					if (f == 3)
+						continue;   /* no cache: MISSING for a target */
+					snprintf(rel, sizeof(rel), "%s/__pycache__/s%d.cpython-312.pyc", dir, f);
+					put_pyc(d, rel, 3531, f == 1 ? M + 1 : M, f == 2 ? 7 : 6);
+				}
+				snprintf(rel, sizeof(rel), "%s/__pycache__/gone.cpython-312.pyc", dir);
+				put_pyc(d, rel, 3531, M, 6);
+				snprintf(rel, sizeof(rel), "%s/old.pyc", dir);
+				put_pyc(d, rel, 62211, M, 0);
+				if (pfx_tree) {
+					snprintf(rel, sizeof(rel), "%s/%s/s0.cpython-312.pyc", pfx_tree, dir);
+					put_pyc(d, rel, 3531, M, 6);
+				}
+			}
+	put_src(d, "t0/.git/x.py");   /* never walked */
+	put_pyc(d, "t0/.git/__pycache__/x.cpython-312.pyc", 3531, 1, 1);
+	put_src(d, "top.py");
+	put_pyc(d, "__pycache__/top.cpython-312.pyc", 3531, M, 6);
 }
 
-static void test_fanout_runs_each_index_once(void **state)
+/* Records of a scan as one text, with the parallel machinery tuned before the start. */
+static char *scan_text(const char *root, const pyc_scan_opts *o,
+                       const struct scan_par_tuning *tune, unsigned counts[2])
+{
+	pyc_scan *s;
+	pyc_error err = { 0 };
+	assert_int_equal(pyc_scan_new(&s, root, o, &err), 0);
+	if (tune)
+		scan_par_tune(s, tune);
+	pyc_buf out = PYC_BUF_INIT;
+	const pyc_scan_record *r;
+	int rc;
+	while ((rc = pyc_scan_next(s, &r)) > 0)
+		assert_int_equal(pyc_buf_printf(&out, "%d %s %s %s %s %s/%s %s\n", r->error, r->path,
+		                                r->source, r->tag ? r->tag : "-", r->opt,
+		                                pyc_state_name(r->verdict.state),
+		                                pyc_reason_name(r->verdict.reason),
+		                                r->message ? r->message : "-"), 0);
+	assert_int_equal(rc, 0);
+	unsigned tasks, ran_inline;
+	scan_par_counts(s, &tasks, &ran_inline);
+	if (counts) {
+		counts[0] += tasks;
+		counts[1] += ran_inline;
+	}
+	pyc_scan_free(s);
+	char *t = pyc_buf_detach(&out);
+	return t ? t : strdup("");
+}
+
+/*
+ * Whole subtrees on worker threads: the records, their order and their strings are the
+ * sequential scan's, whatever the thread count, and also when tiny buffers make workers
+ * wait for the reader and the reader start tasks itself. Repeated to shake out races.
+ */
+static void test_scan_parallel_equals_sequential(void **state)
 {
 	(void)state;
-	pyc_fanout *p = pyc_fanout_new(3);
-	assert_non_null(p);
-	unsigned char *seen = calloc(10000, 1);
-	for (int round = 0; round < 50; round++) {
-		memset(seen, 0, 10000);
-		pyc_fanout_run(p, 10000, 8, count_index, seen);
-		for (size_t i = 0; i < 10000; i++)
-			assert_int_equal(seen[i], 1);
+	char *d = tu_mkdtemp();
+	char tree[4200], pfx[4200];
+	snprintf(tree, sizeof(tree), "%s/tree", d);
+	snprintf(pfx, sizeof(pfx), "%s/pfx", d);
+	make_wide_tree(tree, NULL);
+	make_wide_tree(pfx, tree + 1);   /* the prefix mirror of tree */
+	static const int levels[] = { 0, 2 };
+	static const char *const excl[] = { "t5/m1", "l2/" };
+	pyc_scan_opts opts[3] = {
+		{ .threads = 1 },
+		{ .threads = 1, .target = true, .target_tag = "cpython-312", .levels = levels,
+		  .nlevels = 2, .excludes = excl, .nexcludes = 2 },
+		{ .threads = 1, .prefix = pfx },
+	};
+	static const struct scan_par_tuning tunes[] = {
+		{ 16384, 512 * 1024, 64, false },   /* the defaults */
+		{ 1, 1, 2, false },        /* every record its own chunk, producers always wait */
+		{ 300, 2000, 5, false },
+		{ 64, 256, 8, true },      /* the reader runs the tasks it finds queued */
+	};
+	unsigned counts[2] = { 0, 0 };
+	for (size_t o = 0; o < 3; o++) {
+		char *want = scan_text(tree, &opts[o], NULL, NULL);
+		assert_true(strlen(want) > 1000);
+		for (unsigned threads = 2; threads <= 5; threads += 3)
+			for (size_t k = 0; k < sizeof(tunes) / sizeof(tunes[0]); k++)
+				for (int round = 0; round < 4; round++) {
+					pyc_scan_opts po = opts[o];
+					po.threads = threads;
+					char *got = scan_text(tree, &po, &tunes[k], counts);
+					if (strcmp(got, want) != 0)
+						fail_msg("opts %zu, %u threads, tune %zu: records differ", o, threads, k);
+					free(got);
+				}
+		free(want);
 	}
-	pyc_fanout_run(p, 3, 8, count_index, seen);  /* small: on the caller */
-	assert_int_equal(seen[0] + seen[1] + seen[2], 6);
-	pyc_fanout_free(p);
-	pyc_fanout_run(NULL, 5, 1, count_index, seen);
-	assert_int_equal(seen[4], 2);
-	free(seen);
+	/* The work was split (more tasks than the 2 roots per scan), and the reader's own
+	 * runs happened. */
+	print_message("parallel scans: %u tasks, %u run by the reader\n", counts[0], counts[1]);
+	assert_true(counts[0] > 3 * 2 * 4 * 4 * 2);
+	assert_true(counts[1] > 0);
+	tu_rm_rf(d);
+	free(d);
+}
+
+/* Freeing a parallel scan part-way stops its workers and frees every task. */
+static void test_scan_parallel_early_free(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	make_wide_tree(d, NULL);
+	for (int stop = 0; stop < 40; stop += 7) {
+		pyc_scan *s;
+		pyc_error err = { 0 };
+		pyc_scan_opts o = { .threads = 3 };
+		assert_int_equal(pyc_scan_new(&s, d, &o, &err), 0);
+		static const struct scan_par_tuning tiny = { 64, 256, 4, false };
+		scan_par_tune(s, &tiny);
+		const pyc_scan_record *r;
+		for (int i = 0; i < stop; i++)
+			assert_int_equal(pyc_scan_next(s, &r), 1);
+		pyc_scan_free(s);
+	}
+	tu_rm_rf(d);
+	free(d);
 }
 
 int main(void)
@@ -355,7 +467,8 @@ int main(void)
 		cmocka_unit_test(test_scan_file_root),
 		cmocka_unit_test(test_scan_bad_opts),
 		cmocka_unit_test(test_scan_large_dir_parallel),
-		cmocka_unit_test(test_fanout_runs_each_index_once),
+		cmocka_unit_test(test_scan_parallel_equals_sequential),
+		cmocka_unit_test(test_scan_parallel_early_free),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 
 #include "pyc/buf.h"
 #include "pyc/walk.h"
+#include "walk_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -639,6 +640,92 @@ static void test_relative_roots(void **state)
 	free(d);
 }
 
+/*
+ * Splitting: hand a directory over at every directory entered, walk each handed-over
+ * directory where its parent reports it, and the log must be the plain walk's, entry
+ * for entry (depths shifted back), with excludes, VCS directories and a refusing filter.
+ */
+struct split_slot {
+	pyc_walker *child;
+};
+
+static bool refuse_named_a(void *ctx, const char *path, const char *name)
+{
+	(void)path;
+	(*(int *)ctx)++;
+	return strcmp(name, "a") != 0;
+}
+
+static void split_walk(struct walk_log *log, pyc_walker *w, size_t root_len, unsigned depth0,
+                       int *splits, int *asked)
+{
+	const pyc_walk_entry *e;
+	int rc;
+	while ((rc = pyc_walker_next(w, &e)) > 0) {
+		struct split_slot *slot = walk_delegated(w);
+		if (slot) {
+			assert_int_equal(e->kind, PYC_WALK_DIR);
+			assert_int_equal(e->fd, -1);
+			pyc_walker_skip(w);   /* a no-op: it was never entered */
+			split_walk(log, slot->child, root_len, depth0 + e->depth, splits, asked);
+			pyc_walker_free(slot->child);
+			free(slot);
+			continue;
+		}
+		pyc_walk_entry shifted = *e;
+		shifted.depth += depth0;
+		log_entry(log, &shifted, root_len);
+		if (e->kind != PYC_WALK_DIR)
+			continue;
+		struct split_slot *next = calloc(1, sizeof(*next));
+		assert_non_null(next);
+		rc = walk_split(w, refuse_named_a, asked, next, &next->child);
+		assert_true(rc == 0 || rc == 1);
+		if (rc == 1) {
+			assert_non_null(next->child);
+			(*splits)++;
+		} else {
+			assert_null(next->child);
+			free(next);
+		}
+	}
+	assert_int_equal(rc, 0);
+}
+
+static void test_split_walk_matches_plain_walk(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	static const char *const files[] = {
+		"a/x.py", "a/b/c/d/y.py", "a/b/c/e/z.py", "a/b/f.py", "a/keep/k.py", "a/keep/in/k2.py",
+		"g/h/i.py", "g/.git/objects/o", "g/build/skip.py", "g/j/build/skip2.py", "g/j/ok.py",
+		"m/n/o/p/q/r.py", "top.py", "z/1/2/3.py", "z/1/4/5.py", "z/6.py",
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		tu_write_str(d, files[i], "");
+	symlink_at("a", d, "z/link");
+	static const char *const excl[] = {"build/", "m/n/o", NULL};
+	for (unsigned flags = 0; flags <= PYC_WALK_POSTORDER; flags += PYC_WALK_POSTORDER) {
+		char *plain = walk_text(d, flags, excl);
+		struct walk_log log = {PYC_BUF_INIT, 0, 0};
+		pyc_walker *w;
+		pyc_error err = {0};
+		assert_int_equal(pyc_walker_new(&w, d, flags, &err), 0);
+		for (const char *const *x = excl; *x; x++)
+			assert_int_equal(pyc_walker_exclude(w, *x), 0);
+		int splits = 0, asked = 0;
+		split_walk(&log, w, strlen(d), 0, &splits, &asked);
+		pyc_walker_free(w);
+		assert_string_equal(pyc_buf_cstr(&log.text), plain);
+		assert_true(splits >= 5);        /* it did split, and more than the top level */
+		assert_true(asked > splits);     /* "a" was offered and refused */
+		log_dispose(&log);
+		free(plain);
+	}
+	tu_rm_rf(d);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -650,6 +737,7 @@ int main(void)
 		cmocka_unit_test(test_skip_prunes),
 		cmocka_unit_test(test_file_and_missing_roots),
 		cmocka_unit_test(test_relative_roots),
+		cmocka_unit_test(test_split_walk_matches_plain_walk),
 		cmocka_unit_test(test_races_after_listing),
 		cmocka_unit_test(test_unreadable_directory),
 		cmocka_unit_test(test_deep_tree_bounded_fds),
