@@ -250,15 +250,16 @@ def json_records(suite, interp):
     for x in done:
         if x["reason"] != "missing" or not all(os.path.isfile(o) for o in x["outputs"]):
             raise AssertionError("record %r" % x)
-    # -j's default, and -j0, is one worker per core (every file here is stale, and each
-    # submit finds the workers started before it still busy starting up).
+    # -j's default, and -j0, is one worker per core: every file here is stale, so each
+    # submit usually finds the workers started before it still starting up and starts one
+    # more, up to the limit (fewer when a worker is already free: a loaded machine).
     cores = os.sysconf("SC_NPROCESSORS_ONLN")
-    if summ[0]["workers_started"] != min(cores, len(done)):
+    if not 1 <= summ[0]["workers_started"] <= min(cores, len(done)):
         raise AssertionError("default -j: %d workers on %d cores" % (
             summ[0]["workers_started"], cores))
     r = run_tool(["compile", "-f", "-j0", "--json", "--python", interp.exe, root])
     summ = [json.loads(l) for l in r.stdout.decode().splitlines()][-1]
-    if summ["workers_started"] != min(cores, summ["compiled"]):
+    if not 1 <= summ["workers_started"] <= min(cores, summ["compiled"]):
         raise AssertionError("-j0: %d workers on %d cores" % (summ["workers_started"], cores))
     a = os.path.join(root, "pkg", "sub", "b.py")
     os.utime(a, (1700000100, 1700000100))
