@@ -37,12 +37,16 @@ void pyc_ca_dir_unref(ca_dir *d);
 typedef struct ca_queue {
 	pyc_ca_item **ring;
 	size_t mask;                     /* capacity - 1 (a power of two) */
-	size_t head, next, tail;         /* consume / check / append positions */
+	size_t head, filled;             /* main thread only: consume / append positions */
+	size_t next, tail;               /* under mu: claim position, end published to helpers */
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
+	unsigned sleepers;               /* under mu: helpers waiting for work */
+	_Atomic(pyc_ca_item *) awaited;  /* the item the main thread sleeps on, or NULL */
 	pthread_t threads[8];
 	unsigned nthreads;
 	bool quit, started;
+	pyc_buf scratch[PYC_COMPILEALL_MAX_LEVELS];  /* the main thread's check buffers */
 } ca_queue;
 
 /* One compileall run for one interpreter (pyc_compileall_run's state). */
@@ -88,7 +92,7 @@ struct pyc_ca_item {
 	ca_dir *dir;                     /* the directory holding it (NULL: use full paths) */
 	size_t dirlen;                   /* fullname + dirlen is the name inside dir */
 	/* set by the check (any thread) */
-	bool checked;
+	atomic_bool checked;             /* published last, with release order */
 	bool candidate;                  /* a regular file named *.py, not excluded */
 	int cache_err;                   /* the cache path could not be computed */
 	int read_errno;                  /* hash modes: the source could not be read */
@@ -110,8 +114,9 @@ void pyc_ca_item_free(pyc_ca_item *it);
 int pyc_ca_load_source(const ca_run *r, pyc_ca_item *it);
 /* Same, reporting a failure (main thread). 1 read, 0 failed (reported). */
 int pyc_ca_read_source(ca_run *r, pyc_ca_item *it);
-/* The freshness check of one queued item; thread-safe (compileall.c). */
-void pyc_ca_check(const ca_run *r, pyc_ca_item *it);
+/* The freshness check of one queued item; thread-safe, with the calling thread's own
+ * PYC_COMPILEALL_MAX_LEVELS scratch buffers (compileall.c). */
+void pyc_ca_check(const ca_run *r, pyc_ca_item *it, pyc_buf *scratch);
 /* Consume one checked item in walk order: events, submission (compileall.c). */
 int pyc_ca_consume(ca_run *r, pyc_ca_item *it);
 /* The queue (compile_scan.c). start never fails (no threads = check inline). */

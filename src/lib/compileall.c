@@ -67,40 +67,46 @@ static bool rx_excludes(ca_run *r, const char *fullname)
 	return rc >= 0;
 }
 
-static int cache_files(const ca_run *r, const char *fullname, char **cfiles)
+/* Each level's cache path, into the checking thread's own buffers (most files are fresh
+ * and never need them again: no allocation per file, none freed by another thread). */
+static int cache_files(const ca_run *r, const char *fullname, pyc_buf *paths)
 {
 	for (size_t i = 0; i < r->nlevels; i++) {
-		pyc_buf b = PYC_BUF_INIT;
 		int rc;
 		if (r->o->legacy) {
-			rc = pyc_legacy_from_source(&b, fullname);
+			rc = pyc_legacy_from_source(&paths[i], fullname);
 		} else {
 			char opt[12] = "";
 			if (r->levels[i] > 0)
 				snprintf(opt, sizeof(opt), "%d", r->levels[i]);
-			rc = pyc_cache_from_source(&b, fullname, r->in->cache_tag, opt,
+			rc = pyc_cache_from_source(&paths[i], fullname, r->in->cache_tag, opt,
 			                           r->in->pycache_prefix, r->cwd);
 		}
-		if (rc < 0) {
-			pyc_buf_dispose(&b);
+		if (rc < 0)
 			return rc;
-		}
-		cfiles[i] = pyc_buf_detach(&b);
-		if (!cfiles[i])
-			return PYC_ENOMEM;
 	}
 	return 0;
 }
 
+/* A stale file keeps its cache paths (for the writes and the events). */
+static int keep_cache_files(const ca_run *r, pyc_ca_item *it, const pyc_buf *paths)
+{
+	for (size_t i = 0; i < r->nlevels; i++)
+		if (!(it->cfiles[i] = strdup(pyc_buf_cstr(&paths[i]))))
+			return PYC_ENOMEM;
+	return 0;
+}
+
 /* The verdict over every level's cache file: the first one that is not fresh. */
-static enum pyc_compileall_why freshness(const ca_run *r, const pyc_ca_item *it)
+static enum pyc_compileall_why freshness(const ca_run *r, const pyc_ca_item *it,
+                                         const pyc_buf *paths)
 {
 	if (r->o->force)
 		return PYC_COMPILEALL_WHY_FORCED;
 	int dfd = it->dir ? it->dir->fd : AT_FDCWD;
 	for (size_t i = 0; i < r->nlevels; i++) {
 		/* A cache beside the source (__pycache__/, legacy) opens relative to its dir. */
-		const char *c = it->cfiles[i];
+		const char *c = pyc_buf_cstr(&paths[i]);
 		bool rel = it->dir && strncmp(c, it->fullname, it->dirlen) == 0;
 		/* O_NONBLOCK: a FIFO planted at a cache path must not hang the run. */
 		int fd = openat(rel ? dfd : AT_FDCWD, rel ? c + it->dirlen : c,
@@ -132,7 +138,7 @@ static bool is_py_name(const char *fullname)
 	return strlen(base) >= 3 && strcmp(fullname + n - 3, ".py") == 0;
 }
 
-void pyc_ca_check(const ca_run *r, pyc_ca_item *it)
+void pyc_ca_check(const ca_run *r, pyc_ca_item *it, pyc_buf *scratch)
 {
 	/* compileall's order after the dfile: -x (tested when queued), -e, isfile, ".py". */
 	int dfd = it->dir ? it->dir->fd : AT_FDCWD;
@@ -142,18 +148,22 @@ void pyc_ca_check(const ca_run *r, pyc_ca_item *it)
 	    !S_ISREG(it->st.st_mode))
 		goto done;
 	it->candidate = true;
-	if ((it->cache_err = cache_files(r, it->fullname, it->cfiles)) < 0)
+	if ((it->cache_err = cache_files(r, it->fullname, scratch)) < 0)
 		goto done;
 	/* Hash modes need the source to judge; read it once and keep it for the compile. */
 	if (r->mode != PYC_INVALIDATION_TIMESTAMP && !r->o->force &&
 	    (it->read_errno = pyc_ca_load_source(r, it)) != 0) {
 		it->why = PYC_COMPILEALL_WHY_UNREADABLE;   /* reported when it is compiled */
+		it->cache_err = keep_cache_files(r, it, scratch);
 		goto done;
 	}
-	it->why = freshness(r, it);
+	it->why = freshness(r, it, scratch);
+	if (it->why == PYC_COMPILEALL_FRESH)
+		goto done;
+	it->cache_err = keep_cache_files(r, it, scratch);
 	/* A stale source will be compiled: read it here, off the main thread, which then only
-	 * hands it to a worker (a worker waits on the main thread between two jobs). */
-	if (it->why != PYC_COMPILEALL_FRESH && !r->o->dry_run && !it->source)
+	 * hands it to the pool. */
+	if (!r->o->dry_run && !it->source)
 		it->read_errno = pyc_ca_load_source(r, it);
 done:
 	/* Only the check uses the directory: let it close as soon as possible. */
