@@ -259,56 +259,67 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
 }
 
+/* Append one entry (its d_type byte, then the name) to *v; false when out of memory. */
+static bool add_name(char ***v, size_t *n, size_t *cap, const char *name, unsigned char type)
+{
+	if (*n + 1 >= *cap) {
+		char **nv = realloc(*v, (*cap *= 2) * sizeof(**v));
+		if (!nv)
+			return false;
+		*v = nv;
+	}
+	size_t len = strlen(name);
+	char *e = malloc(len + 2);
+	if (!e)
+		return false;
+	/* One leading byte keeps d_type, so most entries need no stat(). */
+	e[0] = (char)type;
+	memcpy(e + 1, name, len + 1);
+	(*v)[(*n)++] = e;
+	return true;
+}
+
 /* os.listdir + sort, without "." and ".."; *out NULL-terminated, each entry is its d_type
- * byte followed by the name. errno on failure. */
+ * byte followed by the name; *dfd is the directory, open, for the entries' *at() calls.
+ * Reads with getdents64 on that one descriptor: an opendir() would add a dup, two fcntl,
+ * an fstat and a close per directory (8 % of a no-op run's system calls). */
 static int list_dir(const char *dir, int *dfd, char ***out, size_t *count, int *sys_errno)
 {
-	/* Keep a directory fd for the entries' *at() calls; without one (too many open
-	 * files, in a very deep tree) they use full paths. */
+	_Alignas(struct dirent64) char buf[32768];
 	*dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int lfd = *dfd >= 0 ? dup(*dfd) : -1;
-	DIR *d = lfd >= 0 ? fdopendir(lfd) : opendir(dir);
-	if (!d) {
+	if (*dfd < 0) {
 		*sys_errno = errno;
-		if (lfd >= 0)
-			close(lfd);
-		if (*dfd >= 0)
-			close(*dfd);
 		*dfd = AT_FDCWD;
 		return PYC_EIO;
 	}
-	if (*dfd < 0)
-		*dfd = AT_FDCWD;
 	size_t n = 0, cap = 64;
 	char **v = malloc(cap * sizeof(*v));
-	struct dirent *de;
-	errno = 0;
-	while (v && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+	int e = v ? 0 : ENOMEM;
+	while (!e) {
+		ssize_t got = getdents64(*dfd, buf, sizeof(buf));
+		if (got < 0 && errno == EINTR)
 			continue;
-		if (n + 1 >= cap) {
-			char **nv = realloc(v, (cap *= 2) * sizeof(*v));
-			if (!nv)
-				break;
-			v = nv;
-		}
-		/* One leading byte keeps d_type, so most entries need no stat(). */
-		size_t len = strlen(de->d_name);
-		if (!(v[n] = malloc(len + 2)))
+		if (got <= 0) {
+			e = got < 0 ? errno : 0;
 			break;
-		v[n][0] = (char)de->d_type;
-		memcpy(v[n] + 1, de->d_name, len + 1);
-		n++;
-		errno = 0;
+		}
+		for (ssize_t off = 0; off < got && !e;) {
+			const struct dirent64 *de = (const struct dirent64 *)(buf + off);
+			off += de->d_reclen;
+			const char *name = de->d_name;
+			if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+			    !add_name(&v, &n, &cap, name, de->d_type))
+				e = ENOMEM;
+		}
 	}
-	int e = errno;
-	closedir(d);
-	if (!v || e) {
+	if (e) {
 		for (size_t i = 0; v && i < n; i++)
 			free(v[i]);
 		free(v);
-		*sys_errno = e ? e : ENOMEM;
-		return e ? PYC_EIO : PYC_ENOMEM;
+		close(*dfd);
+		*dfd = AT_FDCWD;
+		*sys_errno = e;
+		return e == ENOMEM ? PYC_ENOMEM : PYC_EIO;
 	}
 	qsort(v, n, sizeof(*v), cmp_names);
 	v[n] = NULL;
