@@ -31,7 +31,8 @@ enum pyc_reason {
 	PYC_REASON_MTIME,         /**< stale: the mtime field differs */
 	PYC_REASON_SIZE,          /**< stale: mtime matches, the size field differs */
 	PYC_REASON_HASH,          /**< stale: the source hash differs */
-	PYC_REASON_TRUNCATED,     /**< corrupt: shorter than its header */
+	PYC_REASON_TRUNCATED,     /**< corrupt: shorter than its header, or nothing after a
+	                               header the import system would accept */
 	PYC_REASON_BAD_FLAGS,     /**< corrupt: unknown PEP 552 flag bits */
 	PYC_REASON_UNKNOWN_MAGIC, /**< corrupt: not a CPython magic number */
 	PYC_REASON_TAG_MISMATCH,  /**< corrupt: the name's cache tag disagrees with the magic */

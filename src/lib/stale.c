@@ -4,7 +4,7 @@
  * The order of the checks copies SourceLoader.get_code(): the cache's header is
  * classified first (magic, length, flags), then the source is consulted. Only a
  * hash-based pyc makes us read the source; everything else costs one fstatat() of the
- * source plus openat()/read()/close() of at most PYC_HEADER_MAX bytes of the cache.
+ * source plus openat()/read()/close() of at most PYC_HEADER_MAX + 1 bytes of the cache.
  */
 #include "pyc/stale.h"
 
@@ -169,6 +169,22 @@ static enum pyc_reason reason_for_decode(int rc)
 	}
 }
 
+/*
+ * A header with nothing after it: where the import system would load the code (a fresh
+ * or sourceless file, or an unchecked-hash one) unmarshalling fails with EOFError and
+ * the import fails, with no fallback to the source (seen on 2.7 and 3.6-3.13).
+ */
+static int body_check(pyc_verdict *v, bool has_body)
+{
+	bool loaded = v->state == PYC_STATE_FRESH || v->state == PYC_STATE_SOURCELESS ||
+	              (v->state == PYC_STATE_STALE && v->unchecked);
+	if (!has_body && loaded) {
+		v->state = PYC_STATE_CORRUPT;
+		v->reason = PYC_REASON_TRUNCATED;
+	}
+	return 0;
+}
+
 /* Does the magic belong to the tag in the file name? A tagless (2.x, 3.0/3.1) magic never does. */
 static bool tag_matches(const pyc_header *h, const char *expected_tag)
 {
@@ -179,13 +195,15 @@ int pyc_stale_check(pyc_verdict *out, enum pyc_cache_kind kind, int cache_dirfd,
                     const char *cache_name, const char *expected_tag, int src_dirfd,
                     const char *src_name, pyc_error *err)
 {
-	uint8_t head[PYC_HEADER_MAX];
+	/* One byte past the largest header tells whether a body follows, at no extra cost. */
+	uint8_t head[PYC_HEADER_MAX + 1];
 	memset(out, 0, sizeof(*out));
 	ssize_t n = read_head(cache_dirfd, cache_name, head, sizeof(head), err);
 	if (n < 0)
 		return (int)n;
 	int drc = pyc_header_decode(&out->header, head, (size_t)n);
 	out->header_ok = drc == 0;
+	bool has_body = drc == 0 && (size_t)n > out->header.size;
 
 	int src = stat_source(&out->source, src_dirfd, src_name, err);
 	if (src < 0)
@@ -211,7 +229,7 @@ int pyc_stale_check(pyc_verdict *out, enum pyc_cache_kind kind, int cache_dirfd,
 	if (!out->source_exists) {
 		out->state = PYC_STATE_SOURCELESS;
 		out->unchecked = out->header.mode == PYC_INVALIDATION_UNCHECKED_HASH;
-		return 0;
+		return body_check(out, has_body);
 	}
 	uint8_t hash[8];
 	const uint8_t *hp = NULL;
@@ -222,5 +240,5 @@ int pyc_stale_check(pyc_verdict *out, enum pyc_cache_kind kind, int cache_dirfd,
 		hp = hash;
 	}
 	pyc_stale_judge(out, &out->header, &out->source, hp);
-	return 0;
+	return body_check(out, has_body);
 }

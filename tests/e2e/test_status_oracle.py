@@ -6,7 +6,7 @@ compileall in every invalidation mode it has (3.7+) and at optimisation levels 0
 (`-o` on 3.9+, the -O/-OO interpreter flags before), plus legacy `-b` files (3.x) or the
 2.7 foo.pyc/foo.pyo placement; then mutate it: touch a source, edit it keeping its size,
 edit it keeping its mtime, edit it keeping both, delete it, truncate a pyc, flip a flag
-bit, give a pyc another version's magic.
+bit, give a pyc another version's magic, cut a pyc to its header (no code object).
 
 The oracle, run by the same interpreter: every cache's body is replaced by marshalled
 code that sets MARKER = 'cache' (its header kept byte for byte), every source sets
@@ -32,7 +32,8 @@ import pyc_e2e  # noqa: E402
 
 BASE_T = 1600000000  # source mtimes before mutation: far from "now", never the same second
 
-CASES = ["ok", "touch", "samesize", "samemtime", "sameboth", "delete", "trunc", "flag", "magic"]
+CASES = ["ok", "touch", "samesize", "samemtime", "sameboth", "delete", "trunc", "flag", "magic",
+         "empty"]
 
 # Run by the target interpreter (2.7 and 3.x): replace each cache body by MARKER code.
 SWAP = r'''
@@ -46,8 +47,8 @@ hlen = 16 if v >= (3, 7) else 12 if v >= (3, 3) else 8
 body = marshal.dumps(compile("MARKER = 'cache'\n", "<marker>", "exec"))
 for path in json.loads(sys.stdin.read()):
     f = open(path, "rb"); data = f.read(); f.close()
-    if len(data) < hlen:
-        continue
+    if len(data) <= hlen:
+        continue  # truncated, or header only ("empty"): keep it as it is
     f = open(path, "wb"); f.write(data[:hlen] + body); f.close()
 '''
 
@@ -154,6 +155,11 @@ def caches_of(d, stem):
     return out
 
 
+def header_len(interp):
+    v = interp.version
+    return 16 if v >= (3, 7) else 12 if v >= (3, 3) else 8
+
+
 def mutate(interp, d, stem, case):
     src = os.path.join(d, stem + ".py")
     if case == "touch":
@@ -174,6 +180,8 @@ def mutate(interp, d, stem, case):
             data = f.read()
             if case == "trunc":
                 f.truncate(6)  # shorter than any header, 2.7's 8 bytes included
+            elif case == "empty":
+                f.truncate(header_len(interp))  # the whole header, no code object
             elif case == "flag" and interp.version >= (3, 7):
                 f.seek(4)
                 f.write(bytes([data[4] ^ 0x04]))
@@ -208,7 +216,7 @@ def build(interp, root):
         dirs.append(d)
     # Legacy placement: 3.x compileall -b, or 2.7's own foo.pyc / foo.pyo.
     d = os.path.join(root, "legacy")
-    lcases = ["ok", "touch", "samemtime", "delete", "trunc", "magic"]
+    lcases = ["ok", "touch", "samemtime", "delete", "trunc", "magic", "empty"]
     names = ["lg_" + c for c in lcases] + ["lg_gonetrunc"]
     write_sources(d, names)
     if interp.version < (3,):
@@ -266,10 +274,13 @@ def run_oracle(interp, caches, check_always):
     return out
 
 
-def expected_outcomes(rec, source_exists):
+def expected_outcomes(rec, source_exists, header_only):
     """What the import system must do with a cache, given pyc-tool's verdict:
     (default run, --check-hash-based-pycs always run)."""
     state = rec["state"]
+    if state == "corrupt" and rec["reason"] == "truncated" and header_only:
+        # An accepted header and no code object: unmarshalling fails, so does the import.
+        return "error", "error"
     if state == "fresh":
         return "cache", "cache"
     if state == "stale":
@@ -305,7 +316,8 @@ def check_interp(suite, interp):
     for path in caches:
         rec = recs[path]
         src_exists = bool(rec["source"]) and os.path.exists(rec["source"])
-        want = expected_outcomes(rec, src_exists)
+        header_only = os.path.getsize(path) == header_len(interp)
+        want = expected_outcomes(rec, src_exists, header_only)
         got = (default[path], always[path])
         if got != want:
             bad.append("%s: pyc-tool %s/%s%s, import %s (expected %s)" % (

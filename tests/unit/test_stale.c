@@ -198,6 +198,24 @@ static void test_corrupt_reasons(void **state)
 	v = check(f, PYC_CACHE_PEP3147, c, "cpython-312", "k.py", 0);
 	assert_verdict(&v, PYC_STATE_CORRUPT, PYC_REASON_TRUNCATED);
 
+	/* A whole header and no body: the import would fail in marshal, so corrupt; but a
+	 * stale one is never unmarshalled (the source is compiled instead). */
+	write_header(f->dir, c, &h, 16);
+	v = check(f, PYC_CACHE_PEP3147, c, "cpython-312", "k.py", 0);
+	assert_verdict(&v, PYC_STATE_CORRUPT, PYC_REASON_TRUNCATED);
+	assert_true(v.header_ok);
+	pyc_header old = timestamp_header(3531, SRC_MTIME - 1, 2);
+	write_header(f->dir, c, &old, 16);
+	v = check(f, PYC_CACHE_PEP3147, c, "cpython-312", "k.py", 0);
+	assert_verdict(&v, PYC_STATE_STALE, PYC_REASON_MTIME);
+	write_header(f->dir, c, &h, 17);
+	v = check(f, PYC_CACHE_PEP3147, c, "cpython-312", "k.py", 0);
+	assert_verdict(&v, PYC_STATE_FRESH, PYC_REASON_NONE);
+	pyc_header lone = timestamp_header(62211, SRC_MTIME, 0);
+	write_header(f->dir, "lone.pyc", &lone, 8);   /* sourceless, header only */
+	v = check(f, PYC_CACHE_LEGACY, "lone.pyc", NULL, "lone.py", 0);
+	assert_verdict(&v, PYC_STATE_CORRUPT, PYC_REASON_TRUNCATED);
+
 	uint8_t raw[20];
 	int n = pyc_header_encode(raw, sizeof(raw), &h);
 	assert_int_equal(n, 16);
