@@ -111,7 +111,8 @@ if [ ! -f "$small/.complete" ]; then
 	touch "$small/.complete"
 fi
 
-echo "machine: $cores cores, $("$py" -V 2>&1), $(date -u +%Y-%m-%d)"
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "machine: $cores cores, $("$py" -V 2>&1), $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(loadavg)"
 echo
 echo "| tree | .py files | compileall -f -j0 (s) | pyc-tool -f (s) | ratio (goal <= 0.8) | floor CPU / per core (s) | floor, $cores loops in parallel (s) | pyc-tool -f / floor per core / parallel floor (goal <= 1.15) | compileall -j1 no-op (s) | pyc-tool no-op (s) | no-op speed-up (goal >= 5x) |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
@@ -121,3 +122,5 @@ if [ "$big" = 1 ]; then
 	"$here/make_tree.sh" "$bigdir" >/dev/null
 	measure "make_tree.sh" "$bigdir" 1
 fi
+echo
+echo "load average at the end: $(loadavg)"
