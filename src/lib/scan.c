@@ -117,146 +117,11 @@ static int judge(pyc_scan *s, const char *cache_path, enum pyc_cache_kind kind, 
 	return 1;
 }
 
-void scan_batch_dispose(struct scan_batch *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		free(b->items[i].err);
-	free(b->items);
-	pyc_buf_dispose(&b->arena);
-	memset(b, 0, sizeof(*b));
-}
-
-static void batch_reset(struct scan_batch *b)
-{
-	for (size_t i = 0; i < b->n; i++) {
-		free(b->items[i].err);
-		b->items[i].err = NULL;
-	}
-	b->n = 0;
-	b->emit = 0;
-	b->judged = false;
-	pyc_buf_clear(&b->arena);
-}
-
-/* Copy a string into the arena; returns its offset or (size_t)-1. */
-static size_t arena_put(struct scan_batch *b, const char *str, size_t len)
-{
-	size_t off = b->arena.len;
-	if (pyc_buf_put(&b->arena, str, len) < 0 || pyc_buf_putc(&b->arena, '\0') < 0)
-		return (size_t)-1;
-	return off;
-}
-
-static struct scan_item *batch_slot(struct scan_batch *b, const pyc_walk_entry *e)
-{
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		struct scan_item *items = realloc(b->items, cap * sizeof(*items));
-		if (!items)
-			return NULL;
-		b->items = items;
-		b->cap = cap;
-	}
-	if (b->n == 0) {
-		b->dirfd = e->dirfd;
-		b->depth = e->depth;
-	}
-	struct scan_item *it = &b->items[b->n];
-	memset(it, 0, sizeof(*it));
-	return it;
-}
-
-/*
- * Queue the cache at entry e. s->source holds its source path (empty for a bad name),
- * of which the last `sname_len` bytes are the name to look up in sdirfd (AT_FDCWD: all).
- */
-static int batch_add(pyc_scan *s, const pyc_walk_entry *e, enum pyc_scan_where where,
-                     bool bad, int sdirfd, size_t sname_len)
-{
-	struct scan_batch *b = &s->batch;
-	struct scan_item *it = batch_slot(b, e);
-	if (!it)
-		return PYC_ENOMEM;
-	it->where = where;
-	it->bad_name = bad;
-	it->cdirfd = e->depth >= 1 ? e->dirfd : AT_FDCWD;
-	it->sdirfd = sdirfd;
-	size_t slen = s->source.len;
-	it->path = arena_put(b, e->path, e->path_len);
-	it->source = arena_put(b, pyc_buf_cstr(&s->source), slen);
-	it->tag = arena_put(b, s->tagbuf, strlen(s->tagbuf));
-	it->opt = arena_put(b, s->optbuf, strlen(s->optbuf));
-	if (it->path == (size_t)-1 || it->source == (size_t)-1 || it->tag == (size_t)-1 ||
-	    it->opt == (size_t)-1)
-		return PYC_ENOMEM;
-	it->cname = it->path + (e->depth >= 1 ? (size_t)(e->name - e->path) : 0);
-	it->sname = it->source + (sdirfd == AT_FDCWD ? 0 : slen - sname_len);
-	b->n++;
-	return 0;
-}
-
-static void batch_judge_one(struct scan_batch *b, size_t i)
-{
-	struct scan_item *it = &b->items[i];
-	if (it->bad_name)
-		return;
-	const char *a = b->arena.ptr;
-	pyc_error err;
-	err.message[0] = '\0';
-	it->rc = pyc_stale_check(&it->v, PYC_CACHE_PEP3147, it->cdirfd, a + it->cname,
-	                         a + it->tag, it->sdirfd, a + it->sname, &err);
-	if (it->rc < 0 && it->rc != PYC_ENOTFOUND) {
-		it->err = malloc(sizeof(err));
-		if (it->err)
-			*it->err = err;
-	}
-}
-
-/* The next record of the batch, judging it first: 1, or 0 when it is used up. */
-static int batch_emit(pyc_scan *s)
-{
-	struct scan_batch *b = &s->batch;
-	if (!b->judged) {
-		for (size_t i = 0; i < b->n; i++)
-			batch_judge_one(b, i);
-		b->judged = true;
-	}
-	while (b->emit < b->n) {
-		const struct scan_item *it = &b->items[b->emit++];
-		const char *a = b->arena.ptr;
-		if (it->rc == PYC_ENOTFOUND)
-			continue;
-		if (it->rc < 0)
-			return rec_error(s, a + it->path, it->rc,
-			                 it->err ? it->err->message : "out of memory");
-		rec_reset(s, it->where);
-		s->rec.path = a + it->path;
-		if (it->bad_name) {
-			s->rec.verdict.state = PYC_STATE_ORPHAN;
-			s->rec.verdict.reason = PYC_REASON_BAD_NAME;
-			return 1;
-		}
-		s->rec.source = a + it->source;
-		s->rec.tag = a + it->tag;
-		s->rec.opt = a + it->opt;
-		s->rec.verdict = it->v;
-		return 1;
-	}
-	batch_reset(b);
-	return 0;
-}
-
-/* Does entry e belong to the directory being batched? */
-static bool batch_accepts(const pyc_scan *s, const pyc_walk_entry *e)
-{
-	return (e->kind == PYC_WALK_FILE || e->kind == PYC_WALK_SYMLINK) &&
-	       e->dirfd == s->batch.dirfd && e->depth == s->batch.depth;
-}
-
 /*
  * What both PEP 3147 layouts (__pycache__ and the prefix tree) start with: parse the name;
  * a name no source maps to is an orphan (bad-name) at once, and a tag that is not
- * CPython's is not judged. Returns 1 to go on to the source, 0 when done, <0 on error.
+ * CPython's is not judged. Returns 1 to go on to the source, 2 with the bad-name record,
+ * 0 when there is nothing to report, <0 on error.
  */
 static int judge_cache_name(pyc_scan *s, const pyc_walk_entry *e, enum pyc_scan_where kind,
                             pyc_cache_name *cn)
@@ -266,11 +131,28 @@ static int judge_cache_name(pyc_scan *s, const pyc_walk_entry *e, enum pyc_scan_
 		return p;
 	pyc_buf_clear(&s->source);
 	if (p == 0) {
-		s->tagbuf[0] = s->optbuf[0] = '\0';
-		int rc = batch_add(s, e, kind, true, AT_FDCWD, 0);
-		return rc < 0 ? rc : 0;
+		rec_reset(s, kind);
+		s->rec.path = e->path;
+		s->rec.verdict.state = PYC_STATE_ORPHAN;
+		s->rec.verdict.reason = PYC_REASON_BAD_NAME;
+		return 2;
 	}
 	return is_cpython_tag(s->tagbuf) ? 1 : 0;
+}
+
+/* Judge the PEP 3147 cache at e, whose source is s->source (of which the last sname_len
+ * bytes are its name in sdirfd, or all of it with AT_FDCWD). */
+static int judge_pep3147(pyc_scan *s, const pyc_walk_entry *e, enum pyc_scan_where where,
+                         int sdirfd, size_t sname_len)
+{
+	rec_reset(s, where);
+	s->rec.tag = s->tagbuf;
+	s->rec.opt = s->optbuf;
+	const char *src = pyc_buf_cstr(&s->source);
+	const char *sname = sdirfd == AT_FDCWD ? src : src + s->source.len - sname_len;
+	if (e->depth >= 1)
+		return judge(s, e->path, PYC_CACHE_PEP3147, e->dirfd, e->name, s->tagbuf, sdirfd, sname);
+	return judge(s, e->path, PYC_CACHE_PEP3147, AT_FDCWD, e->path, s->tagbuf, sdirfd, sname);
 }
 
 /* A file in a __pycache__ directory: <dir>/__pycache__/<stem>.<tag>[.opt-N].pyc. */
@@ -278,8 +160,8 @@ static int judge_pycache(pyc_scan *s, const pyc_walk_entry *e)
 {
 	pyc_cache_name cn;
 	int go = judge_cache_name(s, e, PYC_SCAN_PYCACHE, &cn);
-	if (go <= 0)
-		return go;
+	if (go != 1)
+		return go == 2 ? 1 : go;
 	size_t dir_len = (size_t)(e->name - e->path) - PYCACHE_SLASH_LEN;
 	if (pyc_buf_put(&s->source, e->path, dir_len) < 0 ||
 	    pyc_buf_put(&s->source, cn.stem, cn.stem_len) < 0 || pyc_buf_puts(&s->source, ".py") < 0)
@@ -287,7 +169,7 @@ static int judge_pycache(pyc_scan *s, const pyc_walk_entry *e)
 	int sdirfd = e->depth >= 2 ? pyc_walker_dirfd_at(s->w, e->depth - 2) : -1;
 	if (sdirfd < 0)
 		sdirfd = AT_FDCWD;
-	return batch_add(s, e, PYC_SCAN_PYCACHE, false, sdirfd, s->source.len - dir_len);
+	return judge_pep3147(s, e, PYC_SCAN_PYCACHE, sdirfd, s->source.len - dir_len);
 }
 
 /* foo.pyc / foo.pyo beside foo.py (compileall -b, Python 2, 3.0-3.1). */
@@ -311,15 +193,15 @@ static int judge_prefix(pyc_scan *s, const pyc_walk_entry *e)
 		return 0;
 	pyc_cache_name cn;
 	int go = judge_cache_name(s, e, PYC_SCAN_PREFIX, &cn);
-	if (go <= 0)
-		return go;
+	if (go != 1)
+		return go == 2 ? 1 : go;
 	/* e->path is mirror + "/rel/dir/" + name; keep "/rel/dir/". */
 	const char *rel = e->path + s->cfg->mirror_len;
 	size_t rel_len = (size_t)(e->name - rel);
 	if (pyc_buf_puts(&s->source, s->cfg->root) < 0 || pyc_buf_put(&s->source, rel, rel_len) < 0 ||
 	    pyc_buf_put(&s->source, cn.stem, cn.stem_len) < 0 || pyc_buf_puts(&s->source, ".py") < 0)
 		return PYC_ENOMEM;
-	return batch_add(s, e, PYC_SCAN_PREFIX, false, AT_FDCWD, 0);
+	return judge_pep3147(s, e, PYC_SCAN_PREFIX, AT_FDCWD, 0);
 }
 
 /* Put the expected cache of source `src` (a name relative to dirfd, or a path) in out. */
@@ -445,8 +327,7 @@ static int handle_entry(pyc_scan *s, const pyc_walk_entry *e)
 
 int scan_open_walker(pyc_scan *s, const char *root)
 {
-	/* Postorder: a directory's DIR_POST ends its batch while its fds are still open. */
-	int rc = pyc_walker_new(&s->w, root, s->cfg->walk_flags | PYC_WALK_POSTORDER, &s->err);
+	int rc = pyc_walker_new(&s->w, root, s->cfg->walk_flags, &s->err);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < s->cfg->nexcludes; i++)
@@ -481,21 +362,8 @@ int scan_end_of_walk(pyc_scan *s)
 }
 
 /* One step of the scan: 1 with a record in s->rec, 0 to go on, <0 fatal, 2 at the end. */
-int scan_step(pyc_scan *s)
+static int scan_step(pyc_scan *s)
 {
-	if (s->batch.n && (s->batch.judged || s->held || s->held_end)) {
-		int rc = batch_emit(s);
-		if (rc != 0)
-			return rc;
-		/* The batch is used up: now the entry (or the end) that closed it. */
-		const pyc_walk_entry *e = s->held;
-		bool end = s->held_end;
-		s->held = NULL;
-		s->held_end = false;
-		if (end)
-			return scan_end_of_walk(s);
-		return e ? handle_entry(s, e) : 0;
-	}
 	if (s->pending)
 		return next_missing(s);
 	if (s->phase == PHASE_DONE)
@@ -504,11 +372,6 @@ int scan_step(pyc_scan *s)
 	int rc = pyc_walker_next(s->w, &e);
 	if (rc < 0)
 		return rc;
-	if (s->batch.n && (rc == 0 || !batch_accepts(s, e))) {
-		s->held = rc ? e : NULL;
-		s->held_end = rc == 0;
-		return 0;
-	}
 	return rc == 0 ? scan_end_of_walk(s) : handle_entry(s, e);
 }
 

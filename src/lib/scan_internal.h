@@ -16,33 +16,6 @@
 
 enum scan_phase { PHASE_TREE, PHASE_PREFIX, PHASE_DONE };
 
-/* One cache of the directory being batched; strings are offsets into the batch arena. */
-struct scan_item {
-	size_t path, source, tag, opt;
-	size_t cname, sname;          /* names handed to pyc_stale_check, relative to the fds */
-	int cdirfd, sdirfd;
-	enum pyc_scan_where where;
-	bool bad_name;
-	int rc;                       /* pyc_stale_check()'s result */
-	pyc_error *err;               /* its details when rc < 0 (allocated) */
-	pyc_verdict v;
-};
-
-/*
- * The caches of one directory are collected, then judged and handed out in walk order.
- * The walk runs with PYC_WALK_POSTORDER so the directory's DIR_POST ends the batch while
- * its fd and its parent's are still open.
- */
-struct scan_batch {
-	struct scan_item *items;
-	size_t n, cap;
-	pyc_buf arena;
-	int dirfd;                    /* the walker's fd of the directory being batched */
-	unsigned depth;
-	size_t emit;                  /* next item to hand out once judged */
-	bool judged;
-};
-
 /* What a scan was asked for: set up once, shared read-only by its sub-scans. */
 struct scan_cfg {
 	char *root;
@@ -74,9 +47,6 @@ struct pyc_scan {
 	struct par_task *task;        /* a sub-scan: the subtree it runs, on a worker */
 	const pyc_walk_entry *pending;  /* a source still to be checked for MISSING */
 	size_t pending_level;
-	struct scan_batch batch;
-	const pyc_walk_entry *held;     /* the entry that ended the batch, handled after it */
-	bool held_end;                  /* ... or the end of the walk */
 	pyc_buf path, source, tmp, msg;
 	pyc_buf recbuf;                 /* strings of a record read back from a worker */
 	char tagbuf[64];
@@ -86,14 +56,11 @@ struct pyc_scan {
 };
 
 int scan_open_walker(pyc_scan *s, const char *root);
-void scan_batch_dispose(struct scan_batch *b);
 /* After the tree: s->w walks the root's prefix mirror (or the scan is done). Returns 1
  * with an error record, 0, or PYC_ENOMEM. */
 int scan_end_of_walk(pyc_scan *s);
 /* Is this directory of the tree the pycache prefix itself (walked separately)? */
 bool scan_is_prefix_dir(const struct scan_cfg *c, const char *path);
-/* The sequential scan, one step: 1 record, 0 go on, 2 end, <0 fatal. */
-int scan_step(pyc_scan *s);
 
 /* A scan of the subtree walked by w (owned), for worker task t; borrows top's config. */
 int scan_sub_new(pyc_scan **out, const pyc_scan *top, pyc_walker *w, enum scan_phase phase,

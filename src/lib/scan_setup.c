@@ -139,7 +139,6 @@ void pyc_scan_free(pyc_scan *s)
 		return;
 	scan_par_stop(s);
 	pyc_walker_free(s->w);
-	scan_batch_dispose(&s->batch);
 	pyc_buf_dispose(&s->path);
 	pyc_buf_dispose(&s->source);
 	pyc_buf_dispose(&s->tmp);
