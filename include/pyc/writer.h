@@ -11,6 +11,7 @@
 #define PYC_WRITER_H
 
 #include "common.h"
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -27,6 +28,9 @@ PYC_API int pyc_write_pyc(const char *path, const uint8_t *header, size_t hlen,
 
 /** CPython's _calc_mode: (st_mode | 0200) & 0666 of the source, 0666 if it cannot be stat'ed. */
 PYC_API mode_t pyc_pyc_mode_for_source(const char *source_path);
+
+/** The same from a stat of the source already taken; NULL (the stat failed) gives 0666. */
+PYC_API mode_t pyc_pyc_mode_from_stat(const struct stat *source_st);
 
 #ifdef __cplusplus
 }

@@ -142,20 +142,21 @@ static int link_over(const char *prev, const char *cfile, pyc_error *err)
 	return rc;
 }
 
-/* py_compile's header: a stat taken now (after compiling) for timestamp pycs, the hash of
- * the bytes compiled for hash-based ones. Returns the header length or <0. */
-static int build_header(ca_run *r, pyc_ca_item *it, uint8_t *hdr, size_t cap, pyc_error *err)
+/* py_compile's header: the source's stat taken after compiling (st; NULL when it failed
+ * with stat_errno) for timestamp pycs, the hash of the bytes compiled for hash-based ones.
+ * Returns the header length or <0. */
+static int build_header(ca_run *r, pyc_ca_item *it, const struct stat *st, int stat_errno,
+                        uint8_t *hdr, size_t cap, pyc_error *err)
 {
 	pyc_header h;
 	memset(&h, 0, sizeof(h));
 	h.magic = r->in->magic;
 	h.mode = r->mode;
 	if (r->mode == PYC_INVALIDATION_TIMESTAMP) {
-		struct stat st;
-		if (stat(it->fullname, &st) != 0)
-			return pyc_error_set(err, PYC_EIO, errno, "cannot stat '%s'", it->fullname);
-		h.mtime = pyc_mtime32(st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-		h.source_size = (uint32_t)st.st_size;
+		if (!st)
+			return pyc_error_set(err, PYC_EIO, stat_errno, "cannot stat '%s'", it->fullname);
+		h.mtime = pyc_mtime32(st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+		h.source_size = (uint32_t)st->st_size;
 	} else {
 		memcpy(h.hash, it->hash, sizeof(h.hash));
 	}
@@ -168,11 +169,16 @@ static int build_header(ca_run *r, pyc_ca_item *it, uint8_t *hdr, size_t cap, py
 
 static int write_outputs(ca_run *r, pyc_ca_item *it, pyc_error *err)
 {
+	/* One stat for both things py_compile stats the source for after compiling: the
+	 * header's mtime and size (path_stats) and the pyc's mode (_calc_mode). */
+	struct stat st;
+	bool have_st = stat(it->fullname, &st) == 0;
+	int stat_errno = have_st ? 0 : errno;
 	uint8_t hdr[PYC_HEADER_MAX];
-	int hlen = build_header(r, it, hdr, sizeof(hdr), err);
+	int hlen = build_header(r, it, have_st ? &st : NULL, stat_errno, hdr, sizeof(hdr), err);
 	if (hlen < 0)
 		return hlen;
-	mode_t mode = pyc_pyc_mode_for_source(it->fullname);
+	mode_t mode = pyc_pyc_mode_from_stat(have_st ? &st : NULL);
 	for (size_t i = 0; i < r->nlevels; i++) {
 		const pyc_buf *body = &it->job.body[i], *prev = i ? &it->job.body[i - 1] : NULL;
 		int rc;

@@ -18,13 +18,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+mode_t pyc_pyc_mode_from_stat(const struct stat *source_st)
+{
+	return source_st ? (source_st->st_mode | 0200) & 0666 : 0666;
+}
+
 mode_t pyc_pyc_mode_for_source(const char *source_path)
 {
 	struct stat st;
-
-	if (stat(source_path, &st) != 0)
-		return 0666;
-	return (st.st_mode | 0200) & 0666;
+	return pyc_pyc_mode_from_stat(stat(source_path, &st) == 0 ? &st : NULL);
 }
 
 /* mkdir -p of dir (0777 before the umask), the way py_compile's os.makedirs does it. */
