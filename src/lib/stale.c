@@ -174,7 +174,7 @@ static enum pyc_reason reason_for_decode(int rc)
  * or sourceless file, or an unchecked-hash one) unmarshalling fails with EOFError and
  * the import fails, with no fallback to the source (seen on 2.7 and 3.6-3.13).
  */
-static int body_check(pyc_verdict *v, bool has_body)
+static void body_check(pyc_verdict *v, bool has_body)
 {
 	bool loaded = v->state == PYC_STATE_FRESH || v->state == PYC_STATE_SOURCELESS ||
 	              (v->state == PYC_STATE_STALE && v->unchecked);
@@ -182,7 +182,6 @@ static int body_check(pyc_verdict *v, bool has_body)
 		v->state = PYC_STATE_CORRUPT;
 		v->reason = PYC_REASON_TRUNCATED;
 	}
-	return 0;
 }
 
 /* Does the magic belong to the tag in the file name? A tagless (2.x, 3.0/3.1) magic never does. */
@@ -229,7 +228,8 @@ int pyc_stale_check(pyc_verdict *out, enum pyc_cache_kind kind, int cache_dirfd,
 	if (!out->source_exists) {
 		out->state = PYC_STATE_SOURCELESS;
 		out->unchecked = out->header.mode == PYC_INVALIDATION_UNCHECKED_HASH;
-		return body_check(out, has_body);
+		body_check(out, has_body);
+		return 0;
 	}
 	uint8_t hash[8];
 	const uint8_t *hp = NULL;
@@ -240,5 +240,6 @@ int pyc_stale_check(pyc_verdict *out, enum pyc_cache_kind kind, int cache_dirfd,
 		hp = hash;
 	}
 	pyc_stale_judge(out, &out->header, &out->source, hp);
-	return body_check(out, has_body);
+	body_check(out, has_body);
+	return 0;
 }

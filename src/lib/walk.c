@@ -373,6 +373,24 @@ static int frame_push(pyc_walker *w, size_t depth, int fd, const struct stat *st
 	return 0;
 }
 
+/* Push the frame of directory fd (consumed) at `depth` and report it as cur. */
+static int report_dir(pyc_walker *w, size_t depth, int fd, const struct stat *st,
+                      const pyc_walk_entry **out)
+{
+	bool mount;
+	int rc = frame_push(w, depth, fd, st, &mount);
+	if (rc == PYC_ENOMEM)
+		return rc;
+	if (rc < 0)
+		return emit_error(w, -rc, out);
+	w->cur.kind = PYC_WALK_DIR;
+	w->cur.fd = fd;
+	w->cur.is_mount_point = mount;
+	w->skippable = true;
+	*out = &w->cur;
+	return 1;
+}
+
 /* Open and push a directory found at `depth` in its parent `pfd`; fills cur. */
 static int enter_dir(pyc_walker *w, int pfd, size_t depth, const pyc_walk_entry **out)
 {
@@ -394,18 +412,7 @@ static int enter_dir(pyc_walker *w, int pfd, size_t depth, const pyc_walk_entry 
 		close(fd);
 		return emit_error(w, e, out);
 	}
-	bool mount;
-	int rc = frame_push(w, depth, fd, &st, &mount);
-	if (rc == PYC_ENOMEM)
-		return rc;
-	if (rc < 0)
-		return emit_error(w, -rc, out);
-	w->cur.kind = PYC_WALK_DIR;
-	w->cur.fd = fd;
-	w->cur.is_mount_point = mount;
-	w->skippable = true;
-	*out = &w->cur;
-	return 1;
+	return report_dir(w, depth, fd, &st, out);
 }
 
 /* Report entry e of frame `t`. Returns 1 (reported), 0 (skipped) or PYC_ENOMEM. */
@@ -496,16 +503,7 @@ static int start(pyc_walker *w, const pyc_walk_entry **out)
 		close(fd);
 		return PYC_ENOMEM;
 	}
-	bool mount;
-	int rc = frame_push(w, 0, fd, &st, &mount);
-	if (rc == PYC_ENOMEM)
-		return rc;
-	if (rc < 0)
-		return emit_error(w, -rc, out);
-	w->cur.kind = PYC_WALK_DIR;
-	w->cur.fd = fd;
-	w->skippable = true;
-	return 1;
+	return report_dir(w, 0, fd, &st, out);
 }
 
 int pyc_walker_next(pyc_walker *w, const pyc_walk_entry **out)
