@@ -46,6 +46,10 @@ FILES = {
     "file.zip": "",
 }
 
+# setup() writes the tree twice, once per tool; a pinned mtime keeps the two runs'
+# headers equal even when a second boundary falls between the writes.
+SOURCE_MTIME = 1700000000
+
 
 def setup(root, entries):
     shutil.rmtree(root, ignore_errors=True)
@@ -54,6 +58,7 @@ def setup(root, entries):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
             f.write(text)
+        os.utime(path, (SOURCE_MTIME, SOURCE_MTIME))
     os.makedirs(os.path.join(root, "site"))
     with open(os.path.join(root, "site", "sitecustomize.py"), "w") as f:
         f.write(SITECUSTOMIZE % [e if e in ("", ".") else os.path.join(root, e) for e in entries])
