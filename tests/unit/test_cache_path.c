@@ -386,7 +386,9 @@ static void add_pyenv(struct exe_list *l, const char *root)
 	if (!root || !*root)
 		return;
 	char pat[4096];
-	snprintf(pat, sizeof(pat), "%s/versions/3.*/bin/python3", root);
+	int n = snprintf(pat, sizeof(pat), "%s/versions/3.*/bin/python3", root);
+	if (n < 0 || (size_t)n >= sizeof(pat))
+		return;
 	add_matches(l, pat);
 }
 
