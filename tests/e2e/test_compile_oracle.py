@@ -46,6 +46,18 @@ BAD_GLOBS = ["test/badsyntax_*.py", "test/bad_coding*.py",
              "test/test_future_stmt/badsyntax_future*.py"]
 LIB2TO3 = ["bom.py", "crlf.py", "different_encoding.py", "false_encoding.py",
            "py2_test_grammar.py", "py3_test_grammar.py"]
+# Errors from each stage a source goes through (decoding, tokenizer, parser, compiler,
+# symbol table, __future__ check), written into every tree: the stdlib's own test data
+# above is absent where Debian's libpython3.X-testsuite is not installed.
+SYNTHETIC_BAD = {
+    "syn_indent.py": b"def f():\nreturn 1\n",
+    "syn_unterminated.py": b"s = 'abc\n",
+    "syn_unknown_coding.py": b"# -*- coding: uft-8 -*-\nx = 1\n",
+    "syn_invalid_utf8.py": b"# coding: utf-8\ns = '\xff'\n",
+    "syn_return.py": b"x = 1\nreturn x\n",
+    "syn_nonlocal.py": b"nonlocal x\n",
+    "syn_late_future.py": b"x = 1\nfrom __future__ import division\n",
+}
 MODES = {"keyword.py": 0o755, "string.py": 0o600, "textwrap.py": 0o444, "bisect.py": 0o640}
 DEEP = 11       # deeper than compileall's old default recursion limit of 10 (3.6-3.8)
 
@@ -92,6 +104,8 @@ def add_bad_files(lib, tree):
         if os.path.exists(src):
             os.makedirs(os.path.join(tree, "bad", "lib2to3"), exist_ok=True)
             shutil.copy2(src, os.path.join(tree, "bad", "lib2to3", name))
+    for name, text in SYNTHETIC_BAD.items():
+        write(os.path.join(tree, "bad", name), text)
     write(os.path.join(tree, "bad", "nul.py"), b"x = 1\0\n")
     os.symlink("../nonexistent.py", os.path.join(tree, "bad", "dangling.py"))
     return len(seen)
@@ -161,9 +175,10 @@ def build_area(interp, work):
         os.chmod(os.path.join(tree, name), mode)
     for pkg in PACKAGES:
         copy_py_tree(os.path.join(lib, pkg), os.path.join(tree, pkg))
-    nbad = add_bad_files(lib, tree)
-    if nbad < 3:
-        raise AssertionError("only %d syntax-error files found under %s" % (nbad, lib))
+    if add_bad_files(lib, tree) < 3:
+        print("note: %s has no syntax-error test data (Debian: libpython%d.%d-testsuite);"
+              " the synthetic ones stand in" % (lib, interp.version[0], interp.version[1]),
+              flush=True)
     add_edge_files(interp, work, tree)
 
 
