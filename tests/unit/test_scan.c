@@ -323,7 +323,7 @@ static void test_scan_large_dir_parallel(void **state)
 /* A tree with many directories, each with caches in every state, for the parallel scan. */
 static void make_wide_tree(const char *d, const char *pfx_tree)
 {
-	char rel[256];
+	char rel[4096 + 256];   /* pfx_tree is a whole path */
 	for (int top = 0; top < 6; top++)
 		for (int mid = 0; mid < 4; mid++)
 			for (int leaf = 0; leaf < 3; leaf++) {
