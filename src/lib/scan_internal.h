@@ -48,7 +48,6 @@ struct pyc_scan {
 	const pyc_walk_entry *pending;  /* a source still to be checked for MISSING */
 	size_t pending_level;
 	pyc_buf path, source, tmp, msg;
-	pyc_buf recbuf;                 /* strings of a record read back from a worker */
 	char tagbuf[64];
 	char optbuf[32];
 	pyc_scan_record rec;

@@ -143,7 +143,6 @@ void pyc_scan_free(pyc_scan *s)
 	pyc_buf_dispose(&s->source);
 	pyc_buf_dispose(&s->tmp);
 	pyc_buf_dispose(&s->msg);
-	pyc_buf_dispose(&s->recbuf);
 	struct scan_cfg *c = &s->own;   /* empty in a sub-scan, which borrows its parent's */
 	free(c->root);
 	free(c->cwd);
