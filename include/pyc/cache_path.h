@@ -44,6 +44,14 @@ PYC_API int pyc_cache_from_source(pyc_buf *out, const char *source, const char *
  */
 PYC_API int pyc_source_from_cache(pyc_buf *out, const char *cache, const char *prefix);
 
+/**
+ * os.path.abspath(path): a relative path joined onto `cwd` (NULL: the current
+ * directory), then "." and ".." components and repeated slashes removed lexically, as
+ * a pycache prefix mirrors it. The result ("/" at the least) replaces out's contents.
+ * Returns 0, PYC_EIO (no current directory) or PYC_ENOMEM, with err filled.
+ */
+PYC_API int pyc_abspath(pyc_buf *out, const char *path, const char *cwd, pyc_error *err);
+
 /** The parts of a PEP 3147/488 cache file name, as spans of the name given. */
 typedef struct pyc_cache_name {
 	const char *stem; size_t stem_len;   /**< "mod" in "mod.cpython-312.opt-1.pyc" */

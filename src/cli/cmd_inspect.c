@@ -86,37 +86,13 @@ static bool parse_name(struct inspect_item *it, const char *name, pyc_cache_name
 	return true;
 }
 
-/* Append path to out (which holds an absolute directory or nothing), dropping "." and
- * empty components and resolving ".." lexically, as os.path.abspath() does. */
-static int join_lexical(pyc_buf *out, const char *path)
-{
-	while (*path) {
-		size_t n = strcspn(path, "/");
-		if (n == 2 && path[0] == '.' && path[1] == '.') {
-			char *slash = out->len ? strrchr(out->ptr, '/') : NULL;
-			pyc_buf_truncate(out, slash ? (size_t)(slash - out->ptr) : 0);
-		} else if (n && !(n == 1 && path[0] == '.')) {
-			if (pyc_buf_putc(out, '/') < 0 || pyc_buf_put(out, path, n) < 0)
-				return PYC_ENOMEM;
-		}
-		path += n + (path[n] == '/');
-	}
-	return 0;
-}
-
 /* source_from_cache() under the prefix, with the path made absolute first (prefix trees
  * mirror absolute source paths). */
 static bool under_prefix(struct inspect_item *it, const char *prefix)
 {
 	pyc_buf abs = PYC_BUF_INIT;
-	bool ok = true;
-	if (it->path[0] != '/') {
-		char *cwd = getcwd(NULL, 0);
-		ok = cwd && join_lexical(&abs, cwd) == 0;
-		free(cwd);
-	}
-	ok = ok && join_lexical(&abs, it->path) == 0 &&
-	     pyc_source_from_cache(&it->source, pyc_buf_cstr(&abs), prefix) == 0;
+	bool ok = pyc_abspath(&abs, it->path, NULL, NULL) == 0 &&
+	          pyc_source_from_cache(&it->source, pyc_buf_cstr(&abs), prefix) == 0;
 	pyc_buf_dispose(&abs);
 	return ok;
 }

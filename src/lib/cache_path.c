@@ -5,8 +5,10 @@
  */
 #include "pyc/cache_path.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PYCACHE "__pycache__"
 #define OPT_PREFIX "opt-"
@@ -312,4 +314,53 @@ const char *pyc_pycache_prefix(const char *override)
 {
 	const char *p = override ? override : getenv("PYTHONPYCACHEPREFIX");
 	return p && *p ? p : NULL;
+}
+
+/* Append `comp` to the normalised absolute path in b, handling "." and "..". */
+static int push_component(pyc_buf *b, const char *comp, size_t len)
+{
+	if (len == 0 || (len == 1 && comp[0] == '.'))
+		return 0;
+	if (len == 2 && comp[0] == '.' && comp[1] == '.') {
+		size_t keep = b->len;
+		while (keep > 0 && b->ptr[keep - 1] != '/')
+			keep--;
+		pyc_buf_truncate(b, keep > 0 ? keep - 1 : 0);   /* and the slash before it */
+		return 0;
+	}
+	int rc = pyc_buf_putc(b, '/');
+	return rc < 0 ? rc : pyc_buf_put(b, comp, len);
+}
+
+static int push_path(pyc_buf *b, const char *p)
+{
+	while (*p) {
+		const char *s = strchr(p, '/');
+		size_t len = s ? (size_t)(s - p) : strlen(p);
+		int rc = push_component(b, p, len);
+		if (rc < 0)
+			return rc;
+		p += len + (s ? 1 : 0);
+	}
+	return 0;
+}
+
+int pyc_abspath(pyc_buf *out, const char *path, const char *cwd, pyc_error *err)
+{
+	char *here = NULL;
+	int rc = 0;
+	pyc_buf_clear(out);
+	if (path[0] != '/') {
+		if (!cwd && !(cwd = here = getcwd(NULL, 0)))
+			return pyc_error_set(err, PYC_EIO, errno, "cannot get the current directory");
+		rc = push_path(out, cwd);
+	}
+	if (rc == 0)
+		rc = push_path(out, path);
+	if (rc == 0 && out->len == 0)
+		rc = pyc_buf_putc(out, '/');
+	free(here);
+	if (rc == PYC_ENOMEM)
+		pyc_error_set(err, rc, 0, "out of memory");
+	return rc;
 }

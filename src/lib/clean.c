@@ -653,51 +653,11 @@ int pyc_clean_run(pyc_clean_totals *out, const char *const *paths, size_t npaths
 	return rc < 0 ? rc : r.stop;
 }
 
-/* Append `comp` to the normalised absolute path in b, handling "." and "..". */
-static int push_component(pyc_buf *b, const char *comp, size_t len)
-{
-	if (len == 0 || (len == 1 && comp[0] == '.'))
-		return 0;
-	if (len == 2 && comp[0] == '.' && comp[1] == '.') {
-		while (b->len > 0 && b->ptr[b->len - 1] != '/')
-			b->len--;
-		if (b->len > 0)
-			b->len--;   /* the slash before it */
-		pyc_buf_truncate(b, b->len);
-		return 0;
-	}
-	int rc = pyc_buf_putc(b, '/');
-	return rc < 0 ? rc : pyc_buf_put(b, comp, len);
-}
-
-static int push_path(pyc_buf *b, const char *p)
-{
-	while (*p) {
-		const char *s = strchr(p, '/');
-		size_t len = s ? (size_t)(s - p) : strlen(p);
-		int rc = push_component(b, p, len);
-		if (rc < 0)
-			return rc;
-		p += len + (s ? 1 : 0);
-	}
-	return 0;
-}
-
 int pyc_clean_mirror_path(pyc_buf *out, const char *prefix, const char *path, const char *cwd,
                           pyc_error *err)
 {
 	pyc_buf abs = PYC_BUF_INIT;
-	char *here = NULL;
-	int rc = 0;
-	if (path[0] != '/') {
-		if (!cwd && !(cwd = here = getcwd(NULL, 0))) {
-			rc = pyc_error_set(err, PYC_EIO, errno, "cannot get the current directory");
-			goto done;
-		}
-		rc = push_path(&abs, cwd);
-	}
-	if (rc == 0)
-		rc = push_path(&abs, path);
+	int rc = pyc_abspath(&abs, path, cwd, err);
 	if (rc < 0)
 		goto done;
 	/* sys.pycache_prefix semantics: the prefix without trailing slashes, then the path. */
@@ -707,13 +667,12 @@ int pyc_clean_mirror_path(pyc_buf *out, const char *prefix, const char *path, co
 	if (plen == 1 && prefix[0] == '/')
 		plen = 0;
 	pyc_buf_clear(out);
-	if ((rc = pyc_buf_put(out, prefix, plen)) == 0)
-		rc = abs.len ? pyc_buf_put(out, abs.ptr, abs.len)
-		             : pyc_buf_puts(out, plen ? "" : "/");
-done:
+	bool root = abs.len == 1;   /* "/": nothing to add to a prefix */
+	if ((rc = pyc_buf_put(out, prefix, plen)) == 0 && !(root && plen))
+		rc = pyc_buf_put(out, abs.ptr, abs.len);
 	if (rc == PYC_ENOMEM)
 		pyc_error_set(err, rc, 0, "out of memory");
-	free(here);
+done:
 	pyc_buf_dispose(&abs);
 	return rc;
 }

@@ -419,6 +419,44 @@ static void find_interpreters(struct exe_list *l)
 	add_matches(l, "/usr/local/bin/python3");
 }
 
+/* pyc_abspath against the table, and the table against posixpath when a python3 runs. */
+static void test_abspath(void **state)
+{
+	(void)state;
+	static const char *const rows[][3] = {
+		{ "/w/d", "a/./b/../c", "/w/d/a/c" },
+		{ "/w", "../..", "/" },
+		{ "/w", "/x//y/", "/x/y" },
+		{ "/", ".", "/" },
+		{ "/w/d", "", "/w/d" },
+		{ "/w", "a/..", "/w" },
+		{ "/w", ".../x", "/w/.../x" },
+	};
+	pyc_buf out = PYC_BUF_INIT, cmd = PYC_BUF_INIT;
+	bool oracle = access("/usr/bin/python3", X_OK) == 0;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		assert_int_equal(pyc_abspath(&out, rows[i][1], rows[i][0], NULL), 0);
+		assert_string_equal(out.ptr, rows[i][2]);
+		if (!oracle)
+			continue;
+		pyc_buf_clear(&cmd);
+		assert_int_equal(pyc_buf_printf(&cmd, "/usr/bin/python3 -c 'import posixpath, sys; "
+		                 "print(posixpath.normpath(posixpath.join(*sys.argv[1:])))' '%s' '%s'",
+		                 rows[i][0], rows[i][1]), 0);
+		FILE *p = popen(cmd.ptr, "r");
+		char line[256] = "";
+		assert_non_null(p);
+		assert_non_null(fgets(line, sizeof(line), p));
+		assert_int_equal(pclose(p), 0);
+		line[strcspn(line, "\n")] = '\0';
+		assert_string_equal(line, rows[i][2]);
+	}
+	if (!oracle)
+		printf("SKIP: no /usr/bin/python3: the abspath table is not checked against posixpath\n");
+	pyc_buf_dispose(&out);
+	pyc_buf_dispose(&cmd);
+}
+
 static void test_live_interpreters(void **state)
 {
 	(void)state;
@@ -460,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_source_from_cache),
 		cmocka_unit_test(test_name_parse),
 		cmocka_unit_test(test_small_helpers),
+		cmocka_unit_test(test_abspath),
 		cmocka_unit_test(test_live_interpreters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
