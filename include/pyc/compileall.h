@@ -63,12 +63,6 @@ typedef struct pyc_compileall_opts {
 /** Zero everything, maxlevels -1, jobs 1, timeout 600 s. */
 PYC_API void pyc_compileall_opts_init(pyc_compileall_opts *o);
 
-/** What a pyc_compileall_validate failure means for the caller. */
-enum pyc_compileall_usage {
-	PYC_COMPILEALL_USAGE_OK = 0,
-	PYC_COMPILEALL_USAGE_ERROR,   /**< compileall would stop with an argparse error (exit 2) */
-};
-
 /**
  * Check the options against compileall's rules for `interp`'s version, in compileall's
  * order: --hardlink-dupes with a single -o level, -d with -s/-p, options the target's

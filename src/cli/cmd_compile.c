@@ -29,7 +29,7 @@ typedef struct compile_opts {
 	bool no_recurse;    /* -l */
 	bool have_recursion;/* -r N, which beats -l */
 	int recursion;
-	char **paths;       /* owned array of borrowed/owned strings, see paths_owned */
+	char **paths;       /* owned array; the strings are argv's or in `owned` */
 	size_t npaths;
 	char **owned;       /* strings read from -i */
 	size_t nowned;

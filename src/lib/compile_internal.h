@@ -81,7 +81,6 @@ enum ca_item_kind { CA_ITEM_FILE, CA_ITEM_LISTING, CA_ITEM_CANT_LIST, CA_ITEM_SK
 /* One walk record; for a source, its way through the check, the pool and the writer. */
 struct pyc_ca_item {
 	pyc_job job;                     /* first: the pool hands &job back */
-	ca_run *run;
 	enum ca_item_kind kind;
 	char *fullname;                  /* FILE: the source; else the directory */
 	int sys_errno;                   /* CANT_LIST */
@@ -108,7 +107,7 @@ struct pyc_ca_item {
 	uint64_t fail_key;               /* failure-cache key, when the cache is in use */
 };
 
-pyc_ca_item *pyc_ca_item_new(ca_run *r, const char *fullname);
+pyc_ca_item *pyc_ca_item_new(const char *fullname);
 void pyc_ca_item_free(pyc_ca_item *it);
 /* Read the source (and hash it in hash modes); thread-safe. 0 or an errno value. */
 int pyc_ca_load_source(const ca_run *r, pyc_ca_item *it);

@@ -17,12 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
-pyc_ca_item *pyc_ca_item_new(ca_run *r, const char *fullname)
+pyc_ca_item *pyc_ca_item_new(const char *fullname)
 {
 	pyc_ca_item *it = calloc(1, sizeof(*it));
 	if (!it)
 		return NULL;
-	it->run = r;
 	if (!(it->fullname = strdup(fullname))) {
 		free(it);
 		return NULL;

@@ -228,7 +228,7 @@ static int process_file(ca_run *r, const char *fullname, const file_ctx *fc)
 	 * file: skip the rest early, this is most of a no-op run. */
 	if (!is_py_name(fullname) && !(fc->stripdir && r->in->minor >= 13))
 		return 0;
-	pyc_ca_item *it = pyc_ca_item_new(r, fullname);
+	pyc_ca_item *it = pyc_ca_item_new(fullname);
 	if (!it || (fc->ddir && !(it->ddir = strdup(fc->ddir)))) {
 		pyc_ca_item_free(it);
 		return PYC_ENOMEM;
@@ -246,7 +246,7 @@ static int process_file(ca_run *r, const char *fullname, const file_ctx *fc)
 
 static int queue_dir_event(ca_run *r, enum ca_item_kind kind, const char *dir, int sys_errno)
 {
-	pyc_ca_item *it = pyc_ca_item_new(r, dir);
+	pyc_ca_item *it = pyc_ca_item_new(dir);
 	if (!it)
 		return PYC_ENOMEM;
 	it->kind = kind;

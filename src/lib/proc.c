@@ -182,39 +182,6 @@ int pyc_proc_wait(pyc_proc *p)
 	return status;
 }
 
-ssize_t pyc_read_full(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r = read(fd, (char *)buf + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
-int pyc_write_full(int fd, const void *buf, size_t n)
-{
-	const char *q = buf;
-
-	while (n > 0) {
-		ssize_t w = write(fd, q, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		q += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 double pyc_now(void)
 {
 	struct timespec ts;

@@ -38,10 +38,6 @@ void pyc_proc_close(pyc_proc *p);
 /** waitpid() through EINTR; returns the wait status, or -1. Sets pid to -1. */
 int pyc_proc_wait(pyc_proc *p);
 
-/** Read or write until done or error, retrying EINTR; return bytes moved or -1. */
-ssize_t pyc_read_full(int fd, void *buf, size_t n);
-int pyc_write_full(int fd, const void *buf, size_t n);
-
 /** Monotonic seconds. */
 double pyc_now(void);
 

@@ -8,8 +8,6 @@
 #include "pyc/interp.h"
 #include "interp_internal.h"
 
-#include <glob.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

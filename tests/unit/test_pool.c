@@ -13,8 +13,6 @@
 #include "pyc/interp.h"
 
 #include <errno.h>
-#include <glob.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
