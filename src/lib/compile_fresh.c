@@ -4,7 +4,7 @@
  */
 #include "pyc/compileall.h"
 #include "pyc/magic.h"
-#include "pyc/mtime.h"
+#include "pyc/stale.h"
 
 #include "compile_internal.h"
 
@@ -134,25 +134,23 @@ pcre2_code *pyc_compileall_rx_compile(const char *pattern, pyc_error *err)
 	return re;
 }
 
+/* The header must be of the requested kind; then the import system's own rule decides. */
 static enum pyc_compileall_why judge_header(const pyc_header *h, enum pyc_invalidation mode,
                                             int64_t sec, long nsec, uint64_t size,
                                             const uint8_t *source_hash)
 {
-	if (mode == PYC_INVALIDATION_TIMESTAMP) {
-		if (h->flags != 0)
-			return PYC_COMPILEALL_WHY_MODE;
-		if (!pyc_mtime_matches(h->info, h->mtime, sec, nsec))
-			return PYC_COMPILEALL_WHY_MTIME;
-		if (!pyc_size_matches(h->info, h->source_size, size))
-			return PYC_COMPILEALL_WHY_SIZE;
-		return PYC_COMPILEALL_FRESH;
-	}
-	uint32_t want = mode == PYC_INVALIDATION_CHECKED_HASH ? 3u : 1u;
+	uint32_t want = mode == PYC_INVALIDATION_TIMESTAMP ? 0u
+	              : mode == PYC_INVALIDATION_CHECKED_HASH ? 3u : 1u;
 	if (h->flags != want)
 		return PYC_COMPILEALL_WHY_MODE;
-	if (!source_hash || memcmp(h->hash, source_hash, 8) != 0)
-		return PYC_COMPILEALL_WHY_HASH;
-	return PYC_COMPILEALL_FRESH;
+	pyc_verdict v;
+	pyc_stale_judge(&v, h, &(pyc_source_stat){sec, nsec, size}, source_hash);
+	switch (v.reason) {
+	case PYC_REASON_MTIME: return PYC_COMPILEALL_WHY_MTIME;
+	case PYC_REASON_SIZE: return PYC_COMPILEALL_WHY_SIZE;
+	case PYC_REASON_HASH: return PYC_COMPILEALL_WHY_HASH;
+	default: return PYC_COMPILEALL_FRESH;
+	}
 }
 
 enum pyc_compileall_why pyc_compileall_judge(const uint8_t *hdr, size_t n, uint64_t file_size,
