@@ -26,6 +26,13 @@ extern "C" {
 PYC_API int pyc_write_pyc(const char *path, const uint8_t *header, size_t hlen,
                           const uint8_t *body, size_t blen, mode_t mode, pyc_error *err);
 
+/**
+ * Replace `path` by a hard link to `existing` (compileall --hardlink-dupes), atomically:
+ * a link under a temporary name in the same directory, then rename(). The target is
+ * refused as pyc_write_pyc refuses it. Returns 0, PYC_EEXISTS, PYC_EIO or PYC_ENOMEM.
+ */
+PYC_API int pyc_link_pyc(const char *existing, const char *path, pyc_error *err);
+
 /** CPython's _calc_mode: (st_mode | 0200) & 0666 of the source, 0666 if it cannot be stat'ed. */
 PYC_API mode_t pyc_pyc_mode_for_source(const char *source_path);
 

@@ -113,34 +113,6 @@ int pyc_ca_read_source(ca_run *r, pyc_ca_item *it)
 	return 0;
 }
 
-/* Replace `cfile` by a hard link to `prev`, atomically (link to a temporary name in the
- * same directory, then rename), refusing a symlink or non-regular target like py_compile. */
-static int link_over(const char *prev, const char *cfile, pyc_error *err)
-{
-	struct stat lst;
-	if (lstat(cfile, &lst) == 0 && S_ISLNK(lst.st_mode))
-		return pyc_error_set(err, PYC_EEXISTS, 0,
-		                     "%s is a symlink and will be changed into a regular file if "
-		                     "import writes a byte-compiled file to it", cfile);
-	if (lstat(cfile, &lst) == 0 && !S_ISREG(lst.st_mode))
-		return pyc_error_set(err, PYC_EEXISTS, 0,
-		                     "%s is a non-regular file and will be changed into a regular "
-		                     "one if import writes a byte-compiled file to it", cfile);
-	pyc_buf tmp = PYC_BUF_INIT;
-	if (pyc_buf_printf(&tmp, "%s.%ld.link", cfile, (long)getpid()) < 0)
-		return PYC_ENOMEM;
-	int rc = 0;
-	unlink(tmp.ptr);
-	if (link(prev, tmp.ptr) != 0)
-		rc = pyc_error_set(err, PYC_EIO, errno, "cannot link '%s' to '%s'", cfile, prev);
-	else if (rename(tmp.ptr, cfile) != 0) {
-		rc = pyc_error_set(err, PYC_EIO, errno, "cannot rename '%s' to '%s'", tmp.ptr, cfile);
-		unlink(tmp.ptr);
-	}
-	pyc_buf_dispose(&tmp);
-	return rc;
-}
-
 /* py_compile's header: the source's stat taken after compiling (st; NULL when it failed
  * with stat_errno) for timestamp pycs, the hash of the bytes compiled for hash-based ones.
  * Returns the header length or <0. */
@@ -183,7 +155,7 @@ static int write_outputs(ca_run *r, pyc_ca_item *it, pyc_error *err)
 		int rc;
 		if (prev && r->o->hardlink_dupes && prev->len == body->len &&
 		    memcmp(prev->ptr, body->ptr, body->len) == 0)
-			rc = link_over(it->cfiles[i - 1], it->cfiles[i], err);
+			rc = pyc_link_pyc(it->cfiles[i - 1], it->cfiles[i], err);
 		else
 			rc = pyc_write_pyc(it->cfiles[i], hdr, (size_t)hlen, (const uint8_t *)body->ptr,
 			                   body->len, mode, err);

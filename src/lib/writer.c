@@ -139,3 +139,22 @@ done:
 	pyc_buf_dispose(&tmp);
 	return rc;
 }
+
+int pyc_link_pyc(const char *existing, const char *path, pyc_error *err)
+{
+	int rc = check_target(path, err);
+	if (rc < 0)
+		return rc;
+	pyc_buf tmp = PYC_BUF_INIT;
+	if (pyc_buf_printf(&tmp, "%s.%ld.link", path, (long)getpid()) < 0)
+		return PYC_ENOMEM;
+	unlink(tmp.ptr);
+	if (link(existing, tmp.ptr) != 0)
+		rc = pyc_error_set(err, PYC_EIO, errno, "cannot link '%s' to '%s'", path, existing);
+	else if (rename(tmp.ptr, path) != 0) {
+		rc = pyc_error_set(err, PYC_EIO, errno, "cannot rename '%s' to '%s'", tmp.ptr, path);
+		unlink(tmp.ptr);
+	}
+	pyc_buf_dispose(&tmp);
+	return rc;
+}
