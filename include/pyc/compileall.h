@@ -56,8 +56,6 @@ typedef struct pyc_compileall_opts {
 	double timeout_sec;         /**< per file; 0 = none */
 	bool failure_cache;         /**< remember compile errors of unchanged sources across runs
 	                                 (docs/compile.md), so a re-run starts no interpreter */
-	bool verify_probe;          /**< interp came from the probe cache: probe it afresh before
-	                                 the first write; if it changed, stop (stats.reprobed) */
 } pyc_compileall_opts;
 
 /** Zero everything, maxlevels -1, jobs 1, timeout 600 s. */
@@ -176,7 +174,9 @@ typedef struct pyc_compileall_stats {
  * Compile for one interpreter. Call pyc_compileall_validate first. Returns 0 when the run
  * went through (failed files are counted in stats, not errors), or a negative code when it
  * could not go on (PYC_EINTERP: no worker can start; PYC_ENOMEM). stats accumulate (the
- * caller zeroes them).
+ * caller zeroes them). An interp that came from the probe cache (from_cache) is probed
+ * afresh before the first write; if the answer changed, the run stops there with
+ * stats.reprobed set, for the caller to start over with the new answer.
  */
 PYC_API int pyc_compileall_run(const pyc_compileall_opts *o, const pyc_interp *interp,
                                pyc_compileall_event_fn on_event, void *ctx,

@@ -529,7 +529,6 @@ static int compile_for(compile_opts *o, pyc_interp *in, const cli_ctx *ctx, bool
 	for (;;) {
 		memset(&st, 0, sizeof(st));
 		rd.tag = in->cache_tag;
-		o->ca.verify_probe = in->from_cache;
 		rc = pyc_compileall_run(&o->ca, in, on_event, &rd, &st, &err);
 		if (rc < 0 || !st.reprobed)
 			break;

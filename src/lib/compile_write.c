@@ -282,7 +282,7 @@ int pyc_ca_submit(ca_run *r, pyc_ca_item *it)
 		pyc_ca_item_free(it);
 		return 0;
 	}
-	if (r->o->verify_probe && !r->verified && !probe_still_valid(r)) {
+	if (r->in->from_cache && !r->verified && !probe_still_valid(r)) {
 		pyc_ca_item_free(it);
 		return r->fatal;
 	}
