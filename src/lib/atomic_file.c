@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int pyc_write_all(int fd, const void *data, size_t n)
@@ -22,6 +24,45 @@ int pyc_write_all(int fd, const void *data, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+static int make_dirs(pyc_buf *dir, pyc_error *err)
+{
+	struct stat st;
+
+	if (dir->len == 0 || stat(dir->ptr, &st) == 0)
+		return 0;
+	for (size_t i = 1; i <= dir->len; i++) {
+		if (i < dir->len && dir->ptr[i] != '/')
+			continue;
+		char saved = dir->ptr[i];
+		dir->ptr[i] = '\0';
+		int rc = mkdir(dir->ptr, 0777);
+		int e = errno;
+		int exists = rc != 0 && e == EEXIST && stat(dir->ptr, &st) == 0 && S_ISDIR(st.st_mode);
+		if (rc != 0 && e == EEXIST && !exists)
+			e = ENOTDIR;   /* a file where a directory must be: say so, not "exists" */
+		if (rc != 0 && !exists) {
+			pyc_error_set(err, PYC_EIO, e, "cannot create directory '%s'", dir->ptr);
+			dir->ptr[i] = saved;
+			return PYC_EIO;
+		}
+		dir->ptr[i] = saved;
+	}
+	return 0;
+}
+
+int pyc_make_parent_dirs(const char *path, pyc_error *err)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash || slash == path)
+		return 0;
+	pyc_buf dir = PYC_BUF_INIT;
+	if (pyc_buf_put(&dir, path, (size_t)(slash - path)) < 0)
+		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
+	int rc = make_dirs(&dir, err);
+	pyc_buf_dispose(&dir);
+	return rc;
 }
 
 int pyc_replace_file(const char *target, const char *shown, const void *data, size_t len,

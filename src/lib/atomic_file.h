@@ -1,8 +1,8 @@
 /*
  * atomic_file.h (internal) - replace a file so that readers see the old or the new
  * contents, never a mix: used by the .gitignore patcher and the hook installer. The pyc
- * writer (writer.c) shares write_all() but keeps py_compile's own recipe (O_EXCL temp with
- * the final mode, no fsync).
+ * writer (writer.c) shares write_all() and make_parent_dirs() (as does the compile failure
+ * cache) but keeps py_compile's own recipe (O_EXCL temp with the final mode, no fsync).
  */
 #ifndef PYC_ATOMIC_FILE_H
 #define PYC_ATOMIC_FILE_H
@@ -13,6 +13,13 @@
 
 /* Write all n bytes, retrying short writes and EINTR. Returns 0, or -1 with errno set. */
 int pyc_write_all(int fd, const void *data, size_t n);
+
+/*
+ * mkdir -p of the directory part of `path` (0777 before the umask), the way py_compile's
+ * os.makedirs does it. Returns 0, PYC_ENOMEM or PYC_EIO (err names the directory that
+ * could not be made; a file in the way is ENOTDIR).
+ */
+int pyc_make_parent_dirs(const char *path, pyc_error *err);
 
 /*
  * Replace `target` by data[0..len): a mkostemp() file "<target>.pyc-tool.XXXXXX" in the

@@ -12,6 +12,7 @@
  * emptied when it grows past FAILCACHE_MAX. Only syntax/encoding errors are stored, never
  * crashes or timeouts. Any problem with the file just means compiling again.
  */
+#include "atomic_file.h"
 #include "compile_internal.h"
 #include "pyc/source_hash.h"
 
@@ -192,19 +193,6 @@ void pyc_ca_failcache_put(pyc_ca_failcache *fc, uint64_t key, const char *text)
 	pyc_buf_putc(&fc->pending, '\n');
 }
 
-static void mkdir_parents(const char *file)
-{
-	char *copy = strdup(file);
-	for (char *p = copy ? copy + 1 : NULL; p && *p; p++) {
-		if (*p == '/') {
-			*p = '\0';
-			mkdir(copy, 0777);
-			*p = '/';
-		}
-	}
-	free(copy);
-}
-
 /* Append what this run learnt (one write with O_APPEND, so concurrent runs interleave
  * whole lines), then free everything. */
 void pyc_ca_failcache_close(pyc_ca_failcache *fc)
@@ -212,7 +200,7 @@ void pyc_ca_failcache_close(pyc_ca_failcache *fc)
 	if (!fc)
 		return;
 	if (fc->pending.len) {
-		mkdir_parents(fc->file);
+		pyc_make_parent_dirs(fc->file, NULL);   /* the open below decides */
 		struct stat st;
 		int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
 		if (stat(fc->file, &st) == 0 && (uint64_t)st.st_size > FAILCACHE_MAX)

@@ -29,33 +29,6 @@ mode_t pyc_pyc_mode_for_source(const char *source_path)
 	return pyc_pyc_mode_from_stat(stat(source_path, &st) == 0 ? &st : NULL);
 }
 
-/* mkdir -p of dir (0777 before the umask), the way py_compile's os.makedirs does it. */
-static int make_parents(pyc_buf *dir, pyc_error *err)
-{
-	struct stat st;
-
-	if (dir->len == 0 || stat(dir->ptr, &st) == 0)
-		return 0;
-	for (size_t i = 1; i <= dir->len; i++) {
-		if (i < dir->len && dir->ptr[i] != '/')
-			continue;
-		char saved = dir->ptr[i];
-		dir->ptr[i] = '\0';
-		int rc = mkdir(dir->ptr, 0777);
-		int e = errno;
-		int exists = rc != 0 && e == EEXIST && stat(dir->ptr, &st) == 0 && S_ISDIR(st.st_mode);
-		if (rc != 0 && e == EEXIST && !exists)
-			e = ENOTDIR;   /* a file where a directory must be: say so, not "exists" */
-		if (rc != 0 && !exists) {
-			pyc_error_set(err, PYC_EIO, e, "cannot create directory '%s'", dir->ptr);
-			dir->ptr[i] = saved;
-			return PYC_EIO;
-		}
-		dir->ptr[i] = saved;
-	}
-	return 0;
-}
-
 /* Refuse what py_compile refuses: a symlink, or an existing non-regular file. */
 static int check_target(const char *path, pyc_error *err)
 {
@@ -99,18 +72,10 @@ static int open_temp(const char *path, mode_t mode, pyc_buf *tmp, pyc_error *err
 int pyc_write_pyc(const char *path, const uint8_t *header, size_t hlen,
                   const uint8_t *body, size_t blen, mode_t mode, pyc_error *err)
 {
-	pyc_buf dir = PYC_BUF_INIT, tmp = PYC_BUF_INIT;
+	pyc_buf tmp = PYC_BUF_INIT;
 	int rc = check_target(path, err);
-	if (rc < 0)
+	if (rc < 0 || (rc = pyc_make_parent_dirs(path, err)) < 0)
 		return rc;
-
-	const char *slash = strrchr(path, '/');
-	if (slash && slash != path && pyc_buf_put(&dir, path, (size_t)(slash - path)) < 0) {
-		rc = pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
-		goto done;
-	}
-	if ((rc = make_parents(&dir, err)) < 0)
-		goto done;
 
 	int fd = open_temp(path, mode, &tmp, err);
 	if (fd < 0) {
@@ -135,7 +100,6 @@ int pyc_write_pyc(const char *path, const uint8_t *header, size_t hlen,
 	}
 	rc = 0;
 done:
-	pyc_buf_dispose(&dir);
 	pyc_buf_dispose(&tmp);
 	return rc;
 }
