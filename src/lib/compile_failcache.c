@@ -26,10 +26,14 @@
 
 #define FAILCACHE_MAX (4u << 20)
 
+typedef struct fc_entry {
+	uint64_t key;
+	char *text;
+} fc_entry;
+
 struct pyc_ca_failcache {
 	char *file;
-	uint64_t *keys;      /* sorted; texts[i] belongs to keys[i] */
-	char **texts;
+	fc_entry *entries;   /* sorted by key */
 	size_t n;
 	pyc_buf pending;     /* lines to append at the end of the run */
 };
@@ -77,46 +81,22 @@ static int add_entry(pyc_ca_failcache *fc, uint64_t key, char *text, size_t *cap
 {
 	if (fc->n == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 64;
-		uint64_t *k = realloc(fc->keys, ncap * sizeof(*k));
-		if (k)
-			fc->keys = k;
-		char **t = k ? realloc(fc->texts, ncap * sizeof(*t)) : NULL;
-		if (!t)
+		fc_entry *e = realloc(fc->entries, ncap * sizeof(*e));
+		if (!e)
 			return PYC_ENOMEM;
-		fc->texts = t;
+		fc->entries = e;
 		*cap = ncap;
 	}
-	fc->keys[fc->n] = key;
-	fc->texts[fc->n++] = text;
+	fc->entries[fc->n++] = (fc_entry){ key, text };
 	return 0;
 }
 
-typedef struct fc_entry {
-	uint64_t key;
-	char *text;
-} fc_entry;
-
+/* The file is appended to in the order files failed, so its keys are random: qsort (an
+ * insertion sort took ~5 ms of a no-op run at 6,000 entries). */
 static int cmp_entries(const void *a, const void *b)
 {
 	uint64_t x = ((const fc_entry *)a)->key, y = ((const fc_entry *)b)->key;
 	return x < y ? -1 : x > y;
-}
-
-/* Sort keys and texts together. The file is appended to in the order files failed, so its
- * keys are random: qsort (an insertion sort took ~5 ms of a no-op run at 6,000 entries). */
-static void sort_entries(pyc_ca_failcache *fc)
-{
-	fc_entry *e = fc->n > 1 ? malloc(fc->n * sizeof(*e)) : NULL;
-	if (!e)
-		return;   /* 0 or 1 entries; or no memory: lookups may then miss (compile again) */
-	for (size_t i = 0; i < fc->n; i++)
-		e[i] = (fc_entry){ fc->keys[i], fc->texts[i] };
-	qsort(e, fc->n, sizeof(*e), cmp_entries);
-	for (size_t i = 0; i < fc->n; i++) {
-		fc->keys[i] = e[i].key;
-		fc->texts[i] = e[i].text;
-	}
-	free(e);
 }
 
 static void load(pyc_ca_failcache *fc)
@@ -139,7 +119,8 @@ static void load(pyc_ca_failcache *fc)
 	}
 	free(line);
 	fclose(f);
-	sort_entries(fc);
+	if (fc->n > 1)
+		qsort(fc->entries, fc->n, sizeof(*fc->entries), cmp_entries);
 }
 
 pyc_ca_failcache *pyc_ca_failcache_open(void)
@@ -170,9 +151,9 @@ const char *pyc_ca_failcache_get(const pyc_ca_failcache *fc, uint64_t key)
 	size_t lo = 0, hi = fc ? fc->n : 0;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (fc->keys[mid] == key)
-			return fc->texts[mid];
-		if (fc->keys[mid] < key)
+		if (fc->entries[mid].key == key)
+			return fc->entries[mid].text;
+		if (fc->entries[mid].key < key)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -213,9 +194,8 @@ void pyc_ca_failcache_close(pyc_ca_failcache *fc)
 		}
 	}
 	for (size_t i = 0; i < fc->n; i++)
-		free(fc->texts[i]);
-	free(fc->keys);
-	free(fc->texts);
+		free(fc->entries[i].text);
+	free(fc->entries);
 	free(fc->file);
 	pyc_buf_dispose(&fc->pending);
 	free(fc);
