@@ -96,7 +96,7 @@ static void py_repr(FILE *f, const char *s)
 {
 	char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
 	fputc(q, f);
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
 	while (*p) {
 		unsigned char c = *p;
 		if (c == (unsigned char)q || c == '\\') {
@@ -110,13 +110,8 @@ static void py_repr(FILE *f, const char *s)
 		} else {
 			/* Valid UTF-8 passes (C1 controls and NBSP escaped like Python); other bytes
 			 * are what os.fsdecode makes of them: lone surrogates. */
-			size_t n = (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3
-			           : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
-			size_t i = 1;
-			while (n && i < n && (p[i] & 0xc0) == 0x80)
-				i++;
-			if (!n || i < n || (c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0) ||
-			    (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90)) {
+			size_t n = out_utf8_seq_len(p, (size_t)(end - p));
+			if (!n) {
 				fprintf(f, "\\udc%02x", c);
 				p++;
 				continue;

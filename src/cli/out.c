@@ -3,8 +3,7 @@
 
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if the bytes there are not one. */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+size_t out_utf8_seq_len(const unsigned char *s, size_t avail)
 {
 	unsigned char c = s[0];
 	size_t n;
@@ -40,7 +39,7 @@ void out_json_string(FILE *f, const char *s, size_t len)
 	fputc('"', f);
 	for (size_t i = 0; i < len;) {
 		unsigned char c = p[i];
-		size_t n = utf8_seq_len(p + i, len - i);
+		size_t n = out_utf8_seq_len(p + i, len - i);
 		if (n == 0) {
 			fprintf(f, "\\udc%02x", c);
 			i++;
@@ -83,7 +82,7 @@ void out_human_path(FILE *f, const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t len = strlen(s);
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq_len(p + i, len - i);
+		size_t n = out_utf8_seq_len(p + i, len - i);
 		if (n == 0 || (n == 1 && (p[i] < 0x20 || p[i] == 0x7f))) {
 			fprintf(f, "\\x%02x", p[i]);
 			i++;

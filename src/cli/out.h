@@ -18,6 +18,10 @@
 #include <stdio.h>
 
 /* Write s[0..len) as a quoted JSON string. */
+/* Length of the valid UTF-8 sequence at s (1-4; at most avail bytes), or 0 if the bytes
+ * there are not one (overlong forms, surrogates and values past U+10FFFF are not). */
+size_t out_utf8_seq_len(const unsigned char *s, size_t avail);
+
 void out_json_string(FILE *f, const char *s, size_t len);
 /* Same for a C string; NULL writes null. */
 void out_json_cstr(FILE *f, const char *s);
