@@ -14,7 +14,6 @@
 #include "pyc/magic.h"
 #include "pyc/source_hash.h"
 
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,42 +28,39 @@ typedef struct interp_ref {
 	int minor;
 } interp_ref;
 
+/* 3.N of a python3 binary: from its name (pythonX.Y), else by asking it. */
+static int python3_minor(const char *exe)
+{
+	const char *base = strrchr(exe, '/');
+	int minor = -1;
+	if (base && sscanf(base, "/python3.%d", &minor) == 1)
+		return minor;
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "'%s' -c 'import sys; print(sys.version_info[1])'", exe);
+	FILE *p = popen(cmd, "r");
+	if (p) {
+		if (fscanf(p, "%d", &minor) != 1)
+			minor = -1;
+		pclose(p);
+	}
+	return minor;
+}
+
+/* Every CPython 3.6+ the shared finder knows (pyenv's, then /usr/bin/python3). */
 static size_t find_interps(interp_ref *out)
 {
-	const char *root = getenv("PYENV_ROOT");
-	const char *home = getenv("HOME");
-	char pattern[2048];
+	tu_interps l;
 	size_t n = 0;
-	const char *bases[2] = { root, "/root/.pyenv" };
-	(void)home;
-	for (int b = 0; b < 2 && n == 0; b++) {
-		if (!bases[b])
-			continue;
-		snprintf(pattern, sizeof(pattern), "%s/versions/3.*/bin/python3", bases[b]);
-		glob_t g;
-		if (glob(pattern, 0, NULL, &g) != 0)
-			continue;
-		for (size_t i = 0; i < g.gl_pathc && n < MAX_INTERPS; i++) {
-			int minor = 0;
-			const char *v = strstr(g.gl_pathv[i], "/versions/3.");
-			if (v && sscanf(v + 12, "%d", &minor) == 1 && minor >= 6 &&
-			    access(g.gl_pathv[i], X_OK) == 0) {
-				out[n].exe = strdup(g.gl_pathv[i]);
-				out[n++].minor = minor;
-			}
-		}
-		globfree(&g);
-	}
-	if (n == 0 && access("/usr/bin/python3", X_OK) == 0) {
-		FILE *p = popen("/usr/bin/python3 -c 'import sys; print(sys.version_info[1])'", "r");
-		int minor = 0;
-		if (p && fscanf(p, "%d", &minor) == 1 && minor >= 6) {
-			out[n].exe = strdup("/usr/bin/python3");
+	tu_interps_find(&l, false);
+	for (size_t i = 0; i < l.n && n < MAX_INTERPS; i++) {
+		int minor = python3_minor(l.path[i]);
+		if (minor >= 6) {
+			out[n].exe = l.path[i];
 			out[n++].minor = minor;
+			l.path[i] = NULL;   /* now out's */
 		}
-		if (p)
-			pclose(p);
 	}
+	tu_interps_free(&l);
 	return n;
 }
 
