@@ -23,13 +23,8 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char *d = tu_mkdtemp();
-	f->root = realpath(d, NULL);
-	free(d);
-	f->oldcwd = open(".", O_RDONLY | O_DIRECTORY);
-	if (!f->root || f->oldcwd < 0)
+	if (!f || !(f->root = tu_git_scratch(&f->oldcwd)))
 		return -1;
-	tu_git_sandbox(f->root);
 	*state = f;
 	return 0;
 }
@@ -38,13 +33,9 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 	tu_git_clear_env();
-	if (fchdir(f->oldcwd) != 0)
-		return -1;
-	close(f->oldcwd);
-	tu_rm_rf(f->root);
-	free(f->root);
+	int rc = tu_git_scratch_end(f->root, f->oldcwd);
 	free(f);
-	return 0;
+	return rc;
 }
 
 /* One line of output of a git command run in the current directory and environment,

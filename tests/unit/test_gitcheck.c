@@ -24,13 +24,8 @@ struct fx {
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char *d = tu_mkdtemp();
-	f->root = realpath(d, NULL);
-	free(d);
-	f->oldcwd = open(".", O_RDONLY | O_DIRECTORY);
-	if (!f->root || f->oldcwd < 0 || chdir(f->root) != 0)
+	if (!f || !(f->root = tu_git_scratch(&f->oldcwd)) || chdir(f->root) != 0)
 		return -1;
-	tu_git_sandbox(f->root);
 	*state = f;
 	return 0;
 }
@@ -39,13 +34,9 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 	unsetenv("GIT_INDEX_FILE");
-	if (fchdir(f->oldcwd) != 0)
-		return -1;
-	close(f->oldcwd);
-	tu_rm_rf(f->root);
-	free(f->root);
+	int rc = tu_git_scratch_end(f->root, f->oldcwd);
 	free(f);
-	return 0;
+	return rc;
 }
 
 /* The first line a command prints, without the newline, into buf. */
@@ -57,16 +48,6 @@ static void sh_line(const char *cmd, char *buf, size_t cap)
 		buf[0] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	assert_int_equal(pclose(p), 0);
-}
-
-static pyc_git *open_here(void)
-{
-	pyc_git *g = NULL;
-	pyc_error err = { 0 };
-	int rc = pyc_git_open(&g, NULL, &err);
-	if (rc != 0)
-		fail_msg("pyc_git_open: %s", err.message);
-	return g;
 }
 
 /* Names are facts of CPython's layout (PEP 3147/488) and of git.md's predicate. */
@@ -108,7 +89,7 @@ static void test_staged_unborn(void **state)
 	(void)state;
 	tu_sh("git init -q . && mkdir -p p/__pycache__ && echo x > a.py && echo y > a.pyc && "
 	   "echo z > p/__pycache__/a.cpython-311.pyc && git add -A");
-	pyc_git *g = open_here();
+	pyc_git *g = tu_git_open_cwd();
 	pyc_check_list l = PYC_CHECK_LIST_INIT;
 	assert_int_equal(pyc_check_staged(g, &l, NULL), 0);
 	assert_int_equal(l.count, 2);
@@ -131,7 +112,7 @@ static void test_staged_index_file(void **state)
 	sh_line("git diff --cached --name-status -M | tr '\\t\\n' ' ;'", line, sizeof(line));
 	assert_string_equal(line, "A n.pyc;R100 t.pyc u.pyc;");
 
-	pyc_git *g = open_here();
+	pyc_git *g = tu_git_open_cwd();
 	pyc_check_list l = PYC_CHECK_LIST_INIT;
 	assert_int_equal(pyc_check_staged(g, &l, NULL), 0);
 	assert_int_equal(l.count, 2);
@@ -143,7 +124,7 @@ static void test_staged_index_file(void **state)
 	pyc_git_free(g);
 
 	setenv("GIT_INDEX_FILE", "alt.idx", 1);  /* relative, as git passes it for plain commit */
-	g = open_here();
+	g = tu_git_open_cwd();
 	assert_int_equal(pyc_check_staged(g, &l, NULL), 0);
 	assert_int_equal(l.count, 0);
 	assert_int_equal(pyc_check_index(g, &l, NULL), 0);
@@ -174,11 +155,11 @@ static void test_hook_dir(void **state)
 {
 	struct fx *f = *state;
 	tu_sh("git init -q .");
-	pyc_git *g = open_here();
+	pyc_git *g = tu_git_open_cwd();
 	assert_hook_dir(f, g, false);
 	pyc_git_free(g);
 	tu_sh("git config core.hooksPath hk/");
-	g = open_here();
+	g = tu_git_open_cwd();
 	assert_hook_dir(f, g, true);
 	pyc_git_free(g);
 }

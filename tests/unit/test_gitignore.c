@@ -33,13 +33,8 @@ static int sh_rc(const char *cmd)
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char *d = tu_mkdtemp();
-	f->root = realpath(d, NULL);
-	free(d);
-	f->oldcwd = open(".", O_RDONLY | O_DIRECTORY);
-	if (!f->root || f->oldcwd < 0)
+	if (!f || !(f->root = tu_git_scratch(&f->oldcwd)))
 		return -1;
-	tu_git_sandbox(f->root);
 	setenv("GIT_CEILING_DIRECTORIES", f->root, 1);
 	f->repo = strdup(tu_path(f->root, "r"));
 	tu_sh("git init -q '%s' && cd '%s' && mkdir -p pkg/__pycache__ && touch a.py x.pyc ext.pyd "
@@ -54,23 +49,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	if (fchdir(f->oldcwd) != 0)
-		return -1;
-	close(f->oldcwd);
-	tu_rm_rf(f->root);
+	int rc = tu_git_scratch_end(f->root, f->oldcwd);
 	free(f->repo);
-	free(f->root);
 	free(f);
-	return 0;
-}
-
-static pyc_git *open_here(void)
-{
-	pyc_error err = { 0 };
-	pyc_git *g = NULL;
-	if (pyc_git_open(&g, NULL, &err) != 0)
-		fail_msg("open: %s", err.message);
-	return g;
+	return rc;
 }
 
 static bool git_ignores(const char *rel)
@@ -109,7 +91,7 @@ static void test_probe_agrees_with_git(void **state)
 	};
 	for (size_t i = 0; i < sizeof(setups) / sizeof(setups[0]); i++) {
 		tu_sh("rm -f .gitignore pkg/.gitignore .git/info/exclude; %s", setups[i]);
-		pyc_git *g = open_here();
+		pyc_git *g = tu_git_open_cwd();
 		pyc_ignore_report r;
 		pyc_error err = { 0 };
 		assert_int_equal(pyc_gitignore_probe(g, &r, &err), 0);
@@ -122,7 +104,7 @@ static void test_probe_agrees_with_git(void **state)
 static void test_probe_restores_search_paths(void **state)
 {
 	(void)state;
-	pyc_git *g = open_here();
+	pyc_git *g = tu_git_open_cwd();
 	git_buf before = { 0 }, after = { 0 };
 	assert_int_equal(git_libgit2_opts(GIT_OPT_GET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL,
 	                                  &before), 0);
@@ -150,7 +132,7 @@ static void test_negation_scan(void **state)
 	   "git init -q nested && printf '!*.pyo\\n' > nested/.gitignore && "
 	   "printf '!*.py[co]\\n' >> .git/info/exclude");
 	assert_true(git_ignores("build/x.pyc"));  /* git never reads build/.gitignore */
-	pyc_git *g = open_here();
+	pyc_git *g = tu_git_open_cwd();
 	pyc_ignore_report r;
 	assert_int_equal(pyc_gitignore_probe(g, &r, NULL), 0);
 	assert_int_equal(r.n_negations, 3);
@@ -171,7 +153,7 @@ static void test_patch_dry_run_and_idempotent(void **state)
 {
 	(void)state;
 	tu_write_str(".", ".gitignore", "*.pyc\n!keep.pyc\n");
-	pyc_git *g = open_here();
+	pyc_git *g = tu_git_open_cwd();
 	pyc_ignore_result res;
 	pyc_ignore_opts o = { .dry_run = true };
 	assert_int_equal(pyc_gitignore_patch(g, &o, &res, NULL), 0);
@@ -200,7 +182,7 @@ static void test_patch_dry_run_and_idempotent(void **state)
 static void test_untrack_rereads_index(void **state)
 {
 	(void)state;
-	pyc_git *g = open_here();
+	pyc_git *g = tu_git_open_cwd();
 	git_index *ix = NULL;
 	assert_int_equal(pyc_git__index(g, &ix, NULL), 0);  /* loaded before git changes it */
 	tu_sh("echo new > late.txt && git add late.txt");
@@ -223,7 +205,7 @@ static void test_untrack_locked(void **state)
 {
 	(void)state;
 	tu_sh("cp .git/index ../index.before && touch .git/index.lock");
-	pyc_git *g = open_here();
+	pyc_git *g = tu_git_open_cwd();
 	pyc_untrack_result r;
 	pyc_error err = { 0 };
 	assert_int_equal(pyc_git_untrack_bytecode(g, NULL, &r, &err), PYC_ELOCKED);
@@ -238,7 +220,7 @@ static void test_split_index_message(void **state)
 {
 	(void)state;
 	tu_sh("git update-index --split-index");
-	pyc_git *g = open_here();
+	pyc_git *g = tu_git_open_cwd();
 	pyc_untrack_result r;
 	pyc_error err = { 0 };
 	assert_int_equal(pyc_git_untrack_bytecode(g, NULL, &r, &err), PYC_EUNSUPPORTED);
@@ -258,7 +240,7 @@ static void test_sparse_index_message(void **state)
 	   "git sparse-checkout set --cone --sparse-index keep 2>/dev/null");
 	if (sh_rc("git ls-files --sparse | grep -q '^other/$'") != 0)
 		skip();  /* this git did not collapse a directory: no 'sdir' to test */
-	pyc_git *g = open_here();
+	pyc_git *g = tu_git_open_cwd();
 	pyc_untrack_result r;
 	pyc_error err = { 0 };
 	assert_int_equal(pyc_git_untrack_bytecode(g, NULL, &r, &err), PYC_EUNSUPPORTED);

@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include "pyc/git.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -217,4 +219,36 @@ void tu_git_sandbox(const char *home)
 	setenv("GIT_AUTHOR_EMAIL", "t@example.org", 1);
 	setenv("GIT_COMMITTER_NAME", "t", 1);
 	setenv("GIT_COMMITTER_EMAIL", "t@example.org", 1);
+}
+
+char *tu_git_scratch(int *oldcwd)
+{
+	char *d = tu_mkdtemp();
+	char *root = realpath(d, NULL);
+	free(d);
+	*oldcwd = open(".", O_RDONLY | O_DIRECTORY);
+	if (!root || *oldcwd < 0) {
+		free(root);
+		return NULL;
+	}
+	tu_git_sandbox(root);
+	return root;
+}
+
+int tu_git_scratch_end(char *root, int oldcwd)
+{
+	int rc = fchdir(oldcwd) == 0 ? 0 : -1;
+	close(oldcwd);
+	tu_rm_rf(root);
+	free(root);
+	return rc;
+}
+
+struct pyc_git *tu_git_open_cwd(void)
+{
+	pyc_error err = { 0 };
+	pyc_git *g = NULL;
+	if (pyc_git_open(&g, NULL, &err) != 0)
+		fail_msg("pyc_git_open: %s", err.message);
+	return g;
 }

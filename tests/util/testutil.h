@@ -41,6 +41,13 @@ void tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * GIT_CONFIG_NOSYSTEM=1; a fixed author and committer. tu_git_clear_env() only unsets. */
 void tu_git_sandbox(const char *home);
 void tu_git_clear_env(void);
+/* A scratch directory (its realpath, owned by the caller) made the git sandbox's home,
+ * with the current directory saved in *oldcwd; NULL on failure. tu_git_scratch_end goes
+ * back to oldcwd, then removes and frees root; 0, or -1 if the way back failed. */
+char *tu_git_scratch(int *oldcwd);
+int tu_git_scratch_end(char *root, int oldcwd);
+/* pyc_git_open() of the repository around the current directory; fails the test if none. */
+struct pyc_git *tu_git_open_cwd(void);
 
 /* Interpreters to use as oracles: pyenv's versions ($PYENV_ROOT, else ~/.pyenv of the
  * real user: CTest gives tests their own HOME) and /usr/bin/python3. Python 2 only when
