@@ -437,9 +437,10 @@ static bool is_prefix_dir(const struct clean_run *r, const pyc_walk_entry *e)
 
 static int on_dir(struct clean_run *r, const pyc_walk_entry *e)
 {
-	struct frame *parent = parent_frame(r, e);
+	/* Grow first: a parent pointer taken before the realloc would dangle. */
 	if (ensure_frames(r, (size_t)e->depth + 1) < 0)
 		return PYC_ENOMEM;
+	struct frame *parent = parent_frame(r, e);
 	struct frame *f = &r->frames[e->depth];
 	memset(f, 0, sizeof(*f));
 	if (e->is_mount_point) {

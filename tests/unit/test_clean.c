@@ -549,6 +549,49 @@ static void test_callback_stops_run(void **state)
 	free(d);
 }
 
+/*
+ * Regression: on_dir took its parent frame before growing the frame array, so from
+ * depth 16 on (the first growth) the parent's counters were written to freed memory.
+ * A __pycache__ holding a pyc and a foreign sub-directory must stay at every depth, and
+ * a dry run must not announce its removal.
+ */
+static void test_deep_tree_keeps_nonempty_cache_dir(void **state)
+{
+	(void)state;
+	for (int depth = 1; depth <= 40; depth++) {
+		char *d = tu_mkdtemp();
+		pyc_buf rel = PYC_BUF_INIT;
+		pyc_buf_puts(&rel, "src");
+		for (int i = 0; i < depth; i++)
+			pyc_buf_puts(&rel, "/a");
+		pyc_buf_puts(&rel, "/__pycache__");
+		char cache[4096];
+		snprintf(cache, sizeof(cache), "%s", rel.ptr);
+		put_vector(d, tu_path(cache, "x.cpython-312.pyc"), "3.12.1");
+		mkdir_p(d, tu_path(cache, "sub"));
+		pyc_clean_opts o = PYC_CLEAN_OPTS_INIT;
+		o.dry_run = true;
+		struct seen dry = { PYC_BUF_INIT };
+		run(d, "src", o, &dry);
+		if (strstr(dry.log.ptr, "__pycache__/\n"))
+			fail_msg("depth %d: dry run announces removal of a non-empty __pycache__:\n%s",
+			         depth, dry.log.ptr);
+		o.dry_run = false;
+		struct seen real = { PYC_BUF_INIT };
+		pyc_clean_totals t = run(d, "src", o, &real);
+		assert_int_equal(t.files, 1);
+		assert_int_equal(t.dirs, 0);
+		struct stat st;
+		assert_int_equal(stat(tu_path(d, tu_path(cache, "sub")), &st), 0);
+		assert_string_equal(dry.log.ptr, real.log.ptr);
+		pyc_buf_dispose(&dry.log);
+		pyc_buf_dispose(&real.log);
+		pyc_buf_dispose(&rel);
+		tu_rm_rf(d);
+		free(d);
+	}
+}
+
 static void test_odd_names(void **state)
 {
 	(void)state;
@@ -639,6 +682,7 @@ int main(void)
 		cmocka_unit_test(test_unremovable_is_reported),
 		cmocka_unit_test(test_swap_mid_run_is_not_followed),
 		cmocka_unit_test(test_callback_stops_run),
+		cmocka_unit_test(test_deep_tree_keeps_nonempty_cache_dir),
 		cmocka_unit_test(test_odd_names),
 		cmocka_unit_test(test_mirror_path),
 		cmocka_unit_test(test_prefix_mirror),
