@@ -50,6 +50,7 @@ struct frame {
 	size_t name_off;         /* where its last component starts */
 	struct walk_name *ents;
 	size_t n, cap, next;
+	size_t split_next;       /* entries before it were looked at by walk_split() */
 	char *arena;
 	size_t arena_len, arena_cap;
 	bool post;               /* emit PYC_WALK_DIR_POST once its entries are done */
@@ -81,6 +82,7 @@ struct pyc_walker {
 	dev_t root_dev;
 	struct frame *frames;
 	size_t nframes, frames_cap;
+	size_t split_lo;         /* frames below it have nothing left to hand over */
 	bool pop_pending;        /* top frame's DIR_POST went out; pop on the next call */
 	bool skippable;          /* the last entry was a DIR whose frame is on top */
 	struct exclude *excl;
@@ -183,6 +185,7 @@ static int frame_fill(pyc_walker *w, struct frame *f, int fd)
 {
 	f->n = 0;
 	f->next = 0;
+	f->split_next = 0;
 	f->arena_len = 0;
 	int rc = read_names(w, f, fd);
 	if (rc < 0) {
@@ -353,7 +356,9 @@ static int frame_push(pyc_walker *w, size_t depth, int fd, const struct stat *st
 {
 	struct frame *f = &w->frames[depth];
 	*mount = depth > 0 && st->st_dev != w->root_dev && !(w->flags & PYC_WALK_CROSS_MOUNTS);
-	f->n = f->next = 0;
+	f->n = f->next = f->split_next = 0;
+	if (w->split_lo > depth)
+		w->split_lo = depth;
 	if (!*mount) {
 		int rc = frame_fill(w, f, fd);
 		if (rc < 0) {
@@ -728,18 +733,39 @@ static int hand_over(pyc_walker *w, size_t t, struct walk_name *e, const pyc_buf
 	return 1;
 }
 
+/* Where walk_split() resumes in frame f: an entry it looked at once, or one already
+ * visited, never becomes worth handing over again. */
+static size_t split_cursor(const struct frame *f)
+{
+	return f->split_next > f->next ? f->split_next : f->next;
+}
+
+/*
+ * Every entry is looked at most once per listing (each frame's cursor only moves on,
+ * split_lo passes exhausted frames), and only the frames in the window of open fds are
+ * searched: a split costs O(1) amortised, however wide or deep the tree. A worker goes
+ * idle often; rescanning each frame from its next entry made wide directories quadratic.
+ */
 int walk_split(pyc_walker *w, walk_split_filter accept, void *ctx, void *cookie,
                pyc_walker **child)
 {
 	*child = NULL;
+	size_t lo = w->split_lo < w->nframes ? w->split_lo : w->nframes;
+	while (lo < w->nframes && split_cursor(&w->frames[lo]) >= w->frames[lo].n)
+		lo++;
+	w->split_lo = lo;
+	if (w->nframes > WALK_FD_WINDOW && lo < w->nframes - WALK_FD_WINDOW)
+		lo = w->nframes - WALK_FD_WINDOW;   /* fds above were closed: not split there */
 	pyc_buf path = PYC_BUF_INIT;
 	int rc = 0;
 	/* Shallowest first: the biggest piece of work, and the first of it in walk order,
 	 * so the parent reaches (and the reader drains) the child's output soonest. */
-	for (size_t t = 0; t < w->nframes && rc == 0; t++) {
+	for (size_t t = lo; t < w->nframes && rc == 0; t++) {
 		struct frame *f = &w->frames[t];
-		for (size_t i = f->next; f->fd >= 0 && i < f->n && rc == 0; i++) {
-			struct walk_name *e = &f->ents[i];
+		if (f->fd < 0)
+			continue;
+		for (f->split_next = split_cursor(f); f->split_next < f->n && rc == 0;) {
+			struct walk_name *e = &f->ents[f->split_next++];
 			if (e->type != DT_DIR || (!(w->flags & PYC_WALK_KEEP_VCS) && is_vcs_dir(e->name)))
 				continue;
 			if ((rc = entry_path(w, t, e, &path)) < 0)
