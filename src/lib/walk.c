@@ -287,11 +287,12 @@ static int same_dir(int fd, const struct frame *f)
 	struct stat st;
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) == 0 && st.st_dev == f->dev && st.st_ino == f->ino)
+	/* errno only when fstat failed; a successful call leaves an older one behind. */
+	int e = fstat(fd, &st) < 0 ? errno : st.st_dev != f->dev || st.st_ino != f->ino ? ESTALE : 0;
+	if (!e)
 		return fd;
-	int e = errno;
 	close(fd);
-	errno = e ? e : ESTALE;
+	errno = e;
 	return -1;
 }
 
@@ -412,8 +413,9 @@ static int enter_dir(pyc_walker *w, int pfd, size_t depth, const pyc_walk_entry 
 	}
 	if (fd < 0)
 		return emit_error(w, errno, out);
-	if (fstat(fd, &st) < 0 || is_ancestor(w, &st)) {
-		int e = errno ? errno : ELOOP;
+	/* errno is only meaningful when fstat failed: a loop is ELOOP, whatever came before. */
+	int e = fstat(fd, &st) < 0 ? errno : is_ancestor(w, &st) ? ELOOP : 0;
+	if (e) {
 		close(fd);
 		return emit_error(w, e, out);
 	}

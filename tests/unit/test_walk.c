@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -734,6 +735,77 @@ static void test_split_walk_matches_plain_walk(void **state)
 	free(d);
 }
 
+static bool accept_all(void *ctx, const char *path, const char *name)
+{
+	(void)ctx;
+	(void)path;
+	(void)name;
+	return true;
+}
+
+/* Walk w to its end with a stale errno before each step; count the ELOOP entries. */
+static int count_loops(pyc_walker *w)
+{
+	const pyc_walk_entry *e;
+	int loops = 0;
+	for (;;) {
+		errno = ENOTTY;
+		if (pyc_walker_next(w, &e) <= 0)
+			return loops;
+		if (e->kind == PYC_WALK_ERROR) {
+			assert_string_equal(e->name, "loop");
+			assert_int_equal(e->error, ELOOP);
+			loops++;
+		}
+	}
+}
+
+/*
+ * A bind mount of the root below itself: the loop is an ELOOP error entry, whatever
+ * errno held before (it said "Inappropriate ioctl for device", left by an isatty()).
+ * Split-off walkers must catch it too. Needs root for mount(2).
+ */
+static char *bind_root;   /* the tree whose mount the teardown removes, even on failure */
+
+static int unmount_loop(void **state)
+{
+	(void)state;
+	if (bind_root) {
+		umount2(tu_path(bind_root, "a/loop"), MNT_DETACH);
+		tu_rm_rf(bind_root);
+		free(bind_root);
+		bind_root = NULL;
+	}
+	return 0;
+}
+
+static void test_bind_mount_loop(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	tu_write_str(d, "a/loop/.keep", "");
+	if (geteuid() != 0 || mount(d, tu_path(d, "a/loop"), NULL, MS_BIND, NULL) < 0) {
+		print_message("skip: mount --bind needs root (euid %d)\n", (int)geteuid());
+		tu_rm_rf(d);
+		free(d);
+		skip();
+	}
+	bind_root = d;
+	pyc_walker *w, *child = NULL;
+	assert_int_equal(pyc_walker_new(&w, d, 0, NULL), 0);
+	assert_int_equal(count_loops(w), 1);
+	pyc_walker_free(w);
+	/* Split "a" off right after the root: the child knows the root as an ancestor. */
+	assert_int_equal(pyc_walker_new(&w, d, 0, NULL), 0);
+	const pyc_walk_entry *e;
+	int cookie;
+	assert_int_equal(pyc_walker_next(w, &e), 1);
+	assert_int_equal(walk_split(w, accept_all, NULL, &cookie, &child), 1);
+	assert_int_equal(count_loops(child), 1);
+	pyc_walker_free(child);
+	pyc_walker_free(w);
+}
+
 /*
  * A worker goes idle over and over while its peer walks one wide directory: each split
  * must look at an entry at most once per listing, not rescan what is left (quadratic:
@@ -784,6 +856,7 @@ int main(void)
 		cmocka_unit_test(test_relative_roots),
 		cmocka_unit_test(test_split_walk_matches_plain_walk),
 		cmocka_unit_test(test_split_looks_at_each_entry_once),
+		cmocka_unit_test_teardown(test_bind_mount_loop, unmount_loop),
 		cmocka_unit_test(test_races_after_listing),
 		cmocka_unit_test(test_unreadable_directory),
 		cmocka_unit_test(test_deep_tree_bounded_fds),
