@@ -35,14 +35,17 @@ static bool ends_with(const char *s, size_t len, const char *suffix)
 	return len >= n && memcmp(s + len - n, suffix, n) == 0;
 }
 
-/* Is the entry's parent directory named __pycache__? Decided on the path alone. */
+bool scan_in_pycache(const char *path, size_t name_off)
+{
+	if (name_off < PYCACHE_SLASH_LEN)
+		return false;
+	const char *p = path + name_off - PYCACHE_SLASH_LEN;
+	return memcmp(p, PYCACHE_SLASH, PYCACHE_SLASH_LEN) == 0 && (p == path || p[-1] == '/');
+}
+
 static bool in_pycache(const pyc_walk_entry *e)
 {
-	size_t off = (size_t)(e->name - e->path);
-	if (off < PYCACHE_SLASH_LEN)
-		return false;
-	const char *p = e->name - PYCACHE_SLASH_LEN;
-	return memcmp(p, PYCACHE_SLASH, PYCACHE_SLASH_LEN) == 0 && (p == e->path || p[-1] == '/');
+	return scan_in_pycache(e->path, (size_t)(e->name - e->path));
 }
 
 static void rec_reset(pyc_scan *s, enum pyc_scan_where where)
@@ -287,9 +290,11 @@ bool scan_is_prefix_dir(const struct scan_cfg *c, const char *path)
 static int handle_tree_entry(pyc_scan *s, const pyc_walk_entry *e)
 {
 	if (e->kind == PYC_WALK_DIR) {
+		/* Nothing below a __pycache__ is a cache of the import system; clean does not
+		 * enter there either (docs/status.md). */
 		if (e->depth == 0)
 			s->root_is_dir = true;
-		else if (scan_is_prefix_dir(s->cfg, e->path))
+		else if (in_pycache(e) || scan_is_prefix_dir(s->cfg, e->path))
 			pyc_walker_skip(s->w);
 		else if (s->task)
 			return scan_par_offer(s);
@@ -318,6 +323,10 @@ static int handle_entry(pyc_scan *s, const pyc_walk_entry *e)
 	void *handed_over = e->kind == PYC_WALK_DIR ? walk_delegated(s->w) : NULL;
 	if (handed_over)
 		return scan_par_child(s, handed_over);
+	/* A FIFO, socket or device with a cache's name: named, never opened (a FIFO would
+	 * block an import that opened it). */
+	if (e->kind == PYC_WALK_OTHER && pyc_is_bytecode_name(e->name))
+		return rec_error(s, e->path, PYC_EIO, "not a regular file");
 	if (s->phase == PHASE_TREE)
 		return handle_tree_entry(s, e);
 	if ((e->kind == PYC_WALK_FILE || e->kind == PYC_WALK_SYMLINK) && pyc_is_bytecode_name(e->name))

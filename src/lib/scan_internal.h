@@ -58,6 +58,9 @@ int scan_open_walker(pyc_scan *s, const char *root);
 /* After the tree: s->w walks the root's prefix mirror (or the scan is done). Returns 1
  * with an error record, 0, or PYC_ENOMEM. */
 int scan_end_of_walk(pyc_scan *s);
+/* Is the parent of the entry at `path`, whose last component starts at path[name_off],
+ * a directory named __pycache__? */
+bool scan_in_pycache(const char *path, size_t name_off);
 /* Is this directory of the tree the pycache prefix itself (walked separately)? */
 bool scan_is_prefix_dir(const struct scan_cfg *c, const char *path);
 

@@ -293,12 +293,13 @@ int scan_par_child(pyc_scan *s, void *cookie)
 	return 0;
 }
 
-/* Hand over neither a cache directory (its sources are the parent's business) nor the
- * prefix directory (walked after the tree). */
+/* Hand over neither a cache directory (its sources are the parent's business), nor one
+ * inside it (not walked), nor the prefix directory (walked after the tree). */
 static bool may_hand_over(void *ctx, const char *path, const char *name)
 {
 	const pyc_scan *s = ctx;
-	return !pyc_is_pycache_dir(name) && !scan_is_prefix_dir(s->cfg, path);
+	return !pyc_is_pycache_dir(name) && !scan_in_pycache(path, strlen(path) - strlen(name)) &&
+	       !scan_is_prefix_dir(s->cfg, path);
 }
 
 int scan_par_offer(pyc_scan *s)

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -457,10 +459,59 @@ static void test_scan_parallel_early_free(void **state)
 	free(d);
 }
 
+/*
+ * Below a __pycache__ nothing is a cache (clean does not enter there either): no
+ * "sourceless legacy" record for sub/x.pyc, whichever thread walks the tree. A FIFO or
+ * socket with a cache's name is an error record naming it, never opened.
+ */
+static void test_scan_below_pycache_and_special_files(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	put_src(d, "pkg/a.py");
+	put_pyc(d, "pkg/__pycache__/a.cpython-312.pyc", 3531, M, 6);
+	for (int i = 0; i < 40; i++) {   /* enough directories for the workers to split */
+		char rel[64];
+		snprintf(rel, sizeof(rel), "pkg/__pycache__/sub%02d/x.pyc", i);
+		put_pyc(d, rel, 62211, M, 0);
+		snprintf(rel, sizeof(rel), "pkg/__pycache__/sub%02d/deep/y.py", i);
+		put_src(d, rel);
+		snprintf(rel, sizeof(rel), "pkg/__pycache__/sub%02d/deep/__pycache__/y.cpython-312.pyc", i);
+		put_pyc(d, rel, 3531, 1, 1);
+	}
+	assert_int_equal(mkfifo(tu_path(d, "pkg/fifo.pyc"), 0644), 0);
+	int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *sp = tu_path(d, "pkg/__pycache__/s.cpython-312.pyc");
+	assert_true(sock >= 0 && strlen(sp) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, sp, strlen(sp) + 1);
+	assert_int_equal(bind(sock, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	char want_sock[600], want_fifo[600];
+	snprintf(want_sock, sizeof(want_sock), "error %s: not a regular file", sp);
+	snprintf(want_fifo, sizeof(want_fifo), "error %s: not a regular file",
+	         tu_path(d, "pkg/fifo.pyc"));
+	const char *const want[] = {
+		"fresh pycache pkg/__pycache__/a.cpython-312.pyc <- pkg/a.py opt=",
+		want_sock,
+		want_fifo,
+	};
+	for (unsigned threads = 1; threads <= 3; threads++)
+		for (int round = 0; round < (threads > 1 ? 10 : 1); round++) {
+			char got[8][512];
+			pyc_scan_opts o = { .threads = threads };
+			size_t n = collect(d, &o, got, 8);
+			assert_lines(got, n, want, sizeof(want) / sizeof(want[0]));
+		}
+	close(sock);
+	tu_rm_rf(d);
+	free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan_tree),
+		cmocka_unit_test(test_scan_below_pycache_and_special_files),
 		cmocka_unit_test(test_scan_missing),
 		cmocka_unit_test(test_scan_prefix),
 		cmocka_unit_test(test_scan_errors_continue),
