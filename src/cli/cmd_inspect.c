@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,28 +44,53 @@ static const char inspect_usage[] =
 	"\n"
 	"Exit status: 0 all fresh, 1 some file is not fresh, 2 usage error, 3 unreadable file.\n";
 
-/* Read the first bytes of the file. Returns 0 or an errno. */
-static int read_raw(struct inspect_item *it)
+/* What a file that is not a regular file is, for the error message. */
+static const char *kind_name(mode_t m)
 {
-	int fd = open(it->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (S_ISFIFO(m))
+		return "not a regular file (a FIFO)";
+	if (S_ISSOCK(m))
+		return "not a regular file (a socket)";
+	if (S_ISCHR(m))
+		return "not a regular file (a character device)";
+	if (S_ISBLK(m))
+		return "not a regular file (a block device)";
+	return "not a regular file";
+}
+
+/*
+ * Read the first bytes of the file. Returns NULL, or why it cannot be read. Only a
+ * regular file is opened for reading: a FIFO would block the open (and the read), a
+ * device may act on open. The file is checked again once open, in case it was swapped.
+ */
+static const char *read_raw(struct inspect_item *it)
+{
+	struct stat st;
+	if (stat(it->path, &st) < 0)
+		return strerror(errno);
+	if (S_ISDIR(st.st_mode))
+		return strerror(EISDIR);
+	if (!S_ISREG(st.st_mode))
+		return kind_name(st.st_mode);
+	int fd = open(it->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return errno;
+		return strerror(errno);
+	const char *why = NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		why = S_ISDIR(st.st_mode) ? strerror(EISDIR) : kind_name(st.st_mode);
 	it->nraw = 0;
-	while (it->nraw < sizeof(it->raw)) {
+	while (!why && it->nraw < sizeof(it->raw)) {
 		ssize_t n = read(fd, it->raw + it->nraw, sizeof(it->raw) - it->nraw);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			return e;
-		}
-		if (n == 0)
+		if (n < 0)
+			why = strerror(errno);
+		if (n <= 0)
 			break;
 		it->nraw += (size_t)n;
 	}
 	close(fd);
-	return 0;
+	return why;
 }
 
 /* name parsed as a PEP 3147 cache name (".pyo" as ".pyc"); fills it->tag. */
@@ -282,13 +308,15 @@ static void json_item(const struct inspect_item *it)
 	printf(",\"unchecked\":%s}\n", it->judged && it->v.unchecked ? "true" : "false");
 }
 
-/* Decode and judge one file. Returns an exit code contribution: 0, 1 or 3. */
-static int inspect_one(const char *path, const char *prefix, bool json, const out_style *st)
+/* Decode and judge one file; *shown counts the reports printed so far (the human ones
+ * are separated by a blank line). Returns an exit code contribution: 0, 1 or 3. */
+static int inspect_one(const char *path, const char *prefix, bool json, const out_style *st,
+                       unsigned *shown)
 {
 	struct inspect_item it = { .path = path, .source = PYC_BUF_INIT };
-	int e = read_raw(&it);
-	if (e) {
-		cli_error("cannot read '%s': %s", path, strerror(e));
+	const char *why = read_raw(&it);
+	if (why) {
+		cli_error("cannot read '%s': %s", path, why);
 		return CLI_EXIT_RUNTIME;
 	}
 	it.drc = pyc_header_decode(&it.h, it.raw, it.nraw);
@@ -312,10 +340,13 @@ static int inspect_one(const char *path, const char *prefix, bool json, const ou
 		}
 		it.judged = true;
 	}
-	if (json)
+	if (json) {
 		json_item(&it);
-	else
+	} else {
+		if ((*shown)++)
+			putchar('\n');
 		human_item(&it, st);
+	}
 	if (!it.judged || it.v.state != PYC_STATE_FRESH)
 		rc = CLI_EXIT_FINDINGS;
 done:
@@ -354,10 +385,9 @@ int cmd_inspect(int argc, char **argv, const cli_ctx *ctx)
 	const char *prefix = pyc_pycache_prefix(prefix_opt);
 	out_style st = out_style_for(ctx->color);
 	int rc = CLI_EXIT_OK;
+	unsigned shown = 0;
 	for (int i = optind; i < argc; i++) {
-		if (i > optind && !json)
-			putchar('\n');
-		int r = inspect_one(argv[i], prefix, json, &st);
+		int r = inspect_one(argv[i], prefix, json, &st, &shown);
 		if (r > rc)
 			rc = r;
 	}
