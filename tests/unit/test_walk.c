@@ -806,6 +806,35 @@ static void test_bind_mount_loop(void **state)
 	pyc_walker_free(w);
 }
 
+/* Splits from a chain deeper than the fd window: frames whose fd was closed are not
+ * searched, and are again once the walk climbs back to them; the walk stays the same. */
+static void test_split_deep_tree(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	char rel[256], leaf[300];
+	for (int i = 0; i <= 45; i++) {
+		memset(rel, 0, sizeof(rel));
+		for (int k = 0; k < i; k++)
+			memcpy(rel + 2 * k, "d/", 2);
+		snprintf(leaf, sizeof(leaf), i < 45 ? "%ss%d/f.py" : "%send.py", rel, i);
+		tu_write_str(d, leaf, "");
+	}
+	char *plain = walk_text(d, PYC_WALK_POSTORDER, NULL);
+	struct walk_log log = {PYC_BUF_INIT, 0, 0};
+	pyc_walker *w;
+	assert_int_equal(pyc_walker_new(&w, d, PYC_WALK_POSTORDER, NULL), 0);
+	int splits = 0, asked = 0;
+	split_walk(&log, w, strlen(d), 0, &splits, &asked);
+	pyc_walker_free(w);
+	assert_string_equal(pyc_buf_cstr(&log.text), plain);
+	assert_true(splits >= 45);
+	log_dispose(&log);
+	free(plain);
+	tu_rm_rf(d);
+	free(d);
+}
+
 /*
  * A worker goes idle over and over while its peer walks one wide directory: each split
  * must look at an entry at most once per listing, not rescan what is left (quadratic:
@@ -855,6 +884,7 @@ int main(void)
 		cmocka_unit_test(test_file_and_missing_roots),
 		cmocka_unit_test(test_relative_roots),
 		cmocka_unit_test(test_split_walk_matches_plain_walk),
+		cmocka_unit_test(test_split_deep_tree),
 		cmocka_unit_test(test_split_looks_at_each_entry_once),
 		cmocka_unit_test_teardown(test_bind_mount_loop, unmount_loop),
 		cmocka_unit_test(test_races_after_listing),
