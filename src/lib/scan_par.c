@@ -80,6 +80,7 @@ struct par_task {
 	int rc;                        /* < 0: the worker failed (PYC_ENOMEM) */
 	struct par_chunk *cur;         /* producer's: being filled, not published */
 	struct par_chunk *rchunk;      /* reader's: being read */
+	struct par_task *spare;        /* producer's: a task no split wanted, for the next */
 	size_t read_off;
 };
 
@@ -139,6 +140,9 @@ static void chunks_free(struct par_chunk *c)
 
 static void task_free(struct par_task *t)
 {
+	if (!t)
+		return;
+	task_free(t->spare);
 	pyc_walker_free(t->w);
 	chunks_free(t->head);
 	chunks_free(t->cur);
@@ -313,12 +317,15 @@ int scan_par_offer(pyc_scan *s)
 	    atomic_load_explicit(&p->queued, memory_order_relaxed) != 0 ||
 	    atomic_load_explicit(&p->ntasks, memory_order_relaxed) >= p->max_tasks)
 		return 0;
-	struct par_task *child = task_new(p, s->phase);
+	/* Most offers find nothing to split (a wide directory of files): keep the task for
+	 * the next one rather than allocate one per record. */
+	struct par_task *child = t->spare ? t->spare : task_new(p, s->phase);
 	if (!child)
 		return PYC_ENOMEM;
+	t->spare = NULL;
 	int rc = walk_split(s->w, may_hand_over, s, child, &child->w);
 	if (rc <= 0) {
-		task_free(child);
+		t->spare = child;
 		return rc;
 	}
 	enqueue(p, child);
