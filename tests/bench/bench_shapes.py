@@ -8,7 +8,7 @@ directory (200,000 caches in one __pycache__), wide (10,000 packages side by sid
 tests/e2e/hostile_trees.py (the shapes test_hostile_trees.py asserts a bound on), built on
 /dev/shm when there is room. For each shape the two commands alternate RUNS times
 (default 5) after a warm-up; the table gives the median wall times, their ratio (default
-/ -j 1) and the peak RSS (/usr/bin/time). PYC_TOOL defaults to build/pyc-tool.
+/ -j 1), the median CPU times (user + sys) and the peak RSS (/usr/bin/time). PYC_TOOL defaults to build/pyc-tool.
 """
 import os
 import statistics
@@ -29,12 +29,14 @@ SHAPES = [
 
 
 def timed(cmd):
-    """Wall seconds and peak RSS (KiB) of one run, output discarded."""
+    """Wall seconds, CPU seconds (user + sys) and peak RSS (KiB) of one run, output
+    discarded."""
     t0 = time.monotonic()
-    r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.DEVNULL,
+    r = subprocess.run(["/usr/bin/time", "-f", "%U %S %M"] + cmd, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE)
     secs = time.monotonic() - t0
-    return secs, int(r.stderr.split()[-1])
+    user, system, rss = r.stderr.split()[-3:]
+    return secs, float(user) + float(system), int(rss)
 
 
 def main():
@@ -50,15 +52,18 @@ def main():
             cmds = {"-j 1": [tool, "status", "-j", "1", root], "default": [tool, "status", root]}
             for c in cmds.values():
                 timed(c)   # warm the dentry cache
-            secs = {k: [] for k in cmds}
+            wall = {k: [] for k in cmds}
+            cpu = {k: [] for k in cmds}
             rss = {}
             for _ in range(runs):
                 for k, c in cmds.items():
-                    s, rss[k] = timed(c)
-                    secs[k].append(s)
-            one, dflt = statistics.median(secs["-j 1"]), statistics.median(secs["default"])
-            rows.append((name, what, n, one, dflt, dflt / one, rss["-j 1"], rss["default"]))
-            print("%s: -j 1 %.3f s, default %.3f s" % (name, one, dflt), file=sys.stderr)
+                    w, u, rss[k] = timed(c)
+                    wall[k].append(w)
+                    cpu[k].append(u)
+            w1, wd = statistics.median(wall["-j 1"]), statistics.median(wall["default"])
+            c1, cd = statistics.median(cpu["-j 1"]), statistics.median(cpu["default"])
+            rows.append((name, what, n, w1, wd, c1, cd, rss["-j 1"], rss["default"]))
+            print("%s: -j 1 %.3f s, default %.3f s" % (name, w1, wd), file=sys.stderr)
             subprocess.run(["rm", "-rf", root], check=True)
     finally:
         subprocess.run(["rm", "-rf", base], check=True)
@@ -66,12 +71,12 @@ def main():
           % (runs, os.cpu_count(), open("/proc/loadavg").read().split()[0],
              os.path.dirname(base)))
     print()
-    print("| shape | tree | caches | `-j 1` s | default `-j` s | default / `-j 1` "
-          "| peak RSS KiB (`-j 1` / default) |")
-    print("|---|---|---|---|---|---|---|")
-    for name, what, n, one, dflt, ratio, r1, rd in rows:
-        print("| %s | %s | %d | %.3f | %.3f | %.2f | %d / %d |" % (name, what, n, one, dflt,
-                                                                   ratio, r1, rd))
+    print("| shape | tree | caches | wall `-j 1` s | wall default s | wall default / `-j 1` "
+          "| CPU `-j 1` s | CPU default s | peak RSS KiB `-j 1` / default |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, what, n, w1, wd, c1, cd, r1, rd in rows:
+        print("| %s | %s | %d | %.3f | %.3f | **%.2f** | %.2f | %.2f | %d / %d |"
+              % (name, what, n, w1, wd, wd / w1, c1, cd, r1, rd))
 
 
 if __name__ == "__main__":

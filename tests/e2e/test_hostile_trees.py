@@ -103,6 +103,14 @@ def status_both_ways(root, rc_want):
     return one
 
 
+def clean_quietly(root):
+    """clean -q root: exit 0, nothing printed, bounded RSS."""
+    r = measured(["clean", "-q", root])
+    expect(r.rc == 0 and r.out == b"" and r.err == b"", "clean failed", r)
+    expect(r.rss < RSS_LIMIT_KIB, "clean peak RSS %d KiB" % r.rss, r)
+    print("  clean %.2f s %d KiB" % (r.secs, r.rss), flush=True)
+
+
 def rm_tree(path):
     subprocess.run(["rm", "-rf", "--one-file-system", path], check=True)
 
@@ -118,11 +126,8 @@ def wide_tree(suite):
             expect(len(lines) == WIDE + 1, "%d lines" % len(lines))
             expect(lines[-1] == b"%d caches: 0 fresh, %d orphan" % (WIDE, WIDE), lines[-1])
         with suite.case("clean: one __pycache__ of 200,000 caches"):
-            r = measured(["clean", "-q", root])
-            expect(r.rc == 0 and r.out == b"" and r.err == b"", "clean failed", r)
-            expect(r.rss < RSS_LIMIT_KIB, "clean peak RSS %d KiB" % r.rss, r)
+            clean_quietly(root)
             expect(os.listdir(root) == [], "left: %s" % os.listdir(root)[:5])
-            print("  clean %.2f s %d KiB" % (r.secs, r.rss), flush=True)
     finally:
         rm_tree(base)
 
@@ -136,14 +141,11 @@ def deep_tree(suite):
             one = status_both_ways(root, 0)
             expect(one.out == b"%d caches: %d fresh\n" % (DEEP, DEEP), one.out)
         with suite.case("clean: a 3,000-level chain"):
-            r = measured(["clean", "-q", root])
-            expect(r.rc == 0 and r.err == b"", "clean failed", r)
-            expect(r.rss < RSS_LIMIT_KIB, "clean peak RSS %d KiB" % r.rss, r)
+            clean_quietly(root)
             levels = H.chain_names(root, DEEP)
             want = [["d", "m.py"]] * DEEP + [[]]
             expect(levels == want, "after clean: %d levels, first differing %s" % (
                 len(levels), next((l for l, w in zip(levels, want) if l != w), None)))
-            print("  clean %.2f s %d KiB" % (r.secs, r.rss), flush=True)
     finally:
         rm_tree(base)
 
