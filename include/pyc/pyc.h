@@ -18,6 +18,7 @@
 #include "interp.h"
 #include "compile.h"
 #include "writer.h"
+#include "interrupt.h"
 #include "git.h"
 #include "gitignore.h"
 #include "untrack.h"
