@@ -19,6 +19,7 @@
 #include "compile.h"
 #include "writer.h"
 #include "interrupt.h"
+#include "leftover.h"
 #include "git.h"
 #include "gitignore.h"
 #include "untrack.h"
