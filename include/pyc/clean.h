@@ -10,8 +10,10 @@
  *    legacy symlink is never touched), and with `sourceless` also those without foo.py.
  * The selection (all / stale / orphans, tags to remove, tags to keep) then decides which
  * candidates go. A __pycache__ left empty is removed; so is a mirror directory that this
- * run emptied. Anything else found in a cache directory is left in place, reported as
- * PYC_CLEAN_KEPT_FOREIGN, and keeps its directory.
+ * run emptied. A temporary file an interrupted writer left there (pyc/leftover.h) is
+ * removed once abandoned, whatever the selection. Anything else found in a cache
+ * directory is left in place, reported as PYC_CLEAN_KEPT_FOREIGN, and keeps its
+ * directory.
  *
  * Safety: every removal is unlinkat() relative to a directory fd held by the walker, so a
  * directory swapped for a symlink during the run cannot redirect it. Symlinked
@@ -33,6 +35,7 @@
 
 #include "common.h"
 #include "buf.h"
+#include "leftover.h"
 #include "stale.h"
 
 #ifdef __cplusplus
@@ -67,6 +70,8 @@ typedef struct pyc_clean_item {
 	enum pyc_state state;
 	enum pyc_reason reason;
 	const pyc_error *error;   /**< FAILED only: code, errno and a message naming path */
+	enum pyc_leftover_kind leftover; /**< a writer's temporary file: REMOVED when
+	                                      abandoned, else KEPT_FOREIGN (still in use) */
 } pyc_clean_item;
 
 /**
@@ -106,7 +111,9 @@ typedef struct pyc_clean_totals {
 	uint64_t dirs;     /**< directories removed (or that would be) */
 	uint64_t bytes;    /**< sum of the removed files' st_size (each name counted) */
 	uint64_t kept;     /**< candidates the selection kept (fresh, other tags, ...) */
-	uint64_t foreign;  /**< non-bytecode entries left in cache directories */
+	uint64_t foreign;  /**< non-bytecode entries left in cache directories (temporary
+	                        files still in use included) */
+	uint64_t leftovers; /**< abandoned temporary files removed (or that would be) */
 	uint64_t failed;   /**< paths that could not be removed, opened or judged */
 } pyc_clean_totals;
 

@@ -39,6 +39,7 @@ enum pyc_code {
 	PYC_ECOMPILE = -12,     /**< the interpreter refused the source (syntax/encoding) */
 	PYC_EINTERP = -13,      /**< the interpreter could not be run or answered nonsense */
 	PYC_ETIMEOUT = -14,     /**< a worker exceeded its time limit */
+	PYC_EUNSAFE = -15,      /**< the path leads through a symlink where none may be */
 };
 
 /** Room for one message; longer messages are truncated with "...". */

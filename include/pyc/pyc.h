@@ -18,6 +18,8 @@
 #include "interp.h"
 #include "compile.h"
 #include "writer.h"
+#include "interrupt.h"
+#include "leftover.h"
 #include "git.h"
 #include "gitignore.h"
 #include "untrack.h"

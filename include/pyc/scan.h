@@ -31,6 +31,7 @@
 #define PYC_SCAN_H
 
 #include "common.h"
+#include "leftover.h"
 #include "stale.h"
 
 #ifdef __cplusplus
@@ -83,6 +84,10 @@ typedef struct pyc_scan_record {
 	 *  source); then `message` names the path and the reason, and the scan goes on. */
 	int error;
 	const char *message;
+	/** Not NONE: `path` is a writer's temporary file in a cache directory, not a cache
+	 *  (pyc/leftover.h); only path, where and abandoned are then meaningful. */
+	enum pyc_leftover_kind leftover;
+	bool abandoned;          /**< its writer cannot still be running: safe to remove */
 } pyc_scan_record;
 
 /**

@@ -147,6 +147,8 @@ static void print_json_item(const pyc_clean_item *it, const char *type)
 	if (it->judged)
 		printf(",\"state\":\"%s\",\"reason\":\"%s\"", pyc_state_name(it->state),
 		       pyc_reason_name(it->reason));
+	if (it->leftover)
+		printf(",\"leftover\":\"%s\"", pyc_leftover_writer_name(it->leftover));
 	fputs("}\n", stdout);
 }
 
@@ -167,7 +169,8 @@ static int on_item(const pyc_clean_item *it, void *payload)
 			fflush(stdout);
 			fputs("pyc-tool: warning: kept '", stderr);
 			out_human_path(stderr, it->path);
-			fputs("': not bytecode\n", stderr);
+			fputs(it->leftover ? "': a temporary file its writer may still be using\n"
+			                   : "': not bytecode\n", stderr);
 		}
 		break;
 	case PYC_CLEAN_REMOVED:
@@ -188,9 +191,9 @@ static void print_summary(const pyc_clean_totals *t, const struct clean_out *c)
 	if (c->json) {
 		printf("{\"type\":\"summary\",\"dry_run\":%s,\"files\":%" PRIu64
 		       ",\"dirs\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"kept\":%" PRIu64
-		       ",\"foreign\":%" PRIu64 ",\"failed\":%" PRIu64 "}\n",
-		       c->dry ? "true" : "false", t->files, t->dirs, t->bytes, t->kept, t->foreign,
-		       t->failed);
+		       ",\"foreign\":%" PRIu64 ",\"leftovers\":%" PRIu64 ",\"failed\":%" PRIu64
+		       "}\n", c->dry ? "true" : "false", t->files, t->dirs, t->bytes, t->kept,
+		       t->foreign, t->leftovers, t->failed);
 		return;
 	}
 	if (c->quiet)
@@ -200,6 +203,9 @@ static void print_summary(const pyc_clean_totals *t, const struct clean_out *c)
 	printf("%s %" PRIu64 " file%s and %" PRIu64 " director%s, %s %s (%" PRIu64 " bytes)",
 	       c->dry ? "dry run: would remove" : "removed", t->files, t->files == 1 ? "" : "s",
 	       t->dirs, t->dirs == 1 ? "y" : "ies", c->dry ? "freeing" : "freed", human, t->bytes);
+	if (t->leftovers)
+		printf("; %s %" PRIu64 " abandoned temporary file%s", c->dry ? "would remove" : "removed",
+		       t->leftovers, t->leftovers == 1 ? "" : "s");
 	if (t->kept)
 		printf("; kept %" PRIu64 " cache%s", t->kept, t->kept == 1 ? "" : "s");
 	if (t->foreign)

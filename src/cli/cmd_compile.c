@@ -7,9 +7,11 @@
 #include "out.h"
 
 #include "pyc/compileall.h"
+#include "pyc/interrupt.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -545,8 +547,33 @@ static int compile_for(compile_opts *o, pyc_interp *in, const cli_ctx *ctx, bool
 	return st.failed || st.unlisted ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
 }
 
+/* Only async-signal-safe work here: unlink the temporary file in flight, kill the
+ * workers, then die of the same signal (SA_RESETHAND), so the shell reports 128 + n. */
+static void on_signal(int sig)
+{
+	pyc_interrupt_cleanup();
+	raise(sig);
+}
+
+/* A signal the caller ignores (nohup, a background job of a script) stays ignored. */
+static void catch_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&sa.sa_mask, sigs[i]);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+}
+
 int cmd_compile(int argc, char **argv, const cli_ctx *ctx)
 {
+	catch_signals();
 	compile_opts o;
 	pyc_interp ins[MAX_PYTHONS];
 	memset(&o, 0, sizeof(o));

@@ -30,6 +30,7 @@ struct status_opts {
 
 struct status_counts {
 	size_t state[STATUS_NSTATES];
+	size_t temps, abandoned;   /* writers' temporary files (pyc/leftover.h) */
 	size_t errors;
 };
 
@@ -158,6 +159,23 @@ static void json_record(const pyc_scan_record *r)
 	printf(",\"unchecked\":%s}\n", v->unchecked ? "true" : "false");
 }
 
+/* A writer's temporary file (pyc/leftover.h): reported whatever --all says. */
+static void leftover_record(const pyc_scan_record *r, const struct status_opts *o,
+                            const out_style *st)
+{
+	if (o->json) {
+		fputs("{\"type\":\"temp\",\"path\":", stdout);
+		out_json_cstr(stdout, r->path);
+		printf(",\"kind\":\"%s\",\"writer\":\"%s\",\"abandoned\":%s}\n",
+		       pyc_scan_where_name(r->where), pyc_leftover_writer_name(r->leftover),
+		       r->abandoned ? "true" : "false");
+		return;
+	}
+	printf("%stemp (%s)%s  ", st->dim, r->abandoned ? "abandoned" : "in use", st->reset);
+	out_human_path(stdout, r->path);
+	putchar('\n');
+}
+
 static void human_record(const pyc_scan_record *r, const out_style *st)
 {
 	const pyc_verdict *v = &r->verdict;
@@ -187,7 +205,8 @@ static void print_summary(const struct status_opts *o, const struct status_count
 		printf("{\"type\":\"summary\",\"caches\":%zu", caches);
 		for (int i = 0; i < STATUS_NSTATES; i++)
 			printf(",\"%s\":%zu", pyc_state_name((enum pyc_state)i), c->state[i]);
-		printf(",\"errors\":%zu}\n", c->errors);
+		printf(",\"temps\":%zu,\"abandoned\":%zu,\"errors\":%zu}\n", c->temps,
+		       c->abandoned, c->errors);
 		return;
 	}
 	printf("%zu cache%s: %zu fresh", caches, caches == 1 ? "" : "s", c->state[PYC_STATE_FRESH]);
@@ -196,6 +215,9 @@ static void print_summary(const struct status_opts *o, const struct status_count
 			printf(", %zu %s", c->state[i], pyc_state_name((enum pyc_state)i));
 	if (target)
 		printf(", %zu missing", c->state[PYC_STATE_MISSING]);
+	if (c->temps)
+		printf("; %zu temporary file%s (%zu abandoned)", c->temps, c->temps == 1 ? "" : "s",
+		       c->abandoned);
 	if (c->errors)
 		printf("; %zu error%s", c->errors, c->errors == 1 ? "" : "s");
 	putchar('\n');
@@ -225,6 +247,13 @@ static int scan_root(const char *root, const pyc_scan_opts *so, const struct sta
 		if (r->error) {
 			cli_error("%s", r->message);
 			c->errors++;
+			continue;
+		}
+		if (r->leftover) {
+			c->temps++;
+			c->abandoned += r->abandoned;
+			if (!o->quiet)
+				leftover_record(r, o, st);
 			continue;
 		}
 		c->state[r->verdict.state]++;
@@ -310,6 +339,8 @@ int cmd_status(int argc, char **argv, const cli_ctx *ctx)
 	for (int i = PYC_STATE_STALE; i < STATUS_NSTATES; i++)
 		if (c.state[i])
 			rc = CLI_EXIT_FINDINGS;
+	if (c.abandoned)
+		rc = CLI_EXIT_FINDINGS;   /* garbage to clean; one in use is not a finding */
 	if (c.errors)
 		rc = CLI_EXIT_RUNTIME;
 	rc = cli_finish_stdout(rc);

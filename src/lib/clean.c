@@ -12,6 +12,7 @@
 
 #include "pyc/buf.h"
 #include "pyc/cache_path.h"
+#include "pyc/leftover.h"
 #include "pyc/magic.h"
 #include "pyc/walk.h"
 
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 enum frame_kind {
@@ -44,6 +46,7 @@ struct clean_run {
 	struct frame *frames;
 	size_t nframes;
 	int stop;                /* the callback's non-zero answer */
+	enum pyc_leftover_kind leftover;   /* the entry being reported is a temporary file */
 	/* The current root. */
 	const char *root;
 	size_t root_len;
@@ -69,7 +72,8 @@ static int emit(struct clean_run *r, enum pyc_clean_event ev, const char *path, 
 	if (!r->o->cb)
 		return 0;
 	pyc_clean_item it = { .event = ev, .path = path, .path_len = len, .is_dir = is_dir,
-	                      .dry_run = r->o->dry_run, .bytes = bytes };
+	                      .dry_run = r->o->dry_run, .bytes = bytes,
+	                      .leftover = r->leftover };
 	if (v) {
 		it.judged = true;
 		it.state = v->state;
@@ -282,21 +286,51 @@ static int remove_file(struct clean_run *r, const pyc_walk_entry *e, struct fram
 		return fail_errno(r, e, false, errno, "remove");
 	}
 	parent->removed++;
-	r->t->files++;
+	if (r->leftover)
+		r->t->leftovers++;
+	else
+		r->t->files++;
 	r->t->bytes += (uint64_t)st.st_size;
 	return emit(r, PYC_CLEAN_REMOVED, e->path, e->path_len, false, (uint64_t)st.st_size, v);
+}
+
+/*
+ * A writer's temporary file (pyc/leftover.h): removed once abandoned; until then kept
+ * like a foreign file, and so is its directory, since its writer may still rename it
+ * into place. Returns 1 when e is one (*rc is the result), else 0.
+ */
+static int leftover_file(struct clean_run *r, const pyc_walk_entry *e, struct frame *parent,
+                         int *rc)
+{
+	long pid;
+	struct stat st;
+	enum pyc_leftover_kind k = pyc_leftover_kind(e->name, &pid);
+	if (k == PYC_LEFTOVER_NONE || e->kind != PYC_WALK_FILE ||
+	    fstatat(e->dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	r->leftover = k;
+	if (pyc_leftover_abandoned(k, pid, &st, time(NULL))) {
+		*rc = remove_file(r, e, parent, NULL, true);
+	} else {
+		parent->kept++;
+		*rc = foreign(r, e, false);
+	}
+	r->leftover = PYC_LEFTOVER_NONE;
+	return 1;
 }
 
 /* An entry directly inside a __pycache__ or a mirror directory. */
 static int cache_file(struct clean_run *r, const pyc_walk_entry *e, struct frame *parent)
 {
+	int rc = 0;
 	if (e->kind == PYC_WALK_OTHER || !pyc_is_bytecode_name(e->name)) {
+		if (leftover_file(r, e, parent, &rc))
+			return rc;
 		parent->kept++;
 		return foreign(r, e, false);
 	}
 	pyc_verdict v;
 	bool judged = false;
-	int rc = 0;
 	enum sel s = select_cache(r, e, &v, &judged, &rc);
 	if (rc < 0)
 		return rc;

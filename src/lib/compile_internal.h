@@ -127,6 +127,11 @@ int pyc_ca_queue_flush(ca_run *r);
 int pyc_ca_queue_finish(ca_run *r);
 /* Dry run: report; else read if needed and hand to the pool. Takes ownership of it. */
 int pyc_ca_submit(ca_run *r, pyc_ca_item *it);
+/* Open the source's directory (*srcfd) and, below it without following symlinks or
+ * below the pycache prefix, the directory of its cache files (*cachefd); compile_dest.c.
+ * Returns 0 or <0 (err names the path; PYC_EUNSAFE for a symlink on the way). */
+int pyc_ca_open_dests(const ca_run *r, const pyc_ca_item *it, int *srcfd, int *cachefd,
+                      pyc_error *err);
 /* Drain and free the pool. */
 int pyc_ca_finish(ca_run *r);
 /* The failure cache (compile_failcache.c). open returns NULL when there is no cache. */

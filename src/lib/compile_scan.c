@@ -17,6 +17,7 @@
  * table) and cost more than they bring (docs/benchmarks.md).
  */
 #include "compile_internal.h"
+#include "interrupt_internal.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -143,11 +144,16 @@ int pyc_ca_queue_start(ca_run *r)
 	atomic_init(&q->awaited, NULL);
 	q->started = true;
 	unsigned want = helper_count(r->o->jobs);
+	/* The helpers inherit a full mask: SIGINT and the like reach the main thread, which
+	 * does every write, so the handler's cleanup cannot race a write (pyc/interrupt.h). */
+	sigset_t old;
+	pyc_interrupt_block_all(&old);
 	for (unsigned i = 0; i < want; i++) {
 		if (pthread_create(&q->threads[q->nthreads], NULL, checker, r) != 0)
 			break;   /* fewer helpers, same results */
 		q->nthreads++;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return 0;
 }
 

@@ -138,32 +138,70 @@ static int build_header(ca_run *r, pyc_ca_item *it, const struct stat *st, int s
 	return n;
 }
 
-static int write_outputs(ca_run *r, pyc_ca_item *it, pyc_error *err)
+static const char *base_name(const char *path)
 {
-	/* One stat for both things py_compile stats the source for after compiling: the
-	 * header's mtime and size (path_stats) and the pyc's mode (_calc_mode). */
-	struct stat st;
-	bool have_st = stat(it->fullname, &st) == 0;
-	int stat_errno = have_st ? 0 : errno;
-	uint8_t hdr[PYC_HEADER_MAX];
-	int hlen = build_header(r, it, have_st ? &st : NULL, stat_errno, hdr, sizeof(hdr), err);
-	if (hlen < 0)
-		return hlen;
-	mode_t mode = pyc_pyc_mode_from_stat(have_st ? &st : NULL);
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* The source's stat after compiling, taken in the directory the pycs go beside; a source
+ * that is no longer the file the walk judged (another inode: replaced, or its directory
+ * swapped) is not written for. Returns 0 (*have_st false when the stat failed, with
+ * *stat_errno) or <0. */
+static int stat_source(const pyc_ca_item *it, int srcfd, struct stat *st, bool *have_st,
+                       int *stat_errno, pyc_error *err)
+{
+	*have_st = fstatat(srcfd, base_name(it->fullname), st, 0) == 0;
+	*stat_errno = *have_st ? 0 : errno;
+	if (*have_st && (st->st_dev != it->st.st_dev || st->st_ino != it->st.st_ino))
+		return pyc_error_set(err, PYC_EIO, 0, "'%s' was replaced while it was compiled: "
+		                     "its pyc is not written", it->fullname);
+	return 0;
+}
+
+static int write_levels(ca_run *r, pyc_ca_item *it, int dfd, const uint8_t *hdr, size_t hlen,
+                        mode_t mode, pyc_error *err)
+{
 	for (size_t i = 0; i < r->nlevels; i++) {
 		const pyc_buf *body = &it->job.body[i], *prev = i ? &it->job.body[i - 1] : NULL;
+		const char *name = base_name(it->cfiles[i]);
 		int rc;
 		if (prev && r->o->hardlink_dupes && prev->len == body->len &&
 		    memcmp(prev->ptr, body->ptr, body->len) == 0)
-			rc = pyc_link_pyc(it->cfiles[i - 1], it->cfiles[i], err);
+			rc = pyc_link_pyc_at(dfd, base_name(it->cfiles[i - 1]), name, it->cfiles[i], err);
 		else
-			rc = pyc_write_pyc(it->cfiles[i], hdr, (size_t)hlen, (const uint8_t *)body->ptr,
-			                   body->len, mode, err);
+			rc = pyc_write_pyc_at(dfd, name, it->cfiles[i], hdr, hlen,
+			                      (const uint8_t *)body->ptr, body->len, mode, err);
 		if (rc < 0)
 			return rc;
 		r->st->files_written++;
 	}
 	return 0;
+}
+
+static int write_outputs(ca_run *r, pyc_ca_item *it, pyc_error *err)
+{
+	int srcfd, dfd;
+	int rc = pyc_ca_open_dests(r, it, &srcfd, &dfd, err);
+	if (rc < 0)
+		return rc;
+	/* One stat for both things py_compile stats the source for after compiling: the
+	 * header's mtime and size (path_stats) and the pyc's mode (_calc_mode). */
+	struct stat st;
+	bool have_st;
+	int stat_errno;
+	uint8_t hdr[PYC_HEADER_MAX];
+	rc = stat_source(it, srcfd, &st, &have_st, &stat_errno, err);
+	int hlen = rc < 0 ? rc : build_header(r, it, have_st ? &st : NULL, stat_errno, hdr,
+	                                      sizeof(hdr), err);
+	if (hlen >= 0)
+		rc = write_levels(r, it, dfd, hdr, (size_t)hlen,
+		                  pyc_pyc_mode_from_stat(have_st ? &st : NULL), err);
+	else
+		rc = hlen;
+	close(dfd);
+	close(srcfd);
+	return rc;
 }
 
 static void on_done(pyc_job *job, void *ctx)

@@ -61,6 +61,7 @@ const char *pyc_code_name(int code)
 	case PYC_ECOMPILE: return "compile error";
 	case PYC_EINTERP: return "interpreter";
 	case PYC_ETIMEOUT: return "timeout";
+	case PYC_EUNSAFE: return "unsafe path";
 	default: return "unknown error";
 	}
 }

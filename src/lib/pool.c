@@ -12,6 +12,7 @@
  */
 #include "pyc/compile.h"
 #include "interp_internal.h"
+#include "interrupt_internal.h"
 #include "proc.h"
 #include "worker_script.h"
 
@@ -144,6 +145,8 @@ static int stop_worker(worker *w, bool kill_it)
 		return -1;
 	if (kill_it)
 		kill(w->proc.pid, SIGKILL);
+	/* Before the reap frees the pid for reuse. */
+	pyc_interrupt_forget_pid(w->proc.pid);
 	pyc_proc_close(&w->proc);
 	int status = pyc_proc_wait(&w->proc);
 	w->ready = false;
@@ -259,6 +262,7 @@ static int spawn_worker(pyc_pool *pool, worker *w, pyc_error *err)
 			pool->fatal_err = *err;
 		return rc;
 	}
+	pyc_interrupt_note_pid(w->proc.pid);
 	pool->started++;
 	w->ready = false;
 	return 0;
@@ -561,6 +565,8 @@ void pyc_pool_free(pyc_pool *pool)
 			pyc_proc_close(&w->proc);
 		}
 		for (unsigned i = 0; i < pool->jobs; i++) {
+			if (pool->w[i].proc.pid > 0)
+				pyc_interrupt_forget_pid(pool->w[i].proc.pid);
 			pyc_proc_wait(&pool->w[i].proc);
 			pyc_buf_dispose(&pool->w[i].in);
 			pyc_buf_dispose(&pool->w[i].out);

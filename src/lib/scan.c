@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 const char *pyc_scan_where_name(enum pyc_scan_where w)
@@ -287,6 +288,23 @@ bool scan_is_prefix_dir(const struct scan_cfg *c, const char *path)
 	       strcmp(c->prefix_abs + cl + 1, p) == 0;
 }
 
+/* A writer's temporary file in a cache directory: a record of its own (1), else 0. One
+ * that vanished meanwhile was renamed into place by its writer: nothing to report. */
+static int judge_leftover(pyc_scan *s, const pyc_walk_entry *e, enum pyc_scan_where where)
+{
+	long pid;
+	struct stat st;
+	enum pyc_leftover_kind k = pyc_leftover_kind(e->name, &pid);
+	if (k == PYC_LEFTOVER_NONE || e->kind != PYC_WALK_FILE ||
+	    fstatat(e->dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return 0;
+	rec_reset(s, where);
+	s->rec.path = e->path;
+	s->rec.leftover = k;
+	s->rec.abandoned = pyc_leftover_abandoned(k, pid, &st, time(NULL));
+	return 1;
+}
+
 static int handle_tree_entry(pyc_scan *s, const pyc_walk_entry *e)
 {
 	if (e->kind == PYC_WALK_DIR) {
@@ -309,7 +327,7 @@ static int handle_tree_entry(pyc_scan *s, const pyc_walk_entry *e)
 		return 0;
 	}
 	if (!pyc_is_bytecode_name(e->name))
-		return 0;
+		return cache_dir ? judge_leftover(s, e, PYC_SCAN_PYCACHE) : 0;
 	return cache_dir ? judge_pycache(s, e) : judge_legacy(s, e);
 }
 
@@ -331,7 +349,7 @@ static int handle_entry(pyc_scan *s, const pyc_walk_entry *e)
 		return handle_tree_entry(s, e);
 	if ((e->kind == PYC_WALK_FILE || e->kind == PYC_WALK_SYMLINK) && pyc_is_bytecode_name(e->name))
 		return judge_prefix(s, e);
-	return 0;
+	return judge_leftover(s, e, PYC_SCAN_PREFIX);
 }
 
 int scan_open_walker(pyc_scan *s, const char *root)

@@ -51,8 +51,8 @@ enum { ITEM_RECORD = 1, ITEM_CHILD = 2 };
  * NUL-terminated. Copied in and out with memcpy: items are not aligned. */
 struct par_rec {
 	unsigned char item;
-	unsigned char where;
-	bool has_tag, has_message;
+	unsigned char where, leftover;
+	bool has_tag, has_message, abandoned;
 	int error;
 	pyc_verdict verdict;
 	uint32_t len[5];
@@ -265,6 +265,8 @@ static int put_record(struct scan_par *p, struct par_task *t, const pyc_scan_rec
 	memset(&h, 0, sizeof(h));
 	h.item = ITEM_RECORD;
 	h.where = (unsigned char)r->where;
+	h.leftover = (unsigned char)r->leftover;
+	h.abandoned = r->abandoned;
 	h.has_tag = r->tag != NULL;
 	h.has_message = r->message != NULL;
 	h.error = r->error;
@@ -485,6 +487,8 @@ static int read_item(pyc_scan *s, struct par_task *t)
 	s->rec.opt = str[3];
 	s->rec.message = h.has_message ? str[4] : NULL;
 	s->rec.where = (enum pyc_scan_where)h.where;
+	s->rec.leftover = (enum pyc_leftover_kind)h.leftover;
+	s->rec.abandoned = h.abandoned;
 	s->rec.error = h.error;
 	s->rec.verdict = h.verdict;
 	return 1;

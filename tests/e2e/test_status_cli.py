@@ -18,7 +18,7 @@ T0 = 1600000000
 CACHE_KEYS = {"type", "path", "source", "tag", "opt", "kind", "state", "reason", "magic",
               "version", "mode", "unchecked"}
 SUMMARY_KEYS = {"type", "caches", "fresh", "stale", "orphan", "sourceless", "corrupt",
-                "missing", "errors"}
+                "missing", "temps", "abandoned", "errors"}
 
 
 def py3():

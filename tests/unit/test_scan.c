@@ -61,6 +61,12 @@ static long scan_lines(const char *root, const pyc_scan_opts *o, char out[][512]
 			snprintf(out[n++], 512, "error %s", r->message);
 			continue;
 		}
+		if (r->leftover) {
+			snprintf(out[n++], 512, "temp/%s/%s %s %s", pyc_leftover_writer_name(r->leftover),
+			         r->abandoned ? "abandoned" : "in-use", pyc_scan_where_name(r->where),
+			         strlen(r->path) > skip ? r->path + skip : r->path);
+			continue;
+		}
 		const char *p = strlen(r->path) > skip ? r->path + skip : r->path;
 		const char *src = strlen(r->source) > skip ? r->source + skip : r->source;
 		const char *reason = pyc_reason_name(r->verdict.reason);
@@ -101,7 +107,8 @@ static void make_tree(const char *d)
 	put_src(d, "pkg/a.py");
 	put_pyc(d, "pkg/__pycache__/a.cpython-312.pyc", 3531, M, 6);
 	put_pyc(d, "pkg/__pycache__/a.pypy39.pyc", 3531, 1, 1);          /* not CPython's */
-	tu_write_str(d, "pkg/__pycache__/a.cpython-312.pyc.1234", "tmp");  /* not a cache name */
+	/* Not a cache: importlib's temporary file, just written (its writer may be running). */
+	tu_write_str(d, "pkg/__pycache__/a.cpython-312.pyc.1234", "tmp");
 	put_src(d, "pkg/b.py");
 	put_pyc(d, "pkg/__pycache__/b.cpython-312.opt-1.pyc", 3531, M - 1, 6);
 	put_pyc(d, "pkg/__pycache__/gone.cpython-312.pyc", 3531, M, 6);
@@ -121,6 +128,7 @@ static void test_scan_tree(void **state)
 	size_t n = collect(d, NULL, got, 32);
 	static const char *const want[] = {
 		"fresh pycache pkg/__pycache__/a.cpython-312.pyc <- pkg/a.py opt=",
+		"temp/importlib/in-use pycache pkg/__pycache__/a.cpython-312.pyc.1234",
 		"stale/mtime pycache pkg/__pycache__/b.cpython-312.opt-1.pyc <- pkg/b.py opt=1",
 		"orphan pycache pkg/__pycache__/gone.cpython-312.pyc <- pkg/gone.py opt=",
 		"orphan/bad-name pycache pkg/__pycache__/junk.pyc <-  opt=",
@@ -146,6 +154,7 @@ static void test_scan_missing(void **state)
 	size_t n = collect(root, &o, got, 32);
 	static const char *const want[] = {
 		"fresh pycache __pycache__/a.cpython-312.pyc <- a.py opt=",
+		"temp/importlib/in-use pycache __pycache__/a.cpython-312.pyc.1234",
 		"stale/mtime pycache __pycache__/b.cpython-312.opt-1.pyc <- b.py opt=1",
 		"orphan pycache __pycache__/gone.cpython-312.pyc <- gone.py opt=",
 		"orphan/bad-name pycache __pycache__/junk.pyc <-  opt=",

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <grp.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +238,43 @@ static void test_unwritable_places_name_the_path(void **state)
 	free(dir);
 }
 
+/* The directories below the base are made, never followed when they are symlinks. */
+static void test_cache_dir_open_refuses_symlinks(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	pyc_error err = { 0 };
+	struct stat a, b;
+	int base = open(dir, O_RDONLY | O_DIRECTORY), fd = -1;
+	assert_true(base >= 0);
+
+	assert_int_equal(pyc_cache_dir_open(&fd, base, dir, "m/n/__pycache__", &err), 0);
+	assert_int_equal(fstat(fd, &a), 0);
+	assert_int_equal(stat(tu_path(dir, "m/n/__pycache__"), &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	assert_int_equal(pyc_write_pyc_at(fd, "x.pyc", "x.pyc", header, 16, body, 4, 0644, &err), 0);
+	assert_int_equal(pyc_link_pyc_at(fd, "x.pyc", "y.pyc", "y.pyc", &err), 0);
+	assert_int_equal(stat(tu_path(dir, "m/n/__pycache__/y.pyc"), &b), 0);
+	assert_int_equal(b.st_nlink, 2);
+	close(fd);
+
+	assert_int_equal(mkdir(tu_path(dir, "outside"), 0755), 0);
+	assert_int_equal(mkdir(tu_path(dir, "pkg"), 0755), 0);
+	assert_int_equal(symlink("../outside", tu_path(dir, "pkg/__pycache__")), 0);
+	assert_int_equal(pyc_cache_dir_open(&fd, base, dir, "pkg/__pycache__/deeper", &err),
+	                 PYC_EUNSAFE);
+	if (!strstr(err.message, tu_path(dir, "pkg/__pycache__")) || !strstr(err.message, "symlink"))
+		fail_msg("message '%s'", err.message);
+	assert_int_equal(entries(tu_path(dir, "outside")), 0);
+
+	tu_write_str(dir, "file", "x");
+	assert_int_equal(pyc_cache_dir_open(&fd, base, dir, "file/__pycache__", &err), PYC_EIO);
+	assert_int_equal(err.sys_errno, ENOTDIR);
+	close(base);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_failed_write_keeps_old_file),
 		cmocka_unit_test(test_refuses_symlink_and_special_files),
 		cmocka_unit_test(test_unwritable_places_name_the_path),
+		cmocka_unit_test(test_cache_dir_open_refuses_symlinks),
 	};
 	return cmocka_run_group_tests_name("writer", tests, NULL, NULL);
 }
