@@ -59,7 +59,8 @@ static const char *round_trip_tail(const char *source, const char *tag)
 	size_t n = strlen(tail);
 	if (n < 4 || strcmp(tail + n - 3, ".py") != 0 || memchr(tail, '.', n - 3))
 		return NULL;
-	if (!*tag || strchr(tag, '.') || strchr(tag, '/'))
+	/* A tag reading "opt-..." is taken for an optimization level when parsed back. */
+	if (!*tag || strchr(tag, '.') || strchr(tag, '/') || !strncmp(tag, "opt-", 4))
 		return NULL;
 	return tail;
 }
