@@ -224,13 +224,67 @@ static void mark_later_rules(pyc_ignore_report *r, size_t first, struct positive
 	}
 }
 
+/*
+ * Would libgit2 1.5 loop forever on this line? Its rule parser stops a pattern at the
+ * first unescaped vertical tab or form feed and, when the pattern is empty there (after
+ * an optional '!', one leading slash, one trailing CR and trailing blanks), returns without
+ * moving past that character, so the file parser calls it again at the same place.
+ * Git itself reads such a line as a pattern holding the character.
+ */
+static bool stalls_libgit2(const char *s, size_t n)
+{
+	if (n > 0 && s[0] == '#')
+		return false;
+	size_t i = n > 0 && s[0] == '!' ? 1 : 0;
+	if (i < n && s[i] == '/')
+		i++;
+	size_t start = i;
+	bool escaped = false;
+	for (; i < n && (escaped || (s[i] != '\v' && s[i] != '\f')); i++)
+		escaped = !escaped && s[i] == '\\';
+	if (i == n)
+		return false;
+	size_t end = i;
+	if (end > start && s[end - 1] == '\r')
+		end--;
+	while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t') &&
+	       !(end - 1 > start && s[end - 2] == '\\'))
+		end--;
+	return end == start;
+}
+
+/* Refuse a rules file that would hang libgit2. It reads the text up to a NUL byte, after a
+ * BOM, and moves from one line to the next past every '\n' and '\r' in a row. */
+static int check_stalls(const char *shown, const char *data, size_t len, pyc_error *err)
+{
+	len = strnlen(data, len);
+	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+		data += 3, len -= 3;
+	for (size_t line = 1; len > 0; line++) {
+		const char *nl = memchr(data, '\n', len);
+		size_t n = nl ? (size_t)(nl - data) : len, cr = 0;
+		while (line > 1 && cr < n && data[cr] == '\r')
+			cr++;
+		if (stalls_libgit2(data + cr, n - cr))
+			return pyc_error_set(err, PYC_EUNSUPPORTED, 0, "'%s' line %zu: a rule that is "
+			                     "empty up to a vertical tab or form feed hangs libgit2 1.5; "
+			                     "remove that character", shown, line);
+		data += nl ? n + 1 : n;
+		len -= nl ? n + 1 : n;
+	}
+	return 0;
+}
+
 /* Record the bytecode negations of one rules file. Lines as git reads them: a leading
  * UTF-8 BOM and a trailing CR are not part of the rule; "\!" is a literal '!'. */
 static int scan_rules(pyc_ignore_report *r, size_t *cap, const char *shown,
-                      const char *data, size_t len, struct positive_lines *pos)
+                      const char *data, size_t len, struct positive_lines *pos, pyc_error *err)
 {
 	size_t line = 0, first = r->n_negations;
 	struct positive_lines p = { 0, 0 };
+	int rc = check_stalls(shown, data, len, err);
+	if (rc != 0)
+		return rc;
 	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
 		data += 3, len -= 3;
 	while (len > 0) {
@@ -241,11 +295,11 @@ static int scan_rules(pyc_ignore_report *r, size_t *cap, const char *shown,
 		if (k > 1 && data[0] == '!') {
 			char *rule = strndup(data, k);
 			if (!rule)
-				return PYC_ENOMEM;
+				return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
 			bool hit = pyc_git__mentions_dir(rule + 1) || pyc_git__mentions_files(rule + 1);
 			free(rule);
 			if (hit && add_negation(r, cap, shown, line, data, k) != 0)
-				return PYC_ENOMEM;
+				return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
 		}
 		if (is_dir_rule(data, k))
 			p.dir = line;
@@ -298,6 +352,8 @@ struct scan {
 	size_t cap;
 	pyc_buf rel;       /* "" or "a/b/": the directory being scanned, work-tree relative */
 	struct positive_lines root;  /* the root .gitignore's re-ignoring rules */
+	pyc_buf exclude;   /* <commondir>/info/exclude, empty when absent */
+	char *exclude_shown;
 	pyc_error *err;
 };
 
@@ -399,9 +455,9 @@ static int scan_dir(struct scan *s, int dfd, int depth)
 	if (rc == PYC_ENOTFOUND || rc == PYC_EUNSUPPORTED) {
 		rc = 0;  /* absent, or a symlink/special file git (>= 2.32) does not read */
 		pyc_error_clear(s->err);
-	} else if (rc == 0 && scan_rules(s->rep, &s->cap, shown.ptr, data.ptr ? data.ptr : "",
-	                                 data.len, s->rel.len ? NULL : &s->root) != 0) {
-		rc = pyc_error_set(s->err, PYC_ENOMEM, 0, "out of memory");
+	} else if (rc == 0) {
+		rc = scan_rules(s->rep, &s->cap, shown.ptr, data.ptr ? data.ptr : "", data.len,
+		                s->rel.len ? NULL : &s->root, s->err);
 	}
 	if (rc == 0)
 		rc = list_subdirs(dfd, &names, &n, s->rel.len ? s->rel.ptr : ".", s->err);
@@ -423,33 +479,38 @@ char *pyc_git__shown_path(pyc_git *g, const char *path)
 	return strdup(strncmp(path, wd, n) == 0 ? path + n : path);
 }
 
-static int scan_info_exclude(pyc_git *g, struct scan *s)
+/* libgit2 reads info/exclude with the first question asked: load and check it first. */
+static int load_info_exclude(pyc_git *g, struct scan *s)
 {
-	pyc_buf dir = PYC_BUF_INIT, data = PYC_BUF_INIT;
-	char *shown = NULL;
+	pyc_buf path = PYC_BUF_INIT;
 	int rc = 0;
-	if (pyc_buf_printf(&dir, "%sinfo/exclude", pyc_git_commondir(g)) != 0 ||
-	    !(shown = pyc_git__shown_path(g, dir.ptr))) {
+	if (pyc_buf_printf(&path, "%sinfo/exclude", pyc_git_commondir(g)) != 0 ||
+	    !(s->exclude_shown = pyc_git__shown_path(g, path.ptr))) {
 		rc = pyc_error_set(s->err, PYC_ENOMEM, 0, "out of memory");
 		goto done;
 	}
-	rc = pyc_git__read_rules_file(AT_FDCWD, dir.ptr, shown, &data, NULL, s->err);
+	rc = pyc_git__read_rules_file(AT_FDCWD, path.ptr, s->exclude_shown, &s->exclude, NULL,
+	                              s->err);
 	if (rc == PYC_ENOTFOUND || rc == PYC_EUNSUPPORTED) {
 		rc = 0;
 		pyc_error_clear(s->err);
 	} else if (rc == 0) {
-		size_t first = s->rep->n_negations;
-		if (scan_rules(s->rep, &s->cap, shown, data.ptr ? data.ptr : "", data.len, NULL))
-			rc = pyc_error_set(s->err, PYC_ENOMEM, 0, "out of memory");
-		/* Any such rule in the root .gitignore outranks info/exclude. */
-		struct positive_lines all = { s->root.dir ? SIZE_MAX : 0,
-		                              s->root.files ? SIZE_MAX : 0 };
-		mark_later_rules(s->rep, first, all);
+		rc = check_stalls(s->exclude_shown, pyc_buf_cstr(&s->exclude), s->exclude.len, s->err);
 	}
 done:
-	free(shown);
-	pyc_buf_dispose(&dir);
-	pyc_buf_dispose(&data);
+	pyc_buf_dispose(&path);
+	return rc;
+}
+
+static int scan_info_exclude(struct scan *s)
+{
+	size_t first = s->rep->n_negations;
+	int rc = scan_rules(s->rep, &s->cap, s->exclude_shown, pyc_buf_cstr(&s->exclude),
+	                    s->exclude.len, NULL, s->err);
+	/* Any such rule in the root .gitignore outranks info/exclude. */
+	struct positive_lines all = { s->root.dir ? SIZE_MAX : 0, s->root.files ? SIZE_MAX : 0 };
+	if (rc == 0)
+		mark_later_rules(s->rep, first, all);
 	return rc;
 }
 
@@ -491,8 +552,12 @@ int pyc_gitignore_probe(pyc_git *g, pyc_ignore_report *out, pyc_error *err)
 	int rc = view_open(&v, g, err);
 	if (rc != 0)
 		return rc;
-	struct scan s = { .repo = v.repo, .rep = out, .rel = PYC_BUF_INIT, .err = err };
-	rc = run_probes(v.repo, out, err);
+	struct scan s = { .repo = v.repo, .rep = out, .rel = PYC_BUF_INIT,
+	                  .exclude = PYC_BUF_INIT, .err = err };
+	/* Every rules file libgit2 reads is checked by check_stalls before: info/exclude now,
+	 * each .gitignore by the scan before it asks about that directory's subdirectories,
+	 * and the probes come last. */
+	rc = load_info_exclude(g, &s);
 	if (rc == 0) {
 		int wfd = open(pyc_git_workdir(g), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (wfd < 0)
@@ -504,8 +569,12 @@ int pyc_gitignore_probe(pyc_git *g, pyc_ignore_report *out, pyc_error *err)
 		}
 	}
 	if (rc == 0)
-		rc = scan_info_exclude(g, &s);
+		rc = scan_info_exclude(&s);
+	if (rc == 0)
+		rc = run_probes(v.repo, out, err);
 	pyc_buf_dispose(&s.rel);
+	pyc_buf_dispose(&s.exclude);
+	free(s.exclude_shown);
 	view_close(&v);
 	if (rc != 0)
 		pyc_ignore_report_dispose(out);

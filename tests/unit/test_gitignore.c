@@ -250,6 +250,67 @@ static void test_sparse_index_message(void **state)
 	pyc_git_free(g);
 }
 
+/*
+ * libgit2 1.5 loops forever on a rule that is empty where its scan stops at a vertical tab
+ * or form feed (an Emacs page break "^L" on a line of its own is one). The probe must
+ * refuse such a file with a message naming it, not hang: run it in a child with a time
+ * limit. Found by tests/fuzz/fuzz_gitignore.
+ */
+static int probe_in_child(pyc_error *err)
+{
+	int pipefd[2];
+	assert_int_equal(pipe(pipefd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(20);
+		pyc_git *g = tu_git_open_cwd();
+		pyc_ignore_report r;
+		int rc = pyc_gitignore_probe(g, &r, err);
+		if (write(pipefd[1], err, sizeof(*err)) != (ssize_t)sizeof(*err))
+			_exit(99);
+		_exit(-rc);
+	}
+	close(pipefd[1]);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (WIFSIGNALED(st))
+		fail_msg("the probe was killed by signal %d (hung in libgit2?)", WTERMSIG(st));
+	assert_int_equal(read(pipefd[0], err, sizeof(*err)), (ssize_t)sizeof(*err));
+	close(pipefd[0]);
+	return -WEXITSTATUS(st);
+}
+
+static void test_rules_that_hang_libgit2(void **state)
+{
+	(void)state;
+	static const struct { const char *rel, *text; size_t line; } cases[] = {
+		{ ".gitignore", "build/\n\f\n*.log\n", 2 },
+		{ ".gitignore", "\xef\xbb\xbf!\v\n", 1 },
+		{ ".git/info/exclude", "x\n \t\vy\n", 2 },
+		{ ".gitignore", "!/\f\n", 1 },
+		{ "pkg/.gitignore", "a\n\n\r\r\f\n", 3 },
+	};
+	for (size_t i = 0; i <= sizeof(cases) / sizeof(cases[0]); i++) {
+		tu_sh("rm -f .gitignore pkg/.gitignore .git/info/exclude");
+		pyc_error err = { 0 };
+		if (i == sizeof(cases) / sizeof(cases[0])) {
+			/* Escaped, after a rule's text ("/" is one), in a comment or after CRs at
+			 * the very start (libgit2 skips CRs only after a newline), nothing stalls. */
+			tu_write_str(".", ".gitignore", "\r\r\v\n\\\v\na\v\n\n#\f\n//\v\n \t/\f\n");
+			if (probe_in_child(&err) != 0)
+				fail_msg("%s", err.message);
+			break;
+		}
+		tu_write_str(".", cases[i].rel, cases[i].text);
+		assert_int_equal(probe_in_child(&err), PYC_EUNSUPPORTED);
+		char want[128];
+		snprintf(want, sizeof(want), "'%s' line %zu: ", cases[i].rel, cases[i].line);
+		if (strncmp(err.message, want, strlen(want)) != 0)
+			fail_msg("message '%s' does not start with \"%s\"", err.message, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +322,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_untrack_locked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_index_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sparse_index_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rules_that_hang_libgit2, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
