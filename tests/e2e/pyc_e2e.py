@@ -14,6 +14,7 @@ fixed to 0 for byte comparisons.
 """
 import concurrent.futures
 import glob
+import json
 import os
 import pwd
 import re
@@ -121,22 +122,66 @@ def _candidates():
     return seen
 
 
-def _probe(exe):
+def _identity(exe):
+    st = os.stat(exe)
+    return [os.path.realpath(exe), st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _probe(exe, known):
+    """Interp for exe: from `known` (the last answers, by path) while the binary is the same
+    file, else by running it."""
     try:
-        r = subprocess.run([exe, "-c", _PROBE], capture_output=True, text=True,
-                           env=clean_env(), timeout=60)
-    except (OSError, subprocess.TimeoutExpired):
+        ident = _identity(exe)
+    except OSError:
         return None
-    if r.returncode != 0:
-        return None
-    ver, tag, magic = r.stdout.split()
+    hit = known.get(exe)
+    out = hit["out"] if hit and hit["identity"] == ident else None
+    if out is None:
+        try:
+            r = subprocess.run([exe, "-c", _PROBE], capture_output=True, text=True,
+                               env=clean_env(), timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if r.returncode != 0:
+            return None
+        out = r.stdout
+    known[exe] = {"identity": ident, "out": out}
+    ver, tag, magic = out.split()
     v = tuple(int(x) for x in ver.split("."))
     return Interp(exe, v, None if tag == "None" else tag, bytes.fromhex(magic))
 
 
+def _known_file():
+    """Where the e2e scripts share their probe answers: every script asks the same binaries
+    (CTest gives the tests a HOME in the build tree)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "pyc-e2e", "interpreters.json")
+
+
+def _load_known():
+    try:
+        with open(_known_file()) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_known(known):
+    path = _known_file()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
+        with os.fdopen(fd, "w") as f:
+            json.dump(known, f)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
 def interpreters(min_version=(2, 7), max_version=(3, 99)):
     """One CPython per minor version, sorted; the first found for a version wins
-    (pyenv before /usr/bin). Each binary is asked once, all at the same time."""
+    (pyenv before /usr/bin). Each binary is asked once, all at the same time, and its answer
+    kept for the next script until the binary changes."""
     global _cache
     if _cache is None:
         exes, reals = [], set()
@@ -145,11 +190,12 @@ def interpreters(min_version=(2, 7), max_version=(3, 99)):
             if real not in reals:
                 reals.add(real)
                 exes.append(exe)
-        found = {}
+        found, known = {}, _load_known()
         with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-            for interp in pool.map(_probe, exes):
+            for interp in pool.map(lambda exe: _probe(exe, known), exes):
                 if interp and interp.version[:2] not in found:
                     found[interp.version[:2]] = interp
+        _save_known(known)
         _cache = [found[k] for k in sorted(found)]
     return [i for i in _cache if min_version <= i.version[:2] <= max_version]
 
