@@ -196,11 +196,15 @@ static void consider(struct finder *f, const char *exe)
 	                  (l->major[at - 1] == major && l->minor[at - 1] > minor)))
 		at--;
 	for (size_t i = l->n; i > at; i--) {
-		l->path[i] = l->path[i - 1], f->real[i] = f->real[i - 1];
-		l->major[i] = l->major[i - 1], l->minor[i] = l->minor[i - 1];
+		l->path[i] = l->path[i - 1];
+		l->major[i] = l->major[i - 1];
+		l->minor[i] = l->minor[i - 1];
+		f->real[i] = f->real[i - 1];
 	}
-	l->path[at] = strdup(exe), f->real[at] = real;
-	l->major[at] = major, l->minor[at] = minor;
+	l->path[at] = strdup(exe);
+	l->major[at] = major;
+	l->minor[at] = minor;
+	f->real[at] = real;
 	l->n++;
 }
 
@@ -245,7 +249,7 @@ static void consider_path_python3(struct finder *f, const char *pyenv_root)
 	snprintf(shims, sizeof(shims), "%s/shims/", pyenv_root ? pyenv_root : "/nonexistent");
 	const char *path = getenv("PATH");
 	char exe[4096];
-	for (const char *s = path; s && *s; s += strcspn(s, ":"), s += *s == ':') {
+	for (const char *s = path; s && *s;) {
 		int len = (int)strcspn(s, ":");
 		snprintf(exe, sizeof(exe), "%.*s/python3", len, len ? s : ".");
 		if (access(exe, X_OK) == 0) {
@@ -253,6 +257,7 @@ static void consider_path_python3(struct finder *f, const char *pyenv_root)
 				consider(f, exe);
 			return;
 		}
+		s += len + (s[len] == ':');
 	}
 }
 
