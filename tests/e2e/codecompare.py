@@ -145,11 +145,12 @@ def compare_files(path_a, path_b):
 
 _SELF_BASE = ("def f(a, *, b=2):\n"
               "    def g():\n"
-              "        return (0.0, {1, 'a'}, 'x', b'y')\n"
+              "        return (0.0, {1, 'a'}, 'x', b'y', b in {+0.0, 'q'})\n"
               "    return g\n")
 # Each variant changes one thing the comparator must see (the label says where).
 _SELF_VARIANTS = [
-    ("negative zero", _SELF_BASE.replace("0.0", "-0.0"), "f.py"),
+    ("negative zero", _SELF_BASE.replace("(0.0", "(-0.0"), "f.py"),
+    ("negative zero in a frozenset", _SELF_BASE.replace("{+0.0", "{-0.0"), "f.py"),
     ("float vs bool", _SELF_BASE.replace("0.0", "False"), "f.py"),
     ("frozenset member", _SELF_BASE.replace("'a'", "'b'"), "f.py"),
     ("str vs bytes", _SELF_BASE.replace("b'y'", "'y'"), "f.py"),

@@ -12,13 +12,17 @@ Environment traps handled here: PYTHONDONTWRITEBYTECODE is removed from the chil
 environment (imports must write caches where a test wants them) and PYTHONHASHSEED is
 fixed to 0 for byte comparisons.
 """
+import concurrent.futures
 import glob
+import json
 import os
+import pwd
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 TOOL = os.environ.get("PYC_TOOL") or shutil.which("pyc-tool")
@@ -76,12 +80,30 @@ _PROBE = (
 _cache = None
 
 
+def pyenv_root():
+    """pyenv's root: `pyenv root`, else $PYENV_ROOT, else ~/.pyenv of the real user (CTest
+    gives tests their own HOME); None when there is no such directory. testutil.c's
+    tu_pyenv_root() looks in the same places."""
+    root = None
+    try:
+        r = subprocess.run(["pyenv", "root"], capture_output=True, text=True)
+        if r.returncode == 0:
+            root = r.stdout.strip()
+    except OSError:
+        pass
+    if not root:
+        root = os.environ.get("PYENV_ROOT")
+    if not root:
+        try:
+            root = os.path.join(pwd.getpwuid(os.getuid()).pw_dir, ".pyenv")
+        except KeyError:
+            return None
+    return root if os.path.isdir(root) else None
+
+
 def _candidates():
     seen = []
-    try:
-        root = subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        root = os.path.expanduser("~/.pyenv")
+    root = pyenv_root()
     if root:
         for d in sorted(glob.glob(os.path.join(root, "versions", "*", "bin"))):
             for name in ("python3", "python2", "python"):
@@ -93,29 +115,87 @@ def _candidates():
         if re.search(r"python\d(\.\d+)?$", p) and os.access(p, os.X_OK):
             seen.append(p)
     w = shutil.which("python3")
-    if w:
+    # pyenv's shim selects one of the versions above (or the system's) and takes a quarter
+    # of a second to start.
+    if w and not (root and w.startswith(os.path.join(root, "shims") + os.sep)):
         seen.append(w)
     return seen
 
 
+def _identity(exe):
+    st = os.stat(exe)
+    return [os.path.realpath(exe), st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _probe(exe, known):
+    """Interp for exe: from `known` (the last answers, by path) while the binary is the same
+    file, else by running it."""
+    try:
+        ident = _identity(exe)
+    except OSError:
+        return None
+    hit = known.get(exe)
+    out = hit["out"] if hit and hit["identity"] == ident else None
+    if out is None:
+        try:
+            r = subprocess.run([exe, "-c", _PROBE], capture_output=True, text=True,
+                               env=clean_env(), timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if r.returncode != 0:
+            return None
+        out = r.stdout
+    known[exe] = {"identity": ident, "out": out}
+    ver, tag, magic = out.split()
+    v = tuple(int(x) for x in ver.split("."))
+    return Interp(exe, v, None if tag == "None" else tag, bytes.fromhex(magic))
+
+
+def _known_file():
+    """Where the e2e scripts share their probe answers: every script asks the same binaries
+    (CTest gives the tests a HOME in the build tree)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "pyc-e2e", "interpreters.json")
+
+
+def _load_known():
+    try:
+        with open(_known_file()) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _save_known(known):
+    path = _known_file()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path))
+        with os.fdopen(fd, "w") as f:
+            json.dump(known, f)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
 def interpreters(min_version=(2, 7), max_version=(3, 99)):
     """One CPython per minor version, sorted; the first found for a version wins
-    (pyenv before /usr/bin)."""
+    (pyenv before /usr/bin). Each binary is asked once, all at the same time, and its answer
+    kept for the next script until the binary changes."""
     global _cache
     if _cache is None:
-        found = {}
+        exes, reals = [], set()
         for exe in _candidates():
-            try:
-                r = subprocess.run([exe, "-c", _PROBE], capture_output=True, text=True,
-                                   env=clean_env(), timeout=60)
-            except (OSError, subprocess.TimeoutExpired):
-                continue
-            if r.returncode != 0:
-                continue
-            ver, tag, magic = r.stdout.split()
-            v = tuple(int(x) for x in ver.split("."))
-            if v[:2] not in found:
-                found[v[:2]] = Interp(exe, v, None if tag == "None" else tag, bytes.fromhex(magic))
+            real = os.path.realpath(exe)
+            if real not in reals:
+                reals.add(real)
+                exes.append(exe)
+        found, known = {}, _load_known()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            for interp in pool.map(lambda exe: _probe(exe, known), exes):
+                if interp and interp.version[:2] not in found:
+                    found[interp.version[:2]] = interp
+        _save_known(known)
         _cache = [found[k] for k in sorted(found)]
     return [i for i in _cache if min_version <= i.version[:2] <= max_version]
 
@@ -134,7 +214,8 @@ def run_tool(args, cwd=None, env=None, input=None, check_rc=None):
 
 
 class Suite:
-    """Collects named checks; `with suite.case("name"):` records pass/fail/skip."""
+    """Collects named checks; `with suite.case("name"):` records pass/fail/skip, and
+    suite.parallel(...) runs independent checks at once."""
 
     def __init__(self, name):
         self.name = name
@@ -145,26 +226,52 @@ class Suite:
         print("SKIP: %s" % why, flush=True)
         self.skipped += 1
 
+    def record(self, name, exc_info, seconds=None, note=None):
+        """Count and print one check's outcome; exc_info is (type, value, traceback) or Nones."""
+        et, ev, tb = exc_info
+        took = "" if seconds is None else " (%.1f s)" % seconds
+        if et is None:
+            self.passed += 1
+            print("ok   %s%s" % (name, took), flush=True)
+            if note:
+                print("     (%s)" % note, flush=True)
+        elif issubclass(et, SkipCase):
+            self.skipped += 1
+            print("SKIP: %s: %s" % (name, ev), flush=True)
+        else:
+            self.failed += 1
+            print("FAIL %s%s" % (name, took), flush=True)
+            traceback.print_exception(et, ev, tb, file=sys.stdout)
+            sys.stdout.flush()
+
     def case(self, name):
         suite = self
 
         class _Case:
             def __enter__(self):
+                self.t0 = time.time()
                 return self
 
             def __exit__(self, et, ev, tb):
-                if et is None:
-                    suite.passed += 1
-                    print("ok   %s" % name, flush=True)
-                elif et is SkipCase:
-                    suite.skipped += 1
-                    print("SKIP: %s: %s" % (name, ev), flush=True)
-                else:
-                    suite.failed += 1
-                    print("FAIL %s" % name, flush=True)
-                    traceback.print_exception(et, ev, tb, file=sys.stdout)
+                suite.record(name, (et, ev, tb), time.time() - self.t0)
                 return True
         return _Case()
+
+    def parallel(self, checks, jobs=None):
+        """Run checks [(name, fn, *args)] on JOBS threads (default: one per core; the work
+        is in child processes) and record them in the given order. They must not share
+        files or change the process (cwd, os.environ). A string returned is printed as a
+        note."""
+        def run(check):
+            t0 = time.time()
+            try:
+                return check[1](*check[2:]), (None, None, None), time.time() - t0
+            except BaseException:
+                return None, sys.exc_info(), time.time() - t0
+        jobs = jobs or int(os.environ.get("PYC_E2E_JOBS", 0)) or os.cpu_count() or 1
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+            for check, (note, exc, took) in zip(checks, pool.map(run, checks)):
+                self.record(check[0], exc, took, note if isinstance(note, str) else None)
 
     def finish(self):
         shutil.rmtree(self.tmp, ignore_errors=True)

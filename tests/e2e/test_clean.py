@@ -511,24 +511,21 @@ def main():
     print("interpreters: %s" % ", ".join(i.short for i in interps), flush=True)
     tbase = os.path.join(suite.tmp, "template")
     build_template(tbase, interps)
-    with suite.case("default clean: caches only, links/loops/VCS untouched, foreign kept, dry run exact"):
-        case_default(suite, tbase, interps)
-    with suite.case("json: odd names round-trip through surrogateescape"):
-        case_json(suite, tbase, interps)
-    with suite.case("--stale keeps exactly what importlib calls fresh"):
-        case_stale(suite, tbase, interps)
-    with suite.case("--tag and --python"):
-        case_tags(suite, tbase, interps)
-    with suite.case("legacy and sourceless .pyc"):
-        case_legacy(suite, interps)
-    with suite.case("pycache prefix tree"):
-        case_prefix(suite, interps)
-    with suite.case("unremovable directory: named, exit 3, the rest cleaned"):
-        case_unremovable(suite, tbase, interps)
-    with suite.case("other file systems: not entered unless --cross-mounts"):
-        case_mounts(suite, tbase, interps)
-    with suite.case("usage errors and missing paths"):
-        case_usage(suite)
+    # Each case works on its own copy of the template, so they run at once.
+    suite.parallel([
+        ("default clean: caches only, links/loops/VCS untouched, foreign kept, dry run exact",
+         case_default, suite, tbase, interps),
+        ("json: odd names round-trip through surrogateescape", case_json, suite, tbase, interps),
+        ("--stale keeps exactly what importlib calls fresh", case_stale, suite, tbase, interps),
+        ("--tag and --python", case_tags, suite, tbase, interps),
+        ("legacy and sourceless .pyc", case_legacy, suite, interps),
+        ("pycache prefix tree", case_prefix, suite, interps),
+        ("unremovable directory: named, exit 3, the rest cleaned", case_unremovable, suite, tbase,
+         interps),
+        ("other file systems: not entered unless --cross-mounts", case_mounts, suite, tbase,
+         interps),
+        ("usage errors and missing paths", case_usage, suite),
+    ])
     suite.finish()
 
 

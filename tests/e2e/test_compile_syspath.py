@@ -75,21 +75,21 @@ def caches(root):
     return out
 
 
-def env_for(suite, root):
+def env_for(root):
     # PYTHONDONTWRITEBYTECODE keeps sitecustomize's own import from writing a cache;
     # neither compileall nor pyc-tool compile looks at it.
     return clean_env(PYTHONPATH=os.path.join(root, "site"), PYTHONDONTWRITEBYTECODE="1",
-                     XDG_CACHE_HOME=os.path.join(suite.tmp, "xdg"))
+                     XDG_CACHE_HOME=root + "-xdg")
 
 
-def run_both(suite, interp, entries):
-    root = os.path.join(suite.tmp, "t")
+def run_both(suite, interp, entries, name):
+    root = os.path.join(suite.tmp, "%s-%s" % (interp.short, name))
     setup(root, entries)
-    env = env_for(suite, root)
+    env = env_for(root)
     ca = interp.run(["-m", "compileall", "-q"], cwd=os.path.join(root, "cwd"), env=env)
     want = caches(root)
     setup(root, entries)
-    shutil.rmtree(os.path.join(suite.tmp, "xdg"), ignore_errors=True)
+    shutil.rmtree(root + "-xdg", ignore_errors=True)
     pt = run_tool(["compile", "-q", "--python", interp.exe], cwd=os.path.join(root, "cwd"),
                   env=env)
     got = caches(root)
@@ -97,7 +97,7 @@ def run_both(suite, interp, entries):
 
 
 def scenario_clean(suite, interp):
-    ca, want, pt, got = run_both(suite, interp, ["", "A", "missing", "file.zip", "D"])
+    ca, want, pt, got = run_both(suite, interp, ["", "A", "missing", "file.zip", "D"], "clean")
     assert want, "compileall compiled nothing: %r" % ca.stderr
     assert sorted(got) == sorted(want), (sorted(got), sorted(want))
     assert not any("deep" in k for k in got), "maxlevels 0 was not honoured"
@@ -109,7 +109,7 @@ def scenario_clean(suite, interp):
 
 
 def scenario_error(suite, interp):
-    ca, want, pt, got = run_both(suite, interp, ["A", "B", "D"])
+    ca, want, pt, got = run_both(suite, interp, ["A", "B", "D"], "error")
     assert ca.returncode == 1 and pt.returncode == 1, (ca.returncode, pt.returncode)
     assert set(want) <= set(got), (sorted(want), sorted(got))
     later = [k for k in got if k.startswith("D/")]
@@ -123,11 +123,13 @@ def main():
     found = interpreters(min_version=(3, 6))
     if not found:
         suite.skip("no CPython 3.6+ found")
+    checks = []
     for interp in found:
-        with suite.case("%s no path: sys.path like compileall" % interp.short):
-            scenario_clean(suite, interp)
-        with suite.case("%s no path: an error does not stop later entries" % interp.short):
-            scenario_error(suite, interp)
+        checks += [("%s no path: sys.path like compileall" % interp.short, scenario_clean, suite,
+                    interp),
+                   ("%s no path: an error does not stop later entries" % interp.short,
+                    scenario_error, suite, interp)]
+    suite.parallel(checks)
     suite.finish()
 
 

@@ -207,14 +207,16 @@ CASES = [case_index, case_index_conflict, case_staged_default, case_files, case_
          case_errors]
 
 
+def in_sandbox(fn, tmp):
+    return fn(Sandbox(tmp, fn.__name__[5:]))
+
+
 def main():
     suite = Suite("git_check")
     if not GIT:
         suite.skip("git is not installed")
         suite.finish()
-    for fn in CASES:
-        with suite.case(fn.__name__[5:]):
-            fn(Sandbox(suite.tmp, fn.__name__[5:]))
+    suite.parallel([(fn.__name__[5:], in_sandbox, fn, suite.tmp) for fn in CASES])
     suite.finish()
 
 

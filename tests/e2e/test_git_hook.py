@@ -467,14 +467,16 @@ CASES = [case_plain, case_first_commit, case_commit_all, case_partial_commit,
          case_pre_commit_framework, case_usage]
 
 
+def in_sandbox(fn, tmp):
+    return fn(Sandbox(tmp, fn.__name__[5:]))
+
+
 def main():
     suite = Suite("git_hook")
     if not GIT:
         suite.skip("git is not installed")
         suite.finish()
-    for fn in CASES:
-        with suite.case(fn.__name__[5:]):
-            fn(Sandbox(suite.tmp, fn.__name__[5:]))
+    suite.parallel([(fn.__name__[5:], in_sandbox, fn, suite.tmp) for fn in CASES])
     suite.finish()
 
 

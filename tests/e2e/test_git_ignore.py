@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pyc_e2e import Suite, SkipCase, clean_env, run_tool  # noqa: E402
@@ -30,9 +31,6 @@ CACHES = ["__pycache__/m.cpython-311.pyc", "a/__pycache__/m.cpython-312.pyc",
           "a/b/c/__pycache__/deep.cpython-39.opt-1.pyc", "x.pyc", "a/b/y.pyo", "a/legacy.pyc"]
 VISIBLE = ["a/mod.py", "a/b/ext.cpython-311-x86_64-linux-gnu.so", "a/ext.pyd", "setup.py"]
 
-_n = [0]
-
-
 def git(repo, *args, check=True):
     r = subprocess.run(["git", "-C", repo] + list(args), env=ENV, capture_output=True)
     if check and r.returncode != 0:
@@ -45,8 +43,7 @@ def tool(repo, *args, rc=None):
 
 
 def new_repo(files=()):
-    _n[0] += 1
-    repo = os.path.join(S.tmp, "r%d" % _n[0])
+    repo = tempfile.mkdtemp(prefix="r", dir=S.tmp)
     subprocess.run(["git", "init", "-q", repo], env=ENV, check=True)
     for rel in list(files):
         touch(repo, rel)
@@ -100,39 +97,40 @@ VARIANTS = [
     ("one rule already present", b"__pycache__/\n", b"\n"),
 ]
 
-for name, before, eol in VARIANTS:
-    with S.case("ignore: %s" % name):
-        repo = new_repo()
-        with_caches(repo)
-        if before is not None:
-            touch(repo, ".gitignore", before)
-            os.chmod(os.path.join(repo, ".gitignore"), 0o640)
-        assert not ignored_by_git(repo, "x.pyc")
-        tool(repo, "ignore", "--check", rc=1)
-        tool(repo, "ignore", rc=0)
-        after = read(repo, ".gitignore")
-        old = before or b""
-        assert after.startswith(old), "existing bytes changed"
-        tail = after[len(old):]
-        if old and not old.endswith(b"\n"):
-            assert tail.startswith(eol), "missing final newline not fixed with %r" % eol
-        # every line ending we wrote uses the file's EOL
-        if eol == b"\r\n":
-            assert tail.count(b"\n") == tail.count(b"\r\n"), tail
-        else:
-            assert b"\r" not in tail, tail
-        lines = [l.rstrip(b"\r") for l in tail.split(b"\n")]
-        assert b"*.py[co]" in lines
-        assert (b"__pycache__/" in lines) == (b"__pycache__/" not in old), lines
-        assert_all_ignored(repo)
-        if before is not None:
-            assert stat.S_IMODE(os.stat(os.path.join(repo, ".gitignore")).st_mode) == 0o640
-        r = tool(repo, "ignore", rc=0)
-        assert read(repo, ".gitignore") == after, "second run changed the file"
-        assert b"nothing to do" in r.stdout, r.stdout
-        tool(repo, "ignore", "--check", rc=0)
 
-with S.case("ignore: a new .gitignore gets 0666 & ~umask"):
+def case_variant(before, eol):
+    repo = new_repo()
+    with_caches(repo)
+    if before is not None:
+        touch(repo, ".gitignore", before)
+        os.chmod(os.path.join(repo, ".gitignore"), 0o640)
+    assert not ignored_by_git(repo, "x.pyc")
+    tool(repo, "ignore", "--check", rc=1)
+    tool(repo, "ignore", rc=0)
+    after = read(repo, ".gitignore")
+    old = before or b""
+    assert after.startswith(old), "existing bytes changed"
+    tail = after[len(old):]
+    if old and not old.endswith(b"\n"):
+        assert tail.startswith(eol), "missing final newline not fixed with %r" % eol
+    # every line ending we wrote uses the file's EOL
+    if eol == b"\r\n":
+        assert tail.count(b"\n") == tail.count(b"\r\n"), tail
+    else:
+        assert b"\r" not in tail, tail
+    lines = [l.rstrip(b"\r") for l in tail.split(b"\n")]
+    assert b"*.py[co]" in lines
+    assert (b"__pycache__/" in lines) == (b"__pycache__/" not in old), lines
+    assert_all_ignored(repo)
+    if before is not None:
+        assert stat.S_IMODE(os.stat(os.path.join(repo, ".gitignore")).st_mode) == 0o640
+    r = tool(repo, "ignore", rc=0)
+    assert read(repo, ".gitignore") == after, "second run changed the file"
+    assert b"nothing to do" in r.stdout, r.stdout
+    tool(repo, "ignore", "--check", rc=0)
+
+
+def case_new_file_mode():
     repo = new_repo()
     old_mask = os.umask(0o027)
     try:
@@ -142,14 +140,16 @@ with S.case("ignore: a new .gitignore gets 0666 & ~umask"):
     assert stat.S_IMODE(os.stat(os.path.join(repo, ".gitignore")).st_mode) == 0o640
     assert not [f for f in os.listdir(repo) if "pyc-tool" in f], "temporary file left behind"
 
-with S.case("ignore --dry-run shows the lines and writes nothing"):
+
+def case_dry_run():
     repo = new_repo()
     touch(repo, ".gitignore", b"*.log\n")
     r = tool(repo, "ignore", "--dry-run", rc=0)
     assert b"__pycache__/" in r.stdout and b"*.py[co]" in r.stdout, r.stdout
     assert read(repo, ".gitignore") == b"*.log\n"
 
-with S.case("negations: warned with file:line; git agrees on the outcome"):
+
+def case_negations():
     repo = new_repo()
     with_caches(repo)
     touch(repo, "a/keep.pyc")
@@ -171,7 +171,8 @@ with S.case("negations: warned with file:line; git agrees on the outcome"):
     assert read(repo, ".gitignore") == before, "re-appended although the rules are present"
     assert b"vend/.gitignore:2:" in r.stderr, r.stderr
 
-with S.case("global excludes do not count (rule must be in the repository)"):
+
+def case_global_excludes():
     repo = new_repo(["x.pyc"])
     os.makedirs(os.path.join(HOME, ".config", "git"), exist_ok=True)
     xdg = os.path.join(HOME, ".config", "git", "ignore")
@@ -190,7 +191,8 @@ with S.case("global excludes do not count (rule must be in the repository)"):
         os.unlink(xdg)
         git(repo, "config", "--global", "--unset", "core.excludesFile")
 
-with S.case("--exclude-file writes info/exclude (info/ created)"):
+
+def case_exclude_file():
     repo = new_repo()
     with_caches(repo)
     shutil.rmtree(os.path.join(repo, ".git", "info"), ignore_errors=True)
@@ -202,7 +204,8 @@ with S.case("--exclude-file writes info/exclude (info/ created)"):
     tool(repo, "ignore", "--exclude-file", rc=0)
     assert read(repo, ".git/info/exclude") == before
 
-with S.case("--exclude-file in a linked worktree writes the common info/exclude"):
+
+def case_exclude_file_worktree():
     repo = new_repo(["a.py"])
     git(repo, "add", ".")
     git(repo, "commit", "-qm", "init")
@@ -215,7 +218,8 @@ with S.case("--exclude-file in a linked worktree writes the common info/exclude"
         assert b"*.py[co]" in f.read()
     assert_all_ignored(wt)
 
-with S.case("a symlinked .gitignore is refused and left alone"):
+
+def case_symlinked_gitignore():
     repo = new_repo()
     touch(repo, "real-ignore", b"*.log\n")
     os.symlink("real-ignore", os.path.join(repo, ".gitignore"))
@@ -224,7 +228,8 @@ with S.case("a symlinked .gitignore is refused and left alone"):
     assert os.path.islink(os.path.join(repo, ".gitignore"))
     assert read(repo, "real-ignore") == b"*.log\n"
 
-with S.case("not a repository, bare repository: exit 3"):
+
+def case_not_a_repository():
     plain = os.path.join(S.tmp, "plain")
     os.makedirs(plain)
     r = tool(plain, "ignore", rc=3)
@@ -236,19 +241,22 @@ with S.case("not a repository, bare repository: exit 3"):
     tool(plain, "ignore", "--bogus", rc=2)
     tool(plain, "ignore", "--check", "--dry-run", rc=2)
 
-with S.case("-C DIR from elsewhere"):
+
+def case_dash_C():
     repo = new_repo()
     run_tool(["-C", repo, "ignore"], cwd=S.tmp, env=ENV, check_rc=0)
     assert os.path.exists(os.path.join(repo, ".gitignore"))
 
-with S.case("from a subdirectory: the root .gitignore is written"):
+
+def case_subdirectory():
     repo = new_repo()
     with_caches(repo)
     tool(os.path.join(repo, "a", "b"), "ignore", rc=0)
     assert not os.path.exists(os.path.join(repo, "a", "b", ".gitignore"))
     assert_all_ignored(repo)
 
-with S.case("inside a submodule: the submodule's own .gitignore"):
+
+def case_submodule():
     sub = new_repo(["m.py"])
     git(sub, "add", ".")
     git(sub, "commit", "-qm", "sub")
@@ -264,7 +272,8 @@ with S.case("inside a submodule: the submodule's own .gitignore"):
     assert_all_ignored(inner)
     tool(sup, "ignore", "--check", rc=1)  # the superproject has no rule yet
 
-with S.case("GIT_DIR + GIT_WORK_TREE (dotfiles style)"):
+
+def case_git_dir_work_tree():
     gd = os.path.join(S.tmp, "dots.git")
     wt = os.path.join(S.tmp, "dots-home")
     subprocess.run(["git", "init", "-q", "--bare", gd], env=ENV, check=True)
@@ -295,7 +304,8 @@ def tracked_repo():
 BYTECODE = ["pkg/__pycache__/__init__.cpython-311.pyc", "pkg/__pycache__/notes.txt",
             "pkg/old.pyo", "x.pyc"]
 
-with S.case("--untrack: index like git rm -r --cached, work tree untouched"):
+
+def case_untrack():
     repo = tracked_repo()
     tool(repo, "ignore", "--check", "--untrack", rc=1)
     r = tool(repo, "ignore", "--untrack", rc=0)
@@ -321,7 +331,8 @@ with S.case("--untrack: index like git rm -r --cached, work tree untouched"):
     assert b"no tracked bytecode" in r.stdout, r.stdout
     tool(repo, "ignore", "--check", "--untrack", rc=0)
 
-with S.case("--untrack --dry-run lists and changes nothing"):
+
+def case_untrack_dry_run():
     repo = tracked_repo()
     index = read(repo, ".git/index")
     r = tool(repo, "ignore", "--untrack", "--dry-run", rc=0)
@@ -329,7 +340,8 @@ with S.case("--untrack --dry-run lists and changes nothing"):
     assert read(repo, ".git/index") == index
     assert not os.path.exists(os.path.join(repo, ".gitignore"))
 
-with S.case("--untrack with index.lock present: nothing changes, exit 3"):
+
+def case_untrack_locked():
     repo = tracked_repo()
     index = read(repo, ".git/index")
     lock = os.path.join(repo, ".git", "index.lock")
@@ -343,7 +355,8 @@ with S.case("--untrack with index.lock present: nothing changes, exit 3"):
     tracked = git(repo, "ls-files").stdout.decode().split()
     assert "x.pyc" in tracked
 
-with S.case("--untrack --json: one record per path and a summary"):
+
+def case_untrack_json():
     import json
     repo = tracked_repo()
     r = tool(repo, "ignore", "--untrack", "--json", rc=0)
@@ -351,4 +364,24 @@ with S.case("--untrack --json: one record per path and a summary"):
     assert sorted(x["path"] for x in recs if x["type"] == "untracked") == sorted(BYTECODE)
     assert recs[-1]["type"] == "summary" and recs[-1]["untracked"] == len(BYTECODE)
 
+
+# The cases share only HOME, which the global-excludes case changes, and the umask, which
+# one case changes: those two run alone after the others, which run at once.
+S.parallel([("ignore: %s" % name, case_variant, before, eol) for name, before, eol in VARIANTS]
+           + [("ignore --dry-run shows the lines and writes nothing", case_dry_run),
+              ("negations: warned with file:line; git agrees on the outcome", case_negations),
+              ("--exclude-file writes info/exclude (info/ created)", case_exclude_file),
+              ("--exclude-file in a linked worktree writes the common info/exclude", case_exclude_file_worktree),
+              ("a symlinked .gitignore is refused and left alone", case_symlinked_gitignore),
+              ("not a repository, bare repository: exit 3", case_not_a_repository),
+              ("-C DIR from elsewhere", case_dash_C),
+              ("from a subdirectory: the root .gitignore is written", case_subdirectory),
+              ("inside a submodule: the submodule's own .gitignore", case_submodule),
+              ("GIT_DIR + GIT_WORK_TREE (dotfiles style)", case_git_dir_work_tree),
+              ("--untrack: index like git rm -r --cached, work tree untouched", case_untrack),
+              ("--untrack --dry-run lists and changes nothing", case_untrack_dry_run),
+              ("--untrack with index.lock present: nothing changes, exit 3", case_untrack_locked),
+              ("--untrack --json: one record per path and a summary", case_untrack_json)])
+S.parallel([("ignore: a new .gitignore gets 0666 & ~umask", case_new_file_mode),
+            ("global excludes do not count (rule must be in the repository)", case_global_excludes)], jobs=1)
 S.finish()

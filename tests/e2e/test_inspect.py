@@ -123,15 +123,16 @@ def main():
     interps = [i for i in pyc_e2e.interpreters() if i.version[:2] == (2, 7) or i.version >= (3, 6)]
     if not interps:
         suite.skip("no CPython interpreter found")
+    checks = []
     for interp in interps:
         modes = ["timestamp"]
         if interp.version >= (3, 7):
             modes += ["checked-hash", "unchecked-hash"]
         for mode in modes:
-            with suite.case("inspect agrees with %s's own decoding (%s)" % (interp.short, mode)):
-                check(suite, interp, mode)
-    with suite.case("usage and runtime errors, unknown magic"):
-        check_errors(suite)
+            checks.append(("inspect agrees with %s's own decoding (%s)" % (interp.short, mode),
+                           check, suite, interp, mode))
+    checks.append(("usage and runtime errors, unknown magic", check_errors, suite))
+    suite.parallel(checks)
     suite.finish()
 
 

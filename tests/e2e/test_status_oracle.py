@@ -371,16 +371,20 @@ def main():
     for v in [(2, 7)] + [(3, m) for m in range(6, 14)]:
         if not any(i.version[:2] == v for i in interps):
             suite.skip("CPython %d.%d not found: its oracle case is skipped" % v)
-    for interp in interps:
-        if interp.version[:2] != (2, 7) and interp.version < (3, 6):
-            continue
-        state = {}
-        with suite.case("verdicts agree with the import system of %s" % interp.short):
-            state["r"] = check_interp(suite, interp)
-        with suite.case("--python %s: missing caches as cache_from_source names them" % interp.short):
-            if "r" not in state:
-                raise pyc_e2e.SkipCase("the tree could not be built")
-            check_missing(interp, *state["r"])
+    interps = [i for i in interps if i.version[:2] == (2, 7) or i.version >= (3, 6)]
+    trees = {}
+
+    def verdicts(interp):
+        trees[interp.short] = check_interp(suite, interp)
+
+    def missing(interp):
+        if interp.short not in trees:
+            raise pyc_e2e.SkipCase("the tree could not be built")
+        check_missing(interp, *trees[interp.short])
+    suite.parallel([("verdicts agree with the import system of %s" % i.short, verdicts, i)
+                    for i in interps])
+    suite.parallel([("--python %s: missing caches as cache_from_source names them" % i.short,
+                     missing, i) for i in interps])
     suite.finish()
 
 

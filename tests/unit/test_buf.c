@@ -65,5 +65,5 @@ int main(void)
 		cmocka_unit_test(test_buf_printf_long),
 		cmocka_unit_test(test_error_message_has_errno_text),
 	};
-	return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
+	return tu_run_tests("buf", tests);
 }

@@ -1,6 +1,6 @@
 /*
  * Cache paths against two oracles: every cache_path row of tests/fixtures/vectors.tsv
- * (for each tag 3.8-3.13), and the live interpreters (3.6+ from pyenv and /usr/bin), which
+ * (for each tag 3.8-3.13), and the live interpreters (3.6+, every one testutil finds), which
  * are asked importlib.util.cache_from_source/source_from_cache for a generated list
  * of tricky paths, byte for byte.
  */
@@ -8,8 +8,6 @@
 
 #include "pyc/cache_path.h"
 
-#include <glob.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,107 +352,54 @@ static size_t check_interpreter(const char *exe, const struct live_cases *cs, co
 	return done;
 }
 
-struct exe_list {
-	char **v;
-	size_t n;
+static const char *const abspath_rows[][3] = {
+	{ "/w/d", "a/./b/../c", "/w/d/a/c" },
+	{ "/w", "../..", "/" },
+	{ "/w", "/x//y/", "/x/y" },
+	{ "/", ".", "/" },
+	{ "/w/d", "", "/w/d" },
+	{ "/w", "a/..", "/w" },
+	{ "/w", ".../x", "/w/.../x" },
 };
+#define ABSPATH_ROWS (sizeof(abspath_rows) / sizeof(abspath_rows[0]))
 
-/* Add every match of pattern, once per real file (python3 -> python3.11 counts once). */
-static void add_matches(struct exe_list *l, const char *pattern)
-{
-	glob_t g = {0};
-	if (glob(pattern, 0, NULL, &g) != 0)
-		return;
-	for (size_t i = 0; i < g.gl_pathc; i++) {
-		char *real = realpath(g.gl_pathv[i], NULL);
-		bool dup = !real || access(real, X_OK) != 0;
-		for (size_t j = 0; !dup && j < l->n; j++)
-			dup = strcmp(l->v[j], real) == 0;
-		if (dup) {
-			free(real);
-			continue;
-		}
-		l->v = realloc(l->v, (l->n + 1) * sizeof(*l->v));
-		assert_non_null(l->v);
-		l->v[l->n++] = real;
-	}
-	globfree(&g);
-}
-
-static void add_pyenv(struct exe_list *l, const char *root)
-{
-	if (!root || !*root)
-		return;
-	char pat[4096];
-	int n = snprintf(pat, sizeof(pat), "%s/versions/3.*/bin/python3", root);
-	if (n < 0 || (size_t)n >= sizeof(pat))
-		return;
-	add_matches(l, pat);
-}
-
-/*
- * pyenv's versions (from $PYENV_ROOT, `pyenv root`, or the account's real home: CTest
- * points HOME at the build tree), then the system's python3.
- */
-static void find_interpreters(struct exe_list *l)
-{
-	add_pyenv(l, getenv("PYENV_ROOT"));
-	FILE *p = popen("pyenv root 2>/dev/null", "r");
-	if (p) {
-		char root[4096] = "";
-		if (fgets(root, sizeof(root), p)) {
-			root[strcspn(root, "\n")] = '\0';
-			add_pyenv(l, root);
-		}
-		pclose(p);
-	}
-	const struct passwd *pw = getpwuid(getuid());
-	if (pw && pw->pw_dir) {
-		char root[4096];
-		snprintf(root, sizeof(root), "%s/.pyenv", pw->pw_dir);
-		add_pyenv(l, root);
-	}
-	add_matches(l, "/usr/bin/python3.[0-9]*");
-	add_matches(l, "/usr/bin/python3");
-	add_matches(l, "/usr/local/bin/python3");
-}
-
-/* pyc_abspath against the table, and the table against posixpath when a python3 runs. */
+/* pyc_abspath against the table. */
 static void test_abspath(void **state)
 {
 	(void)state;
-	static const char *const rows[][3] = {
-		{ "/w/d", "a/./b/../c", "/w/d/a/c" },
-		{ "/w", "../..", "/" },
-		{ "/w", "/x//y/", "/x/y" },
-		{ "/", ".", "/" },
-		{ "/w/d", "", "/w/d" },
-		{ "/w", "a/..", "/w" },
-		{ "/w", ".../x", "/w/.../x" },
-	};
-	pyc_buf out = PYC_BUF_INIT, cmd = PYC_BUF_INIT;
-	bool oracle = access("/usr/bin/python3", X_OK) == 0;
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		assert_int_equal(pyc_abspath(&out, rows[i][1], rows[i][0], NULL), 0);
-		assert_string_equal(out.ptr, rows[i][2]);
-		if (!oracle)
-			continue;
-		pyc_buf_clear(&cmd);
-		assert_int_equal(pyc_buf_printf(&cmd, "/usr/bin/python3 -c 'import posixpath, sys; "
-		                 "print(posixpath.normpath(posixpath.join(*sys.argv[1:])))' '%s' '%s'",
-		                 rows[i][0], rows[i][1]), 0);
-		FILE *p = popen(cmd.ptr, "r");
-		char line[256] = "";
-		assert_non_null(p);
-		assert_non_null(fgets(line, sizeof(line), p));
-		assert_int_equal(pclose(p), 0);
-		line[strcspn(line, "\n")] = '\0';
-		assert_string_equal(line, rows[i][2]);
+	pyc_buf out = PYC_BUF_INIT;
+	for (size_t i = 0; i < ABSPATH_ROWS; i++) {
+		assert_int_equal(pyc_abspath(&out, abspath_rows[i][1], abspath_rows[i][0], NULL), 0);
+		assert_string_equal(out.ptr, abspath_rows[i][2]);
 	}
-	if (!oracle)
-		printf("SKIP: no /usr/bin/python3: the abspath table is not checked against posixpath\n");
 	pyc_buf_dispose(&out);
+}
+
+/* The table against posixpath, all rows in one interpreter. */
+static void test_abspath_table_is_posixpath(void **state)
+{
+	(void)state;
+	char *py = tu_python3();
+	if (!py)
+		tu_skip("no python3: the abspath table is not checked against posixpath");
+	pyc_buf cmd = PYC_BUF_INIT;
+	assert_int_equal(pyc_buf_printf(&cmd, "'%s' -c 'import posixpath, sys\n"
+	                 "for b, r in zip(sys.argv[1::2], sys.argv[2::2]):\n"
+	                 "    print(posixpath.normpath(posixpath.join(b, r)))'", py), 0);
+	for (size_t i = 0; i < ABSPATH_ROWS; i++)
+		assert_int_equal(pyc_buf_printf(&cmd, " '%s' '%s'", abspath_rows[i][0],
+		                                abspath_rows[i][1]), 0);
+	FILE *p = popen(cmd.ptr, "r");
+	assert_non_null(p);
+	char line[256];
+	for (size_t i = 0; i < ABSPATH_ROWS; i++) {
+		assert_non_null(fgets(line, sizeof(line), p));
+		line[strcspn(line, "\n")] = '\0';
+		assert_string_equal(line, abspath_rows[i][2]);
+	}
+	assert_int_equal(pclose(p), 0);
 	pyc_buf_dispose(&cmd);
+	free(py);
 }
 
 static void test_live_interpreters(void **state)
@@ -468,15 +413,13 @@ static void test_live_interpreters(void **state)
 	char file[4200];
 	snprintf(file, sizeof(file), "%s/cases", real);
 	write_cases(&cs, file);
-	struct exe_list exes = {NULL, 0};
-	find_interpreters(&exes);
+	tu_interps exes;
+	tu_interps_find(&exes, TU_INTERPS_EVERY);
 	size_t asked = 0;
-	for (size_t i = 0; i < exes.n; i++) {
-		if (check_interpreter(exes.v[i], &cs, file) > 0)
+	for (size_t i = 0; i < exes.n; i++)
+		if (check_interpreter(exes.path[i], &cs, file) > 0)
 			asked++;
-		free(exes.v[i]);
-	}
-	free(exes.v);
+	tu_interps_free(&exes);
 	if (asked > 0)
 		print_message("cross-checked %zu cases with %zu interpreters\n", cs.n, asked);
 	for (size_t i = 0; i < cs.n; i++)
@@ -485,10 +428,8 @@ static void test_live_interpreters(void **state)
 	tu_rm_rf(tmp);
 	free(real);
 	free(tmp);
-	if (asked == 0) {
-		print_message("SKIP: no CPython 3.6+ found to cross-check cache paths\n");
-		skip();
-	}
+	if (asked == 0)
+		tu_skip("no CPython 3.6+ found to cross-check cache paths");
 }
 
 int main(void)
@@ -499,7 +440,8 @@ int main(void)
 		cmocka_unit_test(test_name_parse),
 		cmocka_unit_test(test_small_helpers),
 		cmocka_unit_test(test_abspath),
+		cmocka_unit_test(test_abspath_table_is_posixpath),
 		cmocka_unit_test(test_live_interpreters),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tu_run_tests("cache_path", tests);
 }

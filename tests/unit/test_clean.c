@@ -687,5 +687,5 @@ int main(void)
 		cmocka_unit_test(test_mirror_path),
 		cmocka_unit_test(test_prefix_mirror),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tu_run_tests("clean", tests);
 }

@@ -21,53 +21,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_INTERPS 16
-
-typedef struct interp_ref {
-	char *exe;
-	int minor;
-} interp_ref;
-
-/* 3.N of a python3 binary: from its name (pythonX.Y), else by asking it. */
-static int python3_minor(const char *exe)
+/* Every CPython 3.6+ the shared finder knows; skips the test when there is none. */
+static void find_interps(tu_interps *in)
 {
-	const char *base = strrchr(exe, '/');
-	int minor = -1;
-	if (base && sscanf(base, "/python3.%d", &minor) == 1)
-		return minor;
-	char cmd[4200];
-	snprintf(cmd, sizeof(cmd), "'%s' -c 'import sys; print(sys.version_info[1])'", exe);
-	FILE *p = popen(cmd, "r");
-	if (p) {
-		if (fscanf(p, "%d", &minor) != 1)
-			minor = -1;
-		pclose(p);
-	}
-	return minor;
-}
-
-/* Every CPython 3.6+ the shared finder knows (pyenv's, then /usr/bin/python3). */
-static size_t find_interps(interp_ref *out)
-{
-	tu_interps l;
-	size_t n = 0;
-	tu_interps_find(&l, false);
-	for (size_t i = 0; i < l.n && n < MAX_INTERPS; i++) {
-		int minor = python3_minor(l.path[i]);
-		if (minor >= 6) {
-			out[n].exe = l.path[i];
-			out[n++].minor = minor;
-			l.path[i] = NULL;   /* now out's */
-		}
-	}
-	tu_interps_free(&l);
-	return n;
-}
-
-static void free_interps(interp_ref *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i].exe);
+	tu_interps_find(in, 0);
+	tu_interps_since(in, 3, 6);
+	if (in->n == 0)
+		tu_skip("no CPython 3.6+ found");
 }
 
 /* fullname, ddir, stripdir, prependdir ("-" = None); min minor version for -s/-p. */
@@ -127,12 +87,8 @@ static const char dfile_script[] =
 static void test_dfile_matches_compileall(void **state)
 {
 	(void)state;
-	interp_ref in[MAX_INTERPS];
-	size_t nin = find_interps(in);
-	if (nin == 0) {
-		printf("SKIP: no CPython 3.6+ found\n");
-		return;
-	}
+	tu_interps in;
+	find_interps(&in);
 	char *dir = tu_mkdtemp();
 	pyc_buf cases = PYC_BUF_INIT;
 	for (size_t c = 0; c < NCASES; c++) {
@@ -143,8 +99,8 @@ static void test_dfile_matches_compileall(void **state)
 	tu_write_str(dir, "cases.txt", pyc_buf_cstr(&cases));
 	static char out[65536];
 	size_t compared = 0;
-	for (size_t i = 0; i < nin; i++) {
-		assert_int_equal(run_python(in[i].exe, dir, dfile_script, out, sizeof(out)), 0);
+	for (size_t i = 0; i < in.n; i++) {
+		assert_int_equal(run_python(in.path[i], dir, dfile_script, out, sizeof(out)), 0);
 		char *save = NULL, *line = strtok_r(out, "\n", &save);
 		for (size_t c = 0; c < NCASES; c++, line = strtok_r(NULL, "\n", &save)) {
 			assert_non_null(line);
@@ -157,7 +113,7 @@ static void test_dfile_matches_compileall(void **state)
 			const char *p = strcmp(k[3], "-") ? k[3] : NULL;
 			pyc_buf got = PYC_BUF_INIT;
 			bool has, ignored;
-			int rc = pyc_compileall_dfile(&got, &has, &ignored, in[i].minor, k[0], d, s, p);
+			int rc = pyc_compileall_dfile(&got, &has, &ignored, in.minor[i], k[0], d, s, p);
 			char mine[2048];
 			if (rc == PYC_EINVAL)
 				snprintf(mine, sizeof(mine), "CRASH");
@@ -167,8 +123,8 @@ static void test_dfile_matches_compileall(void **state)
 				snprintf(mine, sizeof(mine), "DFILE\t%s", pyc_buf_cstr(&got));
 			if (strcmp(mine, line) != 0)
 				fail_msg("3.%d case %zu (%s, -d %s, -s %s, -p %s): compileall '%s', ours '%s'",
-				         in[i].minor, c, k[0], k[1], k[2], k[3], line, mine);
-			if (in[i].minor >= 13 && s && ignored)
+				         in.minor[i], c, k[0], k[1], k[2], k[3], line, mine);
+			if (in.minor[i] >= 13 && s && ignored)
 				assert_string_equal(line, p ? line : "NONE");
 			pyc_buf_dispose(&got);
 		}
@@ -177,7 +133,7 @@ static void test_dfile_matches_compileall(void **state)
 	pyc_buf_dispose(&cases);
 	tu_rm_rf(dir);
 	free(dir);
-	free_interps(in, nin);
+	tu_interps_free(&in);
 }
 
 static void test_path_join_is_posixpath_join(void **state)
@@ -204,21 +160,19 @@ static const char maxlevels_script[] =
 static void test_default_maxlevels(void **state)
 {
 	(void)state;
-	interp_ref in[MAX_INTERPS];
-	size_t nin = find_interps(in);
-	if (nin == 0)
-		printf("SKIP: no CPython 3.6+ found\n");
+	tu_interps in;
+	find_interps(&in);
 	char *dir = tu_mkdtemp();
 	char out[256];
-	for (size_t i = 0; i < nin; i++) {
-		assert_int_equal(run_python(in[i].exe, dir, maxlevels_script, out, sizeof(out)), 0);
+	for (size_t i = 0; i < in.n; i++) {
+		assert_int_equal(run_python(in.path[i], dir, maxlevels_script, out, sizeof(out)), 0);
 		int want, limit;
 		assert_int_equal(sscanf(out, "%d %d", &want, &limit), 2);
-		assert_int_equal(pyc_compileall_default_maxlevels(3, in[i].minor, limit), want);
+		assert_int_equal(pyc_compileall_default_maxlevels(3, in.minor[i], limit), want);
 	}
 	tu_rm_rf(dir);
 	free(dir);
-	free_interps(in, nin);
+	tu_interps_free(&in);
 }
 
 static void test_levels(void **state)
@@ -261,23 +215,39 @@ static const opt_case opt_cases[] = {
 	{ "-o 1 -o 2", false, 2, 1, 2, NULL, NULL, NULL, 6 },
 };
 
+/* compileall's main() for each line of opts.txt, in one process: the exit status a
+ * `python -m compileall -q OPTS empty` would have, one per line. */
+static const char argparse_script[] =
+	"import compileall, os, shlex, sys\n"
+	"sys.stderr = open(os.devnull, 'w')\n"
+	"for line in open('opts.txt'):\n"
+	"    sys.argv = ['compileall', '-q'] + shlex.split(line) + ['empty']\n"
+	"    try:\n"
+	"        code = int(not compileall.main())\n"
+	"    except SystemExit as e:\n"
+	"        code = e.code\n"
+	"    sys.stdout.write('%s\\n' % code)\n";
+
 static void test_validate_like_argparse(void **state)
 {
 	(void)state;
-	interp_ref in[MAX_INTERPS];
-	size_t nin = find_interps(in);
-	if (nin == 0)
-		printf("SKIP: no CPython 3.6+ found\n");
+	tu_interps in;
+	find_interps(&in);
 	char *dir = tu_mkdtemp();
 	mkdir(tu_path(dir, "empty"), 0777);
-	for (size_t i = 0; i < nin; i++) {
+	pyc_buf opts = PYC_BUF_INIT;
+	for (size_t c = 0; c < sizeof(opt_cases) / sizeof(opt_cases[0]); c++)
+		assert_int_equal(pyc_buf_printf(&opts, "%s\n", opt_cases[c].argv), 0);
+	tu_write_str(dir, "opts.txt", pyc_buf_cstr(&opts));
+	pyc_buf_dispose(&opts);
+	static char out[4096];
+	for (size_t i = 0; i < in.n; i++) {
+		assert_int_equal(run_python(in.path[i], dir, argparse_script, out, sizeof(out)), 0);
+		char *save = NULL, *line = strtok_r(out, "\n", &save);
 		for (size_t c = 0; c < sizeof(opt_cases) / sizeof(opt_cases[0]); c++) {
 			const opt_case *k = &opt_cases[c];
-			char cmd[4096];
-			snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' -m compileall -q %s empty "
-			         ">/dev/null 2>&1", dir, in[i].exe, k->argv);
-			int st = system(cmd);
-			bool usage = WIFEXITED(st) && WEXITSTATUS(st) == 2;
+			assert_non_null(line);
+			bool usage = strcmp(line, "2") == 0;
 			pyc_compileall_opts o;
 			pyc_compileall_opts_init(&o);
 			o.hardlink_dupes = k->hardlink;
@@ -289,19 +259,20 @@ static void test_validate_like_argparse(void **state)
 			o.prependdir = k->prependdir;
 			pyc_interp interp;
 			memset(&interp, 0, sizeof(interp));
-			interp.exe = in[i].exe;
+			interp.exe = in.path[i];
 			interp.major = 3;
-			interp.minor = in[i].minor;
+			interp.minor = in.minor[i];
 			pyc_error err = { 0 };
 			bool ours = pyc_compileall_validate(&o, &interp, &err) < 0;
 			if (ours != usage)
-				fail_msg("3.%d '%s': compileall exit %d, validate says '%s'", in[i].minor,
-				         k->argv, WEXITSTATUS(st), err.message);
+				fail_msg("3.%d '%s': compileall exit %s, validate says '%s'", in.minor[i],
+				         k->argv, line, err.message);
+			line = strtok_r(NULL, "\n", &save);
 		}
 	}
 	tu_rm_rf(dir);
 	free(dir);
-	free_interps(in, nin);
+	tu_interps_free(&in);
 }
 
 static const char judge_script[] =
@@ -341,16 +312,14 @@ static enum pyc_compileall_why judge_file(const char *dir, const char *name, uin
 static void test_judge_real_pycs(void **state)
 {
 	(void)state;
-	interp_ref in[MAX_INTERPS];
-	size_t nin = find_interps(in);
-	if (nin == 0)
-		printf("SKIP: no CPython 3.6+ found\n");
-	for (size_t i = 0; i < nin; i++) {
+	tu_interps in;
+	find_interps(&in);
+	for (size_t i = 0; i < in.n; i++) {
 		char *dir = tu_mkdtemp();
 		char out[256];
 		tu_write_str(dir, "m.py", "x = 1\n");
 		tu_set_mtime(dir, "m.py", 1700000000, 5);
-		assert_int_equal(run_python(in[i].exe, dir, judge_script, out, sizeof(out)), 0);
+		assert_int_equal(run_python(in.path[i], dir, judge_script, out, sizeof(out)), 0);
 		unsigned magic;
 		assert_int_equal(sscanf(out, "%u", &magic), 1);
 		uint16_t m = (uint16_t)magic;
@@ -363,7 +332,7 @@ static void test_judge_real_pycs(void **state)
 		uint8_t oh[17] = { (uint8_t)other, (uint8_t)(other >> 8), '\r', '\n' };
 		assert_int_equal(pyc_compileall_judge(oh, 16, 17, m, TS, 0, 0, 0, NULL),
 		                 PYC_COMPILEALL_WHY_VERSION);
-		if (in[i].minor >= 7) {
+		if (in.minor[i] >= 7) {
 			assert_int_equal(judge_file(dir, "ts.pyc", m, CH), PYC_COMPILEALL_WHY_MODE);
 			assert_int_equal(judge_file(dir, "ch.pyc", m, CH), PYC_COMPILEALL_FRESH);
 			assert_int_equal(judge_file(dir, "uh.pyc", m, UH), PYC_COMPILEALL_FRESH);
@@ -374,13 +343,13 @@ static void test_judge_real_pycs(void **state)
 		tu_write_str(dir, "m.py", "x = 12\n");
 		tu_set_mtime(dir, "m.py", 1700000000, 5);
 		assert_int_equal(judge_file(dir, "ts.pyc", m, TS), PYC_COMPILEALL_WHY_SIZE);
-		if (in[i].minor >= 7)
+		if (in.minor[i] >= 7)
 			assert_int_equal(judge_file(dir, "ch.pyc", m, CH), PYC_COMPILEALL_WHY_HASH);
 		tu_set_mtime(dir, "m.py", 1700000001, 5);
 		assert_int_equal(judge_file(dir, "ts.pyc", m, TS), PYC_COMPILEALL_WHY_MTIME);
 		/* A header with nothing after it cannot be loaded. */
 		uint8_t hdr[16] = { (uint8_t)m, (uint8_t)(m >> 8), '\r', '\n' };
-		uint64_t hsize = in[i].minor >= 7 ? 16 : 12;
+		uint64_t hsize = in.minor[i] >= 7 ? 16 : 12;
 		assert_int_equal(pyc_compileall_judge(hdr, hsize, hsize, m, TS, 0, 0, 0, NULL),
 		                 PYC_COMPILEALL_WHY_CORRUPT);
 		assert_int_equal(pyc_compileall_judge(hdr, 3, 3, m, TS, 0, 0, 0, NULL),
@@ -388,7 +357,7 @@ static void test_judge_real_pycs(void **state)
 		tu_rm_rf(dir);
 		free(dir);
 	}
-	free_interps(in, nin);
+	tu_interps_free(&in);
 }
 
 int main(void)
@@ -401,5 +370,5 @@ int main(void)
 		cmocka_unit_test(test_validate_like_argparse),
 		cmocka_unit_test(test_judge_real_pycs),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tu_run_tests("compileall", tests);
 }

@@ -236,7 +236,7 @@ static void test_dubious_ownership(void **state)
 {
 	struct fx *f = *state;
 	if (geteuid() != 0)
-		skip();  /* only root can give a repository to another user */
+		tu_skip("not root: only root can give a repository to another user");
 	make_repo_with_commit(f->root, "r");
 	tu_sh("chown -R 65534 '%s/r'", f->root);
 	cd(f->root, "r");
@@ -285,5 +285,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dubious_ownership, setup, teardown),
 		cmocka_unit_test(test_is_bytecode_path),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tu_run_tests("git_repo", tests);
 }

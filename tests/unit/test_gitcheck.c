@@ -194,5 +194,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hook_dir, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hook_script_runs_tool, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tu_run_tests("gitcheck", tests);
 }

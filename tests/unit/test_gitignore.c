@@ -239,7 +239,7 @@ static void test_sparse_index_message(void **state)
 	tu_sh("mkdir -p keep other && touch keep/a other/b && git add . && git commit -qm two && "
 	   "git sparse-checkout set --cone --sparse-index keep 2>/dev/null");
 	if (sh_rc("git ls-files --sparse | grep -q '^other/$'") != 0)
-		skip();  /* this git did not collapse a directory: no 'sdir' to test */
+		tu_skip("this git did not collapse a directory: no 'sdir' to test");
 	pyc_git *g = tu_git_open_cwd();
 	pyc_untrack_result r;
 	pyc_error err = { 0 };
@@ -324,5 +324,5 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sparse_index_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rules_that_hang_libgit2, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tu_run_tests("gitignore", tests);
 }

@@ -269,5 +269,5 @@ int main(void)
 		cmocka_unit_test(test_decode_any_magic),
 		cmocka_unit_test(test_invalidation_names),
 	};
-	return cmocka_run_group_tests_name("header", tests, NULL, NULL);
+	return tu_run_tests("header", tests);
 }

@@ -11,8 +11,58 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* What a test may change: its variables, working directory and scratch directory are put
+ * back by the teardown, whichever assertion stopped the test. */
+static const char *const guarded_vars[] = { "XDG_CACHE_HOME", "PYTHONUSERBASE",
+	"PYTHONPYCACHEPREFIX", "PYTHONPATH", "PYTHONOPTIMIZE", "PYC_TOOL_NO_PROBE_CACHE",
+	"PYENV_VERSION" };
+#define NGUARDED (sizeof(guarded_vars) / sizeof(guarded_vars[0]))
+
+struct guard {
+	char *saved[NGUARDED];
+	int cwd;
+	char *dir;   /* the test's scratch directory */
+	char *python3;   /* tu_python3(), NULL when there is none */
+};
+
+static int guard_setup(void **state)
+{
+	struct guard *g = calloc(1, sizeof(*g));
+	if (!g)
+		return -1;
+	for (size_t i = 0; i < NGUARDED; i++) {
+		const char *v = getenv(guarded_vars[i]);
+		g->saved[i] = v ? strdup(v) : NULL;
+	}
+	g->cwd = open(".", O_RDONLY | O_DIRECTORY);
+	g->dir = tu_mkdtemp();
+	g->python3 = tu_python3();
+	*state = g;
+	return g->cwd < 0 ? -1 : 0;
+}
+
+static int guard_teardown(void **state)
+{
+	struct guard *g = *state;
+	int rc = fchdir(g->cwd) == 0 ? 0 : -1;
+	close(g->cwd);
+	for (size_t i = 0; i < NGUARDED; i++) {
+		if (g->saved[i])
+			setenv(guarded_vars[i], g->saved[i], 1);
+		else
+			unsetenv(guarded_vars[i]);
+		free(g->saved[i]);
+	}
+	tu_rm_rf(g->dir);
+	free(g->dir);
+	free(g->python3);
+	free(g);
+	return rc;
+}
 
 /* The interpreter's own answer: "magichex tag major.minor.micro optimize reclimit npath". */
 static void oracle(const char *exe, char *out, size_t cap)
@@ -44,8 +94,9 @@ static void test_probe_matches_each_interpreter(void **state)
 {
 	(void)state;
 	tu_interps list;
-	tu_interps_find(&list, true);
-	assert_true(list.n > 0);
+	tu_interps_find(&list, TU_INTERPS_PY2 | TU_INTERPS_EVERY);
+	if (list.n == 0)
+		tu_skip("no CPython found");
 	for (size_t i = 0; i < list.n; i++) {
 		pyc_interp in;
 		pyc_error err = { 0 };
@@ -76,18 +127,17 @@ static void test_probe_matches_each_interpreter(void **state)
 /* PYTHONPATH entries with a newline and a non-UTF-8 byte come back byte for byte. */
 static void test_probe_sys_path_any_bytes(void **state)
 {
-	(void)state;
+	struct guard *g = *state;
 	static const char odd[] = "/tmp/a\nb\xff c";
 	pyc_interp in;
 	pyc_error err = { 0 };
 
+	if (!g->python3)
+		tu_skip("no python3 to probe");
 	setenv("PYTHONPATH", odd, 1);
 	setenv("PYTHONPYCACHEPREFIX", "/tmp/pfx", 1);
 	setenv("PYTHONOPTIMIZE", "2", 1);
-	int rc = pyc_interp_probe_fresh(&in, "/usr/bin/python3", &err);
-	unsetenv("PYTHONPATH");
-	unsetenv("PYTHONPYCACHEPREFIX");
-	unsetenv("PYTHONOPTIMIZE");
+	int rc = pyc_interp_probe_fresh(&in, g->python3, &err);
 	if (rc != 0)
 		fail_msg("%s", err.message);
 	bool found = false;
@@ -169,13 +219,16 @@ static bool probe_ran(const char *exe, const char *log, pyc_interp *in)
 
 static void test_probe_cache(void **state)
 {
-	(void)state;
-	char *dir = tu_mkdtemp();
+	struct guard *g = *state;
+	const char *dir = g->dir;
 	char body[4096], log[1024];
 	pyc_interp in;
 
+	if (!g->python3)
+		tu_skip("no python3 to wrap");
 	snprintf(log, sizeof(log), "%s/log", dir);
-	snprintf(body, sizeof(body), "#!/bin/sh\necho started >> '%s'\nexec /usr/bin/python3 \"$@\"\n", log);
+	snprintf(body, sizeof(body), "#!/bin/sh\necho started >> '%s'\nexec '%s' \"$@\"\n", log,
+	         g->python3);
 	char *exe = write_script(dir, "py", body);
 	setenv("XDG_CACHE_HOME", tu_path(dir, "cache"), 1);
 	setenv("PYTHONUSERBASE", tu_path(dir, "userbase"), 1);
@@ -214,7 +267,6 @@ static void test_probe_cache(void **state)
 	free(site);
 
 	/* Another directory is the same answer (cwd refreshed) unless PYTHONPATH is relative. */
-	char *home = getcwd(NULL, 0);
 	assert_int_equal(mkdir(tu_path(dir, "elsewhere"), 0755), 0);
 	assert_int_equal(chdir(tu_path(dir, "elsewhere")), 0);
 	char *here = getcwd(NULL, 0);
@@ -232,8 +284,6 @@ static void test_probe_cache(void **state)
 	assert_true(found);
 	pyc_interp_dispose(&in);
 	unsetenv("PYTHONPATH");
-	assert_int_equal(chdir(home), 0);
-	free(home);
 	free(here);
 
 	setenv("PYC_TOOL_NO_PROBE_CACHE", "1", 1);
@@ -242,7 +292,8 @@ static void test_probe_cache(void **state)
 	unsetenv("PYC_TOOL_NO_PROBE_CACHE");
 
 	/* A rewritten wrapper is another interpreter. */
-	snprintf(body, sizeof(body), "#!/bin/sh\necho started >> '%s'\nexec /usr/bin/python3 -O \"$@\"\n", log);
+	snprintf(body, sizeof(body), "#!/bin/sh\necho started >> '%s'\nexec '%s' -O \"$@\"\n", log,
+	         g->python3);
 	tu_write_str(dir, "py", body);
 	assert_true(probe_ran(exe, log, &in));
 	assert_int_equal(in.optimize, 1);
@@ -250,11 +301,7 @@ static void test_probe_cache(void **state)
 	assert_false(probe_ran(exe, log, &in));
 	pyc_interp_dispose(&in);
 
-	unsetenv("XDG_CACHE_HOME");
-	unsetenv("PYTHONUSERBASE");
 	free(exe);
-	tu_rm_rf(dir);
-	free(dir);
 }
 
 /* Only pyenv's own shim template is a shim: a wrapper that mentions pyenv and sets up an
@@ -274,28 +321,33 @@ static void test_shim_detection_is_exact(void **state)
 	assert_false(pyc_interp_is_pyenv_shim(tu_path(d, "wrapper")));
 	assert_true(pyc_interp_is_pyenv_shim(tu_path(d, "shims/python3")));
 
-	const char *root = getenv("PYENV_ROOT");
-	char real[1024];
-	snprintf(real, sizeof(real), "%s/shims/python3", root ? root : "/nonexistent");
-	if (access(real, X_OK) == 0)
-		assert_true(pyc_interp_is_pyenv_shim(real));
-	else
-		printf("SKIP: no pyenv shim at %s to check against\n", real);
 	tu_rm_rf(d);
 	free(d);
+}
+
+/* pyenv's real shim, when there is one, is recognised. */
+static void test_real_pyenv_shim_is_a_shim(void **state)
+{
+	(void)state;
+	const char *root = tu_pyenv_root();
+	char real[2100];
+	snprintf(real, sizeof(real), "%s/shims/python3", root ? root : "/nonexistent");
+	if (access(real, X_OK) != 0)
+		tu_skip("no pyenv shim at %s to check against", real);
+	assert_true(pyc_interp_is_pyenv_shim(real));
 }
 
 /* A pyenv shim: the selected version is part of the key. */
 static void test_probe_cache_pyenv_shim(void **state)
 {
-	(void)state;
+	struct guard *g = *state;
 	tu_interps list;
-	const char *root = getenv("PYENV_ROOT");
-	char shim[1024];
+	const char *root = tu_pyenv_root();
+	char shim[2100];
 	char a[64] = "", b[64] = "";
 
 	snprintf(shim, sizeof(shim), "%s/shims/python3", root ? root : "/nonexistent");
-	tu_interps_find(&list, true);
+	tu_interps_find(&list, 0);
 	for (size_t i = 0; i < list.n; i++) {
 		const char *v = strstr(list.path[i], "/versions/");
 		if (v && strncmp(v, "/versions/3.12.", 15) == 0)
@@ -303,13 +355,10 @@ static void test_probe_cache_pyenv_shim(void **state)
 		if (v && strncmp(v, "/versions/3.11.", 15) == 0)
 			sscanf(v, "/versions/%63[^/]", b);
 	}
-	if (access(shim, X_OK) != 0 || !a[0] || !b[0]) {
-		printf("SKIP: no pyenv shim with 3.11 and 3.12 installed\n");
-		tu_interps_free(&list);
-		skip();
-	}
-	char *dir = tu_mkdtemp();
-	setenv("XDG_CACHE_HOME", dir, 1);
+	tu_interps_free(&list);
+	if (access(shim, X_OK) != 0 || !a[0] || !b[0])
+		tu_skip("no pyenv shim with 3.11 and 3.12 installed");
+	setenv("XDG_CACHE_HOME", g->dir, 1);
 	const char *versions[] = { a, b, a, b };
 	const char *minor[] = { "3.12", "3.11", "3.12", "3.11" };
 	for (int i = 0; i < 4; i++) {
@@ -324,22 +373,20 @@ static void test_probe_cache_pyenv_shim(void **state)
 		assert_int_equal(in.from_cache, i >= 2);
 		pyc_interp_dispose(&in);
 	}
-	unsetenv("PYENV_VERSION");
-	unsetenv("XDG_CACHE_HOME");
-	tu_interps_free(&list);
-	tu_rm_rf(dir);
-	free(dir);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe_matches_each_interpreter),
-		cmocka_unit_test(test_probe_sys_path_any_bytes),
+		cmocka_unit_test_setup_teardown(test_probe_sys_path_any_bytes, guard_setup,
+		                                guard_teardown),
 		cmocka_unit_test(test_probe_errors),
-		cmocka_unit_test(test_probe_cache),
+		cmocka_unit_test_setup_teardown(test_probe_cache, guard_setup, guard_teardown),
 		cmocka_unit_test(test_shim_detection_is_exact),
-		cmocka_unit_test(test_probe_cache_pyenv_shim),
+		cmocka_unit_test(test_real_pyenv_shim_is_a_shim),
+		cmocka_unit_test_setup_teardown(test_probe_cache_pyenv_shim, guard_setup,
+		                                guard_teardown),
 	};
-	return cmocka_run_group_tests_name("interp", tests, NULL, NULL);
+	return tu_run_tests("interp", tests);
 }

@@ -215,13 +215,16 @@ static void test_generated_table_is_current(void **state)
 	(void)state;
 	const char *src = getenv("PYC_SOURCE_DIR");
 	assert_non_null(src);
-	if (system("python3 -c pass >/dev/null 2>&1") != 0)
-		skip(); /* no python3 to run the generator */
+	char *py = tu_python3();
+	if (!py)
+		tu_skip("no python3 to run the generator");
 	char path[4096], cmd[8192];
 	const char *fixtures = tu_fixture("vectors.tsv");
 	assert_null(strchr(src, '\''));
 	assert_null(strchr(fixtures, '\''));
-	snprintf(cmd, sizeof(cmd), "python3 '%s/tests/fixtures/gen_magic_table.py' '%s'", src, fixtures);
+	snprintf(cmd, sizeof(cmd), "'%s' '%s/tests/fixtures/gen_magic_table.py' '%s'", py, src,
+	         fixtures);
+	free(py);
 	FILE *gen = popen(cmd, "r");
 	assert_non_null(gen);
 	size_t glen, flen;
@@ -246,5 +249,5 @@ int main(void)
 		cmocka_unit_test(test_duplicates_and_unknowns),
 		cmocka_unit_test(test_generated_table_is_current),
 	};
-	return cmocka_run_group_tests_name("magic", tests, NULL, NULL);
+	return tu_run_tests("magic", tests);
 }

@@ -138,5 +138,5 @@ int main(void)
 		cmocka_unit_test(test_observed_matches),
 		cmocka_unit_test(test_size_matches),
 	};
-	return cmocka_run_group_tests_name("mtime", tests, NULL, NULL);
+	return tu_run_tests("mtime", tests);
 }

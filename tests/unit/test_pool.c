@@ -269,8 +269,9 @@ static void test_matches_py_compile(void **state)
 	(void)state;
 	tu_interps list;
 
-	tu_interps_find(&list, false);
-	assert_true(list.n > 0);
+	tu_interps_find(&list, 0);
+	if (list.n == 0)
+		tu_skip("no CPython found");
 	for (size_t i = 0; i < list.n; i++)
 		check_interpreter(list.path[i]);
 	tu_interps_free(&list);
@@ -286,11 +287,16 @@ static char *huge_source(size_t *len)
 	return pyc_buf_detach(&b);
 }
 
+/* Any CPython 3 (the newest found), looked up once; NULL when there is none. */
 static const char *any_python3(void)
 {
-	if (access("/usr/bin/python3", X_OK) == 0)
-		return "/usr/bin/python3";
-	return NULL;
+	static char *exe;
+	static bool looked;
+	if (!looked) {
+		exe = tu_python3();
+		looked = true;
+	}
+	return exe;
 }
 
 static void small_job(pyc_job *job, const char *text)
@@ -350,7 +356,7 @@ static void test_timeout_fails_only_that_job(void **state)
 	(void)state;
 	const char *exe = any_python3();
 	if (!exe)
-		skip();
+		tu_skip("no python3 found");
 	pyc_interp in;
 	pyc_pool *pool;
 	pyc_error err = { 0 };
@@ -380,7 +386,7 @@ static void test_killed_worker_fails_only_its_job(void **state)
 	(void)state;
 	const char *exe = any_python3();
 	if (!exe)
-		skip();
+		tu_skip("no python3 found");
 	pyc_interp in;
 	pyc_pool *pool;
 	pyc_error err = { 0 };
@@ -430,7 +436,7 @@ static void test_dead_idle_worker_is_replaced(void **state)
 	(void)state;
 	const char *exe = any_python3();
 	if (!exe)
-		skip();
+		tu_skip("no python3 found");
 	pyc_interp in;
 	pyc_pool *pool;
 	done_log log = { 0 };
@@ -455,7 +461,7 @@ static void test_worker_ignores_sigint(void **state)
 	(void)state;
 	const char *exe = any_python3();
 	if (!exe)
-		skip();
+		tu_skip("no python3 found");
 	pyc_interp in;
 	pyc_pool *pool;
 	done_log log = { 0 };
@@ -532,7 +538,7 @@ static void test_interpreter_that_cannot_start(void **state)
 
 /* A python3 wrapper whose compile() first sleeps for as long as a "#sleep=S" comment in
  * the source says: job durations that do not depend on the machine's load. NULL (skip)
- * without /usr/bin/python3. */
+ * without a python3. */
 static char *slow_python(char **dir)
 {
 	const char *real = any_python3();
@@ -582,7 +588,7 @@ static void check_fault_with_queued_job(double timeout, bool kill_it)
 {
 	char *dir, *exe = slow_python(&dir);
 	if (!exe)
-		skip();
+		tu_skip("no python3 found");
 	pyc_interp in;
 	pyc_pool *pool;
 	pyc_error err = { 0 };
@@ -652,7 +658,7 @@ static void test_timeout_counts_running_time_only(void **state)
 	(void)state;
 	char *dir, *exe = slow_python(&dir);
 	if (!exe)
-		skip();
+		tu_skip("no python3 found");
 	pyc_interp in;
 	pyc_pool *pool;
 	pyc_error err = { 0 };
@@ -732,14 +738,13 @@ static void test_hash_seed_rule(void **state)
 	/* 3.11+ marshal writes frozensets sorted; before that their order follows the seed. */
 	tu_interps list;
 	const char *exe = NULL;
-	tu_interps_find(&list, false);
+	tu_interps_find(&list, 0);
 	for (size_t i = 0; i < list.n && !exe; i++)
-		if (strstr(list.path[i], "python3.10") || strstr(list.path[i], "python3.9"))
+		if (list.major[i] == 3 && (list.minor[i] == 9 || list.minor[i] == 10))
 			exe = list.path[i];
 	if (!exe) {
-		printf("SKIP: no CPython 3.9 or 3.10 to show the seed\n");
 		tu_interps_free(&list);
-		skip();
+		tu_skip("no CPython 3.9 or 3.10 to show the seed");
 	}
 	char *dir = tu_mkdtemp();
 	tu_write_str(dir, "seed.py", text);
@@ -783,22 +788,19 @@ static void proc_path(long pid, char *out, size_t cap)
 static void test_pyenv_shim_worker_starts_directly(void **state)
 {
 	(void)state;
-	const char *root = getenv("PYENV_ROOT");
-	char shim[1024], path[65536];
+	const char *root = tu_pyenv_root();
+	char shim[2100], path[65536];
 	pyc_interp in;
 	pyc_pool *pool;
 	pyc_error err = { 0 };
 	done_log log = { 0 };
 
 	snprintf(shim, sizeof(shim), "%s/shims/python3", root ? root : "/nonexistent");
-	if (access(shim, X_OK) != 0) {
-		printf("SKIP: no pyenv shim\n");
-		skip();
-	}
+	if (access(shim, X_OK) != 0)
+		tu_skip("no pyenv shim");
 	if (pyc_interp_probe_fresh(&in, shim, &err) != 0 || in.minor < 6) {
-		printf("SKIP: the shim selects no usable CPython 3.6+ (%s)\n", err.message);
 		pyc_interp_dispose(&in);
-		skip();
+		tu_skip("the shim selects no usable CPython 3.6+ (%s)", err.message);
 	}
 	assert_int_equal(pyc_pool_new(&pool, &in, 1, 0, on_done, &log, &err), 0);
 	expect_small_ok(pool, &log);
@@ -825,5 +827,5 @@ int main(void)
 		cmocka_unit_test(test_hash_seed_rule),
 		cmocka_unit_test(test_pyenv_shim_worker_starts_directly),
 	};
-	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
+	return tu_run_tests("pool", tests);
 }

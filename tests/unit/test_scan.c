@@ -530,5 +530,5 @@ int main(void)
 		cmocka_unit_test(test_scan_parallel_equals_sequential),
 		cmocka_unit_test(test_scan_parallel_early_free),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tu_run_tests("scan", tests);
 }

@@ -132,5 +132,5 @@ int main(void)
 		cmocka_unit_test(test_source_hash_vectors),
 		cmocka_unit_test(test_unsupported),
 	};
-	return cmocka_run_group_tests_name("source_hash", tests, NULL, NULL);
+	return tu_run_tests("source_hash", tests);
 }

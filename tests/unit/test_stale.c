@@ -389,5 +389,5 @@ int main(void)
 		cmocka_unit_test(test_judge_pure),
 		cmocka_unit_test(test_names),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tu_run_tests("stale", tests);
 }

@@ -894,5 +894,5 @@ int main(void)
 		cmocka_unit_test(test_wide_directory),
 		cmocka_unit_test(test_mount_points_not_entered),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return tu_run_tests("walk", tests);
 }

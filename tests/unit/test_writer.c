@@ -3,6 +3,7 @@
  * against the filesystem (old file intact, no temporary left behind).
  */
 #include "testutil.h"
+#include "pyc/buf.h"
 #include "pyc/writer.h"
 
 #include <dirent.h>
@@ -17,9 +18,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* The oracle for modes; any CPython 3 will do, so the one every machine here has. */
-#define PYTHON "/usr/bin/python3"
 
 static const uint8_t header[16] = { 0xa7, 0x0d, 0x0d, 0x0a, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8 };
 static const uint8_t body[] = "\xe3 pretend marshal data";
@@ -74,55 +72,78 @@ static void test_writes_and_creates_parents(void **state)
 	free(dir);
 }
 
-/* py_compile's mode under a umask, as the interpreter itself computes and applies it. */
-static mode_t python_mode(const char *src, const char *dir, mode_t mask)
+static const mode_t src_modes[] = { 0644, 0444, 0755, 0600, 0400, 0666, 0640 };
+static const mode_t masks[] = { 022, 077, 0, 027 };
+#define NMODES (sizeof(src_modes) / sizeof(src_modes[0]))
+#define NMASKS (sizeof(masks) / sizeof(masks[0]))
+
+/* py_compile's mode for every source mode under every umask, as the interpreter itself
+ * computes and applies it, into want[mode][mask]: one interpreter for all of them. */
+static void python_modes(const char *python, const char *src, const char *dir,
+                         mode_t want[NMODES][NMASKS])
 {
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd), "cd '%s' && umask %03o && '%s' -c \"import py_compile; "
-	         "py_compile.compile('%s', 'oracle.pyc', doraise=True)\"", dir, (unsigned)mask, PYTHON, src);
-	assert_int_equal(system(cmd), 0);
-	struct stat st;
-	assert_int_equal(stat(tu_path(dir, "oracle.pyc"), &st), 0);
-	unlink(tu_path(dir, "oracle.pyc"));
-	return st.st_mode & 07777;
+	pyc_buf cmd = PYC_BUF_INIT;
+	assert_int_equal(pyc_buf_printf(&cmd, "cd '%s' && '%s' -c \"import os, py_compile, sys\n"
+	                 "for m in sys.argv[2].split():\n"
+	                 "    os.chmod(sys.argv[1], int(m, 8))\n"
+	                 "    for k in sys.argv[3].split():\n"
+	                 "        os.umask(int(k, 8))\n"
+	                 "        py_compile.compile(sys.argv[1], 'oracle.pyc', doraise=True)\n"
+	                 "        print('%%o' %% (os.stat('oracle.pyc').st_mode & 0o7777))\n"
+	                 "        os.unlink('oracle.pyc')\" '%s' '", dir, python, src), 0);
+	for (size_t i = 0; i < NMODES; i++)
+		assert_int_equal(pyc_buf_printf(&cmd, " %o", (unsigned)src_modes[i]), 0);
+	assert_int_equal(pyc_buf_puts(&cmd, "' '"), 0);
+	for (size_t j = 0; j < NMASKS; j++)
+		assert_int_equal(pyc_buf_printf(&cmd, " %03o", (unsigned)masks[j]), 0);
+	assert_int_equal(pyc_buf_puts(&cmd, "'"), 0);
+	FILE *p = popen(pyc_buf_cstr(&cmd), "r");
+	assert_non_null(p);
+	for (size_t i = 0; i < NMODES; i++) {
+		for (size_t j = 0; j < NMASKS; j++) {
+			unsigned m;
+			assert_int_equal(fscanf(p, "%o", &m), 1);
+			want[i][j] = (mode_t)m;
+		}
+	}
+	assert_int_equal(pclose(p), 0);
+	pyc_buf_dispose(&cmd);
 }
 
 static void test_mode_matches_py_compile(void **state)
 {
 	(void)state;
-	static const mode_t src_modes[] = { 0644, 0444, 0755, 0600, 0400, 0666, 0640 };
-	static const mode_t masks[] = { 022, 077, 0, 027 };
-	char *dir = tu_mkdtemp();
+	mode_t want[NMODES][NMASKS];
 	pyc_error err = { 0 };
 
-	if (access(PYTHON, X_OK) != 0) {
-		printf("SKIP: no %s\n", PYTHON);
-		tu_rm_rf(dir);
-		free(dir);
-		skip();
-	}
+	char *python = tu_python3();
+	if (!python)
+		tu_skip("no python3 to ask py_compile");
+	char *dir = tu_mkdtemp();
 	tu_write_str(dir, "m.py", "x = 1\n");
 	const char *src = strdup(tu_path(dir, "m.py"));
 	const char *ours = strdup(tu_path(dir, "ours.pyc"));
-	for (size_t i = 0; i < sizeof(src_modes) / sizeof(src_modes[0]); i++) {
+	python_modes(python, src, dir, want);
+	for (size_t i = 0; i < NMODES; i++) {
 		assert_int_equal(chmod(src, src_modes[i]), 0);
-		for (size_t j = 0; j < sizeof(masks) / sizeof(masks[0]); j++) {
-			mode_t want = python_mode(src, dir, masks[j]);
+		for (size_t j = 0; j < NMASKS; j++) {
 			mode_t old = umask(masks[j]);
 			int rc = pyc_write_pyc(ours, header, 16, body, 4, pyc_pyc_mode_for_source(src), &err);
 			umask(old);
 			assert_int_equal(rc, 0);
 			struct stat st;
 			assert_int_equal(stat(ours, &st), 0);
-			if ((st.st_mode & 07777) != want)
+			if ((st.st_mode & 07777) != want[i][j])
 				fail_msg("source %o umask %03o: ours %o, py_compile %o", (unsigned)src_modes[i],
-				         (unsigned)masks[j], (unsigned)(st.st_mode & 07777), (unsigned)want);
+				         (unsigned)masks[j], (unsigned)(st.st_mode & 07777),
+				         (unsigned)want[i][j]);
 			unlink(ours);
 		}
 	}
 	assert_int_equal(pyc_pyc_mode_for_source(tu_path(dir, "missing.py")), 0666);
 	free((char *)src);
 	free((char *)ours);
+	free(python);
 	tu_rm_rf(dir);
 	free(dir);
 }
@@ -210,8 +231,18 @@ static void test_unwritable_places_name_the_path(void **state)
 	assert_int_equal(pyc_write_pyc(path, header, 16, body, 4, 0644, &err), PYC_EIO);
 	assert_int_equal(err.sys_errno, ENOTDIR);
 	assert_non_null(strstr(err.message, tu_path(dir, "pkg")));
+	tu_rm_rf(dir);
+	free(dir);
+}
 
-	/* A read-only __pycache__; root ignores modes, so then the check runs as nobody. */
+/* A read-only __pycache__; root ignores modes, so then the check runs as nobody. */
+static void test_readonly_pycache_names_the_path(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	pyc_error err = { 0 };
+	char path[4096];
+
 	assert_int_equal(chmod(dir, 0755), 0);
 	assert_int_equal(mkdir(tu_path(dir, "__pycache__"), 0555), 0);
 	snprintf(path, sizeof(path), "%s/__pycache__/m.pyc", dir);
@@ -229,13 +260,13 @@ static void test_unwritable_places_name_the_path(void **state)
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
-	if (WEXITSTATUS(status) == 10)
-		printf("SKIP: cannot drop root privileges for the read-only directory case\n");
-	else
-		assert_int_equal(WEXITSTATUS(status), 0);
-	assert_int_equal(entries(tu_path(dir, "__pycache__")), 0);
+	size_t left = entries(tu_path(dir, "__pycache__"));
 	tu_rm_rf(dir);
 	free(dir);
+	if (WEXITSTATUS(status) == 10)
+		tu_skip("cannot drop root privileges for the read-only directory case");
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(left, 0);
 }
 
 /* The directories below the base are made, never followed when they are symlinks. */
@@ -284,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_symlink_and_special_files),
 		cmocka_unit_test(test_unwritable_places_name_the_path),
 		cmocka_unit_test(test_cache_dir_open_refuses_symlinks),
+		cmocka_unit_test(test_readonly_pycache_names_the_path),
 	};
-	return cmocka_run_group_tests_name("writer", tests, NULL, NULL);
+	return tu_run_tests("writer", tests);
 }

@@ -151,35 +151,137 @@ size_t tu_vectors_foreach(const char *table, tu_row_fn fn, void *ctx)
 	return rows;
 }
 
-static void add_glob(tu_interps *list, const char *pattern)
+/* X.Y from a name like python3.12, else from the interpreter itself; 0 or -1. */
+static int interp_version(const char *exe, int *major, int *minor)
+{
+	const char *base = strrchr(exe, '/');
+	char tail;
+	if (base && sscanf(base, "/python%d.%d%c", major, minor, &tail) == 2)
+		return 0;
+	char cmd[4200];
+	snprintf(cmd, sizeof(cmd), "'%s' -S -c 'import sys; "
+	         "sys.stdout.write(\"%%d %%d\" %% sys.version_info[:2])' 2>/dev/null", exe);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	int got = fscanf(p, "%d %d", major, minor);
+	return pclose(p) == 0 && got == 2 ? 0 : -1;
+}
+
+struct finder {
+	tu_interps *list;
+	unsigned flags;
+	char *real[TU_MAX_INTERPS];   /* of list->path, to see the same binary twice */
+};
+
+static void consider(struct finder *f, const char *exe)
+{
+	tu_interps *l = f->list;
+	int major, minor;
+	char *real = realpath(exe, NULL);
+	bool keep = real && l->n < TU_MAX_INTERPS && access(real, X_OK) == 0;
+	for (size_t i = 0; keep && i < l->n; i++)
+		keep = strcmp(f->real[i], real) != 0;
+	keep = keep && interp_version(exe, &major, &minor) == 0 &&
+	       (major == 3 || (major == 2 && (f->flags & TU_INTERPS_PY2)));
+	for (size_t i = 0; keep && !(f->flags & TU_INTERPS_EVERY) && i < l->n; i++)
+		keep = l->major[i] != major || l->minor[i] != minor;
+	if (!keep) {
+		free(real);
+		return;
+	}
+	/* Insert by version, after those of the same version (the first found comes first). */
+	size_t at = l->n;
+	while (at > 0 && (l->major[at - 1] > major ||
+	                  (l->major[at - 1] == major && l->minor[at - 1] > minor)))
+		at--;
+	for (size_t i = l->n; i > at; i--) {
+		l->path[i] = l->path[i - 1];
+		l->major[i] = l->major[i - 1];
+		l->minor[i] = l->minor[i - 1];
+		f->real[i] = f->real[i - 1];
+	}
+	l->path[at] = strdup(exe);
+	l->major[at] = major;
+	l->minor[at] = minor;
+	f->real[at] = real;
+	l->n++;
+}
+
+static void consider_glob(struct finder *f, const char *pattern)
 {
 	glob_t g;
 	if (glob(pattern, 0, NULL, &g) != 0)
 		return;
-	for (size_t i = 0; i < g.gl_pathc && list->n < TU_MAX_INTERPS; i++)
-		if (access(g.gl_pathv[i], X_OK) == 0)
-			list->path[list->n++] = strdup(g.gl_pathv[i]);
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		consider(f, g.gl_pathv[i]);
 	globfree(&g);
 }
 
-void tu_interps_find(tu_interps *list, bool with_python2)
+const char *tu_pyenv_root(void)
 {
-	const char *root = getenv("PYENV_ROOT");
-	struct passwd *pw = getpwuid(getuid());
-	char pattern[2048], base[1024];
+	static char root[2048];
+	FILE *p = popen("pyenv root 2>/dev/null", "r");
+	root[0] = '\0';
+	if (p) {
+		if (!fgets(root, sizeof(root), p))
+			root[0] = '\0';
+		root[strcspn(root, "\n")] = '\0';
+		if (pclose(p) != 0)
+			root[0] = '\0';
+	}
+	const char *env = getenv("PYENV_ROOT");
+	const struct passwd *pw = getpwuid(getuid());
+	if (!root[0] && env && *env)
+		snprintf(root, sizeof(root), "%s", env);
+	if (!root[0] && pw && pw->pw_dir)
+		snprintf(root, sizeof(root), "%s/.pyenv", pw->pw_dir);
+	struct stat st;
+	return root[0] && stat(root, &st) == 0 && S_ISDIR(st.st_mode) ? root : NULL;
+}
+
+/* The first python3 in a PATH directory, as execvp would pick it; not pyenv's shim, which
+ * only selects one of pyenv's versions (or the system's), found already, and takes a
+ * quarter of a second to start. */
+static void consider_path_python3(struct finder *f, const char *pyenv_root)
+{
+	char shims[2100];
+	snprintf(shims, sizeof(shims), "%s/shims/", pyenv_root ? pyenv_root : "/nonexistent");
+	const char *path = getenv("PATH");
+	char exe[4096];
+	for (const char *s = path; s && *s;) {
+		int len = (int)strcspn(s, ":");
+		snprintf(exe, sizeof(exe), "%.*s/python3", len, len ? s : ".");
+		if (access(exe, X_OK) == 0) {
+			if (strncmp(exe, shims, strlen(shims)) != 0)
+				consider(f, exe);
+			return;
+		}
+		s += len + (s[len] == ':');
+	}
+}
+
+void tu_interps_find(tu_interps *list, unsigned flags)
+{
+	struct finder f = { list, flags, { NULL } };
+	const char *root = tu_pyenv_root();
+	char pattern[2300];
 
 	list->n = 0;
-	if (!root && pw)
-		snprintf(base, sizeof(base), "%s/.pyenv", pw->pw_dir);
-	else
-		snprintf(base, sizeof(base), "%s", root ? root : "/nonexistent");
-	snprintf(pattern, sizeof(pattern), "%s/versions/*/bin/python%s.[0-9]", base,
-	         with_python2 ? "[23]" : "3");
-	add_glob(list, pattern);
-	snprintf(pattern, sizeof(pattern), "%s/versions/*/bin/python3.[0-9][0-9]", base);
-	add_glob(list, pattern);
-	if (access("/usr/bin/python3", X_OK) == 0 && list->n < TU_MAX_INTERPS)
-		list->path[list->n++] = strdup("/usr/bin/python3");
+	if (root) {
+		/* pythonX.Y names tell their version without starting anything. */
+		snprintf(pattern, sizeof(pattern), "%s/versions/*/bin/python[23].[0-9]", root);
+		consider_glob(&f, pattern);
+		snprintf(pattern, sizeof(pattern), "%s/versions/*/bin/python3.[0-9][0-9]", root);
+		consider_glob(&f, pattern);
+	}
+	consider_glob(&f, "/usr/bin/python3.[0-9]");
+	consider_glob(&f, "/usr/bin/python3.[0-9][0-9]");
+	consider(&f, "/usr/bin/python3");
+	consider(&f, "/usr/bin/python2.7");
+	consider_path_python3(&f, root);
+	for (size_t i = 0; i < list->n; i++)
+		free(f.real[i]);
 }
 
 void tu_interps_free(tu_interps *list)
@@ -187,6 +289,42 @@ void tu_interps_free(tu_interps *list)
 	for (size_t i = 0; i < list->n; i++)
 		free(list->path[i]);
 	list->n = 0;
+}
+
+void tu_interps_since(tu_interps *list, int major, int minor)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < list->n; i++) {
+		if (list->major[i] < major || (list->major[i] == major && list->minor[i] < minor)) {
+			free(list->path[i]);
+			continue;
+		}
+		list->path[n] = list->path[i];
+		list->major[n] = list->major[i];
+		list->minor[n++] = list->minor[i];
+	}
+	list->n = n;
+}
+
+char *tu_python3(void)
+{
+	tu_interps l;
+	char *exe = NULL;
+	tu_interps_find(&l, 0);
+	if (l.n > 0) {
+		exe = l.path[l.n - 1];
+		l.path[l.n - 1] = NULL;
+	}
+	tu_interps_free(&l);
+	return exe;
+}
+
+size_t tu_skipped;
+
+int tu_run_group(const char *name, const struct CMUnitTest *tests, size_t n)
+{
+	int failed = _cmocka_run_group_tests(name, tests, n, NULL, NULL);
+	return failed == 0 && n > 0 && tu_skipped == n ? 77 : failed;
 }
 
 void tu_sh(const char *fmt, ...)

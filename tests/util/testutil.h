@@ -49,16 +49,43 @@ int tu_git_scratch_end(char *root, int oldcwd);
 /* pyc_git_open() of the repository around the current directory; fails the test if none. */
 struct pyc_git *tu_git_open_cwd(void);
 
-/* Interpreters to use as oracles: pyenv's versions ($PYENV_ROOT, else ~/.pyenv of the
- * real user: CTest gives tests their own HOME) and /usr/bin/python3. Python 2 only when
- * asked. The list owns its strings; release with tu_interps_free. */
+/* Interpreters to use as oracles, oldest first: pyenv's versions (under `pyenv root`, else
+ * $PYENV_ROOT, else ~/.pyenv of the real user: CTest gives tests their own HOME),
+ * /usr/bin/python3*, then python3 on PATH; the same places pyc_e2e.interpreters() looks.
+ * One per minor version, the first found winning (pyenv before /usr/bin), unless
+ * TU_INTERPS_EVERY asks for every distinct binary. Python 2 only with TU_INTERPS_PY2.
+ * The list owns its strings; release with tu_interps_free. */
 #define TU_MAX_INTERPS 32
+enum { TU_INTERPS_PY2 = 1, TU_INTERPS_EVERY = 2 };
 typedef struct tu_interps {
 	char *path[TU_MAX_INTERPS];
+	int major[TU_MAX_INTERPS], minor[TU_MAX_INTERPS];
 	size_t n;
 } tu_interps;
-void tu_interps_find(tu_interps *list, bool with_python2);
+void tu_interps_find(tu_interps *list, unsigned flags);
 void tu_interps_free(tu_interps *list);
+/* Drop the interpreters older than major.minor. */
+void tu_interps_since(tu_interps *list, int major, int minor);
+/* The newest CPython 3 the finder knows (caller frees), or NULL: for tests where any will do. */
+char *tu_python3(void);
+/* pyenv's root directory as the finder sees it (static storage), or NULL when there is none. */
+const char *tu_pyenv_root(void);
+
+/* cmocka 1.1 exits 0 when every test skipped, which CTest reports as Passed; counting the
+ * skips lets tu_run_tests exit 77 (SKIP_RETURN_CODE) then, so the skip shows. */
+extern size_t tu_skipped;
+#undef skip
+#define skip() (tu_skipped++, _skip(__FILE__, __LINE__))
+/* Say why on the test's output, then skip it. */
+#define tu_skip(...) \
+	do { \
+		print_message("SKIP: "); \
+		print_message(__VA_ARGS__); \
+		print_message("\n"); \
+		skip(); \
+	} while (0)
+#define tu_run_tests(name, tests) tu_run_group(name, tests, sizeof(tests) / sizeof((tests)[0]))
+int tu_run_group(const char *name, const struct CMUnitTest *tests, size_t n);
 
 /* Call fn for each row of one table of tests/fixtures/vectors.tsv (first column == table),
  * with the row split into at most TU_VECTOR_FIELDS fields; returns the number of rows. */
