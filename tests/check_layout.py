@@ -9,7 +9,9 @@ usage: check_layout.py SOURCE_DIR LIBPYC_A NM
   tests/unit/test_<m>.c;
 - every global symbol libpyc.a defines starts with pyc_; one without a double underscore
   is declared in include/pyc/, one with it (pyc_<m>__name) in src/lib/<m>_internal.h;
-- only src/lib/*_internal.h headers live in src/lib.
+- only src/lib/*_internal.h headers live in src/lib;
+- <git2.h> is included only by git_internal.h and the PYC_GIT_SOURCES of CMakeLists.txt,
+  <pcre2.h> only by src/lib/compile*: CMake gives no other file their headers.
 Names listed in tests/layout-pending.txt (renames not yet applied) are let through.
 """
 import os
@@ -48,6 +50,21 @@ def main():
     for s in sources:
         if s.endswith(".h") and not s.endswith("_internal.h") and s not in pending:
             problems.append("src/lib/%s: a private header is named <module>_internal.h" % s)
+
+    with open(os.path.join(src, "CMakeLists.txt")) as f:
+        git_sources = set(re.search(r"^set\(PYC_GIT_SOURCES ([^)]*)\)", f.read(), re.M)
+                          .group(1).split())
+    for sub in ("src/lib", "src/cli", "include/pyc"):
+        for name in sorted(os.listdir(os.path.join(src, sub))):
+            with open(os.path.join(src, sub, name), errors="replace") as f:
+                text = f.read()
+            rel = sub + "/" + name
+            if "#include <git2.h>" in text and not (
+                    sub == "src/lib" and (name in git_sources or name == "git_internal.h")):
+                problems.append("%s includes <git2.h>: only the git modules may" % rel)
+            if "#include <pcre2.h>" in text and not (
+                    sub == "src/lib" and name.startswith("compile")):
+                problems.append("%s includes <pcre2.h>: only the compile engine may" % rel)
 
     public = set()
     for m in headers:
