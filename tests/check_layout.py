@@ -73,7 +73,7 @@ def main():
     out = subprocess.run([nm, "-g", "--defined-only", lib], check=True,
                          capture_output=True, text=True).stdout
     for sym in sorted({ln.split()[2] for ln in out.splitlines() if len(ln.split()) == 3}):
-        if sym in pending:
+        if sym in pending or sym.startswith("__"):  # the compiler's own (__odr_asan.*)
             continue
         internal = re.match(r"pyc_(\w+?)__\w+$", sym)
         if not sym.startswith("pyc_"):

@@ -74,7 +74,7 @@ static int find_source(struct inspect_item *it, const char *prefix)
 	int rc = pyc_cache_find_source(&it->source, &cn, &it->kind, it->path, prefix);
 
 	it->tag[0] = '\0';
-	if (rc == 0 && cn.tag_len < sizeof(it->tag)) {
+	if (rc == 0 && cn.tag && cn.tag_len < sizeof(it->tag)) {
 		memcpy(it->tag, cn.tag, cn.tag_len);
 		it->tag[cn.tag_len] = '\0';
 	}
