@@ -67,6 +67,27 @@ typedef struct pyc_cache_name {
  */
 PYC_API int pyc_cache_name_parse(pyc_cache_name *out, const char *name);
 
+/** Where a cache file sits, which decides how it is judged (pyc_stale_check). */
+enum pyc_cache_kind {
+	PYC_CACHE_PEP3147,   /**< in __pycache__ or a prefix tree: <stem>.<tag>[.opt-N].pyc */
+	PYC_CACHE_LEGACY,    /**< foo.pyc / foo.pyo beside foo.py */
+};
+
+/**
+ * The source the bytecode file `path` (as a user names it) belongs to, into *out:
+ *  - ".../__pycache__/NAME" with NAME as pyc_cache_name_parse() reads it (".pyo" taken
+ *    too): ".../STEM.py", PEP 3147;
+ *  - else, with a `prefix`, when NAME parses and abspath(path) is under it:
+ *    the directory it mirrors + "/STEM.py", PEP 3147 (STEM as above, so unlike
+ *    pyc_source_from_cache() the caches of "x.tar.py" map back to it);
+ *  - else a name ending in ".pyc"/".pyo": the path minus its last letter, legacy.
+ * *name gets NAME's parts for PEP 3147 (spans into `path`; the tag is what the file must
+ * carry), zeroed otherwise. When no rule applies *out is empty: the file belongs to no
+ * source. Returns 0 or PYC_ENOMEM.
+ */
+PYC_API int pyc_cache_find_source(pyc_buf *out, pyc_cache_name *name, enum pyc_cache_kind *kind,
+                                  const char *path, const char *prefix);
+
 /** Legacy placement (compileall -b, Python 2, 3.0-3.1): "foo.py" -> "foo.pyc". */
 PYC_API int pyc_legacy_from_source(pyc_buf *out, const char *source);
 

@@ -7,7 +7,8 @@
  *  - a bare repository is refused (PYC_EUNSUPPORTED, "... is a bare repository");
  *  - libgit2 1.5.1's safe.directory failure is reported as dubious ownership with the
  *    `git config --global --add safe.directory` hint.
- * Only src/lib/git*.c include <git2.h>; the handle is opaque.
+ * Only the git modules (PYC_GIT_SOURCES in CMakeLists.txt) include <git2.h>; the handle
+ * is opaque.
  */
 #ifndef PYC_GIT_H
 #define PYC_GIT_H

@@ -14,15 +14,19 @@
 #include "cache_path.h"
 #include "walk.h"
 #include "stale.h"
+#include "scan.h"
 #include "clean.h"
 #include "interp.h"
 #include "compile.h"
 #include "writer.h"
 #include "interrupt.h"
 #include "leftover.h"
+#include "compileall.h"
 #include "git.h"
 #include "gitignore.h"
 #include "untrack.h"
+#include "gitcheck.h"
+#include "githook.h"
 
 /** The library version, e.g. "0.1.0". */
 PYC_API const char *pyc_version(void);

@@ -11,6 +11,7 @@
 #define PYC_STALE_H
 
 #include "common.h"
+#include "cache_path.h"
 #include "header.h"
 
 #ifdef __cplusplus
@@ -61,12 +62,6 @@ typedef struct pyc_verdict {
 	pyc_source_stat source;  /**< valid when the source exists */
 	bool source_exists;
 } pyc_verdict;
-
-/** What kind of cache file is being judged. */
-enum pyc_cache_kind {
-	PYC_CACHE_PEP3147,   /**< in __pycache__ or a prefix tree: <stem>.<tag>[.opt-N].pyc */
-	PYC_CACHE_LEGACY,    /**< foo.pyc / foo.pyo beside foo.py */
-};
 
 /**
  * Judge one cache file.

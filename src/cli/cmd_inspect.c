@@ -93,64 +93,18 @@ static const char *read_raw(struct inspect_item *it)
 	return why;
 }
 
-/* name parsed as a PEP 3147 cache name (".pyo" as ".pyc"); fills it->tag. */
-static bool parse_name(struct inspect_item *it, const char *name, pyc_cache_name *cn)
-{
-	char copy[4096];
-	size_t len = strlen(name);
-	if (len >= sizeof(copy))
-		return false;
-	memcpy(copy, name, len + 1);
-	if (len >= 4 && strcmp(copy + len - 4, ".pyo") == 0)
-		copy[len - 1] = 'c';
-	if (pyc_cache_name_parse(cn, copy) < 0 || cn->tag_len >= sizeof(it->tag))
-		return false;
-	memcpy(it->tag, cn->tag, cn->tag_len);
-	it->tag[cn->tag_len] = '\0';
-	/* Spans must point into the caller's name, not our copy. */
-	cn->stem = name + (cn->stem - copy);
-	return true;
-}
-
-/* source_from_cache() under the prefix, with the path made absolute first (prefix trees
- * mirror absolute source paths). */
-static bool under_prefix(struct inspect_item *it, const char *prefix)
-{
-	pyc_buf abs = PYC_BUF_INIT;
-	bool ok = pyc_abspath(&abs, it->path, NULL, NULL) == 0 &&
-	          pyc_source_from_cache(&it->source, pyc_buf_cstr(&abs), prefix) == 0;
-	pyc_buf_dispose(&abs);
-	return ok;
-}
-
 /* Which source does this cache belong to? Leaves it->source empty when none. */
 static int find_source(struct inspect_item *it, const char *prefix)
 {
-	const char *slash = strrchr(it->path, '/');
-	const char *name = slash ? slash + 1 : it->path;
-	size_t dir_len = slash ? (size_t)(slash - it->path) : 0;
 	pyc_cache_name cn;
-	bool in_pycache = dir_len >= 11 && memcmp(it->path + dir_len - 11, "__pycache__", 11) == 0 &&
-	                  (dir_len == 11 || it->path[dir_len - 12] == '/');
-	if (in_pycache && parse_name(it, name, &cn)) {
-		it->kind = PYC_CACHE_PEP3147;
-		if (pyc_buf_put(&it->source, it->path, dir_len - 11) < 0 ||
-		    pyc_buf_put(&it->source, cn.stem, cn.stem_len) < 0 ||
-		    pyc_buf_puts(&it->source, ".py") < 0)
-			return PYC_ENOMEM;
-		return 0;
-	}
-	if (prefix && under_prefix(it, prefix) && parse_name(it, name, &cn)) {
-		it->kind = PYC_CACHE_PEP3147;
-		return 0;
-	}
-	pyc_buf_clear(&it->source);
+	int rc = pyc_cache_find_source(&it->source, &cn, &it->kind, it->path, prefix);
+
 	it->tag[0] = '\0';
-	if (pyc_is_bytecode_name(name)) {
-		it->kind = PYC_CACHE_LEGACY;
-		return pyc_buf_put(&it->source, it->path, strlen(it->path) - 1);
+	if (rc == 0 && cn.tag && cn.tag_len < sizeof(it->tag)) {
+		memcpy(it->tag, cn.tag, cn.tag_len);
+		it->tag[cn.tag_len] = '\0';
 	}
-	return 0;
+	return rc;
 }
 
 static void iso_utc(char *buf, size_t cap, int64_t t)

@@ -249,13 +249,15 @@ int pyc_source_from_cache(pyc_buf *out, const char *cache, const char *prefix)
 	return rc;
 }
 
-int pyc_cache_name_parse(pyc_cache_name *out, const char *name)
+/* pyc_cache_name_parse(), also taking ".pyo" when pyo (3.0-3.4 wrote -O caches so). */
+static int parse_cache_name(pyc_cache_name *out, const char *name, bool pyo)
 {
 	if (!out || !name)
 		return PYC_EINVAL;
 	memset(out, 0, sizeof(*out));
 	size_t n = strlen(name);
-	if (n < 4 || memcmp(name + n - 4, ".pyc", 4) != 0)
+	if (n < 4 || !(memcmp(name + n - 4, ".pyc", 4) == 0 ||
+	               (pyo && memcmp(name + n - 4, ".pyo", 4) == 0)))
 		return PYC_EINVAL;
 	n -= 4;
 	/* Last field: an optimization level when it reads "opt-..." */
@@ -283,6 +285,71 @@ int pyc_cache_name_parse(pyc_cache_name *out, const char *name)
 		memset(out, 0, sizeof(*out));
 		return PYC_EINVAL;
 	}
+	return 0;
+}
+
+int pyc_cache_name_parse(pyc_cache_name *out, const char *name)
+{
+	return parse_cache_name(out, name, false);
+}
+
+/*
+ * The source of cache `name` (parsed from base) when abspath(path) lies under the prefix:
+ * the mirrored directory + stem + ".py". Parsed from the right like the __pycache__ case,
+ * not by source_from_cache, whose first-dot rule rejects the caches of "x.tar.py".
+ * 0, PYC_EINVAL (not under the prefix) or PYC_ENOMEM.
+ */
+static int prefixed_source(pyc_buf *out, const pyc_cache_name *name, const char *path,
+                           const char *prefix)
+{
+	pyc_buf abs = PYC_BUF_INIT, pfx = PYC_BUF_INIT;
+	int rc = pyc_abspath(&abs, path, NULL, NULL);
+
+	rc = rc ? rc : pyc_abspath(&pfx, prefix, NULL, NULL);
+	if (rc == 0) {
+		const char *slash = strrchr(abs.ptr, '/');
+		size_t plen = strcmp(pfx.ptr, "/") == 0 ? 0 : pfx.len;
+		if (strncmp(abs.ptr, pfx.ptr, plen) != 0 || abs.ptr[plen] != '/')
+			rc = PYC_EINVAL;
+		else if (pyc_buf_put(out, abs.ptr + plen, (size_t)(slash + 1 - abs.ptr) - plen) < 0 ||
+		         pyc_buf_put(out, name->stem, name->stem_len) < 0 || pyc_buf_puts(out, ".py") < 0)
+			rc = PYC_ENOMEM;
+	} else if (rc != PYC_ENOMEM) {
+		rc = PYC_EINVAL;   /* no current directory: the path cannot be placed */
+	}
+	pyc_buf_dispose(&abs);
+	pyc_buf_dispose(&pfx);
+	return rc;
+}
+
+int pyc_cache_find_source(pyc_buf *out, pyc_cache_name *name, enum pyc_cache_kind *kind,
+                          const char *path, const char *prefix)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t dir_len = slash ? (size_t)(slash - path) : 0, pn = strlen(PYCACHE);
+	bool in_pycache = dir_len >= pn && memcmp(path + dir_len - pn, PYCACHE, pn) == 0 &&
+	                  (dir_len == pn || path[dir_len - pn - 1] == '/');
+	int rc;
+
+	pyc_buf_clear(out);
+	*kind = PYC_CACHE_PEP3147;
+	if (in_pycache && parse_cache_name(name, base, true) == 0) {
+		if (pyc_buf_put(out, path, dir_len - pn) < 0 ||
+		    pyc_buf_put(out, name->stem, name->stem_len) < 0 || pyc_buf_puts(out, ".py") < 0)
+			return PYC_ENOMEM;
+		return 0;
+	}
+	if (prefix && parse_cache_name(name, base, true) == 0) {
+		rc = prefixed_source(out, name, path, prefix);
+		if (rc != PYC_EINVAL)
+			return rc;
+	}
+	pyc_buf_clear(out);
+	memset(name, 0, sizeof(*name));
+	*kind = PYC_CACHE_LEGACY;
+	if (pyc_is_bytecode_name(base))
+		return pyc_buf_put(out, path, strlen(path) - 1) < 0 ? PYC_ENOMEM : 0;
 	return 0;
 }
 

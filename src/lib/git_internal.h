@@ -1,7 +1,8 @@
 /*
- * git_internal.h - what src/lib/git_*.c share behind the opaque pyc_git handle.
+ * git_internal.h - what the git modules (PYC_GIT_SOURCES in CMakeLists.txt: the opener and
+ * the ignore, untrack, check and hook code) share behind the opaque pyc_git handle.
  *
- * Only src/lib/git_*.c include this (and <git2.h>). The handle owns one libgit2
+ * Only they include this (and <git2.h>; tests/check_layout.py checks). The handle owns one libgit2
  * repository and, once asked for, one index reference; both stay valid until
  * pyc_git_free(). Keep git work single-threaded (libgit2 objects are not shared
  * across threads).

@@ -1,5 +1,7 @@
 /*
- * Interpreter probe: see include/pyc/interp.h. The probe cache lives in interp_cache.c.
+ * Interpreter probe: see include/pyc/interp.h. The probe cache lives in interp_cache.c,
+ * which builds on this file (the record codec, running and parsing the probe); nothing
+ * here calls into it.
  *
  * The probe writes records "name LEN:BYTES\n" (or "name -\n" for None) as raw bytes, so a
  * sys.path entry may hold any byte, newlines included. It runs on 2.7 and every 3.x.
@@ -118,6 +120,15 @@ int pyc_rec_next(pyc_rec_reader *r, pyc_rec *out)
 bool pyc_rec_is(const pyc_rec *rec, const char *name)
 {
 	return rec->name_len == strlen(name) && memcmp(rec->name, name, rec->name_len) == 0;
+}
+
+int pyc_rec_put(pyc_buf *b, const char *name, const void *value, size_t len)
+{
+	if (!value)
+		return pyc_buf_printf(b, "%s -\n", name);
+	if (pyc_buf_printf(b, "%s %zu:", name, len) < 0 || pyc_buf_put(b, value, len) < 0)
+		return PYC_ENOMEM;
+	return pyc_buf_putc(b, '\n');
 }
 
 /* A NUL-free copy of a record value; NULL for None or on failure (*bad set then). */
@@ -240,7 +251,7 @@ static int validate(pyc_interp *out, const pyc_buf *impl, pyc_error *err)
 		                     "'%s' gave an incomplete answer to the probe", out->exe);
 	if (!out->sys_path && !(out->sys_path = calloc(1, sizeof(char *))))
 		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
-	out->info = pyc_interp_magic_info(out->magic);
+	out->info = pyc_magic_lookup(out->magic);
 	return 0;
 }
 

@@ -36,20 +36,6 @@ static const char *const key_env[] = {
 	"VIRTUAL_ENV", "PYENV_VERSION", "PYENV_ROOT", "PYENV_DIR", "HOME", NULL,
 };
 
-const pyc_magic_info *pyc_interp_magic_info(uint16_t magic)
-{
-	return pyc_magic_lookup(magic);
-}
-
-int pyc_rec_put(pyc_buf *b, const char *name, const void *value, size_t len)
-{
-	if (!value)
-		return pyc_buf_printf(b, "%s -\n", name);
-	if (pyc_buf_printf(b, "%s %zu:", name, len) < 0 || pyc_buf_put(b, value, len) < 0)
-		return PYC_ENOMEM;
-	return pyc_buf_putc(b, '\n');
-}
-
 static int rec_puts(pyc_buf *b, const char *name, const char *value)
 {
 	return pyc_rec_put(b, name, value, value ? strlen(value) : 0);

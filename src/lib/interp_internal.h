@@ -1,4 +1,8 @@
-/* interp_internal.h - shared by interp.c and interp_cache.c; not installed. */
+/*
+ * interp_internal.h - what interp.c (the probe and the record codec) offers
+ * interp_cache.c (the probe cache) and pool.c; not installed. Dependencies run one way:
+ * interp_cache.c uses interp.c, never the reverse.
+ */
 #ifndef PYC_INTERP_INTERNAL_H
 #define PYC_INTERP_INTERNAL_H
 
@@ -29,9 +33,9 @@ int pyc_interp_run_probe(const char *exe, pyc_buf *output, pyc_error *err);
 /* Parse raw probe output into *out (zeroed first; disposed on failure). */
 int pyc_interp_parse(pyc_interp *out, const char *exe, const char *data, size_t len,
                      pyc_error *err);
-/* Whether exe (searched on PATH) is a pyenv shim: a script that re-selects a version. */
+
+/* interp_cache.c. Whether exe (searched on PATH) is a pyenv shim: a script that re-selects
+ * a version. */
 bool pyc_interp_is_pyenv_shim(const char *exe);
-/* The magic table row, or NULL. */
-const pyc_magic_info *pyc_interp_magic_info(uint16_t magic);
 
 #endif

@@ -432,6 +432,120 @@ static void test_live_interpreters(void **state)
 		tu_skip("no CPython 3.6+ found to cross-check cache paths");
 }
 
+/* ---- pyc_cache_find_source: where py_compile puts a cache, mapped back to its source. ---- */
+
+/* Runs under every interpreter: for each source argument, the caches py_compile writes
+ * (PEP 3147 at -1 and 2 when the version has them, and legacy beside the source), one
+ * "kind path" line each; the first line is the cache tag ("none" before 3.2). */
+static const char find_script[] =
+	"import sys, py_compile\n"
+	"t = getattr(sys, \"implementation\", None)\n"
+	"print(t.cache_tag if t else \"none\")\n"
+	"for s in sys.argv[1:]:\n"
+	"    if t:\n"
+	"        print(\"p \" + py_compile.compile(s, doraise=True))\n"
+	"        if sys.version_info >= (3, 5):\n"
+	"            print(\"p \" + py_compile.compile(s, doraise=True, optimize=2))\n"
+	"    print(\"l \" + py_compile.compile(s, cfile=s + \"c\", doraise=True))\n";
+
+/* Check every cache one interpreter wrote for the sources; returns how many. */
+static size_t check_find_source(const char *exe, const char *dir, const char *prefix)
+{
+	static const char *const srcs[] = { "m.py", "x.tar.py", "pkg/sub.py", "sp ace.py" };
+	pyc_buf cmd = PYC_BUF_INIT, src = PYC_BUF_INIT, out = PYC_BUF_INIT;
+	char tag[64] = "", line[8192];
+	size_t checked = 0;
+
+	assert_int_equal(pyc_buf_printf(&cmd, "cd '%s' && %s%s%s '%s' -c '%s'", dir,
+	                                 prefix ? "PYTHONPYCACHEPREFIX='" : "", prefix ? prefix : "",
+	                                 prefix ? "' " : "", exe, find_script), 0);
+	for (size_t i = 0; i < COUNT(srcs); i++)
+		assert_int_equal(pyc_buf_printf(&cmd, " '%s/%s'", dir, srcs[i]), 0);
+	FILE *p = popen(cmd.ptr, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(tag, sizeof(tag), p));
+	tag[strcspn(tag, "\n")] = '\0';
+	for (size_t i = 0; fgets(line, sizeof(line), p); checked++) {
+		line[strcspn(line, "\n")] = '\0';
+		bool legacy = line[0] == 'l';
+		const char *cache = line + 2;
+		pyc_cache_name cn;
+		enum pyc_cache_kind kind;
+		/* Each source gives its PEP 3147 lines, then its legacy line. */
+		assert_int_equal(pyc_buf_printf(&src, "%s/%s", dir, srcs[i]), 0);
+		assert_int_equal(pyc_cache_find_source(&out, &cn, &kind, cache, prefix), 0);
+		if (strcmp(pyc_buf_cstr(&out), pyc_buf_cstr(&src)) != 0)
+			fail_msg("%s: '%s' -> '%s', want '%s'", exe, cache, pyc_buf_cstr(&out), src.ptr);
+		assert_int_equal(kind, legacy ? PYC_CACHE_LEGACY : PYC_CACHE_PEP3147);
+		if (legacy) {
+			assert_int_equal(cn.tag_len, 0);
+			i++;
+		} else {
+			assert_int_equal(cn.tag_len, strlen(tag));
+			assert_memory_equal(cn.tag, tag, cn.tag_len);
+		}
+		pyc_buf_clear(&src);
+	}
+	assert_int_equal(pclose(p), 0);
+	pyc_buf_dispose(&cmd);
+	pyc_buf_dispose(&src);
+	pyc_buf_dispose(&out);
+	return checked;
+}
+
+static void test_find_source(void **state)
+{
+	(void)state;
+	char *tmp = tu_mkdtemp();
+	char *dir = realpath(tmp, NULL);
+	pyc_buf out = PYC_BUF_INIT, pfx = PYC_BUF_INIT;
+	pyc_cache_name cn;
+	enum pyc_cache_kind kind;
+	tu_interps exes;
+	size_t asked = 0;
+
+	assert_non_null(dir);
+	for (const char *s = "m.py\0x.tar.py\0pkg/sub.py\0sp ace.py\0"; *s; s += strlen(s) + 1)
+		tu_write_str(dir, s, "x = 1\n");
+	assert_int_equal(pyc_buf_printf(&pfx, "%s/pfx", dir), 0);
+	tu_interps_find(&exes, false);
+	for (size_t i = 0; i < exes.n; i++) {
+		size_t n = check_find_source(exes.path[i], dir, NULL);
+		/* A prefix only means something from 3.8 on; older versions ignore it. */
+		n += check_find_source(exes.path[i], dir, pfx.ptr);
+		asked += n > 0;
+	}
+	tu_interps_free(&exes);
+
+	/* Relative names, and files that belong to no source. */
+	assert_int_equal(pyc_cache_find_source(&out, &cn, &kind, "__pycache__/a.b.cpython-34.opt-1.pyo", NULL), 0);
+	assert_string_equal(out.ptr, "a.b.py");
+	assert_int_equal(kind, PYC_CACHE_PEP3147);
+	assert_int_equal(pyc_cache_find_source(&out, &cn, &kind, "x__pycache__/a.cpython-312.pyc", NULL), 0);
+	assert_string_equal(out.ptr, "x__pycache__/a.cpython-312.py");
+	assert_int_equal(kind, PYC_CACHE_LEGACY);
+	assert_int_equal(pyc_cache_find_source(&out, &cn, &kind, "a/__pycache__/notes.txt", NULL), 0);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(pyc_cache_find_source(&out, &cn, &kind, "/elsewhere/m.cpython-312.pyc", pfx.ptr), 0);
+	assert_string_equal(out.ptr, "/elsewhere/m.cpython-312.py");
+	assert_int_equal(kind, PYC_CACHE_LEGACY);
+	/* Straight under the prefix: a source in the root directory. */
+	assert_int_equal(pyc_buf_puts(&pfx, "/m.cpython-312.pyc"), 0);
+	assert_int_equal(pyc_cache_find_source(&out, &cn, &kind, pfx.ptr, tu_path(dir, "pfx/")), 0);
+	assert_string_equal(out.ptr, "/m.py");
+	assert_int_equal(kind, PYC_CACHE_PEP3147);
+
+	pyc_buf_dispose(&out);
+	pyc_buf_dispose(&pfx);
+	tu_rm_rf(dir);
+	free(dir);
+	free(tmp);
+	if (asked == 0) {
+		print_message("SKIP: no interpreter found to write caches for pyc_cache_find_source\n");
+		skip();
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -442,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_abspath),
 		cmocka_unit_test(test_abspath_table_is_posixpath),
 		cmocka_unit_test(test_live_interpreters),
+		cmocka_unit_test(test_find_source),
 	};
 	return tu_run_tests("cache_path", tests);
 }
