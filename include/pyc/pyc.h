@@ -17,6 +17,7 @@
 #include "clean.h"
 #include "interp.h"
 #include "compile.h"
+#include "importtime.h"
 #include "writer.h"
 #include "git.h"
 #include "gitignore.h"
