@@ -127,7 +127,7 @@ static int parse_args(struct importtime_opts *o, int argc, char **argv)
 	return -1;
 }
 
-/* "[3/16]" on stderr while the runs go on, when it is a terminal. */
+/* "run 3 of 16" on stderr while the runs go on, when it is a terminal. */
 static void on_progress(unsigned done, unsigned total, void *ctx)
 {
 	(void)ctx;

@@ -67,7 +67,11 @@ static void json_caches(const it_report *rep)
 		out_json_cstr(stdout, s->cache);
 		printf(",\"state\":\"%s\",\"reason\":", pyc_state_name(s->state));
 		out_json_cstr(stdout, s->reason ? pyc_reason_name(s->reason) : NULL);
-		fputs("}\n", stdout);
+		double cost;
+		if (it_report_cost(rep, s->module, &cost))
+			printf(",\"cost_ms\":%.3f}\n", cost);
+		else
+			fputs(",\"cost_ms\":null}\n", stdout);
 	}
 }
 

@@ -96,6 +96,18 @@ void it_report_dispose(it_report *rep)
 	memset(rep, 0, sizeof(*rep));
 }
 
+bool it_report_cost(const it_report *rep, const char *module, double *ms)
+{
+	if (!it_report_has(rep, IT_FRESH))
+		return false;
+	for (size_t i = 0; i < rep->nmods; i++)
+		if (strcmp(rep->mods[i].name, module) == 0) {
+			*ms = (rep->mods[i].self_us[IT_AS_IS] - rep->mods[i].self_us[IT_FRESH]) / 1e3;
+			return true;
+		}
+	return false;
+}
+
 bool it_report_findings(const it_report *rep)
 {
 	return rep->fix != NULL;
@@ -195,6 +207,9 @@ static void human_caches(const it_report *rep, const out_style *st)
 		out_human_path(stdout, s->module);
 		fputs("  ", stdout);
 		out_human_path(stdout, s->path);
+		double cost;
+		if (it_report_cost(rep, s->module, &cost))
+			printf("  (%+.2f ms as it is vs all fresh)", cost);
 		putchar('\n');
 	}
 	if (rep->fix) {

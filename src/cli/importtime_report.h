@@ -41,6 +41,10 @@ void it_report_dispose(it_report *rep);
 /* Whether scenario s was measured (it is unavailable before 3.8). */
 bool it_report_has(const it_report *rep, int s);
 
+/* What a module's cache costs as it is: its median self time as it is minus all fresh,
+ * in ms, into *ms. False when not measured (imported at start-up, or before 3.8). */
+bool it_report_cost(const it_report *rep, const char *module, double *ms);
+
 /* Whether the caches of this run's modules are not all fresh (the exit status 1). */
 bool it_report_findings(const it_report *rep);
 

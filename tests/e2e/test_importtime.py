@@ -125,10 +125,14 @@ def check_scenarios(suite, interp):
     assert sc["all-fresh"]["compiled"] == 0 and sc["all-fresh"]["from_pyc"] >= 5, sc
     # json's caches are the installation's; app/__init__ and a are fresh, b and c not.
     assert sc["as-is"]["compiled"] == 2, sc
+    # Every module some scenario loads from source is loaded from a pyc in "all fresh".
+    assert (sc["all-fresh"]["from_pyc"] == sc["no-caches"]["compiled"]
+            == sc["as-is"]["from_pyc"] + sc["as-is"]["compiled"]), sc
     assert all(x["runs"] == 2 for x in sc.values()), sc
     bad = {x["module"]: x for x in recs if x["type"] == "cache"}
     assert set(bad) == {"app.b", "app.c"}, bad
     assert bad["app.b"]["state"] == "stale" and bad["app.c"]["state"] == "missing", bad
+    assert all(isinstance(x["cost_ms"], float) for x in bad.values()), bad
     mods = {x["name"] for x in recs if x["type"] == "module"}
     assert {"app", "app.a", "app.b", "app.c", "json"} <= mods, mods
     summary = recs[-1]
