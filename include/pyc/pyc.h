@@ -18,6 +18,7 @@
 #include "clean.h"
 #include "interp.h"
 #include "compile.h"
+#include "importtime.h"
 #include "writer.h"
 #include "interrupt.h"
 #include "leftover.h"

@@ -28,6 +28,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "ignore",  cmd_ignore,  "make git ignore bytecode; --untrack drops it from the index" },
 	{ "check",   cmd_check,   "fail when bytecode is staged, tracked or not ignored (git gate)" },
 	{ "hook",    cmd_hook,    "install or uninstall the pre-commit hook" },
+	{ "importtime", cmd_importtime, "import time with and without caches, module by module" },
 };
 #define CLI_NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
 
@@ -36,7 +37,7 @@ static void print_usage(FILE *f)
 	fputs("usage: pyc-tool [-C DIR] COMMAND [ARGS...]\n"
 	      "       pyc-tool --help | --version | help COMMAND\n\ncommands:\n", f);
 	for (size_t i = 0; i < CLI_NCMDS; i++)
-		fprintf(f, "  %-8s  %s\n", cli_cmds[i].name, cli_cmds[i].summary);
+		fprintf(f, "  %-10s  %s\n", cli_cmds[i].name, cli_cmds[i].summary);
 	fputs("\nRun 'pyc-tool COMMAND --help' for a command's options.\n"
 	      "Exit status: 0 ok, 1 findings (stale caches, staged bytecode, compile errors),\n"
 	      "2 usage error, 3 runtime error. See docs/cli.md.\n", f);
