@@ -3,6 +3,7 @@
  * stop tracking the bytecode already committed (docs/git.md).
  */
 #include "cli.h"
+#include "suggest.h"
 #include "out.h"
 
 #include "pyc/git.h"
@@ -59,7 +60,8 @@ static int parse(int argc, char **argv, struct ignore_opts *o)
 		case 'q': o->quiet = true; break;
 		case 'h': print_usage(stdout); return cli_finish_stdout(CLI_EXIT_OK);
 		default:
-			return cli_usage_error("ignore", "unknown option '%s'", argv[optind - 1]);
+			return cli_usage_error("ignore", "unknown option '%s'%s", argv[optind - 1],
+			                       cli_suggest_option(argv[optind - 1], longopts));
 		}
 	}
 	if (optind < argc)

@@ -5,6 +5,7 @@
  *   pyc-tool --help | --version | help COMMAND
  */
 #include "cli.h"
+#include "suggest.h"
 
 #include "pyc/pyc.h"
 
@@ -50,6 +51,16 @@ static const struct cli_cmd *find_cmd(const char *name)
 	return NULL;
 }
 
+/* "; did you mean 'status'?" for a mistyped command ("help" included). */
+static const char *cmd_hint(const char *typed)
+{
+	const char *names[CLI_NCMDS + 1];
+	for (size_t i = 0; i < CLI_NCMDS; i++)
+		names[i] = cli_cmds[i].name;
+	names[CLI_NCMDS] = "help";
+	return cli_suggest(typed, names, CLI_NCMDS + 1, "");
+}
+
 int main(int argc, char **argv)
 {
 	cli_ctx ctx = { .progname = "pyc-tool" };
@@ -79,7 +90,9 @@ int main(int argc, char **argv)
 			printf("pyc-tool %s\n", pyc_version());
 			return cli_finish_stdout(CLI_EXIT_OK);
 		} else {
-			return cli_usage_error(NULL, "unknown option '%s'", a);
+			static const char *const global[] = { "help", "version" };
+			return cli_usage_error(NULL, "unknown option '%s'%s", a,
+			                       cli_suggest(a[1] == '-' ? a + 2 : "", global, 2, "--"));
 		}
 	}
 	if (i >= argc) {
@@ -95,13 +108,14 @@ int main(int argc, char **argv)
 		}
 		const struct cli_cmd *c = find_cmd(argv[i + 1]);
 		if (!c)
-			return cli_usage_error(NULL, "unknown command '%s'", argv[i + 1]);
+			return cli_usage_error(NULL, "unknown command '%s'%s", argv[i + 1],
+			                       cmd_hint(argv[i + 1]));
 		char *help_argv[] = { argv[i + 1], "--help", NULL };
 		return c->fn(2, help_argv, &ctx);
 	}
 	const struct cli_cmd *c = find_cmd(name);
 	if (!c)
-		return cli_usage_error(NULL, "unknown command '%s'", name);
+		return cli_usage_error(NULL, "unknown command '%s'%s", name, cmd_hint(name));
 	/* getopt_long state is global: each command parses its own argv from index 1. */
 	return c->fn(argc - i, argv + i, &ctx);
 }
