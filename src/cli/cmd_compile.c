@@ -82,7 +82,7 @@ static void print_help(void)
 	      "  --timeout SECONDS   per-file worker time limit (default 600, 0 = none)\n"
 	      "  --no-cache          neither the probe cache nor the failure cache\n"
 	      "\nExit status: 0 ok, 1 a file failed or a path cannot be listed, 2 usage,\n"
-	      "3 an interpreter cannot be run. See docs/compile.md.\n", stdout);
+	      "3 an interpreter cannot be run. See 'man pyc-tool-compile'.\n", stdout);
 }
 
 static double now_sec(void)

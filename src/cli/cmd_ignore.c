@@ -31,7 +31,7 @@ static void print_usage(FILE *f)
 	      "  --dry-run       show what would be added or untracked, change nothing\n"
 	      "  --untrack       also remove tracked bytecode from the index, like\n"
 	      "                  'git rm -r --cached' (files stay on disk; .pyd is kept)\n"
-	      "  --json          JSON Lines records and a summary (docs/git.md)\n"
+	      "  --json          JSON Lines records and a summary (man pyc-tool-ignore)\n"
 	      "  -q, --quiet     print errors only\n"
 	      "\n"
 	      "Exit status: 0 done or nothing to do, 1 --check found a problem, 2 usage,\n"

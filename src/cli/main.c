@@ -38,9 +38,10 @@ static void print_usage(FILE *f)
 	      "       pyc-tool --help | --version | help COMMAND\n\ncommands:\n", f);
 	for (size_t i = 0; i < CLI_NCMDS; i++)
 		fprintf(f, "  %-8s  %s\n", cli_cmds[i].name, cli_cmds[i].summary);
-	fputs("\nRun 'pyc-tool COMMAND --help' for a command's options.\n"
+	fputs("\nRun 'pyc-tool COMMAND --help' for a command's options, 'man pyc-tool-COMMAND'\n"
+	      "for its manual.\n"
 	      "Exit status: 0 ok, 1 findings (stale caches, staged bytecode, compile errors),\n"
-	      "2 usage error, 3 runtime error. See docs/cli.md.\n", f);
+	      "2 usage error, 3 runtime error. See 'man pyc-tool'.\n", f);
 }
 
 static const struct cli_cmd *find_cmd(const char *name)
