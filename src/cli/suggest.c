@@ -50,7 +50,7 @@ int cli_edit_cost(const char *typed, const char *cand)
 
 static bool is_prefix(const char *typed, const char *name)
 {
-	return typed[0] && strncmp(name, typed, strlen(typed)) == 0;
+	return strncmp(name, typed, strlen(typed)) == 0;
 }
 
 size_t cli_similar(const char *typed, const char *const *names, size_t n, bool *pick)
@@ -65,7 +65,7 @@ size_t cli_similar(const char *typed, const char *const *names, size_t n, bool *
 			best = cost + 1;
 	}
 	if (nprefix == n) {
-		/* Everything starts that way: too ambiguous to name anything. */
+		/* Everything starts that way (or nothing was typed): too ambiguous. */
 		memset(pick, 0, n * sizeof(*pick));
 		return 0;
 	}

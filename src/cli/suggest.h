@@ -21,7 +21,8 @@ int cli_edit_cost(const char *typed, const char *cand);
 
 /*
  * Marks in pick[0..n-1] the names to suggest for TYPED and returns how many:
- * the names TYPED is a prefix of, if there are some but not all; otherwise the names of
+ * the names TYPED is a prefix of, if there are some but not all (an empty TYPED is a
+ * prefix of all: nothing to say); otherwise the names of
  * least cost when that cost + 1 is below 7 (git's SIMILARITY_FLOOR); otherwise none.
  */
 size_t cli_similar(const char *typed, const char *const *names, size_t n, bool *pick);
