@@ -23,12 +23,12 @@ _pyc_tool_opts_hook_install="--chain --force -h --help"
 _pyc_tool_valued=" -C --tag --keep-tag --python --prefix --exclude -o -j --workers -r -d -s -p -x
 	-i -e --invalidation-mode --timeout "
 
-# Cache tags of the interpreters on PATH: python3.12 -> cpython-312.
+# Cache tags of the interpreters on PATH: python3.12 -> cpython-312 (2.x has no tag).
 _pyc_tool_tags()
 {
-	local exe v
+	local exe
 	for exe in $(compgen -c python | sort -u); do
-		[[ $exe =~ ^python([0-9]+)\.([0-9]+)$ ]] || continue
+		[[ $exe =~ ^python([3-9])\.([0-9]+)$ ]] || continue
 		printf 'cpython-%s%s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
 	done
 }

@@ -29,9 +29,9 @@ function __pyc_tool_no_command
     not __pyc_tool_command >/dev/null
 end
 
-# Cache tags of the interpreters on PATH: python3.12 -> cpython-312.
+# Cache tags of the interpreters on PATH: python3.12 -> cpython-312 (2.x has no tag).
 function __pyc_tool_tags
-    for exe in (complete -C python | string match -r '^python\d+\.\d+(?=\t|$)' | sort -u)
+    for exe in (complete -C python | string match -r '^python[3-9]\.\d+(?=\t|$)' | sort -u)
         string replace -r '^python(\d+)\.(\d+)$' 'cpython-$1$2' $exe
     end
 end
@@ -44,7 +44,7 @@ set -l cmds status inspect compile clean ignore check hook help
 complete -c pyc-tool -f
 
 # Global options and the commands.
-complete -c pyc-tool -n __pyc_tool_no_command -s C -r -a '(__fish_complete_directories)' -d 'change to a directory first'
+complete -c pyc-tool -n __pyc_tool_no_command -s C -x -a '(__fish_complete_directories)' -d 'change to a directory first'
 complete -c pyc-tool -n __pyc_tool_no_command -s h -l help -d 'list the commands'
 complete -c pyc-tool -n __pyc_tool_no_command -l version -d 'print the version'
 complete -c pyc-tool -n __pyc_tool_no_command -a status -d 'list stale, orphaned, corrupt and missing caches'

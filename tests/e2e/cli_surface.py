@@ -87,7 +87,7 @@ def man_pages():
                   if n.startswith("pyc-tool-") and n.endswith(".1.scd"))
 
 
-def bash_complete(lines):
+def bash_complete(lines, cwd=None):
     """COMPREPLY of the bash completion for each command line (a list of words; the last
     one is the word being completed). Returns one list per line."""
     script = ["source %s" % _sh(BASH_COMPLETION)]
@@ -96,13 +96,13 @@ def bash_complete(lines):
                       % (" ".join(_sh(w) for w in words), len(words) - 1))
         script.append("printf '%s\\n' \"${COMPREPLY[@]}\"; echo '#end'")
     r = subprocess.run(["bash", "--norc", "--noprofile", "-c", "\n".join(script)],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, cwd=cwd)
     if r.returncode != 0 or r.stderr:
         raise AssertionError("bash completion failed: %s" % r.stderr)
     return _split_answers(r.stdout)
 
 
-def fish_complete(lines):
+def fish_complete(lines, cwd=None):
     """What fish offers for each command line (a string ending in the word being
     completed), without descriptions; None when fish is absent."""
     fish = shutil.which("fish")
@@ -112,7 +112,7 @@ def fish_complete(lines):
     for line in lines:
         script.append("complete -C %s | string replace -r '\\t.*' ''; echo '#end'" % _sh(line))
     r = subprocess.run([fish, "--no-config", "-c", "\n".join(script)],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, cwd=cwd)
     if r.returncode != 0 or r.stderr:
         raise AssertionError("fish completion failed: %s" % r.stderr)
     return _split_answers(r.stdout)
