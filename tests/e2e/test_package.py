@@ -50,6 +50,9 @@ def main():
     if not CPACK or missing or not os.path.exists(os.path.join(BUILD_DIR, "CPackConfig.cmake")):
         print("SKIP: cannot build a .deb here (cpack, %s)" % " ".join(missing or ["config"]))
         sys.exit(77)
+    if not os.path.isdir(os.path.join(BUILD_DIR, "docs", "man")):
+        print("SKIP: this build renders no man pages (PYC_BUILD_MAN=OFF)")
+        sys.exit(77)
     out = os.path.join(suite.tmp, "out")
     deb = None
     with suite.case("cpack -G DEB builds the package"):
