@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 
 from pyc_e2e import SOURCE_DIR, run_tool
 
@@ -118,22 +119,29 @@ def fish_complete(lines, cwd=None):
     return _split_answers(r.stdout)
 
 
-def zsh_options():
-    """{command: options} of the zsh completion: the option of each _arguments spec
-    line in each _pyc-tool_<command> function."""
-    with open(ZSH_COMPLETION, encoding="utf-8") as f:
-        text = f.read()
-    out = {}
-    for m in re.finditer(r"^_pyc-tool_([a-z][\w-]*)\(\) \{\n(.*?)^\}", text, re.M | re.S):
-        out[m.group(1)] = set(re.findall(r"^\s*'(?:\([^)]*\))?\*?(--?[A-Za-z][\w-]*)",
-                                         m.group(2), re.M))
-    return out
-
-
-def zsh_commands():
-    with open(ZSH_COMPLETION, encoding="utf-8") as f:
-        block = f.read().split("cmds=(", 1)[1].split(")\n", 1)[0]
-    return re.findall(r"'([a-z][\w-]*):", block)
+def zsh_complete(lines, cwd=None):
+    """The matches zsh's completion system adds for each command line (a string ending
+    in the word being completed), through zsh_complete.zsh; None without zsh."""
+    zsh = shutil.which("zsh")
+    if not zsh:
+        return None
+    with tempfile.TemporaryDirectory(prefix="pyc-zsh-") as tmp:
+        out = os.path.join(tmp, "matches")
+        open(out, "w").close()
+        r = subprocess.run([zsh, "-f", os.path.join(os.path.dirname(__file__), "zsh_complete.zsh"),
+                            COMPLETION_DIR, out] + list(lines),
+                           capture_output=True, text=True, cwd=cwd, timeout=120,
+                           env=dict(os.environ, HOME=tmp, TERM="dumb"))
+        if r.returncode == 77:
+            return None
+        if r.returncode != 0:
+            raise AssertionError("zsh completion failed: %s" % r.stderr)
+        with open(out) as f:
+            text = f.read()
+    # Before the first marker: the completion that primes the shell.
+    answers = [[w for w in part.splitlines() if w] for part in text.split("#line\n")[1:]]
+    assert len(answers) == len(lines), (lines, text)
+    return answers
 
 
 def _split_answers(stdout):

@@ -2,8 +2,8 @@
 
 bash: src/completion/pyc-tool.bash is sourced and its function called with
 COMP_WORDS/COMP_CWORD set, as readline would; COMPREPLY is the answer. fish: the
-completion file is sourced and `complete -C LINE` asked. zsh: `zsh -n` (its completion
-system needs a terminal). Each answer is checked against an oracle: the interpreters
+completion file is sourced and `complete -C LINE` asked. zsh: an interactive zsh on a
+pseudo-terminal completes each line with TAB (zsh_complete.zsh). Each answer is checked against an oracle: the interpreters
 themselves for cache tags, py_compile for the invalidation modes, the directory for
 paths, `pyc-tool --help` for commands. The options per command are the drift test's.
 """
@@ -115,6 +115,29 @@ def main():
             raise pyc_e2e.SkipCase("fish is not installed")
         assert "mod.pyc" in got and "sub/" in got, got
         assert got.index("mod.pyc") < got.index("notes.txt"), got
+
+    zsh_cases = [
+        ("pyc-tool compile --invalidation-mode ", modes),
+        ("pyc-tool compile --invalidation-mode=", modes),
+        ("pyc-tool status --tag ", set(tags)),
+        ("pyc-tool clean --keep-tag cpython-3", set(tags)),
+        ("pyc-tool -C ", {"sub"}),
+        ("pyc-tool -C sub st", {c for c in cmds if c.startswith("st")}),
+        ("pyc-tool help c", {c for c in cmds if c.startswith("c")}),
+        ("pyc-tool hook ", {"install", "uninstall"}),
+        ("pyc-tool status ", {"mod.py", "mod.pyc", "notes.txt", "sub"}),
+        ("pyc-tool inspect ", {"mod.pyc", "sub"}),
+        ("pyc-tool compile -j 4 ", {"mod.py", "sub"}),
+        ("pyc-tool status --prefix ", {"sub"}),
+        ("pyc-tool compile -o ", {"-1", "0", "1", "2"}),
+        ("pyc-tool stauts -", set()),
+    ]
+    answers = cs.zsh_complete([line for line, _ in zsh_cases], cwd=tree)
+    for (line, want), got in zip(zsh_cases, answers or [None] * len(zsh_cases)):
+        with suite.case("zsh: %s<TAB>" % line[len("pyc-tool "):]):
+            if got is None:
+                raise pyc_e2e.SkipCase("zsh is not installed")
+            assert set(got) == want, "got %s, want %s" % (sorted(got), sorted(want))
 
     for shell, path in (("zsh", cs.ZSH_COMPLETION), ("fish", cs.FISH_COMPLETION),
                         ("bash", cs.BASH_COMPLETION)):
