@@ -105,6 +105,15 @@ def main():
             r = subprocess.run(["groff", "-ww", "-z", "-man", "-Tutf8", page],
                                capture_output=True, text=True)
             assert r.returncode == 0 and not r.stderr, (page, r.stderr)
+    with suite.case("cmake --install elsewhere: zsh's site-functions, the rest alike"):
+        prefix = os.path.join(suite.tmp, "local")
+        run([os.environ.get("PYC_CMAKE") or "cmake", "--install", BUILD_DIR, "--prefix", prefix])
+        local = {os.path.relpath(os.path.join(d, f), prefix)
+                 for d, _, fs in os.walk(prefix) for f in fs}
+        zsh = "share/zsh/site-functions/_pyc-tool"
+        want_local = {p[len("usr/"):] for p in want}
+        want_local = {zsh if "zsh/" in p else p for p in want_local}
+        assert want_local <= local, "missing %s" % sorted(want_local - local)
     with suite.case("the extracted bash completion completes"):
         r = subprocess.run(["bash", "--norc", "-c",
                             "source %s/usr/share/bash-completion/completions/pyc-tool; "
