@@ -138,7 +138,6 @@ def zsh_complete(lines, cwd=None):
             raise AssertionError("zsh completion failed: %s" % r.stderr)
         with open(out) as f:
             text = f.read()
-    # Before the first marker: the completion that primes the shell.
     answers = [[w for w in part.splitlines() if w] for part in text.split("#line\n")[1:]]
     assert len(answers) == len(lines), (lines, text)
     return answers
