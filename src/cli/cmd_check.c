@@ -9,6 +9,7 @@
  * 3 runtime. Nothing is ever changed.
  */
 #include "cli.h"
+#include "suggest.h"
 #include "out.h"
 
 #include "pyc/buf.h"
@@ -76,7 +77,8 @@ static int parse(int argc, char **argv, struct check_opts *o)
 		case 'q': o->quiet = true; break;
 		case 'h': return 1;
 		default:
-			return cli_usage_error("check", "unknown option '%s'", argv[optind - 1]);
+			return cli_usage_error("check", "unknown option '%s'%s", argv[optind - 1],
+			                       cli_suggest_option(argv[optind - 1], longopts));
 		}
 	}
 	o->files = argv + optind;

@@ -5,6 +5,7 @@
  * Output, JSON schema and exit codes: docs/clean.md.
  */
 #include "cli.h"
+#include "suggest.h"
 #include "out.h"
 
 #include "pyc/cache_path.h"
@@ -110,7 +111,8 @@ static int parse_args(struct clean_args *a, int argc, char **argv)
 			return cli_usage_error("clean", "option '%s' needs an argument",
 			                       argv[optind - 1]);
 		default:
-			return cli_usage_error("clean", "unknown option '%s'", argv[optind - 1]);
+			return cli_usage_error("clean", "unknown option '%s'%s", argv[optind - 1],
+			                       cli_suggest_option(argv[optind - 1], clean_longopts));
 		}
 	}
 	if (a->stale && a->orphans)

@@ -4,6 +4,7 @@
  * are described in docs/compile.md.
  */
 #include "cli.h"
+#include "suggest.h"
 #include "out.h"
 
 #include "pyc/compileall.h"
@@ -83,7 +84,7 @@ static void print_help(void)
 	      "  --timeout SECONDS   per-file worker time limit (default 600, 0 = none)\n"
 	      "  --no-cache          neither the probe cache nor the failure cache\n"
 	      "\nExit status: 0 ok, 1 a file failed or a path cannot be listed, 2 usage,\n"
-	      "3 an interpreter cannot be run. See docs/compile.md.\n", stdout);
+	      "3 an interpreter cannot be run. See 'man pyc-tool-compile'.\n", stdout);
 }
 
 static double now_sec(void)
@@ -442,8 +443,10 @@ static int parse_args(compile_opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":lr:fqvbd:s:p:x:i:j:o:e:h", long_opts, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			const char *name = argv[optind - 1];
-			return cli_usage_error("compile", c == ':' ? "option '%s' needs an argument"
-			                                           : "unrecognized arguments: %s", name);
+			if (c == ':')
+				return cli_usage_error("compile", "option '%s' needs an argument", name);
+			return cli_usage_error("compile", "unrecognized arguments: %s%s", name,
+			                       cli_suggest_option(name, long_opts));
 		}
 		int rc = parse_one(o, c, optarg);
 		if (rc != 0)

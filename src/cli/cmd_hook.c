@@ -10,6 +10,7 @@
  * 3 refused or failed (the message says why and which flag would proceed).
  */
 #include "cli.h"
+#include "suggest.h"
 #include "out.h"
 
 #include "pyc/githook.h"
@@ -89,7 +90,9 @@ static int parse_install(int argc, char **argv, pyc_hook_mode *mode)
 		case 'c': *mode = PYC_HOOK_CHAIN; n++; break;
 		case 'f': *mode = PYC_HOOK_FORCE; n++; break;
 		case 'h': return 1;
-		default: return cli_usage_error("hook", "unknown option '%s'", argv[optind - 1]);
+		default:
+			return cli_usage_error("hook", "unknown option '%s'%s", argv[optind - 1],
+			                       cli_suggest_option(argv[optind - 1], longopts));
 		}
 	}
 	if (optind < argc)

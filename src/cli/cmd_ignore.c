@@ -3,6 +3,7 @@
  * stop tracking the bytecode already committed (docs/git.md).
  */
 #include "cli.h"
+#include "suggest.h"
 #include "out.h"
 
 #include "pyc/git.h"
@@ -30,7 +31,7 @@ static void print_usage(FILE *f)
 	      "  --dry-run       show what would be added or untracked, change nothing\n"
 	      "  --untrack       also remove tracked bytecode from the index, like\n"
 	      "                  'git rm -r --cached' (files stay on disk; .pyd is kept)\n"
-	      "  --json          JSON Lines records and a summary (docs/git.md)\n"
+	      "  --json          JSON Lines records and a summary (man pyc-tool-ignore)\n"
 	      "  -q, --quiet     print errors only\n"
 	      "\n"
 	      "Exit status: 0 done or nothing to do, 1 --check found a problem, 2 usage,\n"
@@ -59,7 +60,8 @@ static int parse(int argc, char **argv, struct ignore_opts *o)
 		case 'q': o->quiet = true; break;
 		case 'h': print_usage(stdout); return cli_finish_stdout(CLI_EXIT_OK);
 		default:
-			return cli_usage_error("ignore", "unknown option '%s'", argv[optind - 1]);
+			return cli_usage_error("ignore", "unknown option '%s'%s", argv[optind - 1],
+			                       cli_suggest_option(argv[optind - 1], longopts));
 		}
 	}
 	if (optind < argc)

@@ -3,6 +3,7 @@
  * against its source. docs/status.md.
  */
 #include "cli.h"
+#include "suggest.h"
 #include "out.h"
 
 #include "pyc/buf.h"
@@ -329,9 +330,11 @@ int cmd_inspect(int argc, char **argv, const cli_ctx *ctx)
 		} else if (c == 'h') {
 			fputs(inspect_usage, stdout);
 			return cli_finish_stdout(CLI_EXIT_OK);
+		} else if (c == ':') {
+			return cli_usage_error("inspect", "option '%s' needs an argument", argv[optind - 1]);
 		} else {
-			return cli_usage_error("inspect", c == ':' ? "option '%s' needs an argument"
-			                                           : "unknown option '%s'", argv[optind - 1]);
+			return cli_usage_error("inspect", "unknown option '%s'%s", argv[optind - 1],
+			                       cli_suggest_option(argv[optind - 1], longopts));
 		}
 	}
 	if (optind >= argc)

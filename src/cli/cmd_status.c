@@ -3,6 +3,7 @@
  * its state (fresh, stale, orphan, sourceless, corrupt, missing). docs/status.md.
  */
 #include "cli.h"
+#include "suggest.h"
 #include "out.h"
 
 #include "pyc/cache_path.h"
@@ -115,8 +116,10 @@ static int parse_args(struct status_opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":o:j:qh", status_long, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			const char *bad = argv[optind - 1];
-			return cli_usage_error("status", c == ':' ? "option '%s' needs an argument"
-			                                          : "unknown option '%s'", bad);
+			if (c == ':')
+				return cli_usage_error("status", "option '%s' needs an argument", bad);
+			return cli_usage_error("status", "unknown option '%s'%s", bad,
+			                       cli_suggest_option(bad, status_long));
 		}
 		int rc = parse_one(o, c, optarg);
 		if (rc >= 0)

@@ -5,6 +5,7 @@
  *   pyc-tool --help | --version | help COMMAND
  */
 #include "cli.h"
+#include "suggest.h"
 
 #include "pyc/pyc.h"
 
@@ -38,9 +39,10 @@ static void print_usage(FILE *f)
 	      "       pyc-tool --help | --version | help COMMAND\n\ncommands:\n", f);
 	for (size_t i = 0; i < CLI_NCMDS; i++)
 		fprintf(f, "  %-10s  %s\n", cli_cmds[i].name, cli_cmds[i].summary);
-	fputs("\nRun 'pyc-tool COMMAND --help' for a command's options.\n"
+	fputs("\nRun 'pyc-tool COMMAND --help' for a command's options, 'man pyc-tool-COMMAND'\n"
+	      "for its manual.\n"
 	      "Exit status: 0 ok, 1 findings (stale caches, staged bytecode, compile errors),\n"
-	      "2 usage error, 3 runtime error. See docs/cli.md.\n", f);
+	      "2 usage error, 3 runtime error. See 'man pyc-tool'.\n", f);
 }
 
 static const struct cli_cmd *find_cmd(const char *name)
@@ -49,6 +51,16 @@ static const struct cli_cmd *find_cmd(const char *name)
 		if (strcmp(cli_cmds[i].name, name) == 0)
 			return &cli_cmds[i];
 	return NULL;
+}
+
+/* "; did you mean 'status'?" for a mistyped command ("help" included). */
+static const char *cmd_hint(const char *typed)
+{
+	const char *names[CLI_NCMDS + 1];
+	for (size_t i = 0; i < CLI_NCMDS; i++)
+		names[i] = cli_cmds[i].name;
+	names[CLI_NCMDS] = "help";
+	return cli_suggest(typed, names, CLI_NCMDS + 1, "");
 }
 
 int main(int argc, char **argv)
@@ -80,7 +92,9 @@ int main(int argc, char **argv)
 			printf("pyc-tool %s\n", pyc_version());
 			return cli_finish_stdout(CLI_EXIT_OK);
 		} else {
-			return cli_usage_error(NULL, "unknown option '%s'", a);
+			static const char *const global[] = { "help", "version" };
+			return cli_usage_error(NULL, "unknown option '%s'%s", a,
+			                       cli_suggest(a[1] == '-' ? a + 2 : "", global, 2, "--"));
 		}
 	}
 	if (i >= argc) {
@@ -96,13 +110,14 @@ int main(int argc, char **argv)
 		}
 		const struct cli_cmd *c = find_cmd(argv[i + 1]);
 		if (!c)
-			return cli_usage_error(NULL, "unknown command '%s'", argv[i + 1]);
+			return cli_usage_error(NULL, "unknown command '%s'%s", argv[i + 1],
+			                       cmd_hint(argv[i + 1]));
 		char *help_argv[] = { argv[i + 1], "--help", NULL };
 		return c->fn(2, help_argv, &ctx);
 	}
 	const struct cli_cmd *c = find_cmd(name);
 	if (!c)
-		return cli_usage_error(NULL, "unknown command '%s'", name);
+		return cli_usage_error(NULL, "unknown command '%s'%s", name, cmd_hint(name));
 	/* getopt_long state is global: each command parses its own argv from index 1. */
 	return c->fn(argc - i, argv + i, &ctx);
 }

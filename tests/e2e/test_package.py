@@ -1,0 +1,128 @@
+"""The Debian package: `cpack -G DEB` from this build tree, then what is in it.
+
+The package must hold the binary, pyc-tool(1) and a pyc-tool-<command>(1) page for every
+command `pyc-tool --help` lists, the bash, zsh and fish completions, and the licence;
+its Depends must name the packages of the shared libraries the binary loads (ldd, then
+dpkg -S: the oracle for dpkg-shlibdeps); extracted, the binary must run and say what the
+built one says, the pages must render and the bash completion must complete.
+Skipped without cpack, dpkg-deb or dpkg-shlibdeps (package dpkg-dev).
+"""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli_surface as cs  # noqa: E402
+import pyc_e2e  # noqa: E402
+from pyc_e2e import run_tool  # noqa: E402
+
+BUILD_DIR = os.environ.get("PYC_BUILD_DIR", "")
+CPACK = os.environ.get("PYC_CPACK") or shutil.which("cpack")
+
+
+def run(args, **kw):
+    return subprocess.run(args, capture_output=True, text=True, check=True, **kw).stdout
+
+
+def library_packages(exe):
+    """The Debian packages of the shared libraries EXE names as NEEDED (readelf), found
+    where the loader finds them (ldd); the sanitizer runtimes aside."""
+    needed = set(re.findall(r"\(NEEDED\)\s+Shared library: \[(\S+)\]", run(["readelf", "-d", exe])))
+    pkgs = set()
+    for name, path in re.findall(r"^\s*(\S+) => (/\S+)", run(["ldd", exe]), re.M):
+        if name not in needed or re.match(r"lib(asan|ubsan)", name):
+            continue
+        owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
+        if owner.returncode != 0:  # /lib is /usr/lib on merged-/usr systems
+            owner = subprocess.run(["dpkg", "-S", os.path.realpath(path)],
+                                   capture_output=True, text=True)
+        assert owner.returncode == 0, "no package owns %s" % path
+        pkgs.add(owner.stdout.split(":")[0])
+    return pkgs
+
+
+def main():
+    suite = pyc_e2e.Suite("package")
+    missing = [t for t in ("dpkg-deb", "dpkg-shlibdeps", "readelf") if not shutil.which(t)]
+    if not CPACK or missing or not os.path.exists(os.path.join(BUILD_DIR, "CPackConfig.cmake")):
+        print("SKIP: cannot build a .deb here (cpack, %s)" % " ".join(missing or ["config"]))
+        sys.exit(77)
+    if not os.path.isdir(os.path.join(BUILD_DIR, "docs", "man")):
+        print("SKIP: this build renders no man pages (PYC_BUILD_MAN=OFF)")
+        sys.exit(77)
+    out = os.path.join(suite.tmp, "out")
+    deb = None
+    with suite.case("cpack -G DEB builds the package"):
+        run([CPACK, "-G", "DEB", "--config", os.path.join(BUILD_DIR, "CPackConfig.cmake"),
+             "-B", out])
+        debs = glob.glob(os.path.join(out, "pyc-tool_*.deb"))
+        assert len(debs) == 1, os.listdir(out)
+        deb = debs[0]
+    if deb is None:
+        suite.finish()
+
+    version = run_tool(["--version"], check_rc=0).stdout.decode().split()[-1]
+    with suite.case("control: name, version, dependencies of every shared library"):
+        fields = dict(re.findall(r"^(\w[\w-]*): (.*)$", run(["dpkg-deb", "-f", deb]), re.M))
+        assert fields["Package"] == "pyc-tool", fields
+        assert fields["Version"] == version, fields
+        depends = {d.split()[0] for d in fields["Depends"].split(", ")}
+        want = library_packages(os.path.join(BUILD_DIR, "pyc-tool"))
+        assert want and want <= depends, "Depends %s lacks %s" % (depends, want - depends)
+
+    listing = set(re.findall(r" \./(\S+)$", run(["dpkg-deb", "-c", deb]), re.M))
+    want = {"usr/bin/pyc-tool", "usr/share/man/man1/pyc-tool.1",
+            "usr/share/bash-completion/completions/pyc-tool",
+            "usr/share/zsh/vendor-completions/_pyc-tool",
+            "usr/share/fish/vendor_completions.d/pyc-tool.fish",
+            "usr/share/doc/pyc-tool/LICENSE", "usr/share/doc/pyc-tool/README.md"}
+    want |= {"usr/share/man/man1/pyc-tool-%s.1" % c for c in cs.commands()}
+    with suite.case("dpkg-deb -c: binary, man pages, completions, licence"):
+        assert want <= listing, "missing %s" % sorted(want - listing)
+    with suite.case("everything under /usr"):
+        assert all(p.startswith("usr/") for p in listing if not p.endswith("/")), listing
+
+    root = os.path.join(suite.tmp, "root")
+    run(["dpkg-deb", "-x", deb, root])
+    exe = os.path.join(root, "usr", "bin", "pyc-tool")
+    with suite.case("the extracted binary runs and is the built one"):
+        for args in (["--version"], ["--help"], ["status", "--help"]):
+            got = subprocess.run([exe] + args, capture_output=True)
+            assert got.returncode == 0, got.stderr
+            assert got.stdout == run_tool(args, check_rc=0).stdout, args
+    with suite.case("the extracted binary does its job: status of a tree"):
+        tree = os.path.join(suite.tmp, "tree", "__pycache__")
+        os.makedirs(tree)
+        open(os.path.join(tree, "gone.cpython-312.pyc"), "wb").close()
+        got = subprocess.run([exe, "status", os.path.dirname(tree)], capture_output=True,
+                             text=True, env=pyc_e2e.clean_env(NO_COLOR="1"))
+        assert got.returncode == 1 and "orphan" in got.stdout, (got.stdout, got.stderr)
+    with suite.case("the extracted man pages render"):
+        for page in sorted(glob.glob(os.path.join(root, "usr/share/man/man1/*.1"))):
+            r = subprocess.run(["groff", "-ww", "-z", "-man", "-Tutf8", page],
+                               capture_output=True, text=True)
+            assert r.returncode == 0 and not r.stderr, (page, r.stderr)
+    with suite.case("cmake --install elsewhere: zsh's site-functions, the rest alike"):
+        prefix = os.path.join(suite.tmp, "local")
+        run([os.environ.get("PYC_CMAKE") or "cmake", "--install", BUILD_DIR, "--prefix", prefix])
+        local = {os.path.relpath(os.path.join(d, f), prefix)
+                 for d, _, fs in os.walk(prefix) for f in fs}
+        zsh = "share/zsh/site-functions/_pyc-tool"
+        want_local = {p[len("usr/"):] for p in want}
+        want_local = {zsh if "zsh/" in p else p for p in want_local}
+        assert want_local <= local, "missing %s" % sorted(want_local - local)
+    with suite.case("the extracted bash completion completes"):
+        r = subprocess.run(["bash", "--norc", "-c",
+                            "source %s/usr/share/bash-completion/completions/pyc-tool; "
+                            "COMP_WORDS=(pyc-tool stat); COMP_CWORD=1; _pyc_tool; "
+                            "echo \"${COMPREPLY[*]}\"" % root],
+                           capture_output=True, text=True)
+        assert r.stdout.split() == ["status"], (r.stdout, r.stderr)
+    suite.finish()
+
+
+if __name__ == "__main__":
+    main()
