@@ -5,6 +5,7 @@
  * docs/importtime.md.
  */
 #include "cli.h"
+#include "suggest.h"
 #include "importtime_report.h"
 
 #include <errno.h>
@@ -110,8 +111,10 @@ static int parse_args(struct importtime_opts *o, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":n:j:qh", importtime_long, NULL)) != -1) {
 		if (c == '?' || c == ':') {
 			const char *bad = argv[optind - 1];
-			return cli_usage_error("importtime", c == ':' ? "option '%s' needs an argument"
-			                                              : "unknown option '%s'", bad);
+			if (c == ':')
+				return cli_usage_error("importtime", "option '%s' needs an argument", bad);
+			return cli_usage_error("importtime", "unknown option '%s'%s", bad,
+			                       cli_suggest_option(bad, importtime_long));
 		}
 		int rc = parse_one(o, c, optarg);
 		if (rc >= 0)
