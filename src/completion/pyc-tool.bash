@@ -3,9 +3,10 @@
 # Installed as share/bash-completion/completions/pyc-tool, loaded on demand by the
 # bash-completion package; `source` it by hand without that package. Every command's
 # options here are checked against its --help by tests/e2e/test_doc_drift.py: a new
-# command adds its name to _pyc_tool_commands and an _pyc_tool_opts_<name> line.
+# command adds its name to _pyc_tool_commands and an _pyc_tool_opts_<name> line, and
+# a _pyc_tool_valued_<name> line for options taking a value that no other has.
 
-_pyc_tool_commands="status inspect compile clean ignore check hook help"
+_pyc_tool_commands="status inspect compile clean ignore check hook importtime help"
 _pyc_tool_global_opts="-C -h --help --version"
 
 _pyc_tool_opts_status="--tag --python -o --prefix --exclude -j --all --json -q --quiet -h --help"
@@ -18,10 +19,24 @@ _pyc_tool_opts_ignore="--exclude-file --check --dry-run --untrack --json -q --qu
 _pyc_tool_opts_check="--staged --index --ignore-rule --json -q --quiet -h --help"
 _pyc_tool_opts_hook="-h --help"
 _pyc_tool_opts_hook_install="--chain --force -h --help"
+_pyc_tool_opts_importtime="--python -n --path --top -j --json --svg -q --quiet -h --help"
 
 # Options whose value is the next word (or follows '=').
 _pyc_tool_valued=" -C --tag --keep-tag --python --prefix --exclude -o -j --workers -r -d -s -p -x
 	-i -e --invalidation-mode --timeout "
+# Those of one command only: another command may have the same letter as a flag (clean
+# -n is --dry-run).
+_pyc_tool_valued_importtime=" -n --path --top --svg "
+
+# Whether word $1 takes the next word as its value in command $2.
+_pyc_tool_is_valued()
+{
+	[[ $_pyc_tool_valued == *" $1 "* ]] && return 0
+	# Only a known command names a variable: a mistyped one may be no valid name.
+	[[ -n $2 && " $_pyc_tool_commands " == *" $2 "* ]] || return 1
+	local var=_pyc_tool_valued_${2//-/_}
+	[[ ${!var} == *" $1 "* ]]
+}
 
 # Cache tags of the interpreters on PATH: python3.12 -> cpython-312 (2.x has no tag).
 _pyc_tool_tags()
@@ -69,8 +84,8 @@ _pyc_tool_value()
 		[[ $2 == compile ]] && levels="-1 $levels"
 		COMPREPLY=($(compgen -W "$levels" -- "$cur"))
 		;;
-	-C | --prefix | -e | -d | -s | -p) _pyc_tool_dirs ;;
-	-i) _pyc_tool_files ;;
+	-C | --prefix | -e | -d | -s | -p | --path) _pyc_tool_dirs ;;
+	-i | --svg) _pyc_tool_files ;;
 	esac
 }
 
@@ -114,14 +129,14 @@ _pyc_tool()
 			esac
 		elif [[ $cmd == hook && -z $sub && $word != -* ]]; then
 			sub=$word
-		elif [[ $_pyc_tool_valued == *" $word "* && $word != --*=* ]]; then
+		elif _pyc_tool_is_valued "$word" "$cmd" && [[ $word != --*=* ]]; then
 			((i++))
 		fi
 	done
 
 	# A mistyped command gets nothing (and is no variable name to look up).
 	[[ -z $cmd || " $_pyc_tool_commands " == *" $cmd "* ]] || return 0
-	if [[ $_pyc_tool_valued == *" $prev "* ]] && [[ -n $cmd || $prev == -C ]]; then
+	if _pyc_tool_is_valued "$prev" "$cmd" && [[ -n $cmd || $prev == -C ]]; then
 		_pyc_tool_value "$prev" "$cmd"
 		[[ -n $eq ]] && COMPREPLY=("${COMPREPLY[@]/#/$eq}")
 		return 0

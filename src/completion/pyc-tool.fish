@@ -40,7 +40,7 @@ function __pyc_tool_pythons
     complete -C python | string match -r '^python[\d.]*(?=\t|$)' | sort -u
 end
 
-set -l cmds status inspect compile clean ignore check hook help
+set -l cmds status inspect compile clean ignore check hook importtime help
 complete -c pyc-tool -f
 
 # Global options and the commands.
@@ -54,6 +54,7 @@ complete -c pyc-tool -n __pyc_tool_no_command -a clean -d 'remove bytecode cache
 complete -c pyc-tool -n __pyc_tool_no_command -a ignore -d 'make git ignore bytecode'
 complete -c pyc-tool -n __pyc_tool_no_command -a check -d 'fail when bytecode would reach git'
 complete -c pyc-tool -n __pyc_tool_no_command -a hook -d 'install or uninstall the pre-commit hook'
+complete -c pyc-tool -n __pyc_tool_no_command -a importtime -d 'import time with and without caches'
 complete -c pyc-tool -n __pyc_tool_no_command -a help -d 'show the options of a command'
 complete -c pyc-tool -n '__pyc_tool_using help' -a "$cmds"
 
@@ -147,3 +148,14 @@ set -l s '__pyc_tool_using hook'
 complete -c pyc-tool -n "$s; and not __fish_seen_subcommand_from install uninstall" -a 'install uninstall'
 complete -c pyc-tool -n "$s; and __fish_seen_subcommand_from install" -l chain -d 'move the existing hook aside, run it first'
 complete -c pyc-tool -n "$s; and __fish_seen_subcommand_from install" -l force -d 'replace the existing hook'
+
+# importtime (its operands are module names: nothing to offer)
+set -l s '__pyc_tool_using importtime'
+complete -c pyc-tool -n $s -l python -r -a '(__pyc_tool_pythons)' -d 'interpreter to measure'
+complete -c pyc-tool -n $s -s n -x -d 'timed runs per scenario'
+complete -c pyc-tool -n $s -l path -x -a '(__fish_complete_directories)' -d 'put a directory first on the module path'
+complete -c pyc-tool -n $s -l top -x -d 'modules to list, by saving (0 = all)'
+complete -c pyc-tool -n $s -s j -x -d 'workers compiling the fresh caches'
+complete -c pyc-tool -n $s -l json -d 'JSON Lines output'
+complete -c pyc-tool -n $s -l svg -r -F -d 'write an icicle chart of the import trees'
+complete -c pyc-tool -n $s -s q -l quiet -d 'print nothing (with --svg: only the chart)'
