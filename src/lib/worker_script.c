@@ -14,6 +14,11 @@
  * dont_inherit=True, optimize=level) (SourceFileLoader.source_to_code), then
  * marshal.dumps(code) at the default version, as _code_to_timestamp_pyc does. The first
  * level that fails ends the job, as compileall's loop over levels does.
+ * Each level is compiled and dumped in its own call of dump(), as compileall makes one
+ * py_compile.compile call per level: marshal flags an object for back-references when its
+ * reference count is above one, and the previous level's code object, still alive while
+ * the next level compiles, shares strings and constants with it and changes those counts
+ * (3.11 and 3.13 then write other opt-1/opt-2 bytes than compileall).
  *
  * SIGINT is ignored: a Ctrl-C meant for pyc-tool reaches the whole process group, and the
  * workers should leave quietly when pyc-tool closes their socket, not print tracebacks.
@@ -43,6 +48,9 @@ const char pyc_worker_script[] =
 	"    msg = msg.encode('utf-8', 'backslashreplace')\n"
 	"    name = e.__class__.__name__.encode('utf-8', 'backslashreplace')\n"
 	"    return b'E' + U.pack(len(name)) + name + U.pack(len(msg)) + msg\n"
+	"def dump(source, dfile, level):\n"
+	"    code = compile(source, dfile, 'exec', dont_inherit=True, optimize=level)\n"
+	"    return marshal.dumps(code)\n"
 	"def job(body):\n"
 	"    nl, = U.unpack_from(body, 0)\n"
 	"    levels = struct.unpack_from('<%di' % nl, body, 4)\n"
@@ -54,8 +62,7 @@ const char pyc_worker_script[] =
 	"    out = [b'R', U.pack(nl)]\n"
 	"    try:\n"
 	"        for level in levels:\n"
-	"            code = compile(source, dfile, 'exec', dont_inherit=True, optimize=level)\n"
-	"            data = marshal.dumps(code)\n"
+	"            data = dump(source, dfile, level)\n"
 	"            out.append(U.pack(len(data)))\n"
 	"            out.append(data)\n"
 	"    except Exception as e:\n"
