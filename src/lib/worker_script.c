@@ -19,6 +19,10 @@
  * reference count is above one, and the previous level's code object, still alive while
  * the next level compiles, shares strings and constants with it and changes those counts
  * (3.11 and 3.13 then write other opt-1/opt-2 bytes than compileall).
+ * For the same reason the worker imports what `python -m compileall` has loaded when it
+ * compiles (compileall, argparse, runpy and their imports): in 3.13 the strings of a loaded
+ * module are shared with its freshly compiled code, so argparse.py and functools.py came
+ * out with other reference flags than compileall, which has them imported.
  *
  * SIGINT is ignored: a Ctrl-C meant for pyc-tool reaches the whole process group, and the
  * workers should leave quietly when pyc-tool closes their socket, not print tracebacks.
@@ -70,6 +74,10 @@ const char pyc_worker_script[] =
 	"    return b''.join(out)\n"
 	"def main():\n"
 	"    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+	"    try:\n"
+	"        import compileall, argparse, runpy\n"
+	"    except ImportError:\n"
+	"        pass\n"
 	"    hello = ('H%d.%d.%d' % tuple(sys.version_info[:3])).encode('ascii')\n"
 	"    wr(U.pack(len(hello)) + hello)\n"
 	"    while True:\n"

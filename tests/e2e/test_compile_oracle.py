@@ -1,24 +1,35 @@
 """pyc-tool compile against each interpreter's own compileall, option set by option set.
 
-For every CPython 3.6-3.13 found, a slice of its own standard library (top-level modules,
-packages with subpackages, the syntax- and encoding-error files from its test data, and
-edge cases: odd names, modes, mtimes, symlinks, deep directories) is laid out in a work
-area W. For each option set, `pythonX.Y -m compileall OPTIONS W/tree` runs on a pristine
-copy of W, W is moved aside, the pristine copy is restored AT THE SAME PATH (co_filename
-embeds it), and `pyc-tool compile --python pythonX.Y OPTIONS W/tree` runs there. Both get
-PYTHONHASHSEED=0, no PYTHONDONTWRITEBYTECODE, umask 022. Then the two areas must hold the
-same entries with the same types and modes, the same hard-link structure, the same exit
-status, and the same .pyc contents: bytes for 3.11+; for 3.10 and earlier (where marshal
-sets FLAG_REF by reference count, so compileall -j1 and -j2 already differ) the same
-header and code objects equal in every co_* attribute (codecompare.py, run by the target
-interpreter). Some sets also compare what both print (-q, -qq, and pyc-tool's -v against
-compileall's default), line for line as multisets. W/pre holds caches already there (junk,
-a symlink, a directory). Then the no-op rule: a second pyc-tool run rewrites nothing and
-starts no interpreter (a --python wrapper logs every start). A set marked "known" is a
-KNOWN MISMATCH, run as an expected failure (reported as SKIP while it fails).
+For a CPython 3.6-3.13, a slice of its own standard library is laid out in a work area W:
+W/tree (top-level modules, packages with subpackages, the syntax- and encoding-error files
+from its test data and synthetic ones with non-ASCII messages and names, and edge cases:
+odd names, modes, mtimes, symlinks, deep directories) and W/multi (larger modules, among
+them every file whose opt-1/opt-2 pyc once differed when several levels were compiled in
+one run; compiled by the default, multi-level and -b sets only, to keep the others cheap).
+For each option set, `pythonX.Y -m compileall OPTIONS` runs on a pristine copy of W, W is
+moved aside, the pristine copy is restored AT THE SAME PATH (co_filename embeds it), and
+`pyc-tool compile --python pythonX.Y OPTIONS` runs there. Both get PYTHONHASHSEED=0, no
+PYTHONDONTWRITEBYTECODE, umask 022, and the set's environment (some run under LC_ALL=C,
+C.UTF-8 and a Latin-1 locale). Then the two areas must hold the same entries with the same
+types and modes, the same hard-link structure, the same exit status, and the same .pyc
+contents: bytes for 3.11+; for 3.10 and earlier (where marshal sets FLAG_REF by reference
+count, so compileall -j1 and -j2 already differ) the same header and code objects equal in
+every co_* attribute (codecompare.py, run by the target interpreter). Some sets also
+compare what both print (-q, -qq, and pyc-tool's -v against compileall's default), byte
+for byte, line for line as multisets. W/pre holds caches already there (junk, a symlink, a
+directory). Then the no-op rule: a second pyc-tool run rewrites nothing and starts no
+interpreter (a --python wrapper logs every start). A set marked "known" is a KNOWN
+MISMATCH, run as an expected failure (reported as SKIP while it fails).
 
+    test_compile_oracle.py 3.12 [3.13 ...]   those versions (CTest: oracle.compile.3.12)
+    test_compile_oracle.py multi             --python twice (CTest: oracle.compile.multi)
+    test_compile_oracle.py --long 3.13       the multi-level sets on the whole stdlib
+    test_compile_oracle.py                   every version, then multi
+
+A version that is not installed is skipped (exit 77 when nothing ran). After each version
+it prints where the time went (compileall, pyc-tool, copies, comparisons; wall and CPU).
 PYC_ORACLE_SELF=1 replaces pyc-tool by `compileall -j2` (checks the harness itself);
-PYC_ORACLE_VERSIONS=3.9,3.12 limits the run to those versions.
+PYC_ORACLE_VERSIONS=3.9,3.12 limits a run without arguments to those versions.
 """
 import hashlib
 import os
@@ -36,16 +47,21 @@ from pyc_e2e import SkipCase, Suite, clean_env, interpreters, run_tool  # noqa: 
 CODECOMPARE = os.path.join(HERE, "codecompare.py")
 SELF_CHECK = os.environ.get("PYC_ORACLE_SELF") == "1"
 
-TOP_MODULES = ["abc.py", "bisect.py", "colorsys.py", "fractions.py", "heapq.py", "keyword.py",
-               "string.py", "textwrap.py", "this.py", "_collections_abc.py", "contextlib.py",
-               "numbers.py"]
+TOP_MODULES = ["abc.py", "bisect.py", "colorsys.py", "heapq.py", "keyword.py", "string.py",
+               "textwrap.py", "this.py"]
 PACKAGES = ["concurrent", "json"]                  # concurrent/futures: a subpackage
 # Sources whose opt-1/opt-2 pycs came out different when one worker compiled several levels
 # in a row (3.11: ftplib; 3.13: the others): marshal's reference flags followed the previous
 # level's code object. Copied to W/multi with their stdlib paths, for the multi-level sets.
+# With larger modules, they are compiled by the sets where the code itself matters (default,
+# multi-level, -b); the sets about paths and options compile W/tree only, which is small.
 MULTI_LEVEL = ["logging/config.py", "importlib/metadata/__init__.py",
                "importlib/resources/_adapters.py", "test/test_grammar.py", "asyncio/events.py",
-               "xml/sax/saxutils.py", "xml/etree/ElementTree.py", "ftplib.py"]
+               "xml/sax/saxutils.py", "xml/etree/ElementTree.py", "ftplib.py",
+               "fractions.py", "_collections_abc.py", "contextlib.py", "numbers.py",
+               # what compileall itself has imported: in 3.13 its loaded strings changed
+               # the flags of these two even at one level, until the workers imported it
+               "argparse.py", "functools.py"]
 # Syntax- and encoding-error files of the test data; the layout moved between versions.
 BAD_GLOBS = ["test/badsyntax_*.py", "test/bad_coding*.py",
              "test/tokenizedata/badsyntax_*.py", "test/tokenizedata/bad_coding*.py",
@@ -84,8 +100,15 @@ MODES = {"keyword.py": 0o755, "string.py": 0o600, "textwrap.py": 0o444, "bisect.
 DEEP = 11       # deeper than compileall's old default recursion limit of 10 (3.6-3.8)
 
 
-# Where a version's time goes (printed after it): compileall, pyc-tool, copies, comparisons.
+# Where a version's time goes (printed after it): compileall, pyc-tool, copies, comparisons,
+# wall-clock seconds and the CPU seconds of the processes they ran.
 TIMES = {}
+CPU = {}
+
+
+def child_cpu():
+    t = os.times()
+    return t[2] + t[3]
 
 
 class timed:
@@ -93,10 +116,11 @@ class timed:
         self.kind = kind
 
     def __enter__(self):
-        self.t0 = time.time()
+        self.t0, self.c0 = time.time(), child_cpu()
 
     def __exit__(self, *exc):
         TIMES[self.kind] = TIMES.get(self.kind, 0.0) + time.time() - self.t0
+        CPU[self.kind] = CPU.get(self.kind, 0.0) + child_cpu() - self.c0
 
 
 def sh(*args):
@@ -379,15 +403,20 @@ class Area:
         opts = self.expand(opts)
         stdin = self.expand([stdin])[0].encode() if stdin is not None else None
         self.restore()
-        ro = self.run_compileall(opts, env, stdin)
-        if twice:                           # compare the reruns
+        ro = ro1 = self.run_compileall(opts, env, stdin)
+        if twice:                           # compare the first runs and the reruns
             ro = self.run_compileall(opts, env, stdin)
         os.rename(self.work, self.oracle)
         self.restore_work_only()
-        rt = self.run_tool(list(tool_extra) + opts, env, stdin)
+        rt = rt1 = self.run_tool(list(tool_extra) + opts, env, stdin)
         if twice:
             rt = self.run_tool(list(tool_extra) + opts, env, stdin)
         where = []
+        if twice and ro1.returncode != rt1.returncode:
+            where.append("first run's exit status: compileall %d, pyc-tool %d" % (
+                ro1.returncode, rt1.returncode))
+        if twice and output and not SELF_CHECK:
+            where += ["first run: " + w for w in compare_output(ro1, rt1)]
         if ro.returncode != rt.returncode:
             where.append("exit status: compileall %d, pyc-tool %d" % (ro.returncode, rt.returncode))
         npycs = digest = 0
@@ -448,9 +477,7 @@ def transcript(ro, rt):
 # "locale": the LC_ALL it runs under (None: no such locale here, skipped); "twice": each
 # tool runs twice, the second runs are compared.
 OPTION_SETS = [
-    ("default", ["{tree}"], None, None, (3, 6), {"same": True}),
-    ("-q: errors reported as compileall reports them", ["-q", "{tree}"], None, None, (3, 6),
-     {"output": True, "same": True}),
+    ("default", ["{tree}", "{work}/multi"], None, None, (3, 6), {"same": True}),
     ("-v: compileall's Listing/Compiling lines", ["{tree}"], None, None, (3, 6),
      {"output": True, "tool": ["-v"], "same": True}),
     ("-o 1 -o 2 --hardlink-dupes", ["-o", "1", "-o", "2", "--hardlink-dupes", "{tree}",
@@ -478,7 +505,8 @@ OPTION_SETS = [
      None, None, (3, 6)),
     ("-l", ["-l", "{tree}"], None, None, (3, 6)),
     ("-l -r 2 (-r wins)", ["-l", "-r", "2", "{tree}"], None, None, (3, 6)),
-    ("-q, run twice: the rerun reports the same errors", ["-q", "{tree}"], None, None, (3, 6),
+    ("-q, run twice: errors reported as compileall reports them, again on the rerun",
+     ["-q", "{tree}"], None, None, (3, 6),
      {"output": True, "same": True, "twice": True}),
     ("-qq: nothing printed but warnings", ["-qq", "{tree}"], None, None, (3, 6),
      {"output": True, "same": True}),
@@ -675,8 +703,9 @@ def run_version(suite, interp):
             noop_case(area, wrapper, log, opts)
     shutil.rmtree(vdir, ignore_errors=True)
     print("     %s done in %.1f s (%s)" % (v, time.time() - t0, ", ".join(
-        "%s %.1f s" % kv for kv in sorted(TIMES.items()))), flush=True)
+        "%s %.1f s/%.1f s CPU" % (k, t, CPU[k]) for k, t in sorted(TIMES.items()))), flush=True)
     TIMES.clear()
+    CPU.clear()
 
 
 def run_multi(suite, interps):
@@ -718,25 +747,27 @@ def build_whole_stdlib(interp, work):
                 write(os.path.join(work, "tree", os.path.relpath(src, lib)), read(src))
 
 
-# Every multi-level option set of the default run (on the whole tree), and all three levels.
-LONG_SETS = [(row[0], [o for o in row[1] if o != "{work}/multi"]) for row in OPTION_SETS
-             if row[1].count("-o") > 1] + [
+# Every multi-level option set of the default run (on the whole tree), all three levels,
+# and the default.
+LONG_SETS = [(row[0], [o for o in row[1] if not o.startswith("{")] + ["{tree}"])
+             for row in OPTION_SETS if row[1].count("-o") > 1] + [
     ("-o 0 -o 1 -o 2", ["-o", "0", "-o", "1", "-o", "2", "{tree}"]),
     ("-o 0 -o 1 -o 2 --hardlink-dupes",
-     ["-o", "0", "-o", "1", "-o", "2", "--hardlink-dupes", "{tree}"])]
+     ["-o", "0", "-o", "1", "-o", "2", "--hardlink-dupes", "{tree}"]),
+    ("default", ["{tree}"])]
 
 
 def run_long(suite, interp):
-    """The multi-level sets on the whole standard library (label `long`)."""
+    """The multi-level sets and the default on the whole standard library (label `long`)."""
     v = interp.short
-    if interp.version[:2] < (3, 9):
-        suite.skip("%s: compileall %s has no -o" % (v, v))
-        return
     vdir = os.path.join(suite.tmp, v)
     os.makedirs(vdir)
     with suite.case("%s copy the whole stdlib" % v):
         area = Area(interp, vdir, build_whole_stdlib)
     for label, opts in LONG_SETS:
+        if "-o" in opts and interp.version[:2] < (3, 9):
+            suite.skip("%s whole stdlib %s: compileall %s has no -o" % (v, label, v))
+            continue
         t0 = time.time()
         with suite.case("%s whole stdlib %s" % (v, label)):
             area.versus(opts)
