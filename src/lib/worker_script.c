@@ -76,7 +76,7 @@ const char pyc_worker_script[] =
 	"    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
 	"    try:\n"
 	"        import compileall, argparse, runpy\n"
-	"    except ImportError:\n"
+	"    except Exception:\n"
 	"        pass\n"
 	"    hello = ('H%d.%d.%d' % tuple(sys.version_info[:3])).encode('ascii')\n"
 	"    wr(U.pack(len(hello)) + hello)\n"
