@@ -37,6 +37,10 @@ typedef struct pyc_interp {
 	char *cwd;                 /**< the directory the probe ran in (relative sys.path
 	                                entries are relative to it) */
 	char *user_site;           /**< site.getusersitepackages(), NULL when unavailable */
+	char *stdout_encoding;     /**< codecs.lookup(sys.stdout.encoding).name on a pipe, e.g.
+	                                "utf-8", "ascii", "iso8859-1"; NULL when unknown */
+	char *stdout_errors;       /**< sys.stdout.errors, e.g. "strict", "surrogateescape" */
+	char *fs_encoding;         /**< codecs.lookup(sys.getfilesystemencoding()).name */
 	bool from_cache;           /**< the answer came from the probe cache */
 } pyc_interp;
 

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "suggest.h"
 #include "out.h"
+#include "pyout.h"
 
 #include "pyc/compileall.h"
 #include "pyc/interrupt.h"
@@ -43,6 +44,7 @@ typedef struct render {
 	const compile_opts *opts;
 	const cli_ctx *ctx;
 	const char *tag;      /* cache tag of the interpreter being compiled for */
+	pyout_enc enc;        /* how that interpreter's compileall would print */
 	bool multi;           /* more than one --python */
 	pyc_compileall_stats *st;
 	bool progress;        /* a progress line is on stderr */
@@ -92,44 +94,6 @@ static double now_sec(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Python's repr() of a str holding a file name (surrogateescape for bad bytes). */
-static void py_repr(FILE *f, const char *s)
-{
-	char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
-	fputc(q, f);
-	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
-	while (*p) {
-		unsigned char c = *p;
-		if (c == (unsigned char)q || c == '\\') {
-			fprintf(f, "\\%c", c);
-		} else if (c == '\n' || c == '\r' || c == '\t') {
-			fputs(c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t", f);
-		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(f, "\\x%02x", c);
-		} else if (c < 0x80) {
-			fputc(c, f);
-		} else {
-			/* Valid UTF-8 passes (C1 controls and NBSP escaped like Python); other bytes
-			 * are what os.fsdecode makes of them: lone surrogates. */
-			size_t n = out_utf8_seq_len(p, (size_t)(end - p));
-			if (!n) {
-				fprintf(f, "\\udc%02x", c);
-				p++;
-				continue;
-			}
-			unsigned cp = n == 2 ? (unsigned)((c & 0x1f) << 6 | (p[1] & 0x3f)) : 0x100;
-			if (cp < 0xa1 || cp == 0xad)
-				fprintf(f, "\\x%02x", cp);
-			else
-				fwrite(p, 1, n, f);
-			p += n;
-			continue;
-		}
-		p++;
-	}
-	fputc(q, f);
 }
 
 static void progress_clear(render *rd)
@@ -188,10 +152,10 @@ static void show_failure(render *rd, const pyc_compileall_event *ev)
 		fputs("*** ", stdout);
 	} else {
 		fputs("*** Error compiling ", stdout);
-		py_repr(stdout, ev->path);
+		pyout_repr(stdout, &rd->enc, ev->path);
 		fputs("...\n", stdout);
 	}
-	fputs(ev->error_text ? ev->error_text : "", stdout);
+	pyout_msg(stdout, &rd->enc, ev->error_text ? ev->error_text : "");
 	fputc('\n', stdout);
 }
 
@@ -201,7 +165,7 @@ static void show_cant_list(render *rd, const pyc_compileall_event *ev)
 	 * error (stderr, exit 1), where compileall would say nothing more. */
 	if (rd->opts->verbose && !rd->opts->json) {
 		fputs("Can't list ", stdout);
-		py_repr(stdout, ev->path);
+		pyout_repr(stdout, &rd->enc, ev->path);
 		fputc('\n', stdout);
 	}
 	if (ev->sys_path_mode)
@@ -227,7 +191,7 @@ static void show_line(render *rd, const char *before, const char *path, const ch
 {
 	progress_clear(rd);
 	fputs(before, stdout);
-	py_repr(stdout, path);
+	pyout_repr(stdout, &rd->enc, path);
 	fputs(after, stdout);
 }
 
@@ -385,15 +349,14 @@ static int add_path(compile_opts *o, char *p)
 	return 0;
 }
 
-/* -i FILE|-: each line stripped of whitespace (str.strip()); blank lines are skipped. */
+/* -i FILE|-: each line stripped of whitespace (str.strip()); blank lines are skipped.
+ * Returns 0, an errno value when the list cannot be read, or -1 when memory ran out. */
 static int read_flist(compile_opts *o)
 {
 	bool is_stdin = strcmp(o->flist, "-") == 0;
 	FILE *f = is_stdin ? stdin : fopen(o->flist, "r");
-	if (!f) {
-		cli_error("cannot read the file list '%s': %s", o->flist, strerror(errno));
-		return -1;
-	}
+	if (!f)
+		return errno;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -417,14 +380,31 @@ static int read_flist(compile_opts *o)
 		o->owned = nv;
 		o->owned[o->nowned++] = copy;
 	}
-	if (ferror(f)) {
-		cli_error("cannot read the file list '%s': %s", o->flist, strerror(errno));
-		rc = -1;
-	}
+	if (rc == 0 && ferror(f))
+		rc = errno ? errno : EIO;
 	free(line);
 	if (!is_stdin)
 		fclose(f);
 	return rc;
+}
+
+/* compileall's "Error reading file list" (stdout, silent under -qq); an error record
+ * with --json. Not tied to one interpreter, but printed as the first would print it. */
+static void show_flist_error(const compile_opts *o, const pyc_interp *in, int err)
+{
+	if (o->json) {
+		fputs("{\"type\":\"error\",\"python\":null,\"path\":", stdout);
+		out_json_cstr(stdout, o->flist);
+		fputs(",\"error\":", stdout);
+		out_json_cstr(stdout, strerror(err));
+		fputs("}\n", stdout);
+	} else if (o->quiet < 2) {
+		pyout_enc enc;
+		pyout_enc_for(&enc, in);
+		fputs("Error reading file list ", stdout);
+		pyout_str(stdout, &enc, o->flist);
+		fputc('\n', stdout);
+	}
 }
 
 static int parse_args(compile_opts *o, int argc, char **argv)
@@ -529,6 +509,7 @@ static int compile_for(compile_opts *o, pyc_interp *in, const cli_ctx *ctx, bool
 	for (;;) {
 		memset(&st, 0, sizeof(st));
 		rd.tag = in->cache_tag;
+		pyout_enc_for(&rd.enc, in);
 		rc = pyc_compileall_run(&o->ca, in, on_event, &rd, &st, &err);
 		if (rc < 0 || !st.reprobed)
 			break;
@@ -587,8 +568,13 @@ int cmd_compile(int argc, char **argv, const cli_ctx *ctx)
 	if (rc == 0)
 		rc = prepare(&o, ins);
 	bool run = rc == 0;
-	if (run && o.flist && read_flist(&o) < 0) {
-		rc = CLI_EXIT_FINDINGS;   /* compileall: "Error reading file list", exit 1 */
+	int ferr = run && o.flist ? read_flist(&o) : 0;
+	if (ferr) {
+		if (ferr < 0)
+			cli_error("cannot read the file list '%s': %s", o.flist, strerror(ENOMEM));
+		else
+			show_flist_error(&o, &ins[0], ferr);
+		rc = CLI_EXIT_FINDINGS;   /* compileall returns False: exit 1 */
 		run = false;
 	}
 	o.ca.paths = (const char *const *)o.paths;

@@ -4,8 +4,9 @@
  * interpreter: the stored error is reported again instead.
  *
  * A compile error is a pure function of the interpreter build, the source bytes, the name
- * compiled in (dfile) and the optimisation levels. The key is a SipHash-1-3 over exactly
- * those (the interpreter's sys.executable, full version and magic; dfile; levels; the
+ * compiled in (dfile), the file-system encoding that decodes dfile into the message, and
+ * the optimisation levels. The key is a SipHash-1-3 over exactly those (the interpreter's
+ * sys.executable, full version and magic; its file-system encoding; dfile; levels; the
  * source), so any change to the source, even one keeping mtime and size, misses.
  *
  * File: <cache>/pyc-tool/compile-failures, lines "KEY16HEX ERRORHEX\n", appended to;
@@ -46,8 +47,9 @@ uint64_t pyc_ca_failcache_key(const ca_run *r, const char *dfile, const uint8_t 
 	pyc_siphash_state s;
 	const pyc_interp *in = r->in;
 	pyc_buf head = PYC_BUF_INIT;
-	pyc_buf_printf(&head, "%s|%d.%d.%d|%u|%s|", in->executable ? in->executable : in->exe,
-	               in->major, in->minor, in->micro, (unsigned)in->magic, dfile);
+	pyc_buf_printf(&head, "%s|%d.%d.%d|%u|%s|%s|", in->executable ? in->executable : in->exe,
+	               in->major, in->minor, in->micro, (unsigned)in->magic,
+	               in->fs_encoding ? in->fs_encoding : "", dfile);
 	for (size_t i = 0; i < r->nlevels; i++)
 		pyc_buf_printf(&head, "%d,", r->levels[i]);
 	pyc_siphash_init(&s, 1, 3, fc_sipkey);

@@ -64,6 +64,15 @@ static const char probe_script[] =
 	"w('executable', sys.executable or '')\n"
 	"w('cwd', os.getcwd())\n"
 	"w('usersite', u)\n"
+	"def enc(name):\n"
+	"    try:\n"
+	"        import codecs\n"
+	"        return codecs.lookup(name).name\n"
+	"    except Exception:\n"
+	"        return None\n"
+	"w('stdout', enc(getattr(sys.stdout, 'encoding', None) or sys.getdefaultencoding()))\n"
+	"w('stdout_errors', getattr(sys.stdout, 'errors', None))\n"
+	"w('fsenc', enc(sys.getfilesystemencoding()))\n"
 	"for p in sys.path:\n"
 	"    w('path', p)\n"
 	"w('end', '')\n"
@@ -79,6 +88,9 @@ void pyc_interp_dispose(pyc_interp *interp)
 	free(interp->executable);
 	free(interp->cwd);
 	free(interp->user_site);
+	free(interp->stdout_encoding);
+	free(interp->stdout_errors);
+	free(interp->fs_encoding);
 	if (interp->sys_path) {
 		for (size_t i = 0; i < interp->sys_path_len; i++)
 			free(interp->sys_path[i]);
@@ -227,6 +239,12 @@ static bool apply_record(pyc_interp *out, const pyc_rec *rec, pyc_buf *impl)
 		return (out->cwd = rec_str(rec, &bad)) != NULL;
 	if (pyc_rec_is(rec, "usersite"))
 		return (out->user_site = rec_str(rec, &bad)), !bad;
+	if (pyc_rec_is(rec, "stdout"))
+		return (out->stdout_encoding = rec_str(rec, &bad)), !bad;
+	if (pyc_rec_is(rec, "stdout_errors"))
+		return (out->stdout_errors = rec_str(rec, &bad)), !bad;
+	if (pyc_rec_is(rec, "fsenc"))
+		return (out->fs_encoding = rec_str(rec, &bad)), !bad;
 	if (pyc_rec_is(rec, "optimize"))
 		return rec_int(rec, &out->optimize);
 	if (pyc_rec_is(rec, "recursion"))

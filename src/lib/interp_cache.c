@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CACHE_FORMAT "1"
+#define CACHE_FORMAT "2"
 #define CACHE_FILE_MAX (64u << 20)
 #define SNIFF_BYTES 4096
 
@@ -33,7 +33,10 @@
 static const char *const key_env[] = {
 	"PYTHONPYCACHEPREFIX", "PYTHONOPTIMIZE", "PYTHONPATH", "PYTHONHOME", "PYTHONSAFEPATH",
 	"PYTHONNOUSERSITE", "PYTHONUSERBASE", "PYTHONPLATLIBDIR", "PYTHONEXECUTABLE",
-	"VIRTUAL_ENV", "PYENV_VERSION", "PYENV_ROOT", "PYENV_DIR", "HOME", NULL,
+	"VIRTUAL_ENV", "PYENV_VERSION", "PYENV_ROOT", "PYENV_DIR", "HOME",
+	/* the stdout and file system encodings (PEP 538, PEP 540) */
+	"LC_ALL", "LC_CTYPE", "LANG", "PYTHONIOENCODING", "PYTHONUTF8", "PYTHONCOERCECLOCALE",
+	NULL,
 };
 
 static int rec_puts(pyc_buf *b, const char *name, const char *value)

@@ -14,6 +14,15 @@
  * dont_inherit=True, optimize=level) (SourceFileLoader.source_to_code), then
  * marshal.dumps(code) at the default version, as _code_to_timestamp_pyc does. The first
  * level that fails ends the job, as compileall's loop over levels does.
+ * Each level is compiled and dumped in its own call of dump(), as compileall makes one
+ * py_compile.compile call per level: marshal flags an object for back-references when its
+ * reference count is above one, and the previous level's code object, still alive while
+ * the next level compiles, shares strings and constants with it and changes those counts
+ * (3.11 and 3.13 then write other opt-1/opt-2 bytes than compileall).
+ * For the same reason the worker imports what `python -m compileall` has loaded when it
+ * compiles (compileall, argparse, runpy and their imports): in 3.13 the strings of a loaded
+ * module are shared with its freshly compiled code, so argparse.py and functools.py came
+ * out with other reference flags than compileall, which has them imported.
  *
  * SIGINT is ignored: a Ctrl-C meant for pyc-tool reaches the whole process group, and the
  * workers should leave quietly when pyc-tool closes their socket, not print tracebacks.
@@ -43,6 +52,9 @@ const char pyc_worker_script[] =
 	"    msg = msg.encode('utf-8', 'backslashreplace')\n"
 	"    name = e.__class__.__name__.encode('utf-8', 'backslashreplace')\n"
 	"    return b'E' + U.pack(len(name)) + name + U.pack(len(msg)) + msg\n"
+	"def dump(source, dfile, level):\n"
+	"    code = compile(source, dfile, 'exec', dont_inherit=True, optimize=level)\n"
+	"    return marshal.dumps(code)\n"
 	"def job(body):\n"
 	"    nl, = U.unpack_from(body, 0)\n"
 	"    levels = struct.unpack_from('<%di' % nl, body, 4)\n"
@@ -54,8 +66,7 @@ const char pyc_worker_script[] =
 	"    out = [b'R', U.pack(nl)]\n"
 	"    try:\n"
 	"        for level in levels:\n"
-	"            code = compile(source, dfile, 'exec', dont_inherit=True, optimize=level)\n"
-	"            data = marshal.dumps(code)\n"
+	"            data = dump(source, dfile, level)\n"
 	"            out.append(U.pack(len(data)))\n"
 	"            out.append(data)\n"
 	"    except Exception as e:\n"
@@ -63,6 +74,10 @@ const char pyc_worker_script[] =
 	"    return b''.join(out)\n"
 	"def main():\n"
 	"    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+	"    try:\n"
+	"        import compileall, argparse, runpy\n"
+	"    except Exception:\n"
+	"        pass\n"
 	"    hello = ('H%d.%d.%d' % tuple(sys.version_info[:3])).encode('ascii')\n"
 	"    wr(U.pack(len(hello)) + hello)\n"
 	"    while True:\n"

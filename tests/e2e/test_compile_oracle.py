@@ -1,24 +1,35 @@
 """pyc-tool compile against each interpreter's own compileall, option set by option set.
 
-For every CPython 3.6-3.13 found, a slice of its own standard library (top-level modules,
-packages with subpackages, the syntax- and encoding-error files from its test data, and
-edge cases: odd names, modes, mtimes, symlinks, deep directories) is laid out in a work
-area W. For each option set, `pythonX.Y -m compileall OPTIONS W/tree` runs on a pristine
-copy of W, W is moved aside, the pristine copy is restored AT THE SAME PATH (co_filename
-embeds it), and `pyc-tool compile --python pythonX.Y OPTIONS W/tree` runs there. Both get
-PYTHONHASHSEED=0, no PYTHONDONTWRITEBYTECODE, umask 022. Then the two areas must hold the
-same entries with the same types and modes, the same hard-link structure, the same exit
-status, and the same .pyc contents: bytes for 3.11+; for 3.10 and earlier (where marshal
-sets FLAG_REF by reference count, so compileall -j1 and -j2 already differ) the same
-header and code objects equal in every co_* attribute (codecompare.py, run by the target
-interpreter). Some sets also compare what both print (-q, -qq, and pyc-tool's -v against
-compileall's default), line for line as multisets. W/pre holds caches already there (junk,
-a symlink, a directory). Then the no-op rule: a second pyc-tool run rewrites nothing and
-starts no interpreter (a --python wrapper logs every start). A set marked "known" is a
-KNOWN MISMATCH, run as an expected failure (reported as SKIP while it fails).
+For a CPython 3.6-3.13, a slice of its own standard library is laid out in a work area W:
+W/tree (top-level modules, packages with subpackages, the syntax- and encoding-error files
+from its test data and synthetic ones with non-ASCII messages and names, and edge cases:
+odd names, modes, mtimes, symlinks, deep directories) and W/multi (larger modules, among
+them every file whose opt-1/opt-2 pyc once differed when several levels were compiled in
+one run; compiled by the default, multi-level and -b sets only, to keep the others cheap).
+For each option set, `pythonX.Y -m compileall OPTIONS` runs on a pristine copy of W, W is
+moved aside, the pristine copy is restored AT THE SAME PATH (co_filename embeds it), and
+`pyc-tool compile --python pythonX.Y OPTIONS` runs there. Both get PYTHONHASHSEED=0, no
+PYTHONDONTWRITEBYTECODE, umask 022, and the set's environment (some run under LC_ALL=C,
+C.UTF-8 and a Latin-1 locale). Then the two areas must hold the same entries with the same
+types and modes, the same hard-link structure, the same exit status, and the same .pyc
+contents: bytes for 3.11+; for 3.10 and earlier (where marshal sets FLAG_REF by reference
+count, so compileall -j1 and -j2 already differ) the same header and code objects equal in
+every co_* attribute (codecompare.py, run by the target interpreter). Some sets also
+compare what both print (-q, -qq, and pyc-tool's -v against compileall's default), byte
+for byte, line for line as multisets. W/pre holds caches already there (junk, a symlink, a
+directory). Then the no-op rule: a second pyc-tool run rewrites nothing and starts no
+interpreter (a --python wrapper logs every start). A set marked "known" is a KNOWN
+MISMATCH, run as an expected failure (reported as SKIP while it fails).
 
+    test_compile_oracle.py 3.12 [3.13 ...]   those versions (CTest: oracle.compile.3.12)
+    test_compile_oracle.py multi             --python twice (CTest: oracle.compile.multi)
+    test_compile_oracle.py --long 3.13       the multi-level sets on the whole stdlib
+    test_compile_oracle.py                   every version, then multi
+
+A version that is not installed is skipped (exit 77 when nothing ran). After each version
+it prints where the time went (compileall, pyc-tool, copies, comparisons; wall and CPU).
 PYC_ORACLE_SELF=1 replaces pyc-tool by `compileall -j2` (checks the harness itself);
-PYC_ORACLE_VERSIONS=3.9,3.12 limits the run to those versions.
+PYC_ORACLE_VERSIONS=3.9,3.12 limits a run without arguments to those versions.
 """
 import hashlib
 import os
@@ -36,10 +47,21 @@ from pyc_e2e import SkipCase, Suite, clean_env, interpreters, run_tool  # noqa: 
 CODECOMPARE = os.path.join(HERE, "codecompare.py")
 SELF_CHECK = os.environ.get("PYC_ORACLE_SELF") == "1"
 
-TOP_MODULES = ["abc.py", "bisect.py", "colorsys.py", "fractions.py", "heapq.py", "keyword.py",
-               "string.py", "textwrap.py", "this.py", "_collections_abc.py", "contextlib.py",
-               "numbers.py"]
-PACKAGES = ["email", "concurrent", "json"]          # email/mime, concurrent/futures
+TOP_MODULES = ["abc.py", "bisect.py", "colorsys.py", "heapq.py", "keyword.py", "string.py",
+               "textwrap.py", "this.py"]
+PACKAGES = ["concurrent", "json"]                  # concurrent/futures: a subpackage
+# Sources whose opt-1/opt-2 pycs came out different when one worker compiled several levels
+# in a row (3.11: ftplib; 3.13: the others): marshal's reference flags followed the previous
+# level's code object. Copied to W/multi with their stdlib paths, for the multi-level sets.
+# With larger modules, they are compiled by the sets where the code itself matters (default,
+# multi-level, -b); the sets about paths and options compile W/tree only, which is small.
+MULTI_LEVEL = ["logging/config.py", "importlib/metadata/__init__.py",
+               "importlib/resources/_adapters.py", "test/test_grammar.py", "asyncio/events.py",
+               "xml/sax/saxutils.py", "xml/etree/ElementTree.py", "ftplib.py",
+               "fractions.py", "_collections_abc.py", "contextlib.py", "numbers.py",
+               # what compileall itself has imported: in 3.13 its loaded strings changed
+               # the flags of these two even at one level, until the workers imported it
+               "argparse.py", "functools.py"]
 # Syntax- and encoding-error files of the test data; the layout moved between versions.
 BAD_GLOBS = ["test/badsyntax_*.py", "test/bad_coding*.py",
              "test/tokenizedata/badsyntax_*.py", "test/tokenizedata/bad_coding*.py",
@@ -57,13 +79,72 @@ SYNTHETIC_BAD = {
     "syn_return.py": b"x = 1\nreturn x\n",
     "syn_nonlocal.py": b"nonlocal x\n",
     "syn_late_future.py": b"x = 1\nfrom __future__ import division\n",
+    # Non-ASCII in the message and in the names: printed per the stdout encoding.
+    "syn_euro.py": "\u20ac = 2\n".encode("utf-8"),
+    "b\u00e4d_\u00fc.py": b"def f(:\n",
+    os.fsdecode(b"l\xe9_\xff.py"): b"s = '\xe9\n",
 }
+KNOWN_B_LEVELS = (
+    "compileall -b compiles every level into the same foo.pyc, lowest first; pyc-tool "
+    "compiles only the last one. 3.12 interns strings for good, so the lower level's "
+    "compile changes the reference flags of the higher one's (multi/ftplib.pyc)")
+
+
+def latin1_locale():
+    """A Latin-1 locale from `locale -a` (de_DE.iso88591...), or None."""
+    try:
+        names = subprocess.run(["locale", "-a"], capture_output=True).stdout.decode().split()
+    except OSError:
+        return None
+    return next((n for n in names if n.lower().replace("-", "").endswith(".iso88591")), None)
+
+
+LATIN1 = latin1_locale()
 MODES = {"keyword.py": 0o755, "string.py": 0o600, "textwrap.py": 0o444, "bisect.py": 0o640}
 DEEP = 11       # deeper than compileall's old default recursion limit of 10 (3.6-3.8)
 
 
-def sh(*args):
-    subprocess.run(list(args), check=True)
+# Where a version's time goes (printed after it): compileall, pyc-tool, copies, comparisons,
+# wall-clock seconds and the CPU seconds of the processes they ran.
+TIMES = {}
+CPU = {}
+
+
+def child_cpu():
+    t = os.times()
+    return t[2] + t[3]
+
+
+class timed:
+    def __init__(self, kind):
+        self.kind = kind
+
+    def __enter__(self):
+        self.t0, self.c0 = time.time(), child_cpu()
+
+    def __exit__(self, *exc):
+        TIMES[self.kind] = TIMES.get(self.kind, 0.0) + time.time() - self.t0
+        CPU[self.kind] = CPU.get(self.kind, 0.0) + child_cpu() - self.c0
+
+
+def copy_area(src, dst):
+    """cp -a in-process (a process per copy cost more CPU than the copying): symlinks as
+    links, the FIFO as a new FIFO (never opened), modes and ns mtimes kept."""
+    def copy(s, d):
+        if stat.S_ISFIFO(os.lstat(s).st_mode):
+            os.mkfifo(d)
+            shutil.copystat(s, d)
+        else:
+            shutil.copy2(s, d)
+    with timed("copies"):
+        shutil.copytree(src, dst, symlinks=True, copy_function=copy)
+
+
+def remove_areas(*dirs):
+    with timed("copies"):
+        for d in dirs:
+            if os.path.lexists(d):
+                shutil.rmtree(d)
 
 
 def stdlib_dir(interp):
@@ -175,6 +256,9 @@ def build_area(interp, work):
         os.chmod(os.path.join(tree, name), mode)
     for pkg in PACKAGES:
         copy_py_tree(os.path.join(lib, pkg), os.path.join(tree, pkg))
+    for rel in MULTI_LEVEL:
+        if os.path.exists(os.path.join(lib, rel)):
+            write(os.path.join(work, "multi", rel), read(os.path.join(lib, rel)))
     if add_bad_files(lib, tree) < 3:
         print("note: %s has no syntax-error test data (Debian: libpython%d.%d-testsuite);"
               " the synthetic ones stand in" % (lib, interp.version[0], interp.version[1]),
@@ -295,38 +379,39 @@ def compare_pycs(interp, oracle, tool, rels):
 class Area:
     """One interpreter's work area W and its pristine copy; runs both tools at W."""
 
-    def __init__(self, interp, vdir):
+    def __init__(self, interp, vdir, build=None):
         self.interp = interp
         self.work = os.path.join(vdir, "w")
         self.tree = os.path.join(self.work, "tree")
         self.pristine = os.path.join(vdir, "pristine")
         self.oracle = os.path.join(vdir, "w.compileall")
-        build_area(interp, self.work)
-        sh("cp", "-a", self.work, self.pristine)
+        self.compared = 0               # pycs in the last comparison
+        (build or build_area)(interp, self.work)
+        copy_area(self.work, self.pristine)
         entries = snapshot(self.pristine)[0]
         self.before = dict((r, e[2]) for r, e in entries.items()
                            if r.endswith(".pyc") and e[0] == "file")
 
     def restore(self):
-        for d in (self.work, self.oracle):
-            if os.path.lexists(d):
-                shutil.rmtree(d)
-        sh("cp", "-a", self.pristine, self.work)
+        remove_areas(self.work, self.oracle)
+        copy_area(self.pristine, self.work)
 
     def expand(self, items):
         return [x.replace("{tree}", self.tree).replace("{work}", self.work) for x in items]
 
     def run_compileall(self, opts, env, stdin, extra=(), exe=None):
         cmd = [exe or self.interp.exe, "-m", "compileall"] + list(extra) + opts
-        return subprocess.run(cmd, cwd=self.work, env=env, input=stdin, capture_output=True,
-                              timeout=300)
+        with timed("compileall"):
+            return subprocess.run(cmd, cwd=self.work, env=env, input=stdin,
+                                  capture_output=True, timeout=300)
 
     def run_tool(self, opts, env, stdin, python=None):
         if SELF_CHECK:
             opts = [o for o in opts if o != "-v"]
             return self.run_compileall(opts, env, stdin, extra=["-j2"])
         args = ["compile", "--python", python or self.interp.exe] + opts
-        return run_tool(args, cwd=self.work, env=env, input=stdin)
+        with timed("pyc-tool"):
+            return run_tool(args, cwd=self.work, env=env, input=stdin)
 
     def versus(self, opts, env_extra=None, stdin=None, tool_extra=(), output=False,
                nothing=False, twice=False):
@@ -337,50 +422,56 @@ class Area:
         opts = self.expand(opts)
         stdin = self.expand([stdin])[0].encode() if stdin is not None else None
         self.restore()
-        ro = self.run_compileall(opts, env, stdin)
-        if twice:                           # compare the reruns
+        ro = ro1 = self.run_compileall(opts, env, stdin)
+        if twice:                           # compare the first runs and the reruns
             ro = self.run_compileall(opts, env, stdin)
         os.rename(self.work, self.oracle)
         self.restore_work_only()
-        rt = self.run_tool(list(tool_extra) + opts, env, stdin)
+        rt = rt1 = self.run_tool(list(tool_extra) + opts, env, stdin)
         if twice:
             rt = self.run_tool(list(tool_extra) + opts, env, stdin)
         where = []
+        if twice and ro1.returncode != rt1.returncode:
+            where.append("first run's exit status: compileall %d, pyc-tool %d" % (
+                ro1.returncode, rt1.returncode))
+        if twice and output and not SELF_CHECK:
+            where += ["first run: " + w for w in compare_output(ro1, rt1)]
         if ro.returncode != rt.returncode:
             where.append("exit status: compileall %d, pyc-tool %d" % (ro.returncode, rt.returncode))
         npycs = digest = 0
         try:
-            pycs, digest = compare_areas(self.interp, self.oracle, self.work)
+            with timed("comparisons"):
+                pycs, digest = compare_areas(self.interp, self.oracle, self.work)
             # pycs written by this run: not there before, or there with another mtime
             npycs = len([r for r, t in pycs.items() if self.before.get(r) != t])
+            self.compared = len(pycs)
         except AssertionError as e:
             where.append(str(e))
         if output and not SELF_CHECK:       # compileall -j2 interleaves its workers' lines
             where += compare_output(ro, rt)
         if where:
             raise AssertionError("\n".join(where) + "\n" + transcript(ro, rt))
-        if nothing and ro.returncode != 2:     # then it wrote nothing, nor did pyc-tool
-            raise AssertionError("compileall was expected to refuse the options (exit 2)\n"
-                                 + transcript(ro, rt))
+        if nothing and ro.returncode != nothing:   # then it wrote nothing, nor did pyc-tool
+            raise AssertionError("compileall was expected to exit %d without writing\n"
+                                 % nothing + transcript(ro, rt))
         if npycs == 0 and not nothing:
             raise AssertionError("compileall wrote no .pyc at all: the case checks nothing\n"
                                  + transcript(ro, rt))
         return digest
 
     def restore_work_only(self):
-        sh("cp", "-a", self.pristine, self.work)
+        copy_area(self.pristine, self.work)
 
 
-SUMMARY = re.compile(r"^compiled \d+, up to date \d+, failed \d+ in ")
+SUMMARY = re.compile(rb"^compiled \d+, up to date \d+, failed \d+ in ")
 
 
 def compare_output(ro, rt):
     """The lines compileall printed (stdout, and the SyntaxWarnings on stderr) as a
     multiset (workers finish in any order, as with compileall -j), against pyc-tool's
     stdout and stderr without its summary line."""
-    mine = [l for l in (rt.stdout + rt.stderr).decode(errors="replace").splitlines()
-            if not SUMMARY.match(l)]
-    theirs = (ro.stdout + ro.stderr).decode(errors="replace").splitlines()  # + SyntaxWarnings
+    mine = [l for l in (rt.stdout + rt.stderr).splitlines() if not SUMMARY.match(l)]
+    theirs = (ro.stdout + ro.stderr).splitlines()           # + SyntaxWarnings; bytes, exactly
     if sorted(mine) == sorted(theirs):
         return []
     a, b = set(theirs), set(mine)
@@ -401,17 +492,18 @@ def transcript(ro, rt):
 # the options[, extras]); {tree} and {work} stand for W/tree and W. Extras: "tool" options
 # only pyc-tool gets, "output": compare what both print too, "same": this set may write
 # what the default set writes (else that is reported: the option changed nothing here);
-# "nothing": compileall refuses the options (exit 2) and writes nothing; "twice": each
+# "nothing": compileall exits with this status (2: refuses the options) and writes nothing;
+# "locale": the LC_ALL it runs under (None: no such locale here, skipped); "twice": each
 # tool runs twice, the second runs are compared.
 OPTION_SETS = [
-    ("default", ["{tree}"], None, None, (3, 6), {"same": True}),
-    ("-q: errors reported as compileall reports them", ["-q", "{tree}"], None, None, (3, 6),
-     {"output": True, "same": True}),
+    ("default", ["{tree}", "{work}/multi"], None, None, (3, 6), {"same": True}),
     ("-v: compileall's Listing/Compiling lines", ["{tree}"], None, None, (3, 6),
      {"output": True, "tool": ["-v"], "same": True}),
-    ("-o 1 -o 2 --hardlink-dupes", ["-o", "1", "-o", "2", "--hardlink-dupes", "{tree}"],
+    ("-o 1 -o 2 --hardlink-dupes", ["-o", "1", "-o", "2", "--hardlink-dupes", "{tree}",
+                                    "{work}/multi"], None, None, (3, 9)),
+    ("-o 0 -o 1", ["-o", "0", "-o", "1", "{tree}", "{work}/multi"], None, None, (3, 9)),
+    ("-o 0 -o 1 -o 2 -j1", ["-j1", "-o", "0", "-o", "1", "-o", "2", "{work}/multi"],
      None, None, (3, 9)),
-    ("-o 0 -o 1", ["-o", "0", "-o", "1", "{tree}"], None, None, (3, 9)),
     ("--invalidation-mode timestamp", ["--invalidation-mode", "timestamp", "{tree}"],
      None, None, (3, 7), {"same": True}),
     ("--invalidation-mode checked-hash", ["--invalidation-mode", "checked-hash", "{tree}"],
@@ -420,30 +512,44 @@ OPTION_SETS = [
      None, None, (3, 7)),
     ("SOURCE_DATE_EPOCH=1700000000", ["{tree}"], {"SOURCE_DATE_EPOCH": "1700000000"},
      None, (3, 6)),
-    ("-d /srv/app DIR FILE", ["-d", "/srv/app", "{tree}/email", "{tree}/keyword.py"],
+    ("-d /srv/app DIR FILE", ["-d", "/srv/app", "{tree}/concurrent", "{tree}/keyword.py"],
      None, None, (3, 6)),
     ("-s W/tree -p /srv/app", ["-s", "{tree}", "-p", "/srv/app", "{tree}"], None, None, (3, 9)),
     ("-s W/tree/ -p /srv/app", ["-s", "{tree}/", "-p", "/srv/app", "{tree}"],
      None, None, (3, 9)),
     ("-b", ["-b", "{tree}"], None, None, (3, 6)),
-    ("-b -o 1 -o 2", ["-b", "-o", "1", "-o", "2", "{tree}"], None, None, (3, 9)),
-    ("-x (?i)/BAD/|mime|\\.hidden", ["-x", "(?i)/BAD/|mime|\\.hidden", "{tree}"],
+    ("-b -o 1 -o 2", ["-b", "-o", "1", "-o", "2", "{tree}", "{work}/multi"], None, None,
+     (3, 9), {"known": {(3, 12): KNOWN_B_LEVELS}}),
+    ("-x (?i)/BAD/|futures|\\.hidden", ["-x", "(?i)/BAD/|futures|\\.hidden", "{tree}"],
      None, None, (3, 6)),
     ("-l", ["-l", "{tree}"], None, None, (3, 6)),
     ("-l -r 2 (-r wins)", ["-l", "-r", "2", "{tree}"], None, None, (3, 6)),
-    ("-q, run twice: the rerun reports the same errors", ["-q", "{tree}"], None, None, (3, 6),
+    ("-q, run twice: errors reported as compileall reports them, again on the rerun",
+     ["-q", "{tree}"], None, None, (3, 6),
      {"output": True, "same": True, "twice": True}),
     ("-qq: nothing printed but warnings", ["-qq", "{tree}"], None, None, (3, 6),
      {"output": True, "same": True}),
+    ("-i with a list that cannot be read", ["-i", "{work}/nosuch", "{tree}/json"], None, None,
+     (3, 6), {"output": True, "nothing": 1}),
+    ("-qq -i with a list that cannot be read", ["-qq", "-i", "{work}/nosuch", "{tree}/json"],
+     None, None, (3, 6), {"output": True, "nothing": 1}),
+    ("-q under LC_ALL=C", ["-q", "{tree}/bad", "{tree}/edge"], None, None, (3, 6),
+     {"output": True, "locale": "C"}),
+    ("-v under LC_ALL=C", ["{tree}/bad", "{tree}/edge"], None, None, (3, 6),
+     {"output": True, "tool": ["-v"], "locale": "C"}),
+    ("-v under LC_ALL=C.UTF-8", ["{tree}/bad", "{tree}/edge"], None, None, (3, 6),
+     {"output": True, "tool": ["-v"], "locale": "C.UTF-8"}),
+    ("-v under a Latin-1 locale", ["{tree}/bad", "{tree}/edge"], None, None, (3, 6),
+     {"output": True, "tool": ["-v"], "locale": LATIN1}),
     ("several arguments: DIR, a FILE in it, DIR again, FILE",
      ["{tree}/json", "{tree}/json/decoder.py", "{tree}/json", "{tree}/heapq.py"],
      None, None, (3, 6)),
-    ("relative arguments: ./tree/json tree/email (cwd W)", ["./tree/json", "tree/email"],
+    ("relative arguments: ./tree/json tree/concurrent (cwd W)", ["./tree/json", "tree/concurrent"],
      None, None, (3, 6)),
     ("-d with -s: a usage error", ["-d", "/srv/app", "-s", "{tree}", "{tree}"], None, None,
-     (3, 9), {"nothing": True}),
+     (3, 9), {"nothing": 2}),
     ("--hardlink-dupes with one -o: a usage error", ["-o", "1", "--hardlink-dupes", "{tree}"],
-     None, None, (3, 9), {"nothing": True}),
+     None, None, (3, 9), {"nothing": 2}),
     ("SOURCE_DATE_EPOCH with --invalidation-mode unchecked-hash (the option wins)",
      ["--invalidation-mode", "unchecked-hash", "{tree}"], {"SOURCE_DATE_EPOCH": "1"},
      None, (3, 7)),
@@ -539,6 +645,21 @@ def noop_case(area, wrapper, log, opts):
         raise AssertionError("; ".join(problems) + "\n" + r2.stderr.decode(errors="replace"))
 
 
+def flist_json_case(area):
+    """compileall has no --json: the record must name the list and the reason, nothing else
+    printed, exit 1, nothing written (the same run without --json is an option set above)."""
+    import json
+    area.restore()
+    flist = os.path.join(area.work, "nosuch")
+    before = pyc_state(area.work)
+    r = area.run_tool(["--json", "-i", flist, area.tree + "/json"], clean_env(), None)
+    records = [json.loads(l) for l in r.stdout.decode().splitlines()]
+    want = [{"type": "error", "python": None, "path": flist,
+             "error": os.strerror(2)}]
+    assert (r.returncode, records, r.stderr) == (1, want, b""), (r.returncode, records, r.stderr)
+    assert pyc_state(area.work) == before, "pycs written"
+
+
 def known_case(suite, name, why, area, opts, env, stdin, extras):
     """A KNOWN MISMATCH, run as an expected failure: SKIP while it fails, a pass (with a
     request to delete the "known" marker) once fixed."""
@@ -573,8 +694,17 @@ def run_version(suite, interp):
             suite.skip("%s: compileall %s has no such option" % (name, v))
             continue
         digest = None
-        if extras.get("known"):
-            known_case(suite, name, extras["known"], area, opts, env, stdin, extras)
+        known = extras.get("known")
+        if isinstance(known, dict):         # known for some versions only
+            known = known.get(interp.version[:2])
+        if "locale" in extras:
+            if not extras["locale"]:
+                suite.skip("%s: no Latin-1 locale here (`locale -a`; .ci/install-deps makes "
+                           "de_DE.ISO-8859-1 with the locales package)" % name)
+                continue
+            env = dict(env or {}, LC_ALL=extras["locale"])
+        if known:
+            known_case(suite, name, known, area, opts, env, stdin, extras)
             continue
         with suite.case(name):
             digest = area.versus(opts, env, stdin, extras.get("tool", ()), extras.get("output"),
@@ -583,6 +713,8 @@ def run_version(suite, interp):
             default = digest
         elif digest and digest == default and not extras.get("same"):
             print("     note: compileall %s wrote the same as for the default set" % v, flush=True)
+    with suite.case("%s -i with a list that cannot be read, --json: an error record" % v):
+        flist_json_case(area)
     wrapper, log = make_wrapper(interp, vdir)
     for label, opts, since in NOOP_SETS:
         name = "%s no-op rerun: %s" % (v, label)
@@ -592,7 +724,10 @@ def run_version(suite, interp):
         with suite.case(name):
             noop_case(area, wrapper, log, opts)
     shutil.rmtree(vdir, ignore_errors=True)
-    print("     %s done in %.1f s" % (v, time.time() - t0), flush=True)
+    print("     %s done in %.1f s (%s)" % (v, time.time() - t0, ", ".join(
+        "%s %.1f s/%.1f s CPU" % (k, t, CPU[k]) for k, t in sorted(TIMES.items()))), flush=True)
+    TIMES.clear()
+    CPU.clear()
 
 
 def run_multi(suite, interps):
@@ -622,11 +757,70 @@ def run_multi(suite, interps):
     shutil.rmtree(vdir, ignore_errors=True)
 
 
+def build_whole_stdlib(interp, work):
+    """W/tree = every .py of the standard library but its tests and site-packages."""
+    lib = stdlib_dir(interp)
+    skip = {"test", "tests", "idle_test", "site-packages", "__pycache__"}
+    for root, dirs, files in os.walk(lib):
+        dirs[:] = sorted(d for d in dirs if d not in skip)
+        for name in sorted(files):
+            if name.endswith(".py"):
+                src = os.path.join(root, name)
+                write(os.path.join(work, "tree", os.path.relpath(src, lib)), read(src))
+
+
+# Every multi-level option set of the default run (on the whole tree), all three levels,
+# and the default.
+LONG_SETS = [(row[0], [o for o in row[1] if not o.startswith("{")] + ["{tree}"],
+              (row[5] if len(row) > 5 else {}).get("known", {}))
+             for row in OPTION_SETS if row[1].count("-o") > 1] + [
+    ("-o 0 -o 1 -o 2", ["-o", "0", "-o", "1", "-o", "2", "{tree}"], {}),
+    ("-o 0 -o 1 -o 2 --hardlink-dupes",
+     ["-o", "0", "-o", "1", "-o", "2", "--hardlink-dupes", "{tree}"], {}),
+    ("default", ["{tree}"], {})]
+
+
+def run_long(suite, interp):
+    """The multi-level sets and the default on the whole standard library (label `long`)."""
+    v = interp.short
+    vdir = os.path.join(suite.tmp, v)
+    os.makedirs(vdir)
+    with suite.case("%s copy the whole stdlib" % v):
+        area = Area(interp, vdir, build_whole_stdlib)
+    for label, opts, known in LONG_SETS:
+        if "-o" in opts and interp.version[:2] < (3, 9):
+            suite.skip("%s whole stdlib %s: compileall %s has no -o" % (v, label, v))
+            continue
+        if interp.version[:2] in known:
+            known_case(suite, "%s whole stdlib %s" % (v, label), known[interp.version[:2]],
+                       area, opts, None, None, {})
+            continue
+        t0 = time.time()
+        with suite.case("%s whole stdlib %s" % (v, label)):
+            area.versus(opts)
+            print("     %d pycs compared, 0 differences, %.1f s" % (
+                area.compared, time.time() - t0), flush=True)
+    shutil.rmtree(vdir, ignore_errors=True)
+
+
 def main():
+    """ARGS: versions ("3.12"), "multi" (--python twice), or none for all of them; --long
+    runs the long check instead (versions only)."""
     os.umask(0o022)
+    args = sys.argv[1:]
+    long_check = "--long" in args
+    args = [a for a in args if a != "--long"]
     suite = Suite("compile-oracle")
     found = {i.version[:2]: i for i in interpreters((3, 6), (3, 13))}
-    only = os.environ.get("PYC_ORACLE_VERSIONS")       # e.g. "3.9,3.12" while debugging
+    only = ",".join(args) or os.environ.get("PYC_ORACLE_VERSIONS")   # e.g. "3.9,3.12"
+    if long_check:
+        for a in args:
+            i = found.get(tuple(int(x) for x in a.split(".")))
+            if i:
+                run_long(suite, i)
+            else:
+                suite.skip("CPython %s is not installed" % a)
+        suite.finish()
     for minor in range(6, 14):
         if only and "3.%d" % minor not in only.split(","):
             continue
@@ -634,8 +828,10 @@ def main():
             run_version(suite, found[(3, minor)])
         else:
             suite.skip("CPython 3.%d is not installed" % minor)
-    chosen = [i for i in found.values() if not only or i.short in only.split(",")]
-    if len(chosen) >= 2 and not SELF_CHECK:
+    chosen = list(found.values())
+    if only and "multi" not in only.split(","):
+        pass
+    elif len(chosen) >= 2 and not SELF_CHECK:
         chosen.sort(key=lambda i: i.version)
         run_multi(suite, [chosen[0], chosen[-1]])
     else:
