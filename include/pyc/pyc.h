@@ -17,17 +17,17 @@
 #include "scan.h"
 #include "clean.h"
 #include "interp.h"
-#include "compile.h"
+#include "pool.h"
 #include "importtime.h"
 #include "writer.h"
 #include "interrupt.h"
 #include "leftover.h"
 #include "compileall.h"
 #include "git.h"
-#include "gitignore.h"
+#include "ignore.h"
 #include "untrack.h"
-#include "gitcheck.h"
-#include "githook.h"
+#include "check.h"
+#include "hook.h"
 
 /** The library version, e.g. "0.1.0". */
 PYC_API const char *pyc_version(void);

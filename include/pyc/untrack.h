@@ -35,7 +35,7 @@ typedef struct pyc_untrack_result {
  * libgit2 cannot read or write (the message names the git command that converts it);
  * PYC_EGIT otherwise. *out is valid (possibly partly filled) even on failure.
  */
-PYC_API int pyc_git_untrack_bytecode(pyc_git *g, const pyc_untrack_opts *opts,
+PYC_API int pyc_untrack_bytecode(pyc_git *g, const pyc_untrack_opts *opts,
                                      pyc_untrack_result *out, pyc_error *err);
 
 /** Free what a result owns and zero it. NULL is fine. */

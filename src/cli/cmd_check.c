@@ -13,7 +13,7 @@
 #include "out.h"
 
 #include "pyc/buf.h"
-#include "pyc/gitcheck.h"
+#include "pyc/check.h"
 
 #include <getopt.h>
 #include <limits.h>

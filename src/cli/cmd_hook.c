@@ -13,7 +13,7 @@
 #include "suggest.h"
 #include "out.h"
 
-#include "pyc/githook.h"
+#include "pyc/hook.h"
 
 #include <getopt.h>
 #include <limits.h>

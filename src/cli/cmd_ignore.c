@@ -7,7 +7,7 @@
 #include "out.h"
 
 #include "pyc/git.h"
-#include "pyc/gitignore.h"
+#include "pyc/ignore.h"
 #include "pyc/untrack.h"
 
 #include <getopt.h>
@@ -73,7 +73,7 @@ static int parse(int argc, char **argv, struct ignore_opts *o)
 
 static void json_probes(const pyc_ignore_report *r)
 {
-	const char *const *p = pyc_gitignore_probe_paths();
+	const char *const *p = pyc_ignore_probe_paths();
 	for (; *p; p++) {
 		bool ignored = true;
 		for (size_t i = 0; i < r->n_not_ignored; i++)
@@ -128,9 +128,9 @@ static int run_check(pyc_git *g, const struct ignore_opts *o)
 	pyc_ignore_report rep = { 0 };
 	pyc_untrack_result tr = { 0 };
 	pyc_untrack_opts uo = { .dry_run = true };
-	if (pyc_gitignore_probe(g, &rep, &err) != 0)
+	if (pyc_ignore_probe(g, &rep, &err) != 0)
 		return lib_failed(&err);
-	if (o->untrack && pyc_git_untrack_bytecode(g, &uo, &tr, &err) != 0) {
+	if (o->untrack && pyc_untrack_bytecode(g, &uo, &tr, &err) != 0) {
 		pyc_ignore_report_dispose(&rep);
 		pyc_untrack_result_dispose(&tr);
 		return lib_failed(&err);
@@ -210,7 +210,7 @@ static int run_patch(pyc_git *g, const struct ignore_opts *o, bool *wrote_gitign
 	pyc_error err = { 0 };
 	pyc_ignore_result r = { 0 };
 	pyc_ignore_opts po = { .exclude_file = o->exclude_file, .dry_run = o->dry_run };
-	if (pyc_gitignore_patch(g, &po, &r, &err) != 0) {
+	if (pyc_ignore_patch(g, &po, &r, &err) != 0) {
 		pyc_ignore_result_dispose(&r);
 		return lib_failed(&err);
 	}
@@ -278,12 +278,12 @@ static int run_ignore(pyc_git *g, const struct ignore_opts *o)
 	if (o->untrack && !o->dry_run) {
 		pyc_ignore_result pre = { 0 };
 		pyc_ignore_opts po = { .exclude_file = o->exclude_file, .dry_run = true };
-		int prc = pyc_gitignore_patch(g, &po, &pre, &err);
+		int prc = pyc_ignore_patch(g, &po, &pre, &err);
 		pyc_ignore_result_dispose(&pre);
 		if (prc != 0)
 			return lib_failed(&err);
 	}
-	if (o->untrack && pyc_git_untrack_bytecode(g, &uo, &ur, &err) != 0) {
+	if (o->untrack && pyc_untrack_bytecode(g, &uo, &ur, &err) != 0) {
 		pyc_untrack_result_dispose(&ur);
 		return lib_failed(&err);
 	}

@@ -1,5 +1,5 @@
-/* Atomic file replacement: see atomic_file.h. */
-#include "atomic_file.h"
+/* Atomic file replacement: see atomic_file_internal.h. */
+#include "atomic_file_internal.h"
 
 #include "pyc/buf.h"
 
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int pyc_write_all(int fd, const void *data, size_t n)
+int pyc_atomic_file__write_all(int fd, const void *data, size_t n)
 {
 	const char *p = data;
 	while (n > 0) {
@@ -52,7 +52,7 @@ static int make_dirs(pyc_buf *dir, pyc_error *err)
 	return 0;
 }
 
-int pyc_make_parent_dirs(const char *path, pyc_error *err)
+int pyc_atomic_file__make_parent_dirs(const char *path, pyc_error *err)
 {
 	const char *slash = strrchr(path, '/');
 	if (!slash || slash == path)
@@ -65,7 +65,7 @@ int pyc_make_parent_dirs(const char *path, pyc_error *err)
 	return rc;
 }
 
-int pyc_replace_file(const char *target, const char *shown, const void *data, size_t len,
+int pyc_atomic_file__replace(const char *target, const char *shown, const void *data, size_t len,
                      mode_t mode, const struct stat *keep_owner, pyc_error *err)
 {
 	pyc_buf tmp = PYC_BUF_INIT;
@@ -77,7 +77,7 @@ int pyc_replace_file(const char *target, const char *shown, const void *data, si
 		                   shown);
 		goto done;
 	}
-	if (pyc_write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0 || fsync(fd) != 0)
+	if (pyc_atomic_file__write_all(fd, data, len) != 0 || fchmod(fd, mode) != 0 || fsync(fd) != 0)
 		rc = pyc_error_set(err, PYC_EIO, errno, "cannot write '%s'", tmp.ptr);
 	if (rc == 0 && keep_owner && fchown(fd, keep_owner->st_uid, keep_owner->st_gid) != 0 &&
 	    errno != EPERM)

@@ -6,8 +6,8 @@
  * directories pyc-tool makes below it are opened the same way. compileall follows a
  * __pycache__ symlink wherever it points; pyc-tool refuses it (docs/compile.md).
  */
-#include "atomic_file.h"
-#include "compile_internal.h"
+#include "atomic_file_internal.h"
+#include "compileall_internal.h"
 #include "pyc/writer.h"
 
 #include <errno.h>
@@ -36,7 +36,7 @@ static int open_prefix(const char *prefix, pyc_error *err)
 	/* make_parent_dirs makes the directory part of a file path: give it prefix/. */
 	if (pyc_buf_printf(&probe, "%s/.", prefix) < 0)
 		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
-	int rc = pyc_make_parent_dirs(probe.ptr, err);
+	int rc = pyc_atomic_file__make_parent_dirs(probe.ptr, err);
 	pyc_buf_dispose(&probe);
 	if (rc < 0)
 		return rc;
@@ -74,7 +74,7 @@ static int open_cache(const ca_run *r, const char *fullname, size_t src_len, int
 	return pyc_cache_dir_open(cachefd, srcfd, shown, cdir + src_len, err);
 }
 
-int pyc_ca_open_dests(const ca_run *r, const pyc_ca_item *it, int *srcfd, int *cachefd,
+int pyc_compileall__open_dests(const ca_run *r, const pyc_ca_item *it, int *srcfd, int *cachefd,
                       pyc_error *err)
 {
 	const char *slash = strrchr(it->fullname, '/');

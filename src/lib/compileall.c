@@ -1,11 +1,11 @@
 /*
  * compileall.c - compileall's walk and per-file decisions for one target interpreter
- * (include/pyc/compileall.h). The stale files go to the worker pool (compile.h); the
- * results are written in compile_write.c.
+ * (include/pyc/compileall.h). The stale files go to the worker pool (pool.h); the
+ * results are written in compileall_write.c.
  */
-#include "compile_internal.h"
+#include "compileall_internal.h"
 #include "pyc/cache_path.h"
-#include "pyc/compile.h"
+#include "pyc/pool.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,18 +25,18 @@ typedef struct file_ctx {
 	ca_dir *dir;       /* the directory being listed (relative *at() calls), or NULL */
 } file_ctx;
 
-void pyc_ca_emit(ca_run *r, pyc_compileall_event *ev)
+void pyc_compileall__emit(ca_run *r, pyc_compileall_event *ev)
 {
 	if (r->on_event)
 		r->on_event(ev, r->ctx);
 }
 
-void pyc_ca_fail(ca_run *r, const char *path, const char *kind, const char *text)
+void pyc_compileall__fail(ca_run *r, const char *path, const char *kind, const char *text)
 {
 	pyc_compileall_event ev = { .kind = PYC_COMPILEALL_FAILED, .path = path,
 	                            .error_kind = kind, .error_text = text };
 	r->st->failed++;
-	pyc_ca_emit(r, &ev);
+	pyc_compileall__emit(r, &ev);
 }
 
 /* -e: a symlinked file counts only when it resolves strictly below the limit directory
@@ -138,7 +138,7 @@ static bool is_py_name(const char *fullname)
 	return strlen(base) >= 3 && strcmp(fullname + n - 3, ".py") == 0;
 }
 
-void pyc_ca_check(const ca_run *r, pyc_ca_item *it, pyc_buf *scratch)
+void pyc_compileall__check(const ca_run *r, pyc_ca_item *it, pyc_buf *scratch)
 {
 	/* compileall's order after the dfile: -x (tested when queued), -e, isfile, ".py". */
 	int dfd = it->dir ? it->dir->fd : AT_FDCWD;
@@ -152,7 +152,7 @@ void pyc_ca_check(const ca_run *r, pyc_ca_item *it, pyc_buf *scratch)
 		goto done;
 	/* Hash modes need the source to judge; read it once and keep it for the compile. */
 	if (r->mode != PYC_INVALIDATION_TIMESTAMP && !r->o->force &&
-	    (it->read_errno = pyc_ca_load_source(r, it)) != 0) {
+	    (it->read_errno = pyc_compileall__load_source(r, it)) != 0) {
 		it->why = PYC_COMPILEALL_WHY_UNREADABLE;   /* reported when it is compiled */
 		it->cache_err = keep_cache_files(r, it, scratch);
 		goto done;
@@ -164,10 +164,10 @@ void pyc_ca_check(const ca_run *r, pyc_ca_item *it, pyc_buf *scratch)
 	/* A stale source will be compiled: read it here, off the main thread, which then only
 	 * hands it to the pool. */
 	if (!r->o->dry_run && !it->source)
-		it->read_errno = pyc_ca_load_source(r, it);
+		it->read_errno = pyc_compileall__load_source(r, it);
 done:
 	/* Only the check uses the directory: let it close as soon as possible. */
-	pyc_ca_dir_unref(it->dir);
+	pyc_compileall__dir_unref(it->dir);
 	it->dir = NULL;
 }
 
@@ -183,12 +183,12 @@ static int consume_dir_event(ca_run *r, pyc_ca_item *it)
 		if (!r->sys_path_mode)
 			r->st->unlisted++;
 	}
-	pyc_ca_emit(r, &ev);
-	pyc_ca_item_free(it);
+	pyc_compileall__emit(r, &ev);
+	pyc_compileall__item_free(it);
 	return 0;
 }
 
-int pyc_ca_consume(ca_run *r, pyc_ca_item *it)
+int pyc_compileall__consume(ca_run *r, pyc_ca_item *it)
 {
 	if (it->kind != CA_ITEM_FILE)
 		return consume_dir_event(r, it);
@@ -199,25 +199,25 @@ int pyc_ca_consume(ca_run *r, pyc_ca_item *it)
 	if (strip_ignored) {
 		pyc_compileall_event ev = { .kind = PYC_COMPILEALL_STRIP_IGNORED,
 		                            .path = it->fullname, .stripdir = it->stripdir };
-		pyc_ca_emit(r, &ev);
+		pyc_compileall__emit(r, &ev);
 	}
 	if (rc == PYC_ENOMEM || !it->candidate) {
-		pyc_ca_item_free(it);
+		pyc_compileall__item_free(it);
 		return rc == PYC_ENOMEM ? rc : 0;
 	}
 	if (rc < 0 || it->cache_err < 0) {
 		/* compileall crashes in os.path.join(); we fail just this file. */
-		pyc_ca_fail(r, it->fullname, "internal", rc < 0
+		pyc_compileall__fail(r, it->fullname, "internal", rc < 0
 		            ? "-s strips the whole path: nothing is left"
 		            : "cannot compute the cache path");
 	} else if (it->why == PYC_COMPILEALL_FRESH) {
 		pyc_compileall_event ev = { .kind = PYC_COMPILEALL_UP_TO_DATE, .path = it->fullname };
 		r->st->up_to_date++;
-		pyc_ca_emit(r, &ev);
+		pyc_compileall__emit(r, &ev);
 	} else {
-		return pyc_ca_submit(r, it);
+		return pyc_compileall__submit(r, it);
 	}
-	pyc_ca_item_free(it);
+	pyc_compileall__item_free(it);
 	return 0;
 }
 
@@ -228,30 +228,30 @@ static int process_file(ca_run *r, const char *fullname, const file_ctx *fc)
 	 * file: skip the rest early, this is most of a no-op run. */
 	if (!is_py_name(fullname) && !(fc->stripdir && r->in->minor >= 13))
 		return 0;
-	pyc_ca_item *it = pyc_ca_item_new(fullname);
+	pyc_ca_item *it = pyc_compileall__item_new(fullname);
 	if (!it || (fc->ddir && !(it->ddir = strdup(fc->ddir)))) {
-		pyc_ca_item_free(it);
+		pyc_compileall__item_free(it);
 		return PYC_ENOMEM;
 	}
 	it->stripdir = fc->stripdir;
 	it->prependdir = fc->prependdir;
 	const char *slash = strrchr(fullname, '/');
 	if (fc->dir && slash) {
-		it->dir = pyc_ca_dir_ref(fc->dir);
+		it->dir = pyc_compileall__dir_ref(fc->dir);
 		it->dirlen = (size_t)(slash + 1 - fullname);
 	}
 	it->excluded = rx_excludes(r, fullname);
-	return pyc_ca_queue_push(r, it);
+	return pyc_compileall__queue_push(r, it);
 }
 
 static int queue_dir_event(ca_run *r, enum ca_item_kind kind, const char *dir, int sys_errno)
 {
-	pyc_ca_item *it = pyc_ca_item_new(dir);
+	pyc_ca_item *it = pyc_compileall__item_new(dir);
 	if (!it)
 		return PYC_ENOMEM;
 	it->kind = kind;
 	it->sys_errno = sys_errno;
-	return pyc_ca_queue_push(r, it);
+	return pyc_compileall__queue_push(r, it);
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -383,7 +383,7 @@ static int walk_dir(ca_run *r, const char *dir, int maxlevels, const char *ddir,
 	rc = list_dir(dir, &dfd, &names, &n, &sys_errno);
 	if (rc == PYC_EIO && (sys_errno == EMFILE || sys_errno == ENFILE)) {
 		/* Queued files hold their directories open: consume them, then retry. */
-		if ((rc = pyc_ca_queue_flush(r)) < 0)
+		if ((rc = pyc_compileall__queue_flush(r)) < 0)
 			return rc;
 		rc = list_dir(dir, &dfd, &names, &n, &sys_errno);
 	}
@@ -393,7 +393,7 @@ static int walk_dir(ca_run *r, const char *dir, int maxlevels, const char *ddir,
 		return queue_dir_event(r, CA_ITEM_CANT_LIST, dir, sys_errno);
 	pyc_buf full = PYC_BUF_INIT;
 	file_ctx here = *fc;
-	here.dir = dfd != AT_FDCWD ? pyc_ca_dir_new(dfd) : NULL;
+	here.dir = dfd != AT_FDCWD ? pyc_compileall__dir_new(dfd) : NULL;
 	if (dfd != AT_FDCWD && !here.dir)
 		close(dfd);
 	for (size_t i = 0; i < n && rc == 0 && !r->stop; i++) {
@@ -408,7 +408,7 @@ static int walk_dir(ca_run *r, const char *dir, int maxlevels, const char *ddir,
 	}
 	pyc_buf_dispose(&full);
 	free_names(names, n);
-	pyc_ca_dir_unref(here.dir);
+	pyc_compileall__dir_unref(here.dir);
 	return rc;
 }
 
@@ -469,7 +469,7 @@ static int run_setup(ca_run *r, const pyc_compileall_opts *o, pyc_error *err)
 	if (!(r->cwd = getcwd(NULL, 0)))
 		return pyc_error_set(err, PYC_EIO, errno, "cannot get the current directory");
 	if (!sys_path && o->rx) {
-		if (!(r->rx = pyc_compileall_rx_compile(o->rx, err)))
+		if (!(r->rx = pyc_compileall__rx_compile(o->rx, err)))
 			return PYC_EINVAL;
 		if (!(r->md = pcre2_match_data_create_from_pattern(r->rx, NULL)))
 			return PYC_ENOMEM;
@@ -490,15 +490,15 @@ int pyc_compileall_run(const pyc_compileall_opts *o, const pyc_interp *interp,
 	             .err = err };
 	int rc = run_setup(&r, o, err);
 	if (rc == 0)
-		rc = pyc_ca_queue_start(&r);
+		rc = pyc_compileall__queue_start(&r);
 	if (rc == 0 && o->npaths == 0)
 		rc = compile_sys_path(&r);
 	for (size_t i = 0; rc == 0 && i < o->npaths && !r.stop; i++)
 		rc = compile_dest(&r, o->paths[i]);
-	int qrc = pyc_ca_queue_finish(&r);
+	int qrc = pyc_compileall__queue_finish(&r);
 	if (rc == 0)
 		rc = qrc;
-	int drc = pyc_ca_finish(&r);
+	int drc = pyc_compileall__finish(&r);
 	if (rc == 0)
 		rc = drc ? drc : r.fatal;
 	pcre2_match_data_free(r.md);

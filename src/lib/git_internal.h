@@ -50,7 +50,7 @@ int pyc_git__fail(pyc_error *err, int code, const char *fmt, ...)
 int pyc_git__index_fail(pyc_error *err, const char *path);
 
 /*
- * Shared by git_ignore.c and git_ignore_patch.c.
+ * Shared by ignore.c and ignore_patch.c.
  */
 /** Could an ignore pattern match bytecode files (".pyc", ".pyo", "*.py[co]", "*.py?")? */
 bool pyc_git__mentions_files(const char *pattern);

@@ -1,6 +1,6 @@
 /* Running one interpreter and capturing what it says (importtime_internal.h). */
 #include "importtime_internal.h"
-#include "proc.h"
+#include "proc_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-void it_outcome_dispose(it_outcome *oc)
+void pyc_importtime__outcome_dispose(it_outcome *oc)
 {
 	pyc_buf_dispose(&oc->out);
 	pyc_buf_dispose(&oc->err);
@@ -55,25 +55,25 @@ static int read_all(pyc_proc *p, it_outcome *oc, pyc_error *err)
 	return 0;
 }
 
-int it_capture(it_outcome *oc, char *const argv[], char *const envp[], bool want_out,
+int pyc_importtime__capture(it_outcome *oc, char *const argv[], char *const envp[], bool want_out,
                pyc_error *err)
 {
 	pyc_proc p;
 	unsigned flags = PYC_PROC_STDERR | (want_out ? PYC_PROC_STDOUT : PYC_PROC_NULLOUT);
 	pyc_buf_clear(&oc->out);
 	pyc_buf_clear(&oc->err);
-	double started = pyc_now();
-	int rc = pyc_proc_spawn(&p, argv, envp, flags, err);
+	double started = pyc_proc__now();
+	int rc = pyc_proc__spawn(&p, argv, envp, flags, err);
 	if (rc < 0)
 		return rc;
 	rc = read_all(&p, oc, err);
-	pyc_proc_close(&p);
-	oc->status = pyc_proc_wait(&p);
-	oc->wall_sec = pyc_now() - started;
+	pyc_proc__close(&p);
+	oc->status = pyc_proc__wait(&p);
+	oc->wall_sec = pyc_proc__now() - started;
 	return rc;
 }
 
-const char *it_after_mark(const pyc_buf *b, size_t *len)
+const char *pyc_importtime__after_mark(const pyc_buf *b, size_t *len)
 {
 	const char *text = pyc_buf_cstr(b);
 	const char *mark = strstr(text, IT_MARK "\n");
@@ -82,7 +82,7 @@ const char *it_after_mark(const pyc_buf *b, size_t *len)
 	return from;
 }
 
-int it_child_failed(pyc_error *err, const it_outcome *oc, const char *what)
+int pyc_importtime__child_failed(pyc_error *err, const it_outcome *oc, const char *what)
 {
 	const char *text = pyc_buf_cstr(&oc->err);
 	size_t end = oc->err.len;

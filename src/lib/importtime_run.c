@@ -147,11 +147,11 @@ static int run_one(it_outcome *oc, it_plan *p, int scen, const char *mode,
 	make_argv(argv, p, scen, mode, script);
 	if (p->o->progress)
 		p->o->progress(p->done++, p->total, p->o->progress_ctx);
-	int rc = it_capture(oc, argv, p->env, script == &p->discover, err);
+	int rc = pyc_importtime__capture(oc, argv, p->env, script == &p->discover, err);
 	if (rc < 0)
 		return rc;
 	if (!WIFEXITED(oc->status) || WEXITSTATUS(oc->status) != 0)
-		return it_child_failed(err, oc, "cannot import the modules");
+		return pyc_importtime__child_failed(err, oc, "cannot import the modules");
 	return 0;
 }
 
@@ -160,7 +160,7 @@ static int run_one(it_outcome *oc, it_plan *p, int scen, const char *mode,
 static void count_loads(pyc_importtime_scenario_result *sr, const it_outcome *oc)
 {
 	size_t len;
-	const char *s = it_after_mark(&oc->err, &len), *end = s + len;
+	const char *s = pyc_importtime__after_mark(&oc->err, &len), *end = s + len;
 	static const char from[] = "# code object from ";
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
@@ -184,7 +184,7 @@ static int timed_run(it_outcome *oc, it_plan *p, pyc_importtime_result *r, int s
 		return rc;
 	pyc_importtime_sample *smp = &sr->samples[sr->nsamples];
 	size_t len;
-	const char *text = it_after_mark(&oc->err, &len);
+	const char *text = pyc_importtime__after_mark(&oc->err, &len);
 	if ((rc = pyc_importtime_parse(&smp->tree, text, len)) < 0)
 		return pyc_error_set(err, rc, 0, "out of memory");
 	smp->wall_sec = oc->wall_sec;
@@ -217,7 +217,7 @@ static int run_scenarios(it_plan *p, pyc_importtime_result *r, pyc_error *err)
 			if ((rc = timed_run(&oc, p, r, avail[(i + (int)round) % navail], err)) < 0)
 				goto done;
 done:
-	it_outcome_dispose(&oc);
+	pyc_importtime__outcome_dispose(&oc);
 	return rc;
 }
 
@@ -225,9 +225,9 @@ static int discover(it_plan *p, pyc_importtime_result *r, pyc_error *err)
 {
 	it_outcome oc = { PYC_BUF_INIT, PYC_BUF_INIT, 0, 0 };
 	int rc = run_one(&oc, p, PYC_IMPORTTIME_NO_CACHES, NULL, &p->discover, err);
-	if (rc == 0 && (rc = it_sources_parse(r, oc.out.ptr ? oc.out.ptr : "", oc.out.len)) < 0)
+	if (rc == 0 && (rc = pyc_importtime__sources_parse(r, oc.out.ptr ? oc.out.ptr : "", oc.out.len)) < 0)
 		pyc_error_set(err, rc, 0, "out of memory");
-	it_outcome_dispose(&oc);
+	pyc_importtime__outcome_dispose(&oc);
 	return rc;
 }
 
@@ -274,7 +274,7 @@ int pyc_importtime_measure(pyc_importtime_result *out, const pyc_importtime_opts
 	out->sc[PYC_IMPORTTIME_ALL_FRESH].available = prefixes;
 	unsigned nscen = prefixes ? 3 : 1;
 	p.total = 1 + nscen + nscen * o->runs;
-	if ((rc = it_dirs_make(&d, err)) < 0)
+	if ((rc = pyc_importtime__dirs_make(&d, err)) < 0)
 		goto done;
 	if (build_env(&p) < 0 || build_scripts(&p) < 0 ||
 	    (prefixes && (pyc_buf_printf(&p.prefix[1], "pycache_prefix=%s", d.empty) < 0 ||
@@ -284,15 +284,15 @@ int pyc_importtime_measure(pyc_importtime_result *out, const pyc_importtime_opts
 	}
 	if ((rc = discover(&p, out, err)) < 0)
 		goto done;
-	if (prefixes && (rc = it_compile_fresh(out, interp, d.fresh, o->jobs, err)) < 0)
+	if (prefixes && (rc = pyc_importtime__compile_fresh(out, interp, d.fresh, o->jobs, err)) < 0)
 		goto done;
-	if ((rc = it_judge_sources(out, interp, prefixes ? d.fresh : NULL)) < 0) {
+	if ((rc = pyc_importtime__judge_sources(out, interp, prefixes ? d.fresh : NULL)) < 0) {
 		pyc_error_set(err, rc, 0, "out of memory");
 		goto done;
 	}
 	rc = run_scenarios(&p, out, err);
 done:
-	it_dirs_remove(&d);
+	pyc_importtime__dirs_remove(&d);
 	plan_dispose(&p);
 	return rc;
 }

@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int it_dirs_make(it_dirs *d, pyc_error *err)
+int pyc_importtime__dirs_make(it_dirs *d, pyc_error *err)
 {
 	const char *tmp = getenv("TMPDIR");
 	pyc_buf b = PYC_BUF_INIT;
@@ -48,7 +48,7 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 	return 0;
 }
 
-void it_dirs_remove(it_dirs *d)
+void pyc_importtime__dirs_remove(it_dirs *d)
 {
 	/* Depth first and FTW_PHYS: a symlink in the tree is removed, never followed. */
 	if (d->root)
@@ -65,7 +65,7 @@ static int cmp_source(const void *a, const void *b)
 	              ((const pyc_importtime_source *)b)->module);
 }
 
-int it_sources_parse(pyc_importtime_result *r, const char *text, size_t len)
+int pyc_importtime__sources_parse(pyc_importtime_result *r, const char *text, size_t len)
 {
 	size_t lines = 0;
 	for (size_t i = 0; i < len; i++)
@@ -106,7 +106,7 @@ static void on_compile_event(const pyc_compileall_event *ev, void *ctx)
 	                      first_line, text);
 }
 
-int it_compile_fresh(const pyc_importtime_result *r, const pyc_interp *interp,
+int pyc_importtime__compile_fresh(const pyc_importtime_result *r, const pyc_interp *interp,
                      const char *prefix, unsigned jobs, pyc_error *err)
 {
 	const char **paths = calloc(r->nsources + 1, sizeof(char *));
@@ -180,7 +180,7 @@ static void judge_one(pyc_importtime_source *s, const char *tag)
 	s->cache_bytes = s->state == PYC_STATE_MISSING ? 0 : file_size(s->cache);
 }
 
-int it_judge_sources(pyc_importtime_result *r, const pyc_interp *interp, const char *fresh)
+int pyc_importtime__judge_sources(pyc_importtime_result *r, const pyc_interp *interp, const char *fresh)
 {
 	char cwd[PATH_MAX];
 	if (!getcwd(cwd, sizeof(cwd)))

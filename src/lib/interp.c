@@ -8,7 +8,7 @@
  */
 #include "pyc/interp.h"
 #include "interp_internal.h"
-#include "proc.h"
+#include "proc_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -99,7 +99,7 @@ void pyc_interp_dispose(pyc_interp *interp)
 	memset(interp, 0, sizeof(*interp));
 }
 
-int pyc_rec_next(pyc_rec_reader *r, pyc_rec *out)
+int pyc_interp__rec_next(pyc_rec_reader *r, pyc_rec *out)
 {
 	const char *p = r->data + r->pos, *end = r->data + r->len;
 	const char *sp = memchr(p, ' ', (size_t)(end - p));
@@ -129,12 +129,12 @@ int pyc_rec_next(pyc_rec_reader *r, pyc_rec *out)
 	return 1;
 }
 
-bool pyc_rec_is(const pyc_rec *rec, const char *name)
+bool pyc_interp__rec_is(const pyc_rec *rec, const char *name)
 {
 	return rec->name_len == strlen(name) && memcmp(rec->name, name, rec->name_len) == 0;
 }
 
-int pyc_rec_put(pyc_buf *b, const char *name, const void *value, size_t len)
+int pyc_interp__rec_put(pyc_buf *b, const char *name, const void *value, size_t len)
 {
 	if (!value)
 		return pyc_buf_printf(b, "%s -\n", name);
@@ -218,38 +218,38 @@ static bool apply_record(pyc_interp *out, const pyc_rec *rec, pyc_buf *impl)
 {
 	bool bad = false;
 
-	if (pyc_rec_is(rec, "impl"))
+	if (pyc_interp__rec_is(rec, "impl"))
 		return rec->value && pyc_buf_put(impl, rec->value, rec->len) == 0;
-	if (pyc_rec_is(rec, "version"))
+	if (pyc_interp__rec_is(rec, "version"))
 		return parse_version(rec, out);
-	if (pyc_rec_is(rec, "magic")) {
+	if (pyc_interp__rec_is(rec, "magic")) {
 		const uint8_t *m = (const uint8_t *)rec->value;
 		if (!m || rec->len != 4 || m[2] != '\r' || m[3] != '\n')
 			return false;
 		out->magic = (uint16_t)(m[0] | m[1] << 8);
 		return true;
 	}
-	if (pyc_rec_is(rec, "tag"))
+	if (pyc_interp__rec_is(rec, "tag"))
 		return (out->cache_tag = rec_str(rec, &bad)), !bad;
-	if (pyc_rec_is(rec, "prefix"))
+	if (pyc_interp__rec_is(rec, "prefix"))
 		return (out->pycache_prefix = rec_str(rec, &bad)), !bad;
-	if (pyc_rec_is(rec, "executable"))
+	if (pyc_interp__rec_is(rec, "executable"))
 		return (out->executable = rec_str(rec, &bad)) != NULL;
-	if (pyc_rec_is(rec, "cwd"))
+	if (pyc_interp__rec_is(rec, "cwd"))
 		return (out->cwd = rec_str(rec, &bad)) != NULL;
-	if (pyc_rec_is(rec, "usersite"))
+	if (pyc_interp__rec_is(rec, "usersite"))
 		return (out->user_site = rec_str(rec, &bad)), !bad;
-	if (pyc_rec_is(rec, "stdout"))
+	if (pyc_interp__rec_is(rec, "stdout"))
 		return (out->stdout_encoding = rec_str(rec, &bad)), !bad;
-	if (pyc_rec_is(rec, "stdout_errors"))
+	if (pyc_interp__rec_is(rec, "stdout_errors"))
 		return (out->stdout_errors = rec_str(rec, &bad)), !bad;
-	if (pyc_rec_is(rec, "fsenc"))
+	if (pyc_interp__rec_is(rec, "fsenc"))
 		return (out->fs_encoding = rec_str(rec, &bad)), !bad;
-	if (pyc_rec_is(rec, "optimize"))
+	if (pyc_interp__rec_is(rec, "optimize"))
 		return rec_int(rec, &out->optimize);
-	if (pyc_rec_is(rec, "recursion"))
+	if (pyc_interp__rec_is(rec, "recursion"))
 		return rec_int(rec, &out->recursion_limit);
-	if (pyc_rec_is(rec, "path"))
+	if (pyc_interp__rec_is(rec, "path"))
 		return add_path(out, rec);
 	return true;
 }
@@ -273,7 +273,7 @@ static int validate(pyc_interp *out, const pyc_buf *impl, pyc_error *err)
 	return 0;
 }
 
-int pyc_interp_parse(pyc_interp *out, const char *exe, const char *data, size_t len,
+int pyc_interp__parse(pyc_interp *out, const char *exe, const char *data, size_t len,
                      pyc_error *err)
 {
 	pyc_rec_reader r = { data, len, 0 };
@@ -286,8 +286,8 @@ int pyc_interp_parse(pyc_interp *out, const char *exe, const char *data, size_t 
 	out->exe = strdup(exe);
 	if (!out->exe)
 		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
-	while (!ended && (more = pyc_rec_next(&r, &rec)) > 0) {
-		if (pyc_rec_is(&rec, "end"))
+	while (!ended && (more = pyc_interp__rec_next(&r, &rec)) > 0) {
+		if (pyc_interp__rec_is(&rec, "end"))
 			ended = true;
 		else if (!apply_record(out, &rec, &impl))
 			break;
@@ -308,12 +308,12 @@ int pyc_interp_parse(pyc_interp *out, const char *exe, const char *data, size_t 
 static int drain_probe(pyc_proc *p, pyc_buf *out, pyc_buf *errtext, const char *exe,
                        pyc_error *err)
 {
-	double deadline = pyc_now() + PROBE_TIMEOUT_SEC;
+	double deadline = pyc_proc__now() + PROBE_TIMEOUT_SEC;
 	char chunk[65536];
 
 	while (p->out >= 0 || p->err >= 0) {
 		struct pollfd fds[2] = { { p->out, POLLIN, 0 }, { p->err, POLLIN, 0 } };
-		double left = deadline - pyc_now();
+		double left = deadline - pyc_proc__now();
 		if (left <= 0) {
 			kill(p->pid, SIGKILL);
 			return pyc_error_set(err, PYC_EINTERP, 0,
@@ -368,7 +368,7 @@ static int exit_error(const char *exe, int status, pyc_buf *errtext, pyc_error *
 	                     WIFEXITED(status) ? WEXITSTATUS(status) : -1, sep, why);
 }
 
-int pyc_interp_run_probe(const char *exe, pyc_buf *output, pyc_error *err)
+int pyc_interp__run_probe(const char *exe, pyc_buf *output, pyc_error *err)
 {
 	char *argv[] = { (char *)exe, (char *)"-c", (char *)probe_script, NULL };
 	pyc_buf errtext = PYC_BUF_INIT;
@@ -376,12 +376,12 @@ int pyc_interp_run_probe(const char *exe, pyc_buf *output, pyc_error *err)
 
 	if (!exe || !*exe)
 		return pyc_error_set(err, PYC_EINTERP, 0, "no interpreter given");
-	int rc = pyc_proc_spawn(&p, argv, NULL, PYC_PROC_STDOUT | PYC_PROC_STDERR, err);
+	int rc = pyc_proc__spawn(&p, argv, NULL, PYC_PROC_STDOUT | PYC_PROC_STDERR, err);
 	if (rc < 0)
 		return rc;
 	rc = drain_probe(&p, output, &errtext, exe, err);
-	pyc_proc_close(&p);
-	int status = pyc_proc_wait(&p);
+	pyc_proc__close(&p);
+	int status = pyc_proc__wait(&p);
 	if (rc == 0 && (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0))
 		rc = exit_error(exe, status, &errtext, err);
 	pyc_buf_dispose(&errtext);
@@ -393,9 +393,9 @@ int pyc_interp_probe_fresh(pyc_interp *out, const char *exe, pyc_error *err)
 	pyc_buf output = PYC_BUF_INIT;
 
 	memset(out, 0, sizeof(*out));
-	int rc = pyc_interp_run_probe(exe, &output, err);
+	int rc = pyc_interp__run_probe(exe, &output, err);
 	if (rc == 0)
-		rc = pyc_interp_parse(out, exe, output.ptr ? output.ptr : "", output.len, err);
+		rc = pyc_interp__parse(out, exe, output.ptr ? output.ptr : "", output.len, err);
 	pyc_buf_dispose(&output);
 	return rc;
 }

@@ -41,7 +41,7 @@ static const char *const key_env[] = {
 
 static int rec_puts(pyc_buf *b, const char *name, const char *value)
 {
-	return pyc_rec_put(b, name, value, value ? strlen(value) : 0);
+	return pyc_interp__rec_put(b, name, value, value ? strlen(value) : 0);
 }
 
 bool pyc_interp_cache_enabled(void)
@@ -163,7 +163,7 @@ static int put_local_version(pyc_buf *key, const char *dir, pyc_buf *tmp)
 		pyc_buf_puts(&cur, "/.python-version");
 		if (slurp(cur.ptr, tmp, 65536) == 0) {
 			rc = rec_puts(key, "pyenv-file", cur.ptr);
-			rc = rc ? rc : pyc_rec_put(key, "pyenv-local", tmp->ptr ? tmp->ptr : "", tmp->len);
+			rc = rc ? rc : pyc_interp__rec_put(key, "pyenv-local", tmp->ptr ? tmp->ptr : "", tmp->len);
 			break;
 		}
 		if (errno != ENOENT && errno != ENOTDIR && errno != EISDIR) {
@@ -202,7 +202,7 @@ static int put_pyenv_key(pyc_buf *key, const pyc_buf *script, const char *cwd)
 		rc = put_local_version(key, cwd, &tmp);
 	if (rc == 0 && pyc_buf_puts(&root, "/version") == 0) {
 		if (slurp(root.ptr, &tmp, 65536) == 0)
-			rc = pyc_rec_put(key, "pyenv-global", tmp.ptr ? tmp.ptr : "", tmp.len);
+			rc = pyc_interp__rec_put(key, "pyenv-global", tmp.ptr ? tmp.ptr : "", tmp.len);
 		else
 			rc = errno == ENOENT ? rec_puts(key, "pyenv-global", NULL) : PYC_EUNSUPPORTED;
 	}
@@ -244,7 +244,7 @@ static bool is_pyenv_shim(const pyc_buf *script)
 	       memmem(script->ptr, script->len, exec_line, sizeof(exec_line) - 1) != NULL;
 }
 
-bool pyc_interp_is_pyenv_shim(const char *exe)
+bool pyc_interp__is_pyenv_shim(const char *exe)
 {
 	pyc_buf resolved = PYC_BUF_INIT, script = PYC_BUF_INIT;
 	bool shim = resolve_exe(exe, &resolved) == 0 && slurp(resolved.ptr, &script, SNIFF_BYTES) == 0 &&
@@ -270,7 +270,7 @@ static int put_exe_key(pyc_buf *key, const char *exe, const char *resolved, cons
 	rc |= rec_puts(key, "resolved", pyc_buf_cstr(&abs));
 	rc |= rec_puts(key, "real", realpath(resolved, real) ? real : NULL);
 	rc |= put_identity(&id, resolved);
-	rc |= pyc_rec_put(key, "id", id.ptr, id.len);
+	rc |= pyc_interp__rec_put(key, "id", id.ptr, id.len);
 	rc |= rec_puts(key, "cwd", cwd_matters() ? cwd : NULL);
 	for (size_t i = 0; key_env[i]; i++) {
 		rc |= rec_puts(key, "env", key_env[i]);
@@ -335,7 +335,7 @@ static int put_site_signature(pyc_buf *b, const char *dir)
 		qsort(names, n, sizeof(*names), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		if (rc == 0 && names[i]) {
-			rc = pyc_rec_put(b, "pth", names[i], strlen(names[i]));
+			rc = pyc_interp__rec_put(b, "pth", names[i], strlen(names[i]));
 			pyc_buf path = PYC_BUF_INIT;
 			pyc_buf_printf(&path, "%s/%s", dir, names[i]);
 			rc = rc ? rc : put_identity(b, pyc_buf_cstr(&path));
@@ -350,7 +350,7 @@ static int put_site_signature(pyc_buf *b, const char *dir)
 static int validator_value(pyc_buf *out, const pyc_rec *kind, const char *path)
 {
 	pyc_buf_clear(out);
-	if (pyc_rec_is(kind, "wf"))
+	if (pyc_interp__rec_is(kind, "wf"))
 		return put_identity(out, path) < 0 ? PYC_ENOMEM : 0;
 	return put_site_signature(out, path);
 }
@@ -362,7 +362,7 @@ static int put_validator(pyc_buf *b, const char *kind, const char *path)
 	int rc = validator_value(&value, &rec, path);
 
 	rc = rc ? rc : rec_puts(b, kind, path);
-	rc = rc ? rc : pyc_rec_put(b, "id", pyc_buf_cstr(&value), value.len);
+	rc = rc ? rc : pyc_interp__rec_put(b, "id", pyc_buf_cstr(&value), value.len);
 	pyc_buf_dispose(&value);
 	return rc;
 }
@@ -429,18 +429,18 @@ static int cache_match(const pyc_buf *data, const pyc_buf *key, const char *exe,
 	pyc_rec_reader r = { data->ptr, data->len, 0 };
 	pyc_rec rec, id;
 
-	if (pyc_rec_next(&r, &rec) != 1 || !pyc_rec_is(&rec, "pyc-tool-probe-cache") ||
+	if (pyc_interp__rec_next(&r, &rec) != 1 || !pyc_interp__rec_is(&rec, "pyc-tool-probe-cache") ||
 	    !rec.value || rec.len != 1 || rec.value[0] != CACHE_FORMAT[0])
 		return -1;
-	if (pyc_rec_next(&r, &rec) != 1 || !pyc_rec_is(&rec, "key") || !rec.value ||
+	if (pyc_interp__rec_next(&r, &rec) != 1 || !pyc_interp__rec_is(&rec, "key") || !rec.value ||
 	    rec.len != key->len || memcmp(rec.value, key->ptr, key->len) != 0)
 		return -1;
-	while (pyc_rec_next(&r, &rec) == 1) {
-		if (pyc_rec_is(&rec, "probe"))
-			return rec.value ? pyc_interp_parse(out, exe, rec.value, rec.len, NULL) : -1;
-		if (!pyc_rec_is(&rec, "wf") && !pyc_rec_is(&rec, "ws"))
+	while (pyc_interp__rec_next(&r, &rec) == 1) {
+		if (pyc_interp__rec_is(&rec, "probe"))
+			return rec.value ? pyc_interp__parse(out, exe, rec.value, rec.len, NULL) : -1;
+		if (!pyc_interp__rec_is(&rec, "wf") && !pyc_interp__rec_is(&rec, "ws"))
 			return -1;
-		if (pyc_rec_next(&r, &id) != 1 || !pyc_rec_is(&id, "id") || !validator_holds(&rec, &id))
+		if (pyc_interp__rec_next(&r, &id) != 1 || !pyc_interp__rec_is(&id, "id") || !validator_holds(&rec, &id))
 			return -1;
 	}
 	return -1;
@@ -463,10 +463,10 @@ static void cache_store(const char *file, const pyc_buf *key, const pyc_interp *
 	pyc_buf entry = PYC_BUF_INIT, resolved = PYC_BUF_INIT;
 	int rc = rec_puts(&entry, "pyc-tool-probe-cache", CACHE_FORMAT);
 
-	rc = rc ? rc : pyc_rec_put(&entry, "key", key->ptr, key->len);
+	rc = rc ? rc : pyc_interp__rec_put(&entry, "key", key->ptr, key->len);
 	rc = rc ? rc : resolve_exe(exe, &resolved);
 	rc = rc ? rc : put_validators(&entry, in, resolved.ptr);
-	rc = rc ? rc : pyc_rec_put(&entry, "probe", output->ptr ? output->ptr : "", output->len);
+	rc = rc ? rc : pyc_interp__rec_put(&entry, "probe", output->ptr ? output->ptr : "", output->len);
 	if (rc == 0)
 		pyc_write_pyc(file, NULL, 0, (const uint8_t *)entry.ptr, entry.len, 0666, NULL);
 	pyc_buf_dispose(&entry);
@@ -497,9 +497,9 @@ int pyc_interp_probe(pyc_interp *out, const char *exe, pyc_error *err)
 		goto done;
 	}
 	pyc_buf_clear(&data);
-	rc = pyc_interp_run_probe(exe, &data, err);
+	rc = pyc_interp__run_probe(exe, &data, err);
 	if (rc == 0)
-		rc = pyc_interp_parse(out, exe, data.ptr ? data.ptr : "", data.len, err);
+		rc = pyc_interp__parse(out, exe, data.ptr ? data.ptr : "", data.len, err);
 	if (rc == 0)
 		cache_store(file.ptr, &key, out, exe, &data);
 done:

@@ -23,19 +23,19 @@ typedef struct pyc_rec_reader {
 } pyc_rec_reader;
 
 /* Next record: 1, 0 at the end, -1 when malformed. */
-int pyc_rec_next(pyc_rec_reader *r, pyc_rec *out);
-bool pyc_rec_is(const pyc_rec *rec, const char *name);
+int pyc_interp__rec_next(pyc_rec_reader *r, pyc_rec *out);
+bool pyc_interp__rec_is(const pyc_rec *rec, const char *name);
 /* Append a record (value NULL = None). */
-int pyc_rec_put(pyc_buf *b, const char *name, const void *value, size_t len);
+int pyc_interp__rec_put(pyc_buf *b, const char *name, const void *value, size_t len);
 
 /* Run the probe and collect its raw output. */
-int pyc_interp_run_probe(const char *exe, pyc_buf *output, pyc_error *err);
+int pyc_interp__run_probe(const char *exe, pyc_buf *output, pyc_error *err);
 /* Parse raw probe output into *out (zeroed first; disposed on failure). */
-int pyc_interp_parse(pyc_interp *out, const char *exe, const char *data, size_t len,
+int pyc_interp__parse(pyc_interp *out, const char *exe, const char *data, size_t len,
                      pyc_error *err);
 
 /* interp_cache.c. Whether exe (searched on PATH) is a pyenv shim: a script that re-selects
  * a version. */
-bool pyc_interp_is_pyenv_shim(const char *exe);
+bool pyc_interp__is_pyenv_shim(const char *exe);
 
 #endif

@@ -31,7 +31,7 @@ static struct temp_slot {
 
 static atomic_int pids[PID_SLOTS];
 
-int pyc_interrupt_note_temp(int dirfd, const char *name)
+int pyc_interrupt__note_temp(int dirfd, const char *name)
 {
 	size_t n = strlen(name);
 	if (n > NAME_MAX)
@@ -48,13 +48,13 @@ int pyc_interrupt_note_temp(int dirfd, const char *name)
 	return -1;
 }
 
-void pyc_interrupt_forget(int slot)
+void pyc_interrupt__forget(int slot)
 {
 	if (slot >= 0 && slot < TEMP_SLOTS)
 		atomic_store(&temps[slot].state, SLOT_FREE);
 }
 
-void pyc_interrupt_note_pid(pid_t pid)
+void pyc_interrupt__note_pid(pid_t pid)
 {
 	for (int i = 0; i < PID_SLOTS; i++) {
 		int expect = 0;
@@ -63,7 +63,7 @@ void pyc_interrupt_note_pid(pid_t pid)
 	}
 }
 
-void pyc_interrupt_forget_pid(pid_t pid)
+void pyc_interrupt__forget_pid(pid_t pid)
 {
 	for (int i = 0; i < PID_SLOTS; i++) {
 		int expect = (int)pid;
@@ -86,7 +86,7 @@ void pyc_interrupt_cleanup(void)
 	errno = saved;
 }
 
-void pyc_interrupt_block_all(sigset_t *old)
+void pyc_interrupt__block_all(sigset_t *old)
 {
 	sigset_t all;
 	sigfillset(&all);

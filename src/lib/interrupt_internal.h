@@ -9,17 +9,17 @@
 
 /* Block every blockable signal in the calling thread, the previous mask into *old: around
  * pthread_create, so a helper thread never runs the handler (pyc/interrupt.h). */
-void pyc_interrupt_block_all(sigset_t *old);
+void pyc_interrupt__block_all(sigset_t *old);
 
 /* Register the temporary file `name` in directory `dirfd` before creating it. Returns a
- * slot for pyc_interrupt_forget(), or -1 when every slot is taken (the file is then not
+ * slot for pyc_interrupt__forget(), or -1 when every slot is taken (the file is then not
  * cleaned up by a signal, as before this registry existed). */
-int pyc_interrupt_note_temp(int dirfd, const char *name);
+int pyc_interrupt__note_temp(int dirfd, const char *name);
 /* The file was renamed or unlinked (or never created): forget it. -1 is ignored. */
-void pyc_interrupt_forget(int slot);
+void pyc_interrupt__forget(int slot);
 
 /* A worker process started / is about to be reaped. */
-void pyc_interrupt_note_pid(pid_t pid);
-void pyc_interrupt_forget_pid(pid_t pid);
+void pyc_interrupt__note_pid(pid_t pid);
+void pyc_interrupt__forget_pid(pid_t pid);
 
 #endif

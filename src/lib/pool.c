@@ -1,5 +1,5 @@
 /*
- * The compile engine: see include/pyc/compile.h and docs/compile-engine.md.
+ * The compile engine: see include/pyc/pool.h and docs/compile-engine.md.
  *
  * Each slot owns at most one worker process and up to DEPTH jobs: the first one runs, the
  * others wait as request frames on the socket (the worker reads them one after the other),
@@ -10,11 +10,11 @@
  * A worker that dies or times out is reaped at once (no zombies) and fails only the job it
  * was running; the jobs queued behind it go to a fresh worker in the same slot.
  */
-#include "pyc/compile.h"
+#include "pyc/pool.h"
 #include "interp_internal.h"
 #include "interrupt_internal.h"
-#include "proc.h"
-#include "worker_script.h"
+#include "proc_internal.h"
+#include "worker_script_internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -113,7 +113,7 @@ int pyc_pool_new(pyc_pool **out, const pyc_interp *interp, unsigned jobs, double
 	 * probe already named (sys.executable, validated by the probe cache): go there directly.
 	 */
 	bool direct = interp->executable && interp->executable[0] == '/' &&
-	              pyc_interp_is_pyenv_shim(interp->exe);
+	              pyc_interp__is_pyenv_shim(interp->exe);
 	pool->exe = strdup(direct ? interp->executable : interp->exe);
 	pool->w = calloc(pool->jobs, sizeof(worker));
 	if (!pool->exe || !pool->w || build_env(pool) != 0) {
@@ -146,9 +146,9 @@ static int stop_worker(worker *w, bool kill_it)
 	if (kill_it)
 		kill(w->proc.pid, SIGKILL);
 	/* Before the reap frees the pid for reuse. */
-	pyc_interrupt_forget_pid(w->proc.pid);
-	pyc_proc_close(&w->proc);
-	int status = pyc_proc_wait(&w->proc);
+	pyc_interrupt__forget_pid(w->proc.pid);
+	pyc_proc__close(&w->proc);
+	int status = pyc_proc__wait(&w->proc);
 	w->ready = false;
 	pyc_buf_clear(&w->in);
 	pyc_buf_clear(&w->out);
@@ -174,7 +174,7 @@ static void describe_status(pyc_buf *b, int status)
 static void arm_deadline(pyc_pool *pool, worker *w)
 {
 	w->deadline = pool->timeout <= 0 || w->njobs == 0 ? 0 :
-	              pyc_now() + pool->timeout + (w->ready ? 0 : STARTUP_GRACE);
+	              pyc_proc__now() + pool->timeout + (w->ready ? 0 : STARTUP_GRACE);
 }
 
 /* Hand jobs[0] back to the caller with its outcome; the next queued job (already sent,
@@ -253,8 +253,8 @@ static void worker_lost(pyc_pool *pool, worker *w, const char *what)
 
 static int spawn_worker(pyc_pool *pool, worker *w, pyc_error *err)
 {
-	char *argv[] = { pool->exe, (char *)"-c", (char *)pyc_worker_script, NULL };
-	int rc = pyc_proc_spawn(&w->proc, argv, pool->envp, PYC_PROC_SOCK3 | PYC_PROC_NULLOUT, err);
+	char *argv[] = { pool->exe, (char *)"-c", (char *)pyc_worker_script__text, NULL };
+	int rc = pyc_proc__spawn(&w->proc, argv, pool->envp, PYC_PROC_SOCK3 | PYC_PROC_NULLOUT, err);
 
 	if (rc < 0) {
 		pool->fatal = PYC_EINTERP;
@@ -262,7 +262,7 @@ static int spawn_worker(pyc_pool *pool, worker *w, pyc_error *err)
 			pool->fatal_err = *err;
 		return rc;
 	}
-	pyc_interrupt_note_pid(w->proc.pid);
+	pyc_interrupt__note_pid(w->proc.pid);
 	pool->started++;
 	w->ready = false;
 	return 0;
@@ -446,7 +446,7 @@ static int wait_some(pyc_pool *pool, pyc_error *err)
 {
 	struct pollfd fds[pool->jobs];
 	unsigned idx[pool->jobs], n = 0;
-	double now = pyc_now(), next = 0;
+	double now = pyc_proc__now(), next = 0;
 
 	for (unsigned i = 0; i < pool->jobs; i++) {
 		worker *w = &pool->w[i];
@@ -468,7 +468,7 @@ static int wait_some(pyc_pool *pool, pyc_error *err)
 	for (unsigned k = 0; got > 0 && k < n; k++)
 		if (fds[k].revents)
 			on_ready_io(pool, &pool->w[idx[k]], fds[k].revents);
-	now = pyc_now();
+	now = pyc_proc__now();
 	for (unsigned k = 0; k < n; k++) {
 		worker *w = &pool->w[idx[k]];
 		if (w->njobs > 0 && w->deadline > 0 && now >= w->deadline)
@@ -562,12 +562,12 @@ void pyc_pool_free(pyc_pool *pool)
 			worker *w = &pool->w[i];
 			if (w->njobs > 0 && w->proc.pid > 0)
 				kill(w->proc.pid, SIGKILL);
-			pyc_proc_close(&w->proc);
+			pyc_proc__close(&w->proc);
 		}
 		for (unsigned i = 0; i < pool->jobs; i++) {
 			if (pool->w[i].proc.pid > 0)
-				pyc_interrupt_forget_pid(pool->w[i].proc.pid);
-			pyc_proc_wait(&pool->w[i].proc);
+				pyc_interrupt__forget_pid(pool->w[i].proc.pid);
+			pyc_proc__wait(&pool->w[i].proc);
 			pyc_buf_dispose(&pool->w[i].in);
 			pyc_buf_dispose(&pool->w[i].out);
 		}

@@ -1,5 +1,5 @@
-/* Child processes with pipes and no shell: see proc.h. */
-#include "proc.h"
+/* Child processes with pipes and no shell: see proc_internal.h. */
+#include "proc_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -116,7 +116,7 @@ static int plan_attrs(posix_spawnattr_t *at)
 	return rc;
 }
 
-int pyc_proc_spawn(pyc_proc *p, char *const argv[], char *const envp[], unsigned flags,
+int pyc_proc__spawn(pyc_proc *p, char *const argv[], char *const envp[], unsigned flags,
                    pyc_error *err)
 {
 	int child[4] = { -1, -1, -1, -1 };
@@ -151,14 +151,14 @@ int pyc_proc_spawn(pyc_proc *p, char *const argv[], char *const envp[], unsigned
 fail_errno:
 	pyc_error_set(err, PYC_EINTERP, errno, "cannot run '%s'", argv[0]);
 fail:
-	pyc_proc_close(p);
+	pyc_proc__close(p);
 done:
 	for (int i = 0; i < 4; i++)
 		close_fd(&child[i]);
 	return rc;
 }
 
-void pyc_proc_close(pyc_proc *p)
+void pyc_proc__close(pyc_proc *p)
 {
 	close_fd(&p->in);
 	close_fd(&p->out);
@@ -166,7 +166,7 @@ void pyc_proc_close(pyc_proc *p)
 	close_fd(&p->sock);
 }
 
-int pyc_proc_wait(pyc_proc *p)
+int pyc_proc__wait(pyc_proc *p)
 {
 	int status;
 
@@ -182,7 +182,7 @@ int pyc_proc_wait(pyc_proc *p)
 	return status;
 }
 
-double pyc_now(void)
+double pyc_proc__now(void)
 {
 	struct timespec ts;
 

@@ -36,7 +36,7 @@ static bool ends_with(const char *s, size_t len, const char *suffix)
 	return len >= n && memcmp(s + len - n, suffix, n) == 0;
 }
 
-bool scan_in_pycache(const char *path, size_t name_off)
+bool pyc_scan__in_pycache(const char *path, size_t name_off)
 {
 	if (name_off < PYCACHE_SLASH_LEN)
 		return false;
@@ -46,7 +46,7 @@ bool scan_in_pycache(const char *path, size_t name_off)
 
 static bool in_pycache(const pyc_walk_entry *e)
 {
-	return scan_in_pycache(e->path, (size_t)(e->name - e->path));
+	return pyc_scan__in_pycache(e->path, (size_t)(e->name - e->path));
 }
 
 static void rec_reset(pyc_scan *s, enum pyc_scan_where where)
@@ -272,7 +272,7 @@ static void maybe_source(pyc_scan *s, const pyc_walk_entry *e)
 	s->pending_level = 0;
 }
 
-bool scan_is_prefix_dir(const struct scan_cfg *c, const char *path)
+bool pyc_scan__is_prefix_dir(const struct scan_cfg *c, const char *path)
 {
 	const char *p = path;
 	if (!c->prefix_abs)
@@ -312,10 +312,10 @@ static int handle_tree_entry(pyc_scan *s, const pyc_walk_entry *e)
 		 * enter there either (docs/status.md). */
 		if (e->depth == 0)
 			s->root_is_dir = true;
-		else if (in_pycache(e) || scan_is_prefix_dir(s->cfg, e->path))
+		else if (in_pycache(e) || pyc_scan__is_prefix_dir(s->cfg, e->path))
 			pyc_walker_skip(s->w);
 		else if (s->task)
-			return scan_par_offer(s);
+			return pyc_scan__par_offer(s);
 		return 0;
 	}
 	if (e->kind != PYC_WALK_FILE && e->kind != PYC_WALK_SYMLINK)
@@ -338,9 +338,9 @@ static int handle_entry(pyc_scan *s, const pyc_walk_entry *e)
 		snprintf(what, sizeof(what), "cannot read directory: %s", strerror(e->error));
 		return rec_error(s, e->path, PYC_EIO, what);
 	}
-	void *handed_over = e->kind == PYC_WALK_DIR ? walk_delegated(s->w) : NULL;
+	void *handed_over = e->kind == PYC_WALK_DIR ? pyc_walk__delegated(s->w) : NULL;
 	if (handed_over)
-		return scan_par_child(s, handed_over);
+		return pyc_scan__par_child(s, handed_over);
 	/* A FIFO, socket or device with a cache's name: named, never opened (a FIFO would
 	 * block an import that opened it). */
 	if (e->kind == PYC_WALK_OTHER && pyc_is_bytecode_name(e->name))
@@ -352,7 +352,7 @@ static int handle_entry(pyc_scan *s, const pyc_walk_entry *e)
 	return judge_leftover(s, e, PYC_SCAN_PREFIX);
 }
 
-int scan_open_walker(pyc_scan *s, const char *root)
+int pyc_scan__open_walker(pyc_scan *s, const char *root)
 {
 	int rc = pyc_walker_new(&s->w, root, s->cfg->walk_flags, &s->err);
 	if (rc < 0)
@@ -363,7 +363,7 @@ int scan_open_walker(pyc_scan *s, const char *root)
 	return 0;
 }
 
-int scan_end_of_walk(pyc_scan *s)
+int pyc_scan__end_of_walk(pyc_scan *s)
 {
 	bool was_tree = s->phase == PHASE_TREE;
 	pyc_walker_free(s->w);
@@ -373,7 +373,7 @@ int scan_end_of_walk(pyc_scan *s)
 	if (!was_tree || !s->cfg->mirror || !s->root_is_dir || s->cfg != &s->own)
 		return 0;
 	pyc_error_clear(&s->err);
-	int rc = scan_open_walker(s, s->cfg->mirror);
+	int rc = pyc_scan__open_walker(s, s->cfg->mirror);
 	if (rc == PYC_ENOTFOUND)
 		return 0;
 	if (rc == PYC_ENOMEM)
@@ -399,13 +399,13 @@ static int scan_step(pyc_scan *s)
 	int rc = pyc_walker_next(s->w, &e);
 	if (rc < 0)
 		return rc;
-	return rc == 0 ? scan_end_of_walk(s) : handle_entry(s, e);
+	return rc == 0 ? pyc_scan__end_of_walk(s) : handle_entry(s, e);
 }
 
 int pyc_scan_next(pyc_scan *s, const pyc_scan_record **out)
 {
 	if (s->par)
-		return scan_par_next(s, out);
+		return pyc_scan__par_next(s, out);
 	for (;;) {
 		int rc = scan_step(s);
 		if (rc == 2)

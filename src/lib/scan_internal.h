@@ -54,31 +54,31 @@ struct pyc_scan {
 	pyc_error err;
 };
 
-int scan_open_walker(pyc_scan *s, const char *root);
+int pyc_scan__open_walker(pyc_scan *s, const char *root);
 /* After the tree: s->w walks the root's prefix mirror (or the scan is done). Returns 1
  * with an error record, 0, or PYC_ENOMEM. */
-int scan_end_of_walk(pyc_scan *s);
+int pyc_scan__end_of_walk(pyc_scan *s);
 /* Is the parent of the entry at `path`, whose last component starts at path[name_off],
  * a directory named __pycache__? */
-bool scan_in_pycache(const char *path, size_t name_off);
+bool pyc_scan__in_pycache(const char *path, size_t name_off);
 /* Is this directory of the tree the pycache prefix itself (walked separately)? */
-bool scan_is_prefix_dir(const struct scan_cfg *c, const char *path);
+bool pyc_scan__is_prefix_dir(const struct scan_cfg *c, const char *path);
 
 /* A scan of the subtree walked by w (owned), for worker task t; borrows top's config. */
-int scan_sub_new(pyc_scan **out, const pyc_scan *top, pyc_walker *w, enum scan_phase phase,
+int pyc_scan__sub_new(pyc_scan **out, const pyc_scan *top, pyc_walker *w, enum scan_phase phase,
                  struct par_task *t);
 
 /* scan_par.c. Start worker threads if the options and the root allow (0 or PYC_ENOMEM);
  * stop them and free every task (NULL par: no-op). */
-int scan_par_start(pyc_scan *s);
-void scan_par_stop(pyc_scan *s);
+int pyc_scan__par_start(pyc_scan *s);
+void pyc_scan__par_stop(pyc_scan *s);
 /* The parallel pyc_scan_next(). */
-int scan_par_next(pyc_scan *s, const pyc_scan_record **out);
+int pyc_scan__par_next(pyc_scan *s, const pyc_scan_record **out);
 /* In a sub-scan: w just returned the directory handed to another task (cookie); put
  * that task's records here in this one's output. 0 or PYC_ENOMEM. */
-int scan_par_child(pyc_scan *s, void *cookie);
+int pyc_scan__par_child(pyc_scan *s, void *cookie);
 /* In a sub-scan: hand a subtree over if a worker is idle. 0 or PYC_ENOMEM. */
-int scan_par_offer(pyc_scan *s);
+int pyc_scan__par_offer(pyc_scan *s);
 /* Tests, before the first pyc_scan_next(): small buffers and task limits, so that every
  * waiting path runs; reader_first makes the reader start every task it reaches queued. */
 struct scan_par_tuning {
@@ -86,8 +86,8 @@ struct scan_par_tuning {
 	unsigned max_tasks;
 	bool reader_first;
 };
-void scan_par_tune(pyc_scan *s, const struct scan_par_tuning *t);
+void pyc_scan__par_tune(pyc_scan *s, const struct scan_par_tuning *t);
 /* Tests: tasks made and tasks the reader ran itself so far (0 when sequential). */
-void scan_par_counts(const pyc_scan *s, unsigned *tasks, unsigned *ran_inline);
+void pyc_scan__par_counts(const pyc_scan *s, unsigned *tasks, unsigned *ran_inline);
 
 #endif

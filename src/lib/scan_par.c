@@ -6,7 +6,7 @@
  * caches of each directory on helpers cost a wake-up per directory and gained nothing.
  * Here each worker runs an ordinary sequential sub-scan over a whole subtree, and hands a
  * piece over only when another worker sits idle: the shallowest directory it has listed
- * but not entered yet (walk_split), so pieces are few and large.
+ * but not entered yet (pyc_walk__split), so pieces are few and large.
  *
  * Order: a task writes its records, in its own walk order, to a stream of chunks; where
  * its walk reaches a directory it handed over, it writes a reference to that child task
@@ -288,7 +288,7 @@ static int put_record(struct scan_par *p, struct par_task *t, const pyc_scan_rec
 	return 0;
 }
 
-int scan_par_child(pyc_scan *s, void *cookie)
+int pyc_scan__par_child(pyc_scan *s, void *cookie)
 {
 	struct par_task *t = s->task;
 	struct par_ref ref = {ITEM_CHILD, cookie};
@@ -304,11 +304,11 @@ int scan_par_child(pyc_scan *s, void *cookie)
 static bool may_hand_over(void *ctx, const char *path, const char *name)
 {
 	const pyc_scan *s = ctx;
-	return !pyc_is_pycache_dir(name) && !scan_in_pycache(path, strlen(path) - strlen(name)) &&
-	       !scan_is_prefix_dir(s->cfg, path);
+	return !pyc_is_pycache_dir(name) && !pyc_scan__in_pycache(path, strlen(path) - strlen(name)) &&
+	       !pyc_scan__is_prefix_dir(s->cfg, path);
 }
 
-int scan_par_offer(pyc_scan *s)
+int pyc_scan__par_offer(pyc_scan *s)
 {
 	struct par_task *t = s->task;
 	if (!t)
@@ -325,7 +325,7 @@ int scan_par_offer(pyc_scan *s)
 	if (!child)
 		return PYC_ENOMEM;
 	t->spare = NULL;
-	int rc = walk_split(s->w, may_hand_over, s, child, &child->w);
+	int rc = pyc_walk__split(s->w, may_hand_over, s, child, &child->w);
 	if (rc <= 0) {
 		t->spare = child;
 		return rc;
@@ -339,13 +339,13 @@ static int run_task(struct scan_par *p, struct par_task *t)
 	pyc_scan *sub;
 	pyc_walker *w = t->w;
 	t->w = NULL;
-	int rc = scan_sub_new(&sub, p->top, w, t->phase, t);
+	int rc = pyc_scan__sub_new(&sub, p->top, w, t->phase, t);
 	if (rc < 0)
 		return rc;
 	const pyc_scan_record *r;
 	while (!atomic_load_explicit(&p->quit, memory_order_relaxed) &&
 	       (rc = pyc_scan_next(sub, &r)) > 0) {
-		if ((rc = put_record(p, t, r)) < 0 || (rc = scan_par_offer(sub)) < 0)
+		if ((rc = put_record(p, t, r)) < 0 || (rc = pyc_scan__par_offer(sub)) < 0)
 			break;
 		/* Whole chunks only, even when the reader waits: handing records over one by
 		 * one would cost a wake-up each (the reader is faster than any producer). */
@@ -501,7 +501,7 @@ static int next_phase(pyc_scan *s)
 	struct scan_par *p = s->par;
 	if (s->phase == PHASE_DONE)
 		return 0;
-	int rc = scan_end_of_walk(s);
+	int rc = pyc_scan__end_of_walk(s);
 	if (rc != 0 || s->phase != PHASE_PREFIX)
 		return rc;
 	struct par_task *t = task_new(p, PHASE_PREFIX);
@@ -519,10 +519,10 @@ static int run_inline(pyc_scan *s, struct par_task *t)
 	pyc_walker *w = t->w;
 	t->w = NULL;
 	s->par->ran_inline++;
-	return scan_sub_new(&s->par->inline_scan, s, w, t->phase, NULL);
+	return pyc_scan__sub_new(&s->par->inline_scan, s, w, t->phase, NULL);
 }
 
-int scan_par_next(pyc_scan *s, const pyc_scan_record **out)
+int pyc_scan__par_next(pyc_scan *s, const pyc_scan_record **out)
 {
 	struct scan_par *p = s->par;
 	int rc;
@@ -579,7 +579,7 @@ int scan_par_next(pyc_scan *s, const pyc_scan_record **out)
 
 /* ---- lifetime ---- */
 
-int scan_par_start(pyc_scan *s)
+int pyc_scan__par_start(pyc_scan *s)
 {
 	unsigned n = s->cfg->threads ? s->cfg->threads : usable_cpus();
 	if (n > PAR_MAX_WORKERS)
@@ -609,11 +609,11 @@ int scan_par_start(pyc_scan *s)
 		p->nworkers++;
 	}
 	if (p->nworkers == 0)
-		scan_par_stop(s);   /* no thread at all: scan sequentially */
+		pyc_scan__par_stop(s);   /* no thread at all: scan sequentially */
 	return 0;
 }
 
-void scan_par_tune(pyc_scan *s, const struct scan_par_tuning *t)
+void pyc_scan__par_tune(pyc_scan *s, const struct scan_par_tuning *t)
 {
 	struct scan_par *p = s->par;
 	if (!p)
@@ -624,13 +624,13 @@ void scan_par_tune(pyc_scan *s, const struct scan_par_tuning *t)
 	p->reader_first = t->reader_first;
 }
 
-void scan_par_counts(const pyc_scan *s, unsigned *tasks, unsigned *ran_inline)
+void pyc_scan__par_counts(const pyc_scan *s, unsigned *tasks, unsigned *ran_inline)
 {
 	*tasks = s->par ? s->par->made : 0;
 	*ran_inline = s->par ? s->par->ran_inline : 0;
 }
 
-void scan_par_stop(pyc_scan *s)
+void pyc_scan__par_stop(pyc_scan *s)
 {
 	struct scan_par *p = s->par;
 	if (!p)

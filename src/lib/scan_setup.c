@@ -117,12 +117,12 @@ int pyc_scan_new(pyc_scan **out, const char *root, const pyc_scan_opts *opts, py
 		goto fail;
 	if ((rc = copy_opts(c, opts ? opts : &defaults, err)) < 0)
 		goto fail;
-	if ((rc = scan_open_walker(s, root)) < 0) {
+	if ((rc = pyc_scan__open_walker(s, root)) < 0) {
 		if (err && rc != PYC_ENOMEM)
 			*err = s->err;
 		goto fail;
 	}
-	if ((rc = scan_par_start(s)) < 0)
+	if ((rc = pyc_scan__par_start(s)) < 0)
 		goto fail;
 	*out = s;
 	return 0;
@@ -137,7 +137,7 @@ void pyc_scan_free(pyc_scan *s)
 {
 	if (!s)
 		return;
-	scan_par_stop(s);
+	pyc_scan__par_stop(s);
 	pyc_walker_free(s->w);
 	pyc_buf_dispose(&s->path);
 	pyc_buf_dispose(&s->source);
@@ -156,7 +156,7 @@ void pyc_scan_free(pyc_scan *s)
 	free(s);
 }
 
-int scan_sub_new(pyc_scan **out, const pyc_scan *top, pyc_walker *w, enum scan_phase phase,
+int pyc_scan__sub_new(pyc_scan **out, const pyc_scan *top, pyc_walker *w, enum scan_phase phase,
                  struct par_task *t)
 {
 	pyc_scan *s = calloc(1, sizeof(*s));

@@ -28,7 +28,7 @@
 #define WALK_O_PATH O_RDONLY
 #endif
 
-/* d_type of an entry handed to another walker by walk_split(). */
+/* d_type of an entry handed to another walker by pyc_walk__split(). */
 #define WALK_DT_DELEGATED 0xff
 
 struct walk_name {
@@ -50,7 +50,7 @@ struct frame {
 	size_t name_off;         /* where its last component starts */
 	struct walk_name *ents;
 	size_t n, cap, next;
-	size_t split_next;       /* entries before it were looked at by walk_split() */
+	size_t split_next;       /* entries before it were looked at by pyc_walk__split() */
 	char *arena;
 	size_t arena_len, arena_cap;
 	bool post;               /* emit PYC_WALK_DIR_POST once its entries are done */
@@ -71,7 +71,7 @@ struct dev_ino {
 struct pyc_walker {
 	unsigned flags;
 	int state;               /* 0 root not yet reported, 1 walking */
-	int start_fd;            /* the root, already opened by walk_split(); else -1 */
+	int start_fd;            /* the root, already opened by pyc_walk__split(); else -1 */
 	struct dev_ino *anc;     /* directories above the root (split-off walkers only) */
 	size_t nanc;
 	void *delegated;         /* cookie of the entry just returned, if handed over */
@@ -658,7 +658,7 @@ void pyc_walker_free(pyc_walker *w)
 	free(w);
 }
 
-void *walk_delegated(const pyc_walker *w)
+void *pyc_walk__delegated(const pyc_walker *w)
 {
 	return w ? w->delegated : NULL;
 }
@@ -735,7 +735,7 @@ static int hand_over(pyc_walker *w, size_t t, struct walk_name *e, const pyc_buf
 	return 1;
 }
 
-/* Where walk_split() resumes in frame f: an entry it looked at once, or one already
+/* Where pyc_walk__split() resumes in frame f: an entry it looked at once, or one already
  * visited, never becomes worth handing over again. */
 static size_t split_cursor(const struct frame *f)
 {
@@ -748,7 +748,7 @@ static size_t split_cursor(const struct frame *f)
  * searched: a split costs O(1) amortised, however wide or deep the tree. A worker goes
  * idle often; rescanning each frame from its next entry made wide directories quadratic.
  */
-int walk_split(pyc_walker *w, walk_split_filter accept, void *ctx, void *cookie,
+int pyc_walk__split(pyc_walker *w, walk_split_filter accept, void *ctx, void *cookie,
                pyc_walker **child)
 {
 	*child = NULL;

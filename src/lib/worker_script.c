@@ -28,9 +28,9 @@
  * workers should leave quietly when pyc-tool closes their socket, not print tracebacks.
  * A broken channel (pyc-tool gone) ends the worker silently for the same reason.
  */
-#include "worker_script.h"
+#include "worker_script_internal.h"
 
-const char pyc_worker_script[] =
+const char pyc_worker_script__text[] =
 	"import os, sys, marshal, signal, struct\n"
 	"U = struct.Struct('<I')\n"
 	"def rd(n):\n"

@@ -12,7 +12,7 @@
  */
 #include "pyc/writer.h"
 
-#include "atomic_file.h"
+#include "atomic_file_internal.h"
 #include "interrupt_internal.h"
 #include "pyc/buf.h"
 
@@ -132,13 +132,13 @@ static int open_temp(int dirfd, const char *name, const char *shown, mode_t mode
 		if (pyc_buf_printf(tmp, "%s.%ld.%u.tmp", name, (long)getpid(), attempt) < 0)
 			return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
 		/* Registered before it exists: a signal between the two would otherwise leak it. */
-		*slot = pyc_interrupt_note_temp(dirfd, tmp->ptr);
+		*slot = pyc_interrupt__note_temp(dirfd, tmp->ptr);
 		int fd = openat(dirfd, tmp->ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 		                mode & 0666);
 		if (fd >= 0)
 			return fd;
 		int e = errno;
-		pyc_interrupt_forget(*slot);
+		pyc_interrupt__forget(*slot);
 		*slot = -1;
 		if (e == EINTR || e == EEXIST)
 			continue;
@@ -159,7 +159,7 @@ int pyc_write_pyc_at(int dirfd, const char *name, const char *shown, const uint8
 		rc = fd;
 		goto done;
 	}
-	if (pyc_write_all(fd, header, hlen) != 0 || pyc_write_all(fd, body, blen) != 0)
+	if (pyc_atomic_file__write_all(fd, header, hlen) != 0 || pyc_atomic_file__write_all(fd, body, blen) != 0)
 		rc = pyc_error_set(err, PYC_EIO, errno, "cannot write '%s'", shown);
 	if (close(fd) != 0 && rc == 0)
 		rc = pyc_error_set(err, PYC_EIO, errno, "cannot write '%s'", shown);
@@ -167,7 +167,7 @@ int pyc_write_pyc_at(int dirfd, const char *name, const char *shown, const uint8
 		rc = pyc_error_set(err, PYC_EIO, errno, "cannot replace '%s'", shown);
 	if (rc < 0)
 		unlinkat(dirfd, tmp.ptr, 0);
-	pyc_interrupt_forget(slot);
+	pyc_interrupt__forget(slot);
 done:
 	pyc_buf_dispose(&tmp);
 	return rc;
@@ -178,7 +178,7 @@ int pyc_write_pyc(const char *path, const uint8_t *header, size_t hlen, const ui
 {
 	const char *slash = strrchr(path, '/');
 	pyc_buf dir = PYC_BUF_INIT;
-	int rc = pyc_make_parent_dirs(path, err);
+	int rc = pyc_atomic_file__make_parent_dirs(path, err);
 	if (rc < 0)
 		return rc;
 	if (slash && pyc_buf_put(&dir, path, slash == path ? 1 : (size_t)(slash - path)) < 0)
@@ -205,7 +205,7 @@ int pyc_link_pyc_at(int dirfd, const char *existing, const char *name, const cha
 	pyc_buf tmp = PYC_BUF_INIT;
 	if (pyc_buf_printf(&tmp, "%s.%ld.link", name, (long)getpid()) < 0)
 		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
-	int slot = pyc_interrupt_note_temp(dirfd, tmp.ptr);
+	int slot = pyc_interrupt__note_temp(dirfd, tmp.ptr);
 	unlinkat(dirfd, tmp.ptr, 0);
 	if (linkat(dirfd, existing, dirfd, tmp.ptr, 0) != 0) {
 		rc = pyc_error_set(err, PYC_EIO, errno, "cannot link '%s' to '%s'", shown, existing);
@@ -213,7 +213,7 @@ int pyc_link_pyc_at(int dirfd, const char *existing, const char *name, const cha
 		rc = pyc_error_set(err, PYC_EIO, errno, "cannot replace '%s'", shown);
 		unlinkat(dirfd, tmp.ptr, 0);
 	}
-	pyc_interrupt_forget(slot);
+	pyc_interrupt__forget(slot);
 	pyc_buf_dispose(&tmp);
 	return rc;
 }

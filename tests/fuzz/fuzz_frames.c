@@ -13,7 +13,7 @@
  */
 #include "fuzz.h"
 
-#include "pyc/compile.h"
+#include "pyc/pool.h"
 #include "pyc/interp.h"
 #include "pyc/magic.h"
 

@@ -1,6 +1,6 @@
 /*
- * fuzz_gitignore: reading and patching arbitrary ignore files (src/lib/git_ignore.c,
- * git_ignore_patch.c) in a real repository made by git, judged by libgit2's matcher.
+ * fuzz_gitignore: reading and patching arbitrary ignore files (src/lib/ignore.c,
+ * ignore_patch.c) in a real repository made by git, judged by libgit2's matcher.
  *
  * Input: byte 0 bit 0 chooses the target (.gitignore, or info/exclude with no .gitignore);
  * the rest is the target's content.
@@ -17,7 +17,7 @@
 
 #include "pyc/buf.h"
 #include "pyc/git.h"
-#include "pyc/gitignore.h"
+#include "pyc/ignore.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,11 +88,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pyc_error err = { 0 };
 	pyc_ignore_report rep = { 0 };
 	pyc_ignore_result dry, once, twice;
-	int rc = pyc_gitignore_probe(git, &rep, &err);
+	int rc = pyc_ignore_probe(git, &rep, &err);
 	if (rc == PYC_EUNSUPPORTED) {
 		/* A file libgit2 would hang on: refused, by the patch too, before any write. */
 		FUZZ_CHECK(strstr(err.message, "vertical tab or form feed") != NULL);
-		FUZZ_CHECK(pyc_gitignore_patch(git, &opts, &once, &err) == PYC_EUNSUPPORTED);
+		FUZZ_CHECK(pyc_ignore_patch(git, &opts, &once, &err) == PYC_EUNSUPPORTED);
 		FUZZ_CHECK(!once.wrote);
 		pyc_ignore_result_dispose(&once);
 		return 0;
@@ -102,13 +102,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	pyc_buf after1 = PYC_BUF_INIT, after2 = PYC_BUF_INIT;
 	opts.dry_run = true;
-	FUZZ_CHECK(pyc_gitignore_patch(git, &opts, &dry, &err) == 0 && !dry.wrote);
+	FUZZ_CHECK(pyc_ignore_patch(git, &opts, &dry, &err) == 0 && !dry.wrote);
 	FUZZ_CHECK(dry.before.n_not_ignored == rep.n_not_ignored);
 	read_file(&after1, target);
 	FUZZ_CHECK(after1.len == size && (size == 0 || memcmp(after1.ptr, data, size) == 0));
 
 	opts.dry_run = false;
-	FUZZ_CHECK(pyc_gitignore_patch(git, &opts, &once, &err) == 0);
+	FUZZ_CHECK(pyc_ignore_patch(git, &opts, &once, &err) == 0);
 	FUZZ_CHECK(once.n_added == dry.n_added && once.wrote == (once.n_added > 0));
 	for (size_t i = 0; i < once.n_added; i++)
 		FUZZ_CHECK(strcmp(once.added[i], dry.added[i]) == 0);
@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (once.wrote && !memchr(data, '\0', size) && !memchr(data, '!', size))
 		FUZZ_CHECK(once.after.n_not_ignored == 0);
 
-	FUZZ_CHECK(pyc_gitignore_patch(git, &opts, &twice, &err) == 0);
+	FUZZ_CHECK(pyc_ignore_patch(git, &opts, &twice, &err) == 0);
 	FUZZ_CHECK(twice.n_added == 0 && !twice.wrote);
 	read_file(&after2, target);
 	FUZZ_CHECK(after2.len == after1.len && memcmp(after2.ptr, after1.ptr, after1.len) == 0);

@@ -318,8 +318,8 @@ static void test_shim_detection_is_exact(void **state)
 	             "exec \"/x/libexec/pyenv\" exec \"$program\" \"$@\"\n");
 	assert_int_equal(chmod(tu_path(d, "wrapper"), 0755), 0);
 	assert_int_equal(chmod(tu_path(d, "shims/python3"), 0755), 0);
-	assert_false(pyc_interp_is_pyenv_shim(tu_path(d, "wrapper")));
-	assert_true(pyc_interp_is_pyenv_shim(tu_path(d, "shims/python3")));
+	assert_false(pyc_interp__is_pyenv_shim(tu_path(d, "wrapper")));
+	assert_true(pyc_interp__is_pyenv_shim(tu_path(d, "shims/python3")));
 
 	tu_rm_rf(d);
 	free(d);
@@ -334,7 +334,7 @@ static void test_real_pyenv_shim_is_a_shim(void **state)
 	snprintf(real, sizeof(real), "%s/shims/python3", root ? root : "/nonexistent");
 	if (access(real, X_OK) != 0)
 		tu_skip("no pyenv shim at %s to check against", real);
-	assert_true(pyc_interp_is_pyenv_shim(real));
+	assert_true(pyc_interp__is_pyenv_shim(real));
 }
 
 /* A pyenv shim: the selected version is part of the key. */

@@ -9,7 +9,7 @@
  * worker, a dead idle worker, an interpreter that cannot start.
  */
 #include "testutil.h"
-#include "pyc/compile.h"
+#include "pyc/pool.h"
 #include "pyc/interp.h"
 
 #include <errno.h>

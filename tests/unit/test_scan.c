@@ -371,7 +371,7 @@ static char *scan_text(const char *root, const pyc_scan_opts *o,
 	pyc_error err = { 0 };
 	assert_int_equal(pyc_scan_new(&s, root, o, &err), 0);
 	if (tune)
-		scan_par_tune(s, tune);
+		pyc_scan__par_tune(s, tune);
 	pyc_buf out = PYC_BUF_INIT;
 	const pyc_scan_record *r;
 	int rc;
@@ -383,7 +383,7 @@ static char *scan_text(const char *root, const pyc_scan_opts *o,
 		                                r->message ? r->message : "-"), 0);
 	assert_int_equal(rc, 0);
 	unsigned tasks, ran_inline;
-	scan_par_counts(s, &tasks, &ran_inline);
+	pyc_scan__par_counts(s, &tasks, &ran_inline);
 	if (counts) {
 		counts[0] += tasks;
 		counts[1] += ran_inline;
@@ -458,7 +458,7 @@ static void test_scan_parallel_early_free(void **state)
 		pyc_scan_opts o = { .threads = 3 };
 		assert_int_equal(pyc_scan_new(&s, d, &o, &err), 0);
 		static const struct scan_par_tuning tiny = { 64, 256, 4, false };
-		scan_par_tune(s, &tiny);
+		pyc_scan__par_tune(s, &tiny);
 		const pyc_scan_record *r;
 		for (int i = 0; i < stop; i++)
 			assert_int_equal(pyc_scan_next(s, &r), 1);

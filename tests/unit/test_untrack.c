@@ -1,9 +1,9 @@
 /*
- * pyc_git_untrack_bytecode (untrack.h) against git itself: the same repository is copied,
+ * pyc_untrack_bytecode (untrack.h) against git itself: the same repository is copied,
  * and in the copy `git rm -r --cached` is run with glob pathspecs for *.pyc, *.pyo and
  * __pycache__ contents; both indexes must then list the same entries (`git ls-files -s`),
  * the paths reported must be the ones git names, and the work tree must be untouched.
- * Other untrack cases (locks, split and sparse indexes) are in test_gitignore.c.
+ * Other untrack cases (locks, split and sparse indexes) are in test_ignore.c.
  */
 #include "testutil.h"
 
@@ -70,7 +70,7 @@ static void untrack(const char *dir, bool dry_run, pyc_untrack_result *r)
 
 	if (pyc_git_open(&g, dir, &err) != 0)
 		fail_msg("open: %s", err.message);
-	if (pyc_git_untrack_bytecode(g, &o, r, &err) != 0)
+	if (pyc_untrack_bytecode(g, &o, r, &err) != 0)
 		fail_msg("untrack: %s", err.message);
 	pyc_buf got = PYC_BUF_INIT;
 	for (size_t i = 0; i < r->n_paths; i++)

@@ -671,7 +671,7 @@ static void split_walk(struct walk_log *log, pyc_walker *w, size_t root_len, uns
 	const pyc_walk_entry *e;
 	int rc;
 	while ((rc = pyc_walker_next(w, &e)) > 0) {
-		struct split_slot *slot = walk_delegated(w);
+		struct split_slot *slot = pyc_walk__delegated(w);
 		if (slot) {
 			assert_int_equal(e->kind, PYC_WALK_DIR);
 			assert_int_equal(e->fd, -1);
@@ -688,7 +688,7 @@ static void split_walk(struct walk_log *log, pyc_walker *w, size_t root_len, uns
 			continue;
 		struct split_slot *next = calloc(1, sizeof(*next));
 		assert_non_null(next);
-		rc = walk_split(w, refuse_named_a, asked, next, &next->child);
+		rc = pyc_walk__split(w, refuse_named_a, asked, next, &next->child);
 		assert_true(rc == 0 || rc == 1);
 		if (rc == 1) {
 			assert_non_null(next->child);
@@ -800,7 +800,7 @@ static void test_bind_mount_loop(void **state)
 	const pyc_walk_entry *e;
 	int cookie;
 	assert_int_equal(pyc_walker_next(w, &e), 1);
-	assert_int_equal(walk_split(w, accept_all, NULL, &cookie, &child), 1);
+	assert_int_equal(pyc_walk__split(w, accept_all, NULL, &cookie, &child), 1);
 	assert_int_equal(count_loops(child), 1);
 	pyc_walker_free(child);
 	pyc_walker_free(w);
@@ -861,7 +861,7 @@ static void test_split_looks_at_each_entry_once(void **state)
 	while (pyc_walker_next(w, &e) > 0) {
 		visited++;
 		for (int k = 0; k < 3; k++) {
-			assert_int_equal(walk_split(w, refuse_all, &asked, &slot, &child), 0);
+			assert_int_equal(pyc_walk__split(w, refuse_all, &asked, &slot, &child), 0);
 			assert_null(child);
 		}
 	}

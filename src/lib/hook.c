@@ -1,8 +1,8 @@
-/* The pre-commit hook installer: see include/pyc/githook.h and docs/git-hooks.md. */
-#include "pyc/githook.h"
+/* The pre-commit hook installer: see include/pyc/hook.h and docs/git-hooks.md. */
+#include "pyc/hook.h"
 
 #include "pyc/buf.h"
-#include "atomic_file.h"
+#include "atomic_file_internal.h"
 #include "git_internal.h"
 
 #include <errno.h>
@@ -222,7 +222,7 @@ static bool exists_nofollow(const char *path)
  * never runs a half-written one. */
 static int write_hook(const char *path, const char *data, pyc_error *err)
 {
-	return pyc_replace_file(path, path, data, strlen(data), 0755, NULL, err);
+	return pyc_atomic_file__replace(path, path, data, strlen(data), 0755, NULL, err);
 }
 
 struct hook_paths {

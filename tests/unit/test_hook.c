@@ -1,14 +1,14 @@
 /*
- * The hook installer (githook.h) against throwaway repositories, with git itself as the
+ * The hook installer (hook.h) against throwaway repositories, with git itself as the
  * oracle: `git commit` must run what pyc_hook_install put in place (and refuse the commit
  * when the tool it calls fails), and `git rev-parse --git-path hooks` says where hooks
  * live. The tool the hook runs is a stand-in script that logs its arguments and exits
  * with $HOOK_EXIT, so these tests need git only; the real pyc-tool behind the hook is
- * tests/e2e/test_git_hook.py's business.
+ * tests/e2e/test_hook.py's business.
  */
 #include "testutil.h"
 
-#include "pyc/githook.h"
+#include "pyc/hook.h"
 
 #include <stdio.h>
 #include <stdlib.h>

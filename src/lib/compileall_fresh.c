@@ -1,12 +1,12 @@
 /*
- * compile_fresh.c - option defaults and validation, and the freshness verdict of one cache
+ * compileall_fresh.c - option defaults and validation, and the freshness verdict of one cache
  * file for compileall (include/pyc/compileall.h).
  */
 #include "pyc/compileall.h"
 #include "pyc/magic.h"
 #include "pyc/stale.h"
 
-#include "compile_internal.h"
+#include "compileall_internal.h"
 
 #include <string.h>
 
@@ -95,7 +95,7 @@ int pyc_compileall_validate(const pyc_compileall_opts *o, const pyc_interp *in, 
 			                     "more than one optimization level.");
 	}
 	if (o->rx) {
-		pcre2_code *re = pyc_compileall_rx_compile(o->rx, err);
+		pcre2_code *re = pyc_compileall__rx_compile(o->rx, err);
 		if (!re)
 			return err ? err->code : PYC_EINVAL;
 		pcre2_code_free(re);
@@ -103,7 +103,7 @@ int pyc_compileall_validate(const pyc_compileall_opts *o, const pyc_interp *in, 
 	return 0;
 }
 
-pcre2_code *pyc_compileall_rx_compile(const char *pattern, pyc_error *err)
+pcre2_code *pyc_compileall__rx_compile(const char *pattern, pyc_error *err)
 {
 	/* Python's \Z (end of string only) is PCRE2's \z; everything else compileall users
 	 * write ((?P<n>..), \d, lookarounds, inline flags) means the same in both. */

@@ -1,11 +1,11 @@
 /*
- * compile_scan.c - the ordered scan queue between compileall's walk and its consumer.
+ * compileall_scan.c - the ordered scan queue between compileall's walk and its consumer.
  *
  * A run with nothing to do is one stat() of each source plus an open/read/close of each
  * cache file: system-call bound, and each file is independent. The walk (main thread)
  * appends items to a ring in compileall's order; helper threads claim items from the
- * front and judge them (pyc_ca_check); the main thread consumes items strictly in order
- * (pyc_ca_consume: events, pool submissions), and when the item at the head is not
+ * front and judge them (pyc_compileall__check); the main thread consumes items strictly in order
+ * (pyc_compileall__consume: events, pool submissions), and when the item at the head is not
  * judged yet it judges the next unclaimed ones itself instead of waiting. So output,
  * events and submissions happen exactly as in a sequential walk, only sooner.
  *
@@ -16,7 +16,7 @@
  * the main thread: more only share the same cores (and the kernel's per-process file
  * table) and cost more than they bring (docs/benchmarks.md).
  */
-#include "compile_internal.h"
+#include "compileall_internal.h"
 #include "interrupt_internal.h"
 
 #include <stdlib.h>
@@ -25,7 +25,7 @@
 #define QUEUE_CAP 512u
 #define BATCH 16u
 
-ca_dir *pyc_ca_dir_new(int fd)
+ca_dir *pyc_compileall__dir_new(int fd)
 {
 	ca_dir *d = malloc(sizeof(*d));
 	if (!d)
@@ -35,14 +35,14 @@ ca_dir *pyc_ca_dir_new(int fd)
 	return d;
 }
 
-ca_dir *pyc_ca_dir_ref(ca_dir *d)
+ca_dir *pyc_compileall__dir_ref(ca_dir *d)
 {
 	if (d)
 		atomic_fetch_add(&d->refs, 1);
 	return d;
 }
 
-void pyc_ca_dir_unref(ca_dir *d)
+void pyc_compileall__dir_unref(ca_dir *d)
 {
 	if (d && atomic_fetch_sub(&d->refs, 1) == 1) {
 		close(d->fd);
@@ -56,7 +56,7 @@ static void check_run(ca_run *r, size_t from, size_t n, pyc_buf *scratch)
 	ca_queue *q = &r->q;
 	for (size_t i = 0; i < n; i++) {
 		pyc_ca_item *it = q->ring[(from + i) & q->mask];
-		pyc_ca_check(r, it, scratch);
+		pyc_compileall__check(r, it, scratch);
 		/* Store the verdict, then look for a sleeper (both sequentially consistent, the
 		 * mirror image of wait_checked): one of the two sides always sees the other. */
 		atomic_store(&it->checked, true);
@@ -132,7 +132,7 @@ static unsigned helper_count(unsigned jobs)
 	return n > 7 ? 7 : n;
 }
 
-int pyc_ca_queue_start(ca_run *r)
+int pyc_compileall__queue_start(ca_run *r)
 {
 	ca_queue *q = &r->q;
 	if (!(q->ring = calloc(QUEUE_CAP, sizeof(*q->ring))))
@@ -147,7 +147,7 @@ int pyc_ca_queue_start(ca_run *r)
 	/* The helpers inherit a full mask: SIGINT and the like reach the main thread, which
 	 * does every write, so the handler's cleanup cannot race a write (pyc/interrupt.h). */
 	sigset_t old;
-	pyc_interrupt_block_all(&old);
+	pyc_interrupt__block_all(&old);
 	for (unsigned i = 0; i < want; i++) {
 		if (pthread_create(&q->threads[q->nthreads], NULL, checker, r) != 0)
 			break;   /* fewer helpers, same results */
@@ -190,14 +190,14 @@ static int pump(ca_run *r, bool all)
 		}
 		q->head++;
 		/* Consumption may call the pool (and its on_done); no lock held there. */
-		int c = rc == 0 ? pyc_ca_consume(r, it) : (pyc_ca_item_free(it), 0);
+		int c = rc == 0 ? pyc_compileall__consume(r, it) : (pyc_compileall__item_free(it), 0);
 		if (c < 0 && rc == 0)
 			rc = c;
 	}
 	return rc;
 }
 
-int pyc_ca_queue_push(ca_run *r, pyc_ca_item *it)
+int pyc_compileall__queue_push(ca_run *r, pyc_ca_item *it)
 {
 	ca_queue *q = &r->q;
 	int rc = pump(r, false);
@@ -214,12 +214,12 @@ int pyc_ca_queue_push(ca_run *r, pyc_ca_item *it)
 	return rc;
 }
 
-int pyc_ca_queue_flush(ca_run *r)
+int pyc_compileall__queue_flush(ca_run *r)
 {
 	return r->q.started ? pump(r, true) : 0;
 }
 
-int pyc_ca_queue_finish(ca_run *r)
+int pyc_compileall__queue_finish(ca_run *r)
 {
 	ca_queue *q = &r->q;
 	if (!q->started)

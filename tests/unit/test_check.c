@@ -1,13 +1,13 @@
 /*
- * The check and hook library (gitcheck.h, githook.h) against throwaway repositories made
+ * The check and hook library (check.h, hook.h) against throwaway repositories made
  * with the git CLI, which is the oracle: `git diff --cached --name-status` for what is
  * staged, `git rev-parse --git-path hooks` for where hooks live. HOME/XDG are isolated
  * and GIT_CONFIG_NOSYSTEM=1. Real commits through the hook are in tests/e2e.
  */
 #include "testutil.h"
 
-#include "pyc/gitcheck.h"
-#include "pyc/githook.h"
+#include "pyc/check.h"
+#include "pyc/hook.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,11 +1,11 @@
 /*
- * proc.h - internal: start a child process with pipes, no shell (interp.c, pool.c).
+ * proc_internal.h - internal: start a child process with pipes, no shell (interp.c, pool.c).
  *
  * Every descriptor we create is O_CLOEXEC; the child gets its ends dup2()ed onto 0/1/2,
  * SIGPIPE back at its default disposition and an empty signal mask.
  */
-#ifndef PYC_PROC_H
-#define PYC_PROC_H
+#ifndef PYC_PROC_INTERNAL_H
+#define PYC_PROC_INTERNAL_H
 
 #include "pyc/common.h"
 #include <sys/types.h>
@@ -29,16 +29,16 @@ typedef struct pyc_proc {
  * Start argv[0] (searched on PATH when it has no '/') with envp (NULL = our environ).
  * Returns 0, or PYC_EINTERP with err saying "cannot run 'argv[0]': reason".
  */
-int pyc_proc_spawn(pyc_proc *p, char *const argv[], char *const envp[], unsigned flags,
+int pyc_proc__spawn(pyc_proc *p, char *const argv[], char *const envp[], unsigned flags,
                    pyc_error *err);
 
 /** Close our ends that are still open (sets them to -1). */
-void pyc_proc_close(pyc_proc *p);
+void pyc_proc__close(pyc_proc *p);
 
 /** waitpid() through EINTR; returns the wait status, or -1. Sets pid to -1. */
-int pyc_proc_wait(pyc_proc *p);
+int pyc_proc__wait(pyc_proc *p);
 
 /** Monotonic seconds. */
-double pyc_now(void);
+double pyc_proc__now(void);
 
 #endif

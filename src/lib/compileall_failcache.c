@@ -1,5 +1,5 @@
 /*
- * compile_failcache.c - remember sources that do not compile, so that a run over an
+ * compileall_failcache.c - remember sources that do not compile, so that a run over an
  * unchanged tree with broken files (the stdlib's own test data has 17) still starts no
  * interpreter: the stored error is reported again instead.
  *
@@ -13,8 +13,8 @@
  * emptied when it grows past FAILCACHE_MAX. Only syntax/encoding errors are stored, never
  * crashes or timeouts. Any problem with the file just means compiling again.
  */
-#include "atomic_file.h"
-#include "compile_internal.h"
+#include "atomic_file_internal.h"
+#include "compileall_internal.h"
 #include "pyc/source_hash.h"
 
 #include <errno.h>
@@ -41,7 +41,7 @@ struct pyc_ca_failcache {
 
 static const uint8_t fc_sipkey[16] = "pyc-tool-fails-1";
 
-uint64_t pyc_ca_failcache_key(const ca_run *r, const char *dfile, const uint8_t *src,
+uint64_t pyc_compileall__failcache_key(const ca_run *r, const char *dfile, const uint8_t *src,
                               size_t len)
 {
 	pyc_siphash_state s;
@@ -125,7 +125,7 @@ static void load(pyc_ca_failcache *fc)
 		qsort(fc->entries, fc->n, sizeof(*fc->entries), cmp_entries);
 }
 
-pyc_ca_failcache *pyc_ca_failcache_open(void)
+pyc_ca_failcache *pyc_compileall__failcache_open(void)
 {
 	pyc_buf dir = PYC_BUF_INIT;
 	if (pyc_interp_cache_dir(&dir) != 0 || !pyc_interp_cache_enabled()) {
@@ -148,7 +148,7 @@ pyc_ca_failcache *pyc_ca_failcache_open(void)
 	return fc;
 }
 
-const char *pyc_ca_failcache_get(const pyc_ca_failcache *fc, uint64_t key)
+const char *pyc_compileall__failcache_get(const pyc_ca_failcache *fc, uint64_t key)
 {
 	size_t lo = 0, hi = fc ? fc->n : 0;
 	while (lo < hi) {
@@ -163,7 +163,7 @@ const char *pyc_ca_failcache_get(const pyc_ca_failcache *fc, uint64_t key)
 	return NULL;
 }
 
-void pyc_ca_failcache_put(pyc_ca_failcache *fc, uint64_t key, const char *text)
+void pyc_compileall__failcache_put(pyc_ca_failcache *fc, uint64_t key, const char *text)
 {
 	if (!fc)
 		return;
@@ -178,12 +178,12 @@ void pyc_ca_failcache_put(pyc_ca_failcache *fc, uint64_t key, const char *text)
 
 /* Append what this run learnt (one write with O_APPEND, so concurrent runs interleave
  * whole lines), then free everything. */
-void pyc_ca_failcache_close(pyc_ca_failcache *fc)
+void pyc_compileall__failcache_close(pyc_ca_failcache *fc)
 {
 	if (!fc)
 		return;
 	if (fc->pending.len) {
-		pyc_make_parent_dirs(fc->file, NULL);   /* the open below decides */
+		pyc_atomic_file__make_parent_dirs(fc->file, NULL);   /* the open below decides */
 		struct stat st;
 		int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
 		if (stat(fc->file, &st) == 0 && (uint64_t)st.st_size > FAILCACHE_MAX)

@@ -1,5 +1,5 @@
 /*
- * pyc/gitignore.h - does git ignore Python bytecode in this repository, and making it so
+ * pyc/ignore.h - does git ignore Python bytecode in this repository, and making it so
  * (docs/git.md).
  *
  * "Ignored" means by the repository's own rules: every .gitignore in the work tree and
@@ -9,8 +9,8 @@
  * `ignore` skip writing nor make `check --ignore-rule` pass. The answers come from
  * libgit2's own matcher, asked about synthetic probe paths (none has to exist on disk).
  */
-#ifndef PYC_GITIGNORE_H
-#define PYC_GITIGNORE_H
+#ifndef PYC_IGNORE_H
+#define PYC_IGNORE_H
 
 #include "common.h"
 #include "git.h"
@@ -19,7 +19,7 @@
 extern "C" {
 #endif
 
-/** How many synthetic probes there are (see pyc_gitignore_probe_paths). */
+/** How many synthetic probes there are (see pyc_ignore_probe_paths). */
 #define PYC_IGNORE_NPROBES 7
 
 /** The rules `ignore` appends, and the comment line above them. */
@@ -33,7 +33,7 @@ typedef struct pyc_ignore_negation {
 	                        ".git/info/exclude"), absolute when outside the work tree */
 	size_t line;       /**< 1-based line number */
 	char *rule;        /**< owned: the line as written, without EOL or BOM */
-	bool overridden;   /**< set by pyc_gitignore_patch: the block it appended comes later
+	bool overridden;   /**< set by pyc_ignore_patch: the block it appended comes later
 	                        with higher or equal precedence, so this rule no longer
 	                        un-ignores anything (git: the last matching rule wins) */
 } pyc_ignore_negation;
@@ -50,7 +50,7 @@ typedef struct pyc_ignore_report {
 } pyc_ignore_report;
 
 /** The probe paths, relative to the work tree; directories end in '/'. Static. */
-PYC_API const char *const *pyc_gitignore_probe_paths(void);
+PYC_API const char *const *pyc_ignore_probe_paths(void);
 
 /**
  * Ask libgit2 which probes the repository's rules leave un-ignored, and scan every
@@ -61,7 +61,7 @@ PYC_API const char *const *pyc_gitignore_probe_paths(void);
  * It briefly changes libgit2's process-wide search paths (restored before it returns),
  * so it must not run concurrently with other libgit2 work.
  */
-PYC_API int pyc_gitignore_probe(pyc_git *g, pyc_ignore_report *out, pyc_error *err);
+PYC_API int pyc_ignore_probe(pyc_git *g, pyc_ignore_report *out, pyc_error *err);
 
 /** Free what a report owns and zero it. NULL and zeroed reports are fine. */
 PYC_API void pyc_ignore_report_dispose(pyc_ignore_report *r);
@@ -71,7 +71,7 @@ typedef struct pyc_ignore_opts {
 	bool dry_run;       /**< decide and report, write nothing */
 } pyc_ignore_opts;
 
-/** What pyc_gitignore_patch did (or, with dry_run, would do). */
+/** What pyc_ignore_patch did (or, with dry_run, would do). */
 typedef struct pyc_ignore_result {
 	char *target;        /**< owned: the file written or to be written (absolute) */
 	char *target_shown;  /**< owned: the same, relative to the work tree when inside it */
@@ -95,7 +95,7 @@ typedef struct pyc_ignore_result {
  * Returns 0, PYC_EUNSUPPORTED (target is a symbolic link or not a regular file), PYC_EIO,
  * PYC_EGIT. *out is filled even on failure as far as it got; always dispose it.
  */
-PYC_API int pyc_gitignore_patch(pyc_git *g, const pyc_ignore_opts *opts,
+PYC_API int pyc_ignore_patch(pyc_git *g, const pyc_ignore_opts *opts,
                                 pyc_ignore_result *out, pyc_error *err);
 
 /** Free what a result owns and zero it. NULL is fine. */

@@ -1,5 +1,5 @@
-/* The read-only bytecode gate: see include/pyc/gitcheck.h and docs/git-hooks.md. */
-#include "pyc/gitcheck.h"
+/* The read-only bytecode gate: see include/pyc/check.h and docs/git-hooks.md. */
+#include "pyc/check.h"
 
 #include "git_internal.h"
 
@@ -162,7 +162,7 @@ int pyc_check_ignore_rule(pyc_git *g, pyc_check_list *out, pyc_ignore_report *re
 {
 	pyc_ignore_report local;
 	pyc_ignore_report *r = report ? report : &local;
-	int rc = pyc_gitignore_probe(g, r, err);
+	int rc = pyc_ignore_probe(g, r, err);
 	for (size_t i = 0; rc == 0 && i < r->n_not_ignored; i++)
 		rc = list_push(out, r->not_ignored[i], NULL, PYC_CHECK_NOT_IGNORED, err);
 	if (!report)

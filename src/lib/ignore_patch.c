@@ -1,12 +1,12 @@
 /*
- * pyc_gitignore_patch: append the bytecode rules to .gitignore or info/exclude, keeping
- * the file's bytes and replacing it atomically (include/pyc/gitignore.h, git.md §3).
+ * pyc_ignore_patch: append the bytecode rules to .gitignore or info/exclude, keeping
+ * the file's bytes and replacing it atomically (include/pyc/ignore.h, git.md §3).
  */
-#include "atomic_file.h"
+#include "atomic_file_internal.h"
 #include "git_internal.h"
 
 #include "pyc/buf.h"
-#include "pyc/gitignore.h"
+#include "pyc/ignore.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,7 +62,7 @@ static mode_t new_file_mode(void)
 static int replace_file(const char *target, const char *shown, const pyc_buf *data,
                         const struct stat *old, pyc_error *err)
 {
-	return pyc_replace_file(target, shown, data->ptr ? data->ptr : "", data->len,
+	return pyc_atomic_file__replace(target, shown, data->ptr ? data->ptr : "", data->len,
 	                        old ? old->st_mode & 07777 : new_file_mode(), old, err);
 }
 
@@ -139,7 +139,7 @@ static int plan(pyc_ignore_result *r, pyc_buf *old, struct stat *st, bool *exist
 	return 0;
 }
 
-int pyc_gitignore_patch(pyc_git *g, const pyc_ignore_opts *o, pyc_ignore_result *out,
+int pyc_ignore_patch(pyc_git *g, const pyc_ignore_opts *o, pyc_ignore_result *out,
                         pyc_error *err)
 {
 	memset(out, 0, sizeof(*out));
@@ -149,7 +149,7 @@ int pyc_gitignore_patch(pyc_git *g, const pyc_ignore_opts *o, pyc_ignore_result 
 	bool exists = false;
 	int rc = choose_target(g, o, out, err);
 	if (rc == 0)
-		rc = pyc_gitignore_probe(g, &out->before, err);
+		rc = pyc_ignore_probe(g, &out->before, err);
 	/* Everything ignored already (possibly by the other file): nothing to add. A probe
 	 * left un-ignored with our rules present means a negation wins: report, no append. */
 	if (rc != 0 || out->before.n_not_ignored == 0)
@@ -173,7 +173,7 @@ int pyc_gitignore_patch(pyc_git *g, const pyc_ignore_opts *o, pyc_ignore_result 
 	                       err)) != 0)
 		goto done;
 	out->wrote = true;
-	if ((rc = pyc_gitignore_probe(g, &out->after, err)) == 0)
+	if ((rc = pyc_ignore_probe(g, &out->after, err)) == 0)
 		mark_overridden(&out->after, out, o->exclude_file, exclude_shown);
 done:
 	free(exclude_shown);

@@ -3,7 +3,7 @@
 Oracles: `git ls-files -s` says what is tracked (and at which stage), `git check-ignore`
 says what is ignored; which of those paths are bytecode is decided here independently
 (a .pyc/.pyo name or a __pycache__ component, never .pyd). Repositories are throwaway,
-with an isolated HOME/XDG_CONFIG_HOME and GIT_CONFIG_NOSYSTEM=1 (see test_git_hook.py).
+with an isolated HOME/XDG_CONFIG_HOME and GIT_CONFIG_NOSYSTEM=1 (see test_hook.py).
 """
 import hashlib
 import json
@@ -12,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pyc_e2e import Suite  # noqa: E402
-from test_git_hook import GIT, Sandbox, write  # noqa: E402
+from test_hook import GIT, Sandbox, write  # noqa: E402
 
 TREE = {
     "a.py": "x\n",

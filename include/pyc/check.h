@@ -1,5 +1,5 @@
 /*
- * pyc/gitcheck.h - the read-only gate behind `pyc-tool check`: which bytecode files are
+ * pyc/check.h - the read-only gate behind `pyc-tool check`: which bytecode files are
  * about to be committed, are tracked, or are named on a command line (docs/git-hooks.md).
  *
  * Nothing here writes to the repository, the index or the work tree. A check collects
@@ -16,12 +16,12 @@
  *         printf("%s %s\n", pyc_check_kind_name(l.items[i].kind), l.items[i].path);
  *     pyc_check_list_dispose(&l);
  */
-#ifndef PYC_GITCHECK_H
-#define PYC_GITCHECK_H
+#ifndef PYC_CHECK_H
+#define PYC_CHECK_H
 
 #include "common.h"
 #include "git.h"
-#include "gitignore.h"
+#include "ignore.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -71,7 +71,7 @@ PYC_API int pyc_check_index(pyc_git *g, pyc_check_list *out, pyc_error *err);
 
 /**
  * Whether the repository's own ignore rules cover bytecode: every probe of
- * pyc_gitignore_probe() (gitignore.h; a developer's global excludes do not count) that is
+ * pyc_ignore_probe() (ignore.h; a developer's global excludes do not count) that is
  * not ignored is a PYC_CHECK_NOT_IGNORED finding, its path a synthetic probe such as
  * "pkg/__pycache__/". When report is not NULL it receives the probe report (negation
  * rules included, for warnings); dispose it with pyc_ignore_report_dispose() either way.

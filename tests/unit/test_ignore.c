@@ -1,12 +1,12 @@
 /*
- * pyc_gitignore_probe / pyc_gitignore_patch / pyc_git_untrack_bytecode at the library
+ * pyc_ignore_probe / pyc_ignore_patch / pyc_untrack_bytecode at the library
  * level, in throwaway repositories made by the git CLI, which is also the oracle
  * (`git check-ignore`, `git ls-files`). HOME/XDG isolated, GIT_CONFIG_NOSYSTEM=1.
  */
 #include "testutil.h"
 
 #include "git_internal.h"
-#include "pyc/gitignore.h"
+#include "pyc/ignore.h"
 #include "pyc/untrack.h"
 
 #include <errno.h>
@@ -67,7 +67,7 @@ static bool git_ignores(const char *rel)
 /* Our verdict per probe must match git's for the same synthetic path. */
 static void expect_probes_match_git(const pyc_ignore_report *r)
 {
-	for (const char *const *p = pyc_gitignore_probe_paths(); *p; p++) {
+	for (const char *const *p = pyc_ignore_probe_paths(); *p; p++) {
 		bool ours = true;
 		for (size_t i = 0; i < r->n_not_ignored; i++)
 			ours = ours && strcmp(r->not_ignored[i], *p) != 0;
@@ -94,7 +94,7 @@ static void test_probe_agrees_with_git(void **state)
 		pyc_git *g = tu_git_open_cwd();
 		pyc_ignore_report r;
 		pyc_error err = { 0 };
-		assert_int_equal(pyc_gitignore_probe(g, &r, &err), 0);
+		assert_int_equal(pyc_ignore_probe(g, &r, &err), 0);
 		expect_probes_match_git(&r);
 		pyc_ignore_report_dispose(&r);
 		pyc_git_free(g);
@@ -109,7 +109,7 @@ static void test_probe_restores_search_paths(void **state)
 	assert_int_equal(git_libgit2_opts(GIT_OPT_GET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL,
 	                                  &before), 0);
 	pyc_ignore_report r;
-	assert_int_equal(pyc_gitignore_probe(g, &r, NULL), 0);
+	assert_int_equal(pyc_ignore_probe(g, &r, NULL), 0);
 	assert_int_equal(git_libgit2_opts(GIT_OPT_GET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL,
 	                                  &after), 0);
 	assert_string_equal(before.ptr, after.ptr);
@@ -134,7 +134,7 @@ static void test_negation_scan(void **state)
 	assert_true(git_ignores("build/x.pyc"));  /* git never reads build/.gitignore */
 	pyc_git *g = tu_git_open_cwd();
 	pyc_ignore_report r;
-	assert_int_equal(pyc_gitignore_probe(g, &r, NULL), 0);
+	assert_int_equal(pyc_ignore_probe(g, &r, NULL), 0);
 	assert_int_equal(r.n_negations, 3);
 	assert_string_equal(r.negations[0].file, ".gitignore");
 	assert_int_equal(r.negations[0].line, 3);
@@ -156,7 +156,7 @@ static void test_patch_dry_run_and_idempotent(void **state)
 	pyc_git *g = tu_git_open_cwd();
 	pyc_ignore_result res;
 	pyc_ignore_opts o = { .dry_run = true };
-	assert_int_equal(pyc_gitignore_patch(g, &o, &res, NULL), 0);
+	assert_int_equal(pyc_ignore_patch(g, &o, &res, NULL), 0);
 	assert_int_equal(res.n_added, 2);
 	assert_false(res.wrote);
 	assert_true(res.before.n_negations == 1 && res.before.negations[0].overridden);
@@ -164,13 +164,13 @@ static void test_patch_dry_run_and_idempotent(void **state)
 	assert_false(git_ignores("keep.pyc"));
 
 	o.dry_run = false;
-	assert_int_equal(pyc_gitignore_patch(g, &o, &res, NULL), 0);
+	assert_int_equal(pyc_ignore_patch(g, &o, &res, NULL), 0);
 	assert_true(res.wrote);
 	assert_int_equal(res.after.n_not_ignored, 0);
 	assert_true(git_ignores("keep.pyc"));  /* the later rule wins in git too */
 	pyc_ignore_result_dispose(&res);
 
-	assert_int_equal(pyc_gitignore_patch(g, &o, &res, NULL), 0);
+	assert_int_equal(pyc_ignore_patch(g, &o, &res, NULL), 0);
 	assert_int_equal(res.n_added, 0);
 	assert_false(res.wrote);
 	/* a fresh scan sees the negation as overridden by the later rule in the same file */
@@ -188,7 +188,7 @@ static void test_untrack_rereads_index(void **state)
 	tu_sh("echo new > late.txt && git add late.txt");
 	pyc_untrack_result r;
 	pyc_error err = { 0 };
-	assert_int_equal(pyc_git_untrack_bytecode(g, NULL, &r, &err), 0);
+	assert_int_equal(pyc_untrack_bytecode(g, NULL, &r, &err), 0);
 	assert_int_equal(r.n_paths, 2);
 	assert_string_equal(r.paths[0], "pkg/__pycache__/m.cpython-311.pyc");
 	assert_string_equal(r.paths[1], "x.pyc");
@@ -208,7 +208,7 @@ static void test_untrack_locked(void **state)
 	pyc_git *g = tu_git_open_cwd();
 	pyc_untrack_result r;
 	pyc_error err = { 0 };
-	assert_int_equal(pyc_git_untrack_bytecode(g, NULL, &r, &err), PYC_ELOCKED);
+	assert_int_equal(pyc_untrack_bytecode(g, NULL, &r, &err), PYC_ELOCKED);
 	assert_non_null(strstr(err.message, "index is locked by another process"));
 	assert_non_null(strstr(err.message, "/.git/index.lock'"));
 	assert_int_equal(sh_rc("cmp -s .git/index ../index.before"), 0);
@@ -223,12 +223,12 @@ static void test_split_index_message(void **state)
 	pyc_git *g = tu_git_open_cwd();
 	pyc_untrack_result r;
 	pyc_error err = { 0 };
-	assert_int_equal(pyc_git_untrack_bytecode(g, NULL, &r, &err), PYC_EUNSUPPORTED);
+	assert_int_equal(pyc_untrack_bytecode(g, NULL, &r, &err), PYC_EUNSUPPORTED);
 	assert_non_null(strstr(err.message, "git update-index --no-split-index"));
 	pyc_untrack_result_dispose(&r);
 	/* ignore rules do not need the index */
 	pyc_ignore_report rep;
-	assert_int_equal(pyc_gitignore_probe(g, &rep, &err), 0);
+	assert_int_equal(pyc_ignore_probe(g, &rep, &err), 0);
 	pyc_ignore_report_dispose(&rep);
 	pyc_git_free(g);
 }
@@ -243,7 +243,7 @@ static void test_sparse_index_message(void **state)
 	pyc_git *g = tu_git_open_cwd();
 	pyc_untrack_result r;
 	pyc_error err = { 0 };
-	assert_int_equal(pyc_git_untrack_bytecode(g, NULL, &r, &err), PYC_EUNSUPPORTED);
+	assert_int_equal(pyc_untrack_bytecode(g, NULL, &r, &err), PYC_EUNSUPPORTED);
 	assert_non_null(strstr(err.message, "git sparse-checkout disable"));
 	assert_non_null(strstr(err.message, "index.sparse false"));
 	pyc_untrack_result_dispose(&r);
@@ -266,7 +266,7 @@ static int probe_in_child(pyc_error *err)
 		alarm(20);
 		pyc_git *g = tu_git_open_cwd();
 		pyc_ignore_report r;
-		int rc = pyc_gitignore_probe(g, &r, err);
+		int rc = pyc_ignore_probe(g, &r, err);
 		if (write(pipefd[1], err, sizeof(*err)) != (ssize_t)sizeof(*err))
 			_exit(99);
 		_exit(-rc);

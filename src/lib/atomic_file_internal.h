@@ -1,25 +1,25 @@
 /*
- * atomic_file.h (internal) - replace a file so that readers see the old or the new
+ * atomic_file_internal.h (internal) - replace a file so that readers see the old or the new
  * contents, never a mix: used by the .gitignore patcher and the hook installer. The pyc
  * writer (writer.c) shares write_all() and make_parent_dirs() (as does the compile failure
  * cache) but keeps py_compile's own recipe (O_EXCL temp with the final mode, no fsync).
  */
-#ifndef PYC_ATOMIC_FILE_H
-#define PYC_ATOMIC_FILE_H
+#ifndef PYC_ATOMIC_FILE_INTERNAL_H
+#define PYC_ATOMIC_FILE_INTERNAL_H
 
 #include "pyc/common.h"
 
 #include <sys/stat.h>
 
 /* Write all n bytes, retrying short writes and EINTR. Returns 0, or -1 with errno set. */
-int pyc_write_all(int fd, const void *data, size_t n);
+int pyc_atomic_file__write_all(int fd, const void *data, size_t n);
 
 /*
  * mkdir -p of the directory part of `path` (0777 before the umask), the way py_compile's
  * os.makedirs does it. Returns 0, PYC_ENOMEM or PYC_EIO (err names the directory that
  * could not be made; a file in the way is ENOTDIR).
  */
-int pyc_make_parent_dirs(const char *path, pyc_error *err);
+int pyc_atomic_file__make_parent_dirs(const char *path, pyc_error *err);
 
 /*
  * Replace `target` by data[0..len): a mkostemp() file "<target>.pyc-tool.XXXXXX" in the
@@ -28,7 +28,7 @@ int pyc_make_parent_dirs(const char *path, pyc_error *err);
  * names the file in messages. The temporary file is removed on any failure.
  * Returns 0, PYC_ENOMEM or PYC_EIO.
  */
-int pyc_replace_file(const char *target, const char *shown, const void *data, size_t len,
+int pyc_atomic_file__replace(const char *target, const char *shown, const void *data, size_t len,
                      mode_t mode, const struct stat *keep_owner, pyc_error *err);
 
 #endif

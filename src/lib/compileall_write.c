@@ -1,10 +1,10 @@
 /*
- * compile_write.c - compileall's per-file work after the decision: read the source once,
+ * compileall_write.c - compileall's per-file work after the decision: read the source once,
  * hand it to the worker pool, then write each level's pyc exactly as py_compile does
  * (header from a stat taken after compiling, the writer's atomic rename), hard-linking
  * identical levels for --hardlink-dupes.
  */
-#include "compile_internal.h"
+#include "compileall_internal.h"
 #include "pyc/magic.h"
 #include "pyc/mtime.h"
 #include "pyc/source_hash.h"
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-pyc_ca_item *pyc_ca_item_new(const char *fullname)
+pyc_ca_item *pyc_compileall__item_new(const char *fullname)
 {
 	pyc_ca_item *it = calloc(1, sizeof(*it));
 	if (!it)
@@ -29,7 +29,7 @@ pyc_ca_item *pyc_ca_item_new(const char *fullname)
 	return it;
 }
 
-void pyc_ca_item_free(pyc_ca_item *it)
+void pyc_compileall__item_free(pyc_ca_item *it)
 {
 	if (!it)
 		return;
@@ -40,7 +40,7 @@ void pyc_ca_item_free(pyc_ca_item *it)
 	free(it->source);
 	free(it->fullname);
 	free(it->ddir);
-	pyc_ca_dir_unref(it->dir);
+	pyc_compileall__dir_unref(it->dir);
 	free(it);
 }
 
@@ -81,7 +81,7 @@ static int read_all(int fd, uint8_t **out, size_t *len)
 	return 0;
 }
 
-int pyc_ca_load_source(const ca_run *r, pyc_ca_item *it)
+int pyc_compileall__load_source(const ca_run *r, pyc_ca_item *it)
 {
 	if (it->source)
 		return 0;
@@ -102,14 +102,14 @@ int pyc_ca_load_source(const ca_run *r, pyc_ca_item *it)
 	return 0;
 }
 
-int pyc_ca_read_source(ca_run *r, pyc_ca_item *it)
+int pyc_compileall__read_source(ca_run *r, pyc_ca_item *it)
 {
-	int e = it->read_errno ? it->read_errno : pyc_ca_load_source(r, it);
+	int e = it->read_errno ? it->read_errno : pyc_compileall__load_source(r, it);
 	if (e == 0)
 		return 1;
 	char msg[PYC_ERROR_MSG_MAX];
 	snprintf(msg, sizeof(msg), "cannot read '%s': %s", it->fullname, strerror(e));
-	pyc_ca_fail(r, it->fullname, "io", msg);
+	pyc_compileall__fail(r, it->fullname, "io", msg);
 	return 0;
 }
 
@@ -182,7 +182,7 @@ static int write_levels(ca_run *r, pyc_ca_item *it, int dfd, const uint8_t *hdr,
 static int write_outputs(ca_run *r, pyc_ca_item *it, pyc_error *err)
 {
 	int srcfd, dfd;
-	int rc = pyc_ca_open_dests(r, it, &srcfd, &dfd, err);
+	int rc = pyc_compileall__open_dests(r, it, &srcfd, &dfd, err);
 	if (rc < 0)
 		return rc;
 	/* One stat for both things py_compile stats the source for after compiling: the
@@ -216,24 +216,24 @@ static void on_done(pyc_job *job, void *ctx)
 			char msg[PYC_ERROR_MSG_MAX + 32];
 			snprintf(msg, sizeof(msg), "%s%s",
 			         e.code == PYC_EEXISTS ? "FileExistsError: " : "", e.message);
-			pyc_ca_fail(r, it->fullname, "io", msg);
+			pyc_compileall__fail(r, it->fullname, "io", msg);
 		} else {
 			pyc_compileall_event ev = { .kind = PYC_COMPILEALL_COMPILED,
 			                            .path = it->fullname, .why = it->why,
 			                            .outputs = (const char *const *)it->cfiles,
 			                            .noutputs = r->nlevels };
 			r->st->compiled++;
-			pyc_ca_emit(r, &ev);
+			pyc_compileall__emit(r, &ev);
 		}
 	} else {
 		if (job->status == PYC_ECOMPILE)
-			pyc_ca_failcache_put(r->fails, it->fail_key, pyc_buf_cstr(&job->error_text));
+			pyc_compileall__failcache_put(r->fails, it->fail_key, pyc_buf_cstr(&job->error_text));
 		const char *kind = job->status == PYC_ECOMPILE   ? "compile"
 		                   : job->status == PYC_ETIMEOUT ? "timeout"
 		                                                 : "crash";
-		pyc_ca_fail(r, it->fullname, kind, pyc_buf_cstr(&job->error_text));
+		pyc_compileall__fail(r, it->fullname, kind, pyc_buf_cstr(&job->error_text));
 	}
-	pyc_ca_item_free(it);
+	pyc_compileall__item_free(it);
 }
 
 static bool same_str(const char *a, const char *b)
@@ -289,20 +289,20 @@ static bool known_failure(ca_run *r, pyc_ca_item *it)
 	if (!r->o->failure_cache)
 		return false;
 	if (!r->fails_opened) {
-		r->fails = pyc_ca_failcache_open();
+		r->fails = pyc_compileall__failcache_open();
 		r->fails_opened = true;
 	}
 	if (!r->fails)
 		return false;
 	const char *dfile = it->has_dfile ? pyc_buf_cstr(&it->dfile) : it->fullname;
-	it->fail_key = pyc_ca_failcache_key(r, dfile, it->source, it->source_len);
-	const char *text = pyc_ca_failcache_get(r->fails, it->fail_key);
+	it->fail_key = pyc_compileall__failcache_key(r, dfile, it->source, it->source_len);
+	const char *text = pyc_compileall__failcache_get(r->fails, it->fail_key);
 	if (text)
-		pyc_ca_fail(r, it->fullname, "compile", text);
+		pyc_compileall__fail(r, it->fullname, "compile", text);
 	return text != NULL;
 }
 
-int pyc_ca_submit(ca_run *r, pyc_ca_item *it)
+int pyc_compileall__submit(ca_run *r, pyc_ca_item *it)
 {
 	pyc_compileall_event ev = { .path = it->fullname, .why = it->why,
 	                            .outputs = (const char *const *)it->cfiles,
@@ -310,30 +310,30 @@ int pyc_ca_submit(ca_run *r, pyc_ca_item *it)
 	if (r->o->dry_run) {
 		ev.kind = PYC_COMPILEALL_WOULD_COMPILE;
 		r->st->compiled++;
-		pyc_ca_emit(r, &ev);
-		pyc_ca_item_free(it);
+		pyc_compileall__emit(r, &ev);
+		pyc_compileall__item_free(it);
 		return 0;
 	}
 	ev.kind = PYC_COMPILEALL_COMPILING;
-	pyc_ca_emit(r, &ev);
-	if (pyc_ca_read_source(r, it) <= 0 || known_failure(r, it)) {
-		pyc_ca_item_free(it);
+	pyc_compileall__emit(r, &ev);
+	if (pyc_compileall__read_source(r, it) <= 0 || known_failure(r, it)) {
+		pyc_compileall__item_free(it);
 		return 0;
 	}
 	if (r->in->from_cache && !r->verified && !probe_still_valid(r)) {
-		pyc_ca_item_free(it);
+		pyc_compileall__item_free(it);
 		return r->fatal;
 	}
 	int rc = start_job(r, it);
 	if (rc == PYC_EINVAL) {
 		/* This job only (e.g. a source over 4 GiB): fail the file, go on. */
-		pyc_ca_fail(r, it->fullname, "internal", r->err ? r->err->message : "rejected");
-		pyc_ca_item_free(it);
+		pyc_compileall__fail(r, it->fullname, "internal", r->err ? r->err->message : "rejected");
+		pyc_compileall__item_free(it);
 		return 0;
 	}
 	if (rc < 0) {
 		/* Not accepted: the pool never calls on_done for it. */
-		pyc_ca_item_free(it);
+		pyc_compileall__item_free(it);
 	} else if (r->o->jobs == 1) {
 		/* -j1 is compileall's sequential mode: each file's result (and error text)
 		 * comes before the next file is looked at. The item belongs to on_done now. */
@@ -346,7 +346,7 @@ int pyc_ca_submit(ca_run *r, pyc_ca_item *it)
 	return rc;
 }
 
-int pyc_ca_finish(ca_run *r)
+int pyc_compileall__finish(ca_run *r)
 {
 	int rc = 0;
 	if (r->pool) {
@@ -355,7 +355,7 @@ int pyc_ca_finish(ca_run *r)
 		pyc_pool_free(r->pool);
 		r->pool = NULL;
 	}
-	pyc_ca_failcache_close(r->fails);
+	pyc_compileall__failcache_close(r->fails);
 	r->fails = NULL;
 	return rc;
 }

@@ -1,11 +1,11 @@
 /*
  * Is bytecode ignored by the repository's own rules, and appending the rules when it is
- * not (include/pyc/gitignore.h, docs/git.md, shared/reference/git.md §2-3).
+ * not (include/pyc/ignore.h, docs/git.md, shared/reference/git.md §2-3).
  */
 #include "git_internal.h"
 
 #include "pyc/buf.h"
-#include "pyc/gitignore.h"
+#include "pyc/ignore.h"
 
 #include <assert.h>
 #include <dirent.h>
@@ -45,7 +45,7 @@ struct rules_view {
 /* A .gitignore larger than this is not a hand-written file we should rewrite. */
 #define RULES_MAX_BYTES (16u << 20)
 
-const char *const *pyc_gitignore_probe_paths(void)
+const char *const *pyc_ignore_probe_paths(void)
 {
 	return probes;
 }
@@ -545,7 +545,7 @@ static int run_probes(git_repository *repo, pyc_ignore_report *out, pyc_error *e
 	return 0;
 }
 
-int pyc_gitignore_probe(pyc_git *g, pyc_ignore_report *out, pyc_error *err)
+int pyc_ignore_probe(pyc_git *g, pyc_ignore_report *out, pyc_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	struct rules_view v;

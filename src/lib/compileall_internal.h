@@ -1,6 +1,6 @@
-/* compile_internal.h - shared between the compileall source files, not public. */
-#ifndef PYC_COMPILE_INTERNAL_H
-#define PYC_COMPILE_INTERNAL_H
+/* compileall_internal.h - shared between the compileall source files, not public. */
+#ifndef PYC_COMPILEALL_INTERNAL_H
+#define PYC_COMPILEALL_INTERNAL_H
 
 #include "pyc/compileall.h"
 
@@ -9,9 +9,9 @@
 
 /* Compile a Python-syntax -x pattern for rx.search() on paths (any bytes). NULL and err
  * set when it does not compile. Free with pcre2_code_free(). */
-pcre2_code *pyc_compileall_rx_compile(const char *pattern, pyc_error *err);
+pcre2_code *pyc_compileall__rx_compile(const char *pattern, pyc_error *err);
 
-#include "pyc/compile.h"
+#include "pyc/pool.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,11 +27,11 @@ typedef struct ca_dir {
 	atomic_int refs;
 } ca_dir;
 
-ca_dir *pyc_ca_dir_new(int fd);
-ca_dir *pyc_ca_dir_ref(ca_dir *d);
-void pyc_ca_dir_unref(ca_dir *d);
+ca_dir *pyc_compileall__dir_new(int fd);
+ca_dir *pyc_compileall__dir_ref(ca_dir *d);
+void pyc_compileall__dir_unref(ca_dir *d);
 
-/* The ordered scan queue (compile_scan.c): the walk appends items in compileall's order,
+/* The ordered scan queue (compileall_scan.c): the walk appends items in compileall's order,
  * helper threads judge the files' freshness (stat + header reads, the bulk of a no-op
  * run), the main thread consumes the items in order (events, submissions). */
 typedef struct ca_queue {
@@ -107,44 +107,44 @@ struct pyc_ca_item {
 	uint64_t fail_key;               /* failure-cache key, when the cache is in use */
 };
 
-pyc_ca_item *pyc_ca_item_new(const char *fullname);
-void pyc_ca_item_free(pyc_ca_item *it);
+pyc_ca_item *pyc_compileall__item_new(const char *fullname);
+void pyc_compileall__item_free(pyc_ca_item *it);
 /* Read the source (and hash it in hash modes); thread-safe. 0 or an errno value. */
-int pyc_ca_load_source(const ca_run *r, pyc_ca_item *it);
+int pyc_compileall__load_source(const ca_run *r, pyc_ca_item *it);
 /* Same, reporting a failure (main thread). 1 read, 0 failed (reported). */
-int pyc_ca_read_source(ca_run *r, pyc_ca_item *it);
+int pyc_compileall__read_source(ca_run *r, pyc_ca_item *it);
 /* The freshness check of one queued item; thread-safe, with the calling thread's own
  * PYC_COMPILEALL_MAX_LEVELS scratch buffers (compileall.c). */
-void pyc_ca_check(const ca_run *r, pyc_ca_item *it, pyc_buf *scratch);
+void pyc_compileall__check(const ca_run *r, pyc_ca_item *it, pyc_buf *scratch);
 /* Consume one checked item in walk order: events, submission (compileall.c). */
-int pyc_ca_consume(ca_run *r, pyc_ca_item *it);
-/* The queue (compile_scan.c). start never fails (no threads = check inline). */
-int pyc_ca_queue_start(ca_run *r);
-int pyc_ca_queue_push(ca_run *r, pyc_ca_item *it);
+int pyc_compileall__consume(ca_run *r, pyc_ca_item *it);
+/* The queue (compileall_scan.c). start never fails (no threads = check inline). */
+int pyc_compileall__queue_start(ca_run *r);
+int pyc_compileall__queue_push(ca_run *r, pyc_ca_item *it);
 /* Consume everything queued so far (releases the directories the items hold). */
-int pyc_ca_queue_flush(ca_run *r);
+int pyc_compileall__queue_flush(ca_run *r);
 /* Consume everything queued, then stop the helper threads. */
-int pyc_ca_queue_finish(ca_run *r);
+int pyc_compileall__queue_finish(ca_run *r);
 /* Dry run: report; else read if needed and hand to the pool. Takes ownership of it. */
-int pyc_ca_submit(ca_run *r, pyc_ca_item *it);
+int pyc_compileall__submit(ca_run *r, pyc_ca_item *it);
 /* Open the source's directory (*srcfd) and, below it without following symlinks or
  * below the pycache prefix, the directory of its cache files (*cachefd); compile_dest.c.
  * Returns 0 or <0 (err names the path; PYC_EUNSAFE for a symlink on the way). */
-int pyc_ca_open_dests(const ca_run *r, const pyc_ca_item *it, int *srcfd, int *cachefd,
+int pyc_compileall__open_dests(const ca_run *r, const pyc_ca_item *it, int *srcfd, int *cachefd,
                       pyc_error *err);
 /* Drain and free the pool. */
-int pyc_ca_finish(ca_run *r);
-/* The failure cache (compile_failcache.c). open returns NULL when there is no cache. */
-pyc_ca_failcache *pyc_ca_failcache_open(void);
-uint64_t pyc_ca_failcache_key(const ca_run *r, const char *dfile, const uint8_t *src,
+int pyc_compileall__finish(ca_run *r);
+/* The failure cache (compileall_failcache.c). open returns NULL when there is no cache. */
+pyc_ca_failcache *pyc_compileall__failcache_open(void);
+uint64_t pyc_compileall__failcache_key(const ca_run *r, const char *dfile, const uint8_t *src,
                               size_t len);
-const char *pyc_ca_failcache_get(const pyc_ca_failcache *fc, uint64_t key);
-void pyc_ca_failcache_put(pyc_ca_failcache *fc, uint64_t key, const char *text);
-void pyc_ca_failcache_close(pyc_ca_failcache *fc);
+const char *pyc_compileall__failcache_get(const pyc_ca_failcache *fc, uint64_t key);
+void pyc_compileall__failcache_put(pyc_ca_failcache *fc, uint64_t key, const char *text);
+void pyc_compileall__failcache_close(pyc_ca_failcache *fc);
 
 /* Hand an event to the caller. */
-void pyc_ca_emit(ca_run *r, pyc_compileall_event *ev);
+void pyc_compileall__emit(ca_run *r, pyc_compileall_event *ev);
 /* Count and report a failed file. */
-void pyc_ca_fail(ca_run *r, const char *path, const char *kind, const char *text);
+void pyc_compileall__fail(ca_run *r, const char *path, const char *kind, const char *text);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * pyc/githook.h - install and remove the pre-commit hook that runs `pyc-tool check
+ * pyc/hook.h - install and remove the pre-commit hook that runs `pyc-tool check
  * --staged` (docs/git-hooks.md).
  *
  * Where: core.hooksPath when set (`~` expanded; a relative value is relative to the work
@@ -17,8 +17,8 @@
  *  - PYC_HOOK_FORCE: it is replaced (and lost).
  * Uninstall removes only a marked hook and renames a chained one back into place.
  */
-#ifndef PYC_GITHOOK_H
-#define PYC_GITHOOK_H
+#ifndef PYC_HOOK_H
+#define PYC_HOOK_H
 
 #include "common.h"
 #include "git.h"

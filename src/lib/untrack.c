@@ -1,5 +1,5 @@
 /*
- * pyc_git_untrack_bytecode: `git rm -r --cached` for bytecode (include/pyc/untrack.h,
+ * pyc_untrack_bytecode: `git rm -r --cached` for bytecode (include/pyc/untrack.h,
  * shared/reference/git.md §4).
  */
 #include "git_internal.h"
@@ -48,7 +48,7 @@ static int write_index(git_index *ix, pyc_error *err)
 	return pyc_git__fail(err, PYC_EGIT, "cannot write the index '%s'", path);
 }
 
-int pyc_git_untrack_bytecode(pyc_git *g, const pyc_untrack_opts *o, pyc_untrack_result *out,
+int pyc_untrack_bytecode(pyc_git *g, const pyc_untrack_opts *o, pyc_untrack_result *out,
                              pyc_error *err)
 {
 	memset(out, 0, sizeof(*out));

@@ -1,5 +1,5 @@
 /*
- * pyc/compile.h - the compile engine: a pool of long-lived worker interpreters.
+ * pyc/pool.h - the compile engine: a pool of long-lived worker interpreters.
  *
  * Only turning source text into a code object runs in Python. pyc-tool reads the source,
  * sends it to a worker over a pipe in length-prefixed binary frames (any file name, any
@@ -16,8 +16,8 @@
  *     pyc_pool_drain(pool, &err);                                         // calls on_done
  *     pyc_pool_free(pool);
  */
-#ifndef PYC_COMPILE_H
-#define PYC_COMPILE_H
+#ifndef PYC_POOL_H
+#define PYC_POOL_H
 
 #include "common.h"
 #include "buf.h"

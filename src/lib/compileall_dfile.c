@@ -1,5 +1,5 @@
 /*
- * compile_dfile.c - the pure parts of compileall: os.path.join, the dfile rules of each
+ * compileall_dfile.c - the pure parts of compileall: os.path.join, the dfile rules of each
  * version, optimisation levels and maxlevels (include/pyc/compileall.h).
  */
 #include "pyc/compileall.h"
