@@ -447,6 +447,44 @@ def case_pre_commit_framework(sb):
     passed(sb.commit(d, env=env))
 
 
+def pc_check_files_all(sb, name, manifest, files):
+    """`pre-commit run pyc-tool-check-files --all-files` with `manifest` over `files`
+    committed past the hooks. TRAVIS makes pre-commit (<= 4) target two processes
+    whatever the CPU count, so a hook without require_serial gets its names split."""
+    src = sb.repo(name + "-src", {".pre-commit-hooks.yaml": manifest})
+    bindir = os.path.join(sb.root, name + "-bin")
+    os.makedirs(bindir)
+    os.symlink(TOOL, os.path.join(bindir, "pyc-tool"))
+    files = dict(files, **{".pre-commit-config.yaml": PRE_COMMIT_CONFIG % (src, sb.head(src).decode())})
+    d = sb.repo(name, files)
+    env = sb.env(PATH=bindir + ":" + sb.path, PRE_COMMIT_HOME=os.path.join(sb.root, "pc"),
+                 TRAVIS="true")
+    return subprocess.run([PRE_COMMIT, "run", "--all-files", "pyc-tool-check-files"], cwd=d,
+                          env=env, capture_output=True)
+
+
+def case_pre_commit_one_report(sb):
+    # pre-commit splits the names of a hook across processes unless it is require_serial:
+    # the user would read two reports, each with half the paths and its own fix.
+    if not PRE_COMMIT:
+        raise SkipCase("pre-commit is not installed (Debian package pre-commit)")
+    manifest = read(os.path.join(SOURCE_DIR, ".pre-commit-hooks.yaml")).decode()
+    pycs = {"m%02d.pyc" % i: b"\x00" for i in range(12)}
+    r = pc_check_files_all(sb, "serial", manifest, pycs)
+    out = r.stdout.decode(errors="replace")
+    assert r.returncode == 1 and out.count("pyc-tool check: 12 bytecode paths named") == 1, out
+    assert out.count("pyc-tool check:") == 1, out
+    for p in pycs:
+        assert out.count(p) == 2, (p, out)    # listed once and in the one git rm command
+    # The oracle that the count above can fail: without the field pre-commit does split.
+    split = manifest.replace("  require_serial: true\n", "")
+    assert split != manifest, "require_serial not found in the manifest"
+    r = pc_check_files_all(sb, "split", split, pycs)
+    if r.stdout.count(b"pyc-tool check:") < 2:
+        raise SkipCase("this pre-commit does not split 12 names over two processes, so the "
+                       "one-report assertion proved nothing here:\n" + r.stdout.decode())
+
+
 def case_usage(sb):
     d = sb.repo("usage")
     for args in (["hook"], ["hook", "frob"], ["hook", "install", "--chain", "--force"],
@@ -464,7 +502,7 @@ CASES = [case_plain, case_first_commit, case_commit_all, case_partial_commit,
          case_delete_and_rename, case_subdirectory, case_linked_worktree, case_submodule,
          case_hooks_path, case_global_hooks_path, case_git_dir_work_tree, case_refuse_foreign,
          case_chain_and_restore, case_chain_args_stdin, case_force, case_reinstall_and_absent, case_tool_from_path,
-         case_pre_commit_framework, case_usage]
+         case_pre_commit_framework, case_pre_commit_one_report, case_usage]
 
 
 def in_sandbox(fn, tmp):
