@@ -172,8 +172,10 @@ static const char *const what_found[] = {
 	[CHECK_FILES] = "named",
 };
 
+/* ignored: the repository's own rules already cover bytecode (forced in with `git add -f`),
+ * so `pyc-tool ignore` would have nothing to do and is not advised. */
 static void print_findings(const struct check_opts *o, const pyc_check_list *l,
-                           const char *workdir)
+                           const char *workdir, bool ignored)
 {
 	FILE *f = stdout;
 	fprintf(f, "pyc-tool check: %zu bytecode path%s %s:\n", l->count, l->count == 1 ? "" : "s",
@@ -191,12 +193,13 @@ static void print_findings(const struct check_opts *o, const pyc_check_list *l,
 	if (o->mode == CHECK_IGNORE_RULE) {
 		fputs("Make git ignore bytecode:\n  pyc-tool ignore\n", f);
 	} else if (o->mode == CHECK_INDEX || l->count > FIX_MAX_PATHS) {
-		fputs("Untrack all bytecode (the files stay on disk) and make git ignore it:\n"
-		      "  pyc-tool ignore --untrack\n", f);
+		fprintf(f, "Untrack all bytecode (the files stay on disk)%s:\n"
+		        "  pyc-tool ignore --untrack\n", ignored ? "" : " and make git ignore it");
 	} else {
 		fputs("Take them out of the index (the files stay on disk):\n", f);
 		print_git_rm(f, l, workdir, o->mode != CHECK_FILES);
-		fputs("and make git ignore bytecode from now on:\n  pyc-tool ignore\n", f);
+		if (!ignored)
+			fputs("and make git ignore bytecode from now on:\n  pyc-tool ignore\n", f);
 	}
 }
 
@@ -259,6 +262,7 @@ static const char *const clean_msg[] = {
 struct check_result {
 	pyc_check_list list;
 	pyc_ignore_report ignore;
+	bool ignored;          /* the rules already ignore bytecode (advice only) */
 };
 
 static int render(const struct check_opts *o, const struct check_result *res,
@@ -271,7 +275,7 @@ static int render(const struct check_opts *o, const struct check_result *res,
 	else if (o->quiet)
 		;
 	else if (l->count > 0)
-		print_findings(o, l, workdir);
+		print_findings(o, l, workdir, res->ignored);
 	else if (!getenv("GIT_INDEX_FILE"))  /* a passing hook stays silent */
 		printf("pyc-tool check: %s\n", clean_msg[o->mode]);
 	return cli_finish_stdout(l->count > 0 ? CLI_EXIT_FINDINGS : CLI_EXIT_OK);
@@ -294,6 +298,21 @@ static int run_check(const struct check_opts *o, pyc_git **g, struct check_resul
 	return 0;
 }
 
+/* Whether the repository's own rules already ignore bytecode; asked only to word the
+ * advice under findings. FILE mode needs no repository and opens one here if it can;
+ * any failure means "not known to be ignored", which keeps the full advice. */
+static bool already_ignored(const struct check_opts *o, pyc_git **g)
+{
+	if (o->json || o->quiet || o->mode == CHECK_IGNORE_RULE)
+		return false;
+	if (!*g && pyc_git_open(g, NULL, NULL) < 0)
+		return false;
+	pyc_ignore_report r = { 0 };
+	bool yes = pyc_ignore_probe(*g, &r, NULL) == 0 && r.n_not_ignored == 0;
+	pyc_ignore_report_dispose(&r);
+	return yes;
+}
+
 int cmd_check(int argc, char **argv, const cli_ctx *ctx)
 {
 	(void)ctx;
@@ -313,6 +332,7 @@ int cmd_check(int argc, char **argv, const cli_ctx *ctx)
 		cli_error("%s", err.message);
 		rc = CLI_EXIT_RUNTIME;
 	} else {
+		res.ignored = res.list.count > 0 && already_ignored(&o, &g);
 		rc = render(&o, &res, g ? pyc_git_workdir(g) : NULL);
 	}
 	pyc_ignore_report_dispose(&res.ignore);

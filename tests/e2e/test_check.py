@@ -181,6 +181,39 @@ def case_ignore_rule(sb):
     assert r.returncode == 1, r
 
 
+def fix_lines(r):
+    """The advice under a human report: the lines after the last finding."""
+    lines = r.stdout.decode().splitlines()
+    return lines[max(i for i, l in enumerate(lines) if l.startswith("  ") and
+                     l.split()[0] in ("added", "modified", "tracked", "named")) + 1:]
+
+
+def case_already_ignored(sb):
+    # `git add -f` past rules that already ignore bytecode: the fix is the git rm alone;
+    # `pyc-tool ignore` would say there is nothing to do.
+    d = sb.repo("forced", {"a.py": "x\n", ".gitignore": "__pycache__/\n*.py[co]\n"})
+    write(d, {"f.pyc": b"\x00", "pkg/__pycache__/m.cpython-311.pyc": b"\x00"})
+    paths = ["f.pyc", "pkg/__pycache__/m.cpython-311.pyc"]
+    assert git_not_ignored(sb, d, paths) == []
+    sb.git(d, "add", "-f", *paths)
+    r = sb.tool(d, "ignore", "--dry-run")
+    assert r.returncode == 0 and b"nothing to do" in r.stdout, r
+    for args in ([], paths):
+        r = sb.tool(d, "check", *args)
+        fix = fix_lines(r)
+        assert r.returncode == 1 and "  git rm --cached -- " + " ".join(paths) in fix, (args, fix)
+        assert not any("pyc-tool ignore" in l for l in fix), (args, fix)
+    sb.git(d, "commit", "-q", "--no-verify", "-m", "forced")
+    fix = fix_lines(sb.tool(d, "check", "--index"))
+    assert "  pyc-tool ignore --untrack" in fix and not any("ignore it" in l for l in fix), fix
+    # The same bytecode in a repository without the rules: both steps are advised.
+    write(d, {".gitignore": ""})
+    fix = fix_lines(sb.tool(d, "check", *paths))
+    assert "  git rm --cached -- " + " ".join(paths) in fix and "  pyc-tool ignore" in fix, fix
+    fix = fix_lines(sb.tool(d, "check", "--index"))
+    assert any("make git ignore it" in l for l in fix), fix
+
+
 def case_errors(sb):
     d = sb.repo("errors")
     for args in (["--staged", "--index"], ["--index", "x.pyc"], ["--bogus"],
@@ -204,7 +237,7 @@ def case_errors(sb):
 
 
 CASES = [case_index, case_index_conflict, case_staged_default, case_files, case_ignore_rule,
-         case_errors]
+         case_already_ignored, case_errors]
 
 
 def in_sandbox(fn, tmp):
