@@ -117,6 +117,12 @@ static int parse_args(struct clean_args *a, int argc, char **argv)
 	}
 	if (a->stale && a->orphans)
 		return cli_usage_error("clean", "--stale and --orphans cannot be combined");
+	for (size_t i = 0; i < a->ntags + a->nkeep_tags; i++) {
+		const char *t = i < a->ntags ? a->tags[i] : a->keep_tags[i - a->ntags];
+		const char *hint = cli_suggest_tag(t);
+		if (hint)
+			return cli_usage_error("clean", "invalid cache tag '%s'%s", t, hint);
+	}
 	for (int i = optind; i < argc; i++)
 		if (argv[i][0] == '\0')
 			return cli_usage_error("clean", "an empty path is not a path");

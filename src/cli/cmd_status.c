@@ -125,8 +125,9 @@ static int parse_args(struct status_opts *o, int argc, char **argv)
 		if (rc >= 0)
 			return rc;
 	}
-	if (o->tag && (!o->tag[0] || strchr(o->tag, '/')))
-		return cli_usage_error("status", "invalid cache tag '%s'", o->tag);
+	const char *hint = o->tag ? cli_suggest_tag(o->tag) : NULL;
+	if (hint)
+		return cli_usage_error("status", "invalid cache tag '%s'%s", o->tag, hint);
 	if (o->tag && o->python)
 		return cli_usage_error("status", "--tag and --python cannot be combined");
 	if (o->nlevels && !o->tag && !o->python)

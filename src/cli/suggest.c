@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define COST_SWAP 0
 #define COST_SUBST 2
@@ -125,4 +126,60 @@ const char *cli_suggest_option(const char *arg, const struct option *longopts)
 	for (; longopts[n].name && n < sizeof(names) / sizeof(names[0]); n++)
 		names[n] = longopts[n].name;
 	return cli_suggest(typed, names, n, "--");
+}
+
+#define DIGITS "0123456789"
+#define LETTERS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+static bool is_cpython_tag(const char *t)
+{
+	size_t n = strncmp(t, "cpython-", 8) == 0 ? strspn(t + 8, DIGITS) : 0;
+	return n >= 2 && t[8 + n] == '\0';
+}
+
+/* A cache tag is sys.implementation.cache_tag: the implementation's name, then its
+ * version: "cpython-312" (CPython's sysmodule.c), "pypy39" (PyPy's importing.py). It sits
+ * between the dots of NAME.TAG.pyc, so it has none. Other implementations' tags are taken
+ * as they come; CPython's own form is exact. */
+static bool tag_ok(const char *t)
+{
+	if (!t[0] || !strchr(LETTERS, t[0]) || t[strspn(t, LETTERS DIGITS "-_")] != '\0')
+		return false;
+	return strncasecmp(t, "cpython", 7) != 0 || is_cpython_tag(t);
+}
+
+/* The CPython tag for a version written another way (312, 3.12, cpython312, cpython-3.12,
+ * py312, cp312: "cpython-312") into out; false when T does not look like a version. */
+static bool cpython_tag_for(const char *t, char *out, size_t size)
+{
+	static const char *const names[] = { "cpython", "python", "cp", "py" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t n = strlen(names[i]);
+		if (strncasecmp(t, names[i], n) == 0) {
+			t += n;
+			break;
+		}
+	}
+	t += strspn(t, "-_");
+	if (t[0] != '2' && t[0] != '3')
+		return false;
+	const char *minor = t + 1 + (t[1] == '.');
+	size_t n = strspn(minor, DIGITS);
+	if (n < 1 || n > 2 || minor[n] != '\0')
+		return false;
+	int w = snprintf(out, size, "cpython-%c%s", t[0], minor);
+	return w > 0 && (size_t)w < size;
+}
+
+const char *cli_suggest_tag(const char *tag)
+{
+	char want[16];
+	if (is_cpython_tag(tag))
+		return NULL;
+	/* A version in disguise is refused even where the form would pass (py312, cp312). */
+	if (cpython_tag_for(tag, want, sizeof(want))) {
+		int w = snprintf(hint, sizeof(hint), "; did you mean '%s'?", want);
+		return w > 0 && (size_t)w < sizeof(hint) ? hint : "";
+	}
+	return tag_ok(tag) ? NULL : "";
 }

@@ -40,4 +40,12 @@ const char *cli_suggest(const char *typed, const char *const *names, size_t n, c
  */
 const char *cli_suggest_option(const char *arg, const struct option *longopts);
 
+/*
+ * NULL when TAG can be a cache tag (sys.implementation.cache_tag: cpython-312, pypy39);
+ * else the hint for the usage error: "; did you mean 'cpython-312'?" when TAG is a CPython
+ * version written another way (312, 3.12, cpython312, py312), or "". The text lives in
+ * the same static buffer as cli_suggest's.
+ */
+const char *cli_suggest_tag(const char *tag);
+
 #endif

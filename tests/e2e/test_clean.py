@@ -369,6 +369,23 @@ def case_tags(suite, tbase, interps):
     assert of(keep) and all(before[c] == want[c] for c in of(keep))
 
 
+def case_tag_form(suite, tbase, interps):
+    # A version number is no cache tag: refused before anything is touched, with the tag
+    # of that version (what the interpreter itself reports) suggested.
+    base = fresh_copy(suite, tbase, "tagform")
+    before = snapshot(base)
+    for it in tagged(interps):
+        v = it.version[:2]
+        for opt, bad in (("--tag", "%d%d" % v), ("--keep-tag", it.short)):
+            r = E.run_tool(["clean", opt, bad, "tree"], cwd=base, check_rc=2)
+            assert r.stderr.splitlines()[0].decode() == \
+                "pyc-tool clean: invalid cache tag '%s'; did you mean '%s'?" % (bad, it.tag), r.stderr
+    assert snapshot(base) == before
+    r = E.run_tool(["clean", "--dry-run", "--tag", "pypy39", "tree"], cwd=base, check_rc=0)
+    assert b"mod.pypy39.pyc" in r.stdout, r.stdout
+    assert snapshot(base) == before
+
+
 def case_legacy(suite, interps):
     t = tagged(interps)
     base = os.path.join(suite.tmp, "legacy")
@@ -518,6 +535,7 @@ def main():
         ("json: odd names round-trip through surrogateescape", case_json, suite, tbase, interps),
         ("--stale keeps exactly what importlib calls fresh", case_stale, suite, tbase, interps),
         ("--tag and --python", case_tags, suite, tbase, interps),
+        ("--tag/--keep-tag must look like a cache tag", case_tag_form, suite, tbase, interps),
         ("legacy and sourceless .pyc", case_legacy, suite, interps),
         ("pycache prefix tree", case_prefix, suite, interps),
         ("unremovable directory: named, exit 3, the rest cleaned", case_unremovable, suite, tbase,

@@ -158,6 +158,36 @@ def case_targets(suite):
     assert records(r.stdout)[1]["caches"] == 0
 
 
+def bad_tags(interp):
+    """What users type for interp's cache tag, none of which is one: a version number,
+    a dotted version, CPython's name without its hyphen, a wheel-style tag."""
+    v = interp.version[:2]
+    return ["%d%d" % v, interp.short, "cpython%d%d" % v, "cpython-" + interp.short,
+            "py%d%d" % v]
+
+
+def case_tag_form(suite):
+    # `--tag 312` used to be taken as a tag nothing has, so every source was "missing".
+    interp = py3()
+    root = os.path.join(suite.tmp, "tagform")
+    make_tree(root, ["a.py"], interp)
+    for it in pyc_e2e.interpreters(min_version=(3, 2)):
+        run_tool(["status", "--tag", it.tag, root])     # a real tag is taken...
+        for bad in bad_tags(it):                         # ...what looks like it is not
+            r = run_tool(["status", "--tag", bad, root], check_rc=2)
+            assert r.stdout == b"", r.stdout
+            first = r.stderr.decode().splitlines()[0]
+            assert first == "pyc-tool status: invalid cache tag '%s'; did you mean '%s'?" % (
+                bad, it.tag), first
+    # PyPy's tags have no hyphen (pypy/module/imp/importing.py: 'pypy%d%d').
+    r = run_tool(["status", "--tag", "pypy39", root], check_rc=1)
+    assert "missing" in r.stdout.decode() and "a.pypy39.pyc" in r.stdout.decode(), r.stdout
+    for bad in ("cpython", "cpython-", "-x", "a.b", "cpython-3x"):
+        r = run_tool(["status", "--tag", bad, root], check_rc=2)
+        assert r.stderr.startswith(b"pyc-tool status: invalid cache tag '%s'\n" % bad.encode()), \
+            r.stderr
+
+
 def case_prefix(suite):
     interp = py3()
     root = os.path.join(suite.tmp, "pre", "tree")
@@ -263,6 +293,8 @@ def main():
                      ("--json schema, summary counts and --all", case_json_and_all),
                      ("odd names survive --json (surrogateescape) and stay on one line", case_odd_names),
                      ("--tag/-o and --python report missing caches", case_targets),
+                     ("--tag must look like a cache tag; a version gets the tag suggested",
+                      case_tag_form),
                      ("pycache prefix trees (environment and --prefix)", case_prefix),
                      ("legacy, sourceless, bad-name and foreign caches", case_legacy),
                      ("an unreadable directory is named and gives exit 3", case_unreadable_dir)]:
