@@ -264,7 +264,8 @@ static void json_item(const struct inspect_item *it)
 }
 
 /* Decode and judge one file; *shown counts the reports printed so far (the human ones
- * are separated by a blank line). Returns an exit code contribution: 0, 1 or 3. */
+ * are separated by a blank line). Returns an exit code contribution: 0, 1, 2 (not a
+ * cache) or 3. */
 static int inspect_one(const char *path, const char *prefix, bool json, const out_style *st,
                        unsigned *shown)
 {
@@ -277,6 +278,12 @@ static int inspect_one(const char *path, const char *prefix, bool json, const ou
 	it.drc = pyc_header_decode(&it.h, it.raw, it.nraw);
 	if (it.drc == PYC_EBADMAGIC)
 		it.h.info = NULL;
+	/* Neither named nor made like bytecode (a source, say): a magic table of its first
+	 * bytes would only mislead. A renamed pyc keeps its known magic and is decoded. */
+	if (!it.h.info && !pyc_is_bytecode_name(path)) {
+		cli_error("'%s' is not a bytecode cache", path);
+		return CLI_EXIT_USAGE;
+	}
 	int rc = CLI_EXIT_OK;
 	if (find_source(&it, prefix) < 0) {
 		cli_error("out of memory");

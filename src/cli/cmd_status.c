@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define STATUS_MAX_LEVELS 16
 #define STATUS_NSTATES (PYC_STATE_MISSING + 1)
@@ -311,6 +312,25 @@ static int resolve_target(pyc_scan_opts *so, const struct status_opts *o, pyc_in
 	return 0;
 }
 
+/* A file operand is a cache to judge or, with a target, a source whose cache is looked
+ * for; anything else would only get "0 caches", which answers nothing. */
+static int check_file_roots(char **roots, bool target)
+{
+	int rc = 0;
+	for (; *roots; roots++) {
+		struct stat st;
+		size_t n = strlen(*roots);
+		bool source = n >= 3 && strcmp(*roots + n - 3, ".py") == 0;
+		if (stat(*roots, &st) != 0 || !S_ISREG(st.st_mode) ||   /* the scan says why */
+		    pyc_is_bytecode_name(*roots) || (source && target))
+			continue;
+		cli_error("'%s' is not a bytecode cache%s", *roots,
+		          source ? "; --tag or --python looks for its cache" : "");
+		rc = CLI_EXIT_USAGE;
+	}
+	return rc;
+}
+
 int cmd_status(int argc, char **argv, const cli_ctx *ctx)
 {
 	struct status_opts o = { 0 };
@@ -331,6 +351,8 @@ int cmd_status(int argc, char **argv, const cli_ctx *ctx)
 
 	char *dot[] = { ".", NULL };
 	char **roots = optind < argc ? argv + optind : dot;
+	if ((rc = check_file_roots(roots, so.target)) != 0)
+		goto done;
 	for (; *roots; roots++) {
 		if (scan_root(*roots, &so, &o, &c, &st) < 0) {
 			rc = CLI_EXIT_RUNTIME;

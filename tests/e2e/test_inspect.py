@@ -118,6 +118,30 @@ def check_errors(suite):
     assert (got["state"], got["reason"]) == ("corrupt", "unknown-magic"), got
 
 
+def check_not_a_cache(suite, interp):
+    # A source (or any file that is neither named nor made like bytecode) is refused with
+    # one line, exit 2; it used to get a magic table. A renamed pyc is still decoded.
+    d = os.path.join(suite.tmp, "notcache")
+    os.makedirs(d)
+    src, pyc, renamed = (os.path.join(d, n) for n in ("a.py", "a.pyc", "a.bak"))
+    with open(src, "w") as f:
+        f.write("x = 1\n")
+    r = interp.run(["-c", "import py_compile, sys; py_compile.compile(sys.argv[1], sys.argv[2], "
+                    "doraise=True)", src, pyc])
+    assert r.returncode == 0, r.stdout + r.stderr
+    with open(pyc, "rb") as f, open(renamed, "wb") as g:
+        g.write(f.read())
+    for args in ([src], ["--json", src]):
+        r = run_tool(["inspect"] + args, check_rc=2)
+        assert r.stdout == b"", r.stdout
+        assert r.stderr.decode() == "pyc-tool: error: '%s' is not a bytecode cache\n" % src, r.stderr
+    r = run_tool(["inspect", "--json", src, pyc], check_rc=2)    # the other file is still shown
+    assert json.loads(r.stdout.decode())["path"] == pyc, r.stdout
+    r = run_tool(["inspect", "--json", renamed], check_rc=1)
+    got = json.loads(r.stdout.decode())
+    assert got["cache_tag"] == interp.tag and got["source"] is None, got
+
+
 def main():
     suite = pyc_e2e.Suite("inspect")
     interps = [i for i in pyc_e2e.interpreters() if i.version[:2] == (2, 7) or i.version >= (3, 6)]
@@ -132,6 +156,8 @@ def main():
             checks.append(("inspect agrees with %s's own decoding (%s)" % (interp.short, mode),
                            check, suite, interp, mode))
     checks.append(("usage and runtime errors, unknown magic", check_errors, suite))
+    checks.append(("a source is not a cache; a renamed pyc is still decoded", check_not_a_cache,
+                   suite, interps[-1]))
     suite.parallel(checks)
     suite.finish()
 

@@ -188,6 +188,31 @@ def case_tag_form(suite):
             r.stderr
 
 
+def case_not_a_cache(suite):
+    # A file operand is judged as a cache; a source or any other file is refused before
+    # anything is scanned (it used to be "0 caches: 0 fresh", exit 0).
+    interp = py3()
+    root = os.path.join(suite.tmp, "notcache")
+    make_tree(root, ["pkg/a.py"], interp)
+    src = os.path.join(root, "pkg", "a.py")
+    cache = os.path.join(root, "pkg", "__pycache__", "a.%s.pyc" % interp.tag)
+    assert os.path.isfile(cache)
+    with open(os.path.join(root, "notes.txt"), "w") as f:
+        f.write("x\n")
+    for path in (src, os.path.join(root, "notes.txt")):
+        for args in ([path], [root, path], ["--json", path]):
+            r = run_tool(["status"] + args, check_rc=2)
+            assert r.stdout == b"", r.stdout
+            lines = r.stderr.decode().splitlines()
+            assert len(lines) == 1 and lines[0].startswith(
+                "pyc-tool: error: '%s' is not a bytecode cache" % path), lines
+    r = run_tool(["status", cache], check_rc=0)
+    assert r.stdout.decode() == "1 cache: 1 fresh\n", r.stdout
+    # With a target a source is what is asked about: has it a cache for that tag?
+    r = run_tool(["status", "--tag", "cpython-399", src], check_rc=1)
+    assert "missing  %s/pkg/__pycache__/a.cpython-399.pyc" % root in r.stdout.decode(), r.stdout
+
+
 def case_prefix(suite):
     interp = py3()
     root = os.path.join(suite.tmp, "pre", "tree")
@@ -295,6 +320,7 @@ def main():
                      ("--tag/-o and --python report missing caches", case_targets),
                      ("--tag must look like a cache tag; a version gets the tag suggested",
                       case_tag_form),
+                     ("a file operand that is not a cache is refused", case_not_a_cache),
                      ("pycache prefix trees (environment and --prefix)", case_prefix),
                      ("legacy, sourceless, bad-name and foreign caches", case_legacy),
                      ("an unreadable directory is named and gives exit 3", case_unreadable_dir)]:
