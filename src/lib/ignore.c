@@ -134,22 +134,47 @@ static bool is_class_rule(const char *s, size_t n)
 	return c && o;
 }
 
+/* The lines of a rules file as git cuts them: a leading UTF-8 BOM is not part of the first
+ * line, and a line ends before its '\n' (or at the end of the data). */
+struct rule_lines {
+	const char *data;
+	size_t len;
+};
+
+static struct rule_lines rule_lines_start(const char *data, size_t len)
+{
+	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+		data += 3, len -= 3;
+	return (struct rule_lines){ data, len };
+}
+
+/* The next line into *line and *n; false when there is none. */
+static bool rule_lines_next(struct rule_lines *it, const char **line, size_t *n)
+{
+	if (it->len == 0)
+		return false;
+	const char *nl = memchr(it->data, '\n', it->len);
+	*line = it->data;
+	*n = nl ? (size_t)(nl - it->data) : it->len;
+	size_t step = nl ? *n + 1 : *n;
+	it->data += step;
+	it->len -= step;
+	return true;
+}
+
 void pyc_git__rules_present(const char *data, size_t len, bool *dir, bool *files)
 {
 	bool pyc = false, pyo = false;
 	*dir = *files = false;
-	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
-		data += 3, len -= 3;
-	while (len > 0) {
-		const char *nl = memchr(data, '\n', len);
-		size_t n = nl ? (size_t)(nl - data) : len;
-		size_t k = norm_line(data, n);
-		*dir = *dir || is_dir_rule(data, k);
-		*files = *files || is_class_rule(data, k);
-		pyc = pyc || line_is(data, k, "*.pyc");
-		pyo = pyo || line_is(data, k, "*.pyo");
-		data += nl ? n + 1 : n;
-		len -= nl ? n + 1 : n;
+	struct rule_lines it = rule_lines_start(data, len);
+	const char *l;
+	size_t n;
+	while (rule_lines_next(&it, &l, &n)) {
+		size_t k = norm_line(l, n);
+		*dir = *dir || is_dir_rule(l, k);
+		*files = *files || is_class_rule(l, k);
+		pyc = pyc || line_is(l, k, "*.pyc");
+		pyo = pyo || line_is(l, k, "*.pyo");
 	}
 	*files = *files || (pyc && pyo);
 }
@@ -257,20 +282,17 @@ static bool stalls_libgit2(const char *s, size_t n)
  * BOM, and moves from one line to the next past every '\n' and '\r' in a row. */
 static int check_stalls(const char *shown, const char *data, size_t len, pyc_error *err)
 {
-	len = strnlen(data, len);
-	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
-		data += 3, len -= 3;
-	for (size_t line = 1; len > 0; line++) {
-		const char *nl = memchr(data, '\n', len);
-		size_t n = nl ? (size_t)(nl - data) : len, cr = 0;
-		while (line > 1 && cr < n && data[cr] == '\r')
+	struct rule_lines it = rule_lines_start(data, strnlen(data, len));
+	const char *l;
+	size_t n;
+	for (size_t line = 1; rule_lines_next(&it, &l, &n); line++) {
+		size_t cr = 0;
+		while (line > 1 && cr < n && l[cr] == '\r')
 			cr++;
-		if (stalls_libgit2(data + cr, n - cr))
+		if (stalls_libgit2(l + cr, n - cr))
 			return pyc_error_set(err, PYC_EUNSUPPORTED, 0, "'%s' line %zu: a rule that is "
 			                     "empty up to a vertical tab or form feed hangs libgit2 1.5; "
 			                     "remove that character", shown, line);
-		data += nl ? n + 1 : n;
-		len -= nl ? n + 1 : n;
 	}
 	return 0;
 }
@@ -285,28 +307,25 @@ static int scan_rules(pyc_ignore_report *r, size_t *cap, const char *shown,
 	int rc = check_stalls(shown, data, len, err);
 	if (rc != 0)
 		return rc;
-	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
-		data += 3, len -= 3;
-	while (len > 0) {
-		const char *nl = memchr(data, '\n', len);
-		size_t n = nl ? (size_t)(nl - data) : len;
-		size_t k = norm_line(data, n);
+	struct rule_lines it = rule_lines_start(data, len);
+	const char *l;
+	size_t n;
+	while (rule_lines_next(&it, &l, &n)) {
+		size_t k = norm_line(l, n);
 		line++;
-		if (k > 1 && data[0] == '!') {
-			char *rule = strndup(data, k);
+		if (k > 1 && l[0] == '!') {
+			char *rule = strndup(l, k);
 			if (!rule)
 				return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
 			bool hit = pyc_git__mentions_dir(rule + 1) || pyc_git__mentions_files(rule + 1);
 			free(rule);
-			if (hit && add_negation(r, cap, shown, line, data, k) != 0)
+			if (hit && add_negation(r, cap, shown, line, l, k) != 0)
 				return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
 		}
-		if (is_dir_rule(data, k))
+		if (is_dir_rule(l, k))
 			p.dir = line;
-		if (is_class_rule(data, k) || line_is(data, k, "*.pyc") || line_is(data, k, "*.pyo"))
+		if (is_class_rule(l, k) || line_is(l, k, "*.pyc") || line_is(l, k, "*.pyo"))
 			p.files = line;
-		data += nl ? n + 1 : n;
-		len -= nl ? n + 1 : n;
 	}
 	mark_later_rules(r, first, p);
 	if (pos)
