@@ -147,16 +147,18 @@ static int probe_pythons(struct clean_args *a)
 	return 0;
 }
 
+/* Every key in every record (docs/cli.md "JSON output"): what does not apply is null. */
 static void print_json_item(const pyc_clean_item *it, const char *type)
 {
 	printf("{\"type\":\"%s\",\"path\":", type);
 	out_json_string(stdout, it->path, it->path_len);
-	printf(",\"kind\":\"%s\",\"bytes\":%" PRIu64, it->is_dir ? "dir" : "file", it->bytes);
-	if (it->judged)
-		printf(",\"state\":\"%s\",\"reason\":\"%s\"", pyc_state_name(it->state),
-		       pyc_reason_name(it->reason));
-	if (it->leftover)
-		printf(",\"leftover\":\"%s\"", pyc_leftover_writer_name(it->leftover));
+	printf(",\"kind\":\"%s\",\"bytes\":%" PRIu64 ",\"state\":", it->is_dir ? "dir" : "file",
+	       it->bytes);
+	out_json_cstr(stdout, it->judged ? pyc_state_name(it->state) : NULL);
+	fputs(",\"reason\":", stdout);
+	out_json_cstr(stdout, it->judged && it->reason ? pyc_reason_name(it->reason) : NULL);
+	fputs(",\"leftover\":", stdout);
+	out_json_cstr(stdout, it->leftover ? pyc_leftover_writer_name(it->leftover) : NULL);
 	fputs("}\n", stdout);
 }
 
@@ -165,6 +167,8 @@ static int on_item(const pyc_clean_item *it, void *payload)
 	const struct clean_out *c = payload;
 	switch (it->event) {
 	case PYC_CLEAN_FAILED:
+		if (c->json)
+			out_json_error(stdout, it->path, it->error->message);
 		fflush(stdout);
 		fputs("pyc-tool: error: ", stderr);
 		out_human_path(stderr, it->error->message);

@@ -8,12 +8,14 @@
 #include "out.h"
 #include "pyout.h"
 
+#include "pyc/buf.h"
 #include "pyc/compileall.h"
 #include "pyc/interrupt.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -124,19 +126,39 @@ static void json_file(render *rd, const pyc_compileall_event *ev, const char *st
 	fputs(",\"path\":", stdout);
 	out_json_cstr(stdout, ev->path);
 	printf(",\"status\":\"%s\"", status);
-	if (ev->kind == PYC_COMPILEALL_FAILED) {
-		printf(",\"error_kind\":\"%s\",\"error\":", ev->error_kind);
-		out_json_cstr(stdout, ev->error_text);
-	} else {
-		printf(",\"reason\":\"%s\",\"outputs\":[", pyc_compileall_why_name(ev->why));
-		for (size_t i = 0; i < ev->noutputs; i++) {
-			if (i)
-				fputc(',', stdout);
-			out_json_cstr(stdout, ev->outputs[i]);
-		}
-		fputc(']', stdout);
+	/* Every key in every record (docs/cli.md "JSON output"): what does not apply is null. */
+	bool failed = ev->kind == PYC_COMPILEALL_FAILED;
+	fputs(",\"reason\":", stdout);
+	out_json_cstr(stdout, failed ? NULL : pyc_compileall_why_name(ev->why));
+	fputs(",\"outputs\":[", stdout);
+	for (size_t i = 0; !failed && i < ev->noutputs; i++) {
+		if (i)
+			fputc(',', stdout);
+		out_json_cstr(stdout, ev->outputs[i]);
 	}
+	fputs("],\"error_kind\":", stdout);
+	out_json_cstr(stdout, failed ? ev->error_kind : NULL);
+	fputs(",\"error\":", stdout);
+	out_json_cstr(stdout, failed ? ev->error_text : NULL);
 	fputs("}\n", stdout);
+}
+
+/* The error record (out.h) with compile's "python": the tag, or null for what is not
+ * tied to one interpreter. The message is the text of the stderr line. */
+static void __attribute__((format(printf, 3, 4)))
+json_error(const char *tag, const char *path, const char *fmt, ...)
+{
+	pyc_buf msg = PYC_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = pyc_buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	fputc('{', stdout);
+	out_json_error_fields(stdout, path, rc == 0 ? pyc_buf_cstr(&msg) : "out of memory");
+	fputs(",\"python\":", stdout);
+	out_json_cstr(stdout, tag);
+	fputs("}\n", stdout);
+	pyc_buf_dispose(&msg);
 }
 
 static void show_failure(render *rd, const pyc_compileall_event *ev)
@@ -170,15 +192,10 @@ static void show_cant_list(render *rd, const pyc_compileall_event *ev)
 	}
 	if (ev->sys_path_mode)
 		return;
-	if (rd->opts->json) {
-		fputs("{\"type\":\"error\",\"python\":", stdout);
-		out_json_cstr(stdout, rd->tag);
-		fputs(",\"path\":", stdout);
-		out_json_cstr(stdout, ev->path);
-		fputs(",\"error\":", stdout);
-		out_json_cstr(stdout, strerror(ev->sys_errno));
-		fputs("}\n", stdout);
-	} else if (rd->opts->quiet < 2) {
+	if (rd->opts->json)
+		json_error(rd->tag, ev->path, "cannot list '%s': %s", ev->path,
+		           strerror(ev->sys_errno));
+	if (rd->opts->quiet < 2) {
 		progress_clear(rd);
 		fflush(stdout);
 		fputs("pyc-tool: error: cannot list '", stderr);
@@ -388,16 +405,20 @@ static int read_flist(compile_opts *o)
 	return rc;
 }
 
-/* compileall's "Error reading file list" (stdout, silent under -qq); an error record
- * with --json. Not tied to one interpreter, but printed as the first would print it. */
+static void print_summary(render *rd, double secs);
+
+/* compileall's "Error reading file list" (stdout, silent under -qq); with --json an error
+ * record and a summary of nothing, as the stream of every command ends with one, and the
+ * error on stderr. Not tied to one interpreter, but printed as the first would print it. */
 static void show_flist_error(const compile_opts *o, const pyc_interp *in, int err)
 {
 	if (o->json) {
-		fputs("{\"type\":\"error\",\"python\":null,\"path\":", stdout);
-		out_json_cstr(stdout, o->flist);
-		fputs(",\"error\":", stdout);
-		out_json_cstr(stdout, strerror(err));
-		fputs("}\n", stdout);
+		pyc_compileall_stats none = { 0 };
+		render rd = { .opts = o, .st = &none };
+		json_error(NULL, o->flist, "cannot read the file list '%s': %s", o->flist,
+		           strerror(err));
+		print_summary(&rd, 0);
+		cli_error("cannot read the file list '%s': %s", o->flist, strerror(err));
 	} else if (o->quiet < 2) {
 		pyout_enc enc;
 		pyout_enc_for(&enc, in);
@@ -523,8 +544,13 @@ static int compile_for(compile_opts *o, pyc_interp *in, const cli_ctx *ctx, bool
 	}
 	progress_clear(&rd);
 	if (rc < 0) {
+		const char *why = err.message[0] ? err.message : pyc_code_name(rc);
+		if (o->json) {   /* the stream still ends with this interpreter's summary */
+			json_error(rd.tag, NULL, "%s", why);
+			print_summary(&rd, now_sec() - rd.started);
+		}
 		fflush(stdout);
-		cli_error("%s", err.message[0] ? err.message : pyc_code_name(rc));
+		cli_error("%s", why);
 		return CLI_EXIT_RUNTIME;
 	}
 	print_summary(&rd, now_sec() - rd.started);

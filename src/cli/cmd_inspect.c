@@ -212,7 +212,7 @@ static void json_item(const struct inspect_item *it)
 {
 	const pyc_header *h = &it->h;
 	char buf[64];
-	fputs("{\"path\":", stdout);
+	fputs("{\"type\":\"cache\",\"path\":", stdout);
 	out_json_cstr(stdout, it->path);
 	hex(buf, it->raw, it->nraw < 4 ? it->nraw : 4, false);
 	if (it->nraw >= 4)
@@ -263,16 +263,35 @@ static void json_item(const struct inspect_item *it)
 	printf(",\"unchecked\":%s}\n", it->judged && it->v.unchecked ? "true" : "false");
 }
 
-/* Decode and judge one file; *shown counts the reports printed so far (the human ones
- * are separated by a blank line). Returns an exit code contribution: 0, 1, 2 (not a
- * cache) or 3. */
+/* What the files came to, for the JSON summary. */
+struct inspect_tally {
+	unsigned shown;             /* reports printed (the human ones are separated by a
+	                               blank line) */
+	size_t state[PYC_STATE_MISSING + 1];
+	size_t unjudged, errors;
+};
+
+static void json_summary(const struct inspect_tally *t)
+{
+	size_t caches = t->unjudged;
+	for (int i = 0; i < PYC_STATE_MISSING; i++)
+		caches += t->state[i];
+	printf("{\"type\":\"summary\",\"caches\":%zu", caches);
+	for (int i = 0; i < PYC_STATE_MISSING; i++)
+		printf(",\"%s\":%zu", pyc_state_name((enum pyc_state)i), t->state[i]);
+	printf(",\"unjudged\":%zu,\"errors\":%zu}\n", t->unjudged, t->errors);
+}
+
+/* Decode and judge one file, counting it in *t. Returns an exit code contribution: 0, 1,
+ * 2 (not a cache) or 3. */
 static int inspect_one(const char *path, const char *prefix, bool json, const out_style *st,
-                       unsigned *shown)
+                       struct inspect_tally *t)
 {
 	struct inspect_item it = { .path = path, .source = PYC_BUF_INIT };
 	const char *why = read_raw(&it);
 	if (why) {
-		cli_error("cannot read '%s': %s", path, why);
+		t->errors++;
+		out_error(json, path, "cannot read '%s': %s", path, why);
 		return CLI_EXIT_RUNTIME;
 	}
 	it.drc = pyc_header_decode(&it.h, it.raw, it.nraw);
@@ -281,12 +300,14 @@ static int inspect_one(const char *path, const char *prefix, bool json, const ou
 	/* Neither named nor made like bytecode (a source, say): a magic table of its first
 	 * bytes would only mislead. A renamed pyc keeps its known magic and is decoded. */
 	if (!it.h.info && !pyc_is_bytecode_name(path)) {
-		cli_error("'%s' is not a bytecode cache", path);
+		t->errors++;
+		out_error(json, path, "'%s' is not a bytecode cache", path);
 		return CLI_EXIT_USAGE;
 	}
 	int rc = CLI_EXIT_OK;
 	if (find_source(&it, prefix) < 0) {
-		cli_error("out of memory");
+		t->errors++;
+		out_error(json, path, "out of memory");
 		rc = CLI_EXIT_RUNTIME;
 		goto done;
 	}
@@ -296,7 +317,8 @@ static int inspect_one(const char *path, const char *prefix, bool json, const ou
 		int c = pyc_stale_check(&it.v, it.kind, AT_FDCWD, path, tag, AT_FDCWD,
 		                        pyc_buf_cstr(&it.source), &err);
 		if (c < 0) {
-			cli_error("%s", err.message);
+			t->errors++;
+			out_error(json, path, "%s", err.message);
 			rc = CLI_EXIT_RUNTIME;
 			goto done;
 		}
@@ -305,10 +327,14 @@ static int inspect_one(const char *path, const char *prefix, bool json, const ou
 	if (json) {
 		json_item(&it);
 	} else {
-		if ((*shown)++)
+		if (t->shown++)
 			putchar('\n');
 		human_item(&it, st);
 	}
+	if (it.judged)
+		t->state[it.v.state]++;
+	else
+		t->unjudged++;
 	if (!it.judged || it.v.state != PYC_STATE_FRESH)
 		rc = CLI_EXIT_FINDINGS;
 done:
@@ -349,11 +375,13 @@ int cmd_inspect(int argc, char **argv, const cli_ctx *ctx)
 	const char *prefix = pyc_pycache_prefix(prefix_opt);
 	out_style st = out_style_for(ctx->color);
 	int rc = CLI_EXIT_OK;
-	unsigned shown = 0;
+	struct inspect_tally t = { 0 };
 	for (int i = optind; i < argc; i++) {
-		int r = inspect_one(argv[i], prefix, json, &st, &shown);
+		int r = inspect_one(argv[i], prefix, json, &st, &t);
 		if (r > rc)
 			rc = r;
 	}
+	if (json)
+		json_summary(&t);
 	return cli_finish_stdout(rc);
 }

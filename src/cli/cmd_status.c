@@ -228,6 +228,14 @@ static void print_summary(const struct status_opts *o, const struct status_count
 	putchar('\n');
 }
 
+/* A path that could not be read: named on stderr, and a record in the JSON stream. */
+static void path_error(const struct status_opts *o, struct status_counts *c, const char *path,
+                       const char *message)
+{
+	c->errors++;
+	out_error(o->json, path, "%s", message);
+}
+
 /* Scan one root, printing and counting as it goes. Returns 0, or -1 on a fatal error. */
 static int scan_root(const char *root, const pyc_scan_opts *so, const struct status_opts *o,
                      struct status_counts *c, const out_style *st)
@@ -239,19 +247,16 @@ static int scan_root(const char *root, const pyc_scan_opts *so, const struct sta
 			cli_error("%s", err.message);
 			return -1;
 		}
-		if (err.message[0])
-			cli_error("%s", err.message);
-		else
-			cli_error("cannot read '%s'", root);
-		c->errors++;
+		if (!err.message[0])
+			snprintf(err.message, sizeof(err.message), "cannot read '%s'", root);
+		path_error(o, c, root, err.message);
 		return 0;
 	}
 	const pyc_scan_record *r;
 	int rc;
 	while ((rc = pyc_scan_next(s, &r)) > 0) {
 		if (r->error) {
-			cli_error("%s", r->message);
-			c->errors++;
+			path_error(o, c, r->path, r->message);
 			continue;
 		}
 		if (r->leftover) {

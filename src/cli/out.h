@@ -25,6 +25,16 @@ size_t out_utf8_seq_len(const unsigned char *s, size_t avail);
 void out_json_string(FILE *f, const char *s, size_t len);
 /* Same for a C string; NULL writes null. */
 void out_json_cstr(FILE *f, const char *s);
+/* The error record of every --json stream (docs/cli.md "JSON output"): the fields
+ * "type":"error","path":PATH,"error":MESSAGE without braces, for a command that adds its
+ * own (compile's "python"); PATH may be NULL (null). MESSAGE is the stderr line's text. */
+void out_json_error_fields(FILE *f, const char *path, const char *message);
+/* The same as one whole line. */
+void out_json_error(FILE *f, const char *path, const char *message);
+/* A failure that does not stop the command: "pyc-tool: error: MESSAGE" on stderr and,
+ * with json, the error record for PATH on stdout first. */
+void out_error(bool json, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Write a name for humans (see above). */
 void out_human_path(FILE *f, const char *s);
 

@@ -318,7 +318,7 @@ def case_stale(suite, tbase, interps):
         elif name.startswith(b"mod."):
             want_v = ("stale", "mtime")
         elif name.startswith((b"deep.", b"junk.", b"linked.")):
-            want_v = ("orphan", "bad-name" if name == b"junk.pyc" else "")
+            want_v = ("orphan", "bad-name" if name == b"junk.pyc" else None)   # as status says
         elif name == os.fsencode(victim):
             want_v = ("corrupt", "truncated")
         else:

@@ -646,17 +646,22 @@ def noop_case(area, wrapper, log, opts):
 
 
 def flist_json_case(area):
-    """compileall has no --json: the record must name the list and the reason, nothing else
-    printed, exit 1, nothing written (the same run without --json is an option set above)."""
+    """compileall has no --json: the error record must name the list and the reason, then
+    a summary of nothing (every stream ends with one), the same line on stderr, exit 1,
+    nothing written (the same run without --json is an option set above)."""
     import json
     area.restore()
     flist = os.path.join(area.work, "nosuch")
     before = pyc_state(area.work)
     r = area.run_tool(["--json", "-i", flist, area.tree + "/json"], clean_env(), None)
     records = [json.loads(l) for l in r.stdout.decode().splitlines()]
-    want = [{"type": "error", "python": None, "path": flist,
-             "error": os.strerror(2)}]
-    assert (r.returncode, records, r.stderr) == (1, want, b""), (r.returncode, records, r.stderr)
+    msg = "cannot read the file list '%s': %s" % (flist, os.strerror(2))
+    want = [{"type": "error", "path": flist, "error": msg, "python": None},
+            {"type": "summary", "python": None, "dry_run": False, "compiled": 0, "up_to_date": 0,
+             "failed": 0, "unlisted": 0, "files_written": 0, "workers_started": 0,
+             "seconds": 0}]
+    assert (r.returncode, records, r.stderr) == (1, want, b"pyc-tool: error: %s\n" % msg.encode()), (
+        r.returncode, records, r.stderr)
     assert pyc_state(area.work) == before, "pycs written"
 
 

@@ -71,7 +71,7 @@ def check(suite, interp, mode):
     want = json.loads(r.stdout.decode())
 
     r = run_tool(["inspect", "--json", cfile], check_rc=0)
-    got = json.loads(r.stdout.decode())
+    got = first_record(r)
     for k in ("magic", "magic_bytes", "version", "cache_tag", "header_size", "flags", "mode"):
         assert got[k] == want[k], (k, got[k], want[k])
     assert got["final"] is True
@@ -98,9 +98,20 @@ def check(suite, interp, mode):
         f.write("x = 'inspect us'\n")
     os.utime(src, (T0 + 60, T0 + 60))
     r = run_tool(["inspect", "--json", cfile], check_rc=1)
-    got = json.loads(r.stdout.decode())
+    got = first_record(r)
     assert got["state"] == "stale", got
     assert got["reason"] == ("mtime" if mode == "timestamp" else "hash"), got
+
+
+def records(r):
+    """The JSON Lines of a run: the records, after checking the closing summary."""
+    recs = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert recs and recs[-1]["type"] == "summary", recs
+    return recs[:-1]
+
+
+def first_record(r):
+    return records(r)[0]
 
 
 def check_errors(suite):
@@ -113,7 +124,7 @@ def check_errors(suite):
     with open(bad, "wb") as f:
         f.write(b"\x01\x02\r\n" + b"\0" * 12)
     r = run_tool(["inspect", "--json", bad], check_rc=1)
-    got = json.loads(r.stdout.decode())
+    got = first_record(r)
     assert got["magic"] == 0x0201 and got["version"] is None
     assert (got["state"], got["reason"]) == ("corrupt", "unknown-magic"), got
 
@@ -131,14 +142,18 @@ def check_not_a_cache(suite, interp):
     assert r.returncode == 0, r.stdout + r.stderr
     with open(pyc, "rb") as f, open(renamed, "wb") as g:
         g.write(f.read())
+    msg = "'%s' is not a bytecode cache" % src
     for args in ([src], ["--json", src]):
         r = run_tool(["inspect"] + args, check_rc=2)
-        assert r.stdout == b"", r.stdout
-        assert r.stderr.decode() == "pyc-tool: error: '%s' is not a bytecode cache\n" % src, r.stderr
+        assert r.stderr.decode() == "pyc-tool: error: %s\n" % msg, r.stderr
+    assert run_tool(["inspect", src]).stdout == b""
+    assert r.stdout == b'{"type":"error","path":"%s","error":"%s"}\n' % (
+        src.encode(), msg.encode()) + b'{"type":"summary","caches":0,"fresh":0,"stale":0,' \
+        b'"orphan":0,"sourceless":0,"corrupt":0,"unjudged":0,"errors":1}\n', r.stdout
     r = run_tool(["inspect", "--json", src, pyc], check_rc=2)    # the other file is still shown
-    assert json.loads(r.stdout.decode())["path"] == pyc, r.stdout
+    assert [(x["type"], x["path"]) for x in records(r)] == [("error", src), ("cache", pyc)], r.stdout
     r = run_tool(["inspect", "--json", renamed], check_rc=1)
-    got = json.loads(r.stdout.decode())
+    got = first_record(r)
     assert got["cache_tag"] == interp.tag and got["source"] is None, got
 
 

@@ -236,7 +236,7 @@ def case_prefix(suite):
     # inspect finds the source of a prefix cache, given relatively too.
     r = run_tool(["inspect", "--json", os.path.relpath(pfx + root + "/m.%s.pyc" % interp.tag)],
                  env=env, check_rc=0)
-    got = json.loads(r.stdout.decode())
+    got = json.loads(r.stdout.decode().splitlines()[0])
     assert (got["source"], got["state"]) == (os.path.join(root, "m.py"), "fresh"), got
     # No prefix: those caches are not found at all.
     r = run_tool(["status", root], check_rc=0)
