@@ -109,6 +109,19 @@ static void report_negations(const pyc_ignore_report *r, const struct ignore_opt
 	}
 }
 
+/* The one summary of every mode (docs/git.md): tracked is what stays in the index, or
+ * -1 (null) when --untrack did not look. */
+static void json_summary(size_t untracked, bool dry_run, bool ignored, long tracked)
+{
+	printf("{\"type\":\"summary\",\"untracked\":%zu,\"dry_run\":%s,\"ignored\":%s,"
+	       "\"tracked\":", untracked, dry_run ? "true" : "false", ignored ? "true" : "false");
+	if (tracked < 0)
+		fputs("null", stdout);
+	else
+		printf("%ld", tracked);
+	printf(",\"ok\":%s}\n", ignored && tracked <= 0 ? "true" : "false");
+}
+
 static void human_not_ignored(const pyc_ignore_report *r, const char *prefix)
 {
 	for (size_t i = 0; i < r->n_not_ignored; i++)
@@ -146,8 +159,7 @@ static int run_check(pyc_git *g, const struct ignore_opts *o)
 	report_negations(&rep, o);
 	bool ok = rep.n_not_ignored == 0 && tr.n_paths == 0;
 	if (o->json) {
-		printf("{\"type\":\"summary\",\"ignored\":%s,\"tracked\":%zu,\"ok\":%s}\n",
-		       rep.n_not_ignored ? "false" : "true", tr.n_paths, ok ? "true" : "false");
+		json_summary(0, true, rep.n_not_ignored == 0, o->untrack ? (long)tr.n_paths : -1);
 	} else if (!o->quiet) {
 		human_not_ignored(&rep, "not ignored: ");
 		for (size_t i = 0; i < tr.n_paths; i++) {
@@ -204,8 +216,10 @@ static void json_patch(const pyc_ignore_result *r, const pyc_ignore_report *fina
 	       o->dry_run ? "true" : "false", final->n_not_ignored ? "false" : "true");
 }
 
-/* Append the rules (unless present); *wrote_gitignore tells the commit hint what to add. */
-static int run_patch(pyc_git *g, const struct ignore_opts *o, bool *wrote_gitignore)
+/* Append the rules (unless present); *wrote_gitignore tells the commit hint what to add,
+ * *ignored the summary whether git ignores bytecode now. */
+static int run_patch(pyc_git *g, const struct ignore_opts *o, bool *wrote_gitignore,
+                     bool *ignored)
 {
 	pyc_error err = { 0 };
 	pyc_ignore_result r = { 0 };
@@ -216,6 +230,7 @@ static int run_patch(pyc_git *g, const struct ignore_opts *o, bool *wrote_gitign
 	}
 	const pyc_ignore_report *final = r.wrote ? &r.after : &r.before;
 	*wrote_gitignore = r.wrote && !o->exclude_file;
+	*ignored = final->n_not_ignored == 0;
 	if (o->json) {
 		json_patch(&r, final, o);
 	} else {
@@ -244,7 +259,7 @@ static void untrack_hint(size_t n, bool dry_run, bool add_gitignore)
 }
 
 static void print_untrack(const pyc_untrack_result *r, const struct ignore_opts *o,
-                          bool wrote_gitignore)
+                          bool wrote_gitignore, bool ignored)
 {
 	for (size_t i = 0; i < r->n_paths; i++) {
 		if (o->json) {
@@ -258,8 +273,7 @@ static void print_untrack(const pyc_untrack_result *r, const struct ignore_opts 
 		}
 	}
 	if (o->json)
-		printf("{\"type\":\"summary\",\"untracked\":%zu,\"dry_run\":%s}\n", r->n_paths,
-		       o->dry_run ? "true" : "false");
+		json_summary(r->n_paths, o->dry_run, ignored, o->dry_run ? (long)r->n_paths : 0);
 	else if (!o->quiet && r->n_paths == 0)
 		puts("no tracked bytecode");
 	else if (!o->quiet)
@@ -273,7 +287,7 @@ static int run_ignore(pyc_git *g, const struct ignore_opts *o)
 	pyc_error err = { 0 };
 	pyc_untrack_result ur = { 0 };
 	pyc_untrack_opts uo = { .dry_run = o->dry_run };
-	bool wrote_gitignore = false;
+	bool wrote_gitignore = false, ignored = false;
 	int rc = CLI_EXIT_OK;
 	if (o->untrack && !o->dry_run) {
 		pyc_ignore_result pre = { 0 };
@@ -287,12 +301,11 @@ static int run_ignore(pyc_git *g, const struct ignore_opts *o)
 		pyc_untrack_result_dispose(&ur);
 		return lib_failed(&err);
 	}
-	rc = run_patch(g, o, &wrote_gitignore);
+	rc = run_patch(g, o, &wrote_gitignore, &ignored);
 	if (o->untrack)
-		print_untrack(&ur, o, wrote_gitignore);
-	else if (o->json)
-		printf("{\"type\":\"summary\",\"untracked\":0,\"dry_run\":%s}\n",
-		       o->dry_run ? "true" : "false");
+		print_untrack(&ur, o, wrote_gitignore, ignored);
+	else if (rc == CLI_EXIT_OK && o->json)
+		json_summary(0, o->dry_run, ignored, -1);
 	pyc_untrack_result_dispose(&ur);
 	return rc;
 }
