@@ -223,7 +223,7 @@ static void print_negations(const struct check_opts *o, const pyc_ignore_report 
 			out_json_cstr(stdout, n->file);
 			printf(",\"line\":%zu,\"rule\":", n->line);
 			out_json_cstr(stdout, n->rule);
-			fputs(",\"overridden\":false}\n", stdout);   /* the key of ignore's records */
+			fputs(",\"overridden\":false}\n", stdout);   /* as ignore's records say */
 		} else if (!o->quiet) {
 			fflush(stdout);
 			fputs("pyc-tool: warning: ", stderr);
