@@ -344,6 +344,37 @@ static void test_bad_names(void **state)
 	free(py);
 }
 
+/* Nesting: as deep as marshal.loads still reads is well formed (not a code object, so
+ * EUNSUPPORTED), one level more is refused as CPython refuses it. */
+static void test_depth_limit(void **state)
+{
+	(void)state;
+	char *py = tu_python3();
+	if (!py)
+		tu_skip("no CPython 3 found to tell the depth limit");
+	char *tmp = tu_mkdtemp();
+	tu_sh("cd '%s' && '%s' -c 'import marshal\n"
+	      "def ok(k):\n  try:\n    marshal.loads(b\")\\x01\" * k + b\"N\")\n"
+	      "  except ValueError:\n    return False\n  return True\n"
+	      "k = max(k for k in range(1, 5000) if ok(k))\n"
+	      "open(\"ok\", \"wb\").write(b\")\\x01\" * k + b\"N\")\n"
+	      "open(\"deep\", \"wb\").write(b\")\\x01\" * (k + 1) + b\"N\")'", tmp, py);
+	pyc_buf ok = PYC_BUF_INIT, deep = PYC_BUF_INIT;
+	slurp(&ok, tmp, "ok");
+	slurp(&deep, tmp, "deep");
+	pyc_marshal_slot slot;
+	pyc_error err = { 0 };
+	assert_int_equal(pyc_marshal_find_filename(BYTES(ok), ok.len, 13, &slot, &err),
+	                 PYC_EUNSUPPORTED);
+	assert_int_equal(pyc_marshal_find_filename(BYTES(deep), deep.len, 13, &slot, &err),
+	                 PYC_EINVAL);
+	assert_non_null(strstr(err.message, "nested too deeply"));
+	pyc_buf_dispose(&ok), pyc_buf_dispose(&deep);
+	tu_rm_rf(tmp);
+	free(tmp);
+	free(py);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_cpython_3_10), cmocka_unit_test(test_cpython_3_11),
 		cmocka_unit_test(test_cpython_3_12), cmocka_unit_test(test_cpython_3_13),
 		cmocka_unit_test(test_bad_names),
+		cmocka_unit_test(test_depth_limit),
 	};
 	return tu_run_tests("marshal", tests);
 }
