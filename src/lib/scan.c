@@ -351,7 +351,7 @@ static int handle_entry(pyc_scan *s, const pyc_walk_entry *e)
 	/* A FIFO, socket or device with a cache's name: named, never opened (a FIFO would
 	 * block an import that opened it). */
 	if (e->kind == PYC_WALK_OTHER && pyc_is_bytecode_name(e->name))
-		return rec_error(s, e->path, PYC_EIO, "not a regular file");
+		return rec_error(s, e->path, PYC_EIO, "%s: not a regular file", e->path);
 	if (s->phase == PHASE_TREE)
 		return handle_tree_entry(s, e);
 	if ((e->kind == PYC_WALK_FILE || e->kind == PYC_WALK_SYMLINK) && pyc_is_bytecode_name(e->name))
@@ -390,7 +390,7 @@ int pyc_scan__end_of_walk(pyc_scan *s)
 		pyc_walker_free(s->w);
 		s->w = NULL;
 		s->phase = PHASE_DONE;
-		return rec_error(s, s->cfg->mirror, rc, s->err.message);
+		return rec_error(s, s->cfg->mirror, rc, "%s: %s", s->cfg->mirror, s->err.message);
 	}
 	return 0;
 }

@@ -134,7 +134,7 @@ def check_not_a_cache(suite, interp):
     for args in ([src], ["--json", src]):
         r = run_tool(["inspect"] + args, check_rc=2)
         assert r.stdout == b"", r.stdout
-        assert r.stderr.decode() == "pyc-tool: error: '%s' is not a bytecode cache\n" % src, r.stderr
+        assert r.stderr.decode() == "pyc-tool inspect: error: '%s' is not a bytecode cache\n" % src, r.stderr
     r = run_tool(["inspect", "--json", src, pyc], check_rc=2)    # the other file is still shown
     assert json.loads(r.stdout.decode())["path"] == pyc, r.stdout
     r = run_tool(["inspect", "--json", renamed], check_rc=1)
