@@ -52,7 +52,8 @@ static int parse(int argc, char **argv, struct ignore_opts *o, cli_ctx *ctx)
 	memset(o, 0, sizeof(*o));
 	optind = 0;  /* GNU getopt: start over, main() may have parsed before */
 	opterr = 0;
-	for (int c; (c = getopt_long(argc, argv, "+:nqh" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1;) {
+	const char *shortopts = "+:nqh" CLI_COMMON_SHORTOPTS;
+	for (int c; (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1;) {
 		int rc = cli_common_option(ctx, "ignore", c, argv, longopts);
 		if (rc != CLI_NOT_COMMON) {
 			if (rc >= 0)

@@ -267,8 +267,8 @@ static void json_item(const struct inspect_item *it)
 }
 
 /* Decode and judge one file; *shown counts the reports printed so far (the human ones
- * are separated by a blank line; none without a style: --quiet). Returns an exit code contribution: 0, 1, 2 (not a
- * cache) or 3. */
+ * are separated by a blank line; no report without a style: --quiet). Returns an exit
+ * code contribution: 0, 1, 2 (not a cache) or 3. */
 static int inspect_one(const char *path, const char *prefix, bool json, const out_style *st,
                        unsigned *shown)
 {

@@ -24,7 +24,8 @@ _pyc_tool_opts_ignore="--exclude-file --check -n --dry-run --untrack --json -q -
 _pyc_tool_opts_check="--staged --index --ignore-rule --json -q --quiet $_pyc_tool_common_opts"
 _pyc_tool_opts_hook="-h --help -V --version"
 _pyc_tool_opts_hook_install="--chain --force $_pyc_tool_common_opts"
-_pyc_tool_opts_importtime="--python -n --path --top -j --json --svg -q --quiet $_pyc_tool_common_opts"
+_pyc_tool_opts_importtime="--python -n --path --top -j --json --svg -q --quiet
+	$_pyc_tool_common_opts"
 
 # Options whose value is the next word (or follows '=').
 _pyc_tool_valued=" -C --tag --keep-tag --python --prefix --exclude -o -j --workers -r -d -s -p -x
