@@ -49,7 +49,8 @@ enum pyc_code {
 typedef struct pyc_error {
 	int code;                         /**< the enum pyc_code returned */
 	int sys_errno;                    /**< errno of the failing OS call, or 0 */
-	char message[PYC_ERROR_MSG_MAX];  /**< one line, no trailing newline */
+	char message[PYC_ERROR_MSG_MAX];  /**< one line, no trailing newline (a failed
+	                                       interpreter probe adds its stderr: interp.h) */
 } pyc_error;
 
 /**

@@ -48,8 +48,10 @@ typedef struct pyc_interp {
  * Describe `exe` in *out (caller-owned; release with pyc_interp_dispose): from the probe
  * cache when a valid entry exists, otherwise by running it (and storing the answer).
  * Returns 0, or PYC_EINTERP with err naming exe and the reason (not found, not CPython
- * 2.7/3.x, exited with status N, probe output malformed). A cache that cannot be read or
- * written is never an error.
+ * 2.7/3.x, exited with status N, probe output malformed). When the interpreter exited
+ * with an error or was killed, the message goes on after a '\n' with the end of its
+ * stderr (its last 20 lines, at most half the message's room): the one exception to the
+ * one-line message. A cache that cannot be read or written is never an error.
  */
 PYC_API int pyc_interp_probe(pyc_interp *out, const char *exe, pyc_error *err);
 

@@ -50,11 +50,12 @@ static void print_usage(FILE *f)
 	      "                 pass_filenames; judged by name, no repository needed)\n"
 	      "  --json         one JSON object per finding and line on stdout\n"
 	      "  -q, --quiet    print nothing; the exit status is the answer\n"
+	      CLI_COMMON_HELP
 	      "\n"
 	      "Exit status: 0 clean, 1 findings, 2 usage error, 3 runtime error.\n", f);
 }
 
-static int parse(int argc, char **argv, struct check_opts *o)
+static int parse(int argc, char **argv, struct check_opts *o, cli_ctx *ctx)
 {
 	static const struct option longopts[] = {
 		{ "staged", no_argument, NULL, 's' },
@@ -63,12 +64,21 @@ static int parse(int argc, char **argv, struct check_opts *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	optind = 0;  /* full reset: commands may run more than once in one process (tests) */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:qh" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		int rc = cli_common_option(ctx, "check", c, argv, longopts);
+		if (rc == CLI_EXIT_OK)
+			return -1;   /* --version was printed */
+		if (rc != CLI_NOT_COMMON) {
+			if (rc >= 0)
+				return rc;
+			continue;
+		}
 		switch (c) {
 		case 's': o->mode = CHECK_STAGED; o->nmodes++; break;
 		case 'i': o->mode = CHECK_INDEX; o->nmodes++; break;
@@ -76,9 +86,6 @@ static int parse(int argc, char **argv, struct check_opts *o)
 		case 'j': o->json = true; break;
 		case 'q': o->quiet = true; break;
 		case 'h': return 1;
-		default:
-			return cli_usage_error("check", "unknown option '%s'%s", argv[optind - 1],
-			                       cli_suggest_option(argv[optind - 1], longopts));
 		}
 	}
 	o->files = argv + optind;
@@ -225,9 +232,7 @@ static void print_negations(const struct check_opts *o, const pyc_ignore_report 
 			out_json_cstr(stdout, n->rule);
 			fputs(",\"overridden\":false}\n", stdout);   /* as ignore's records say */
 		} else if (!o->quiet) {
-			fflush(stdout);
-			fputs("pyc-tool: warning: ", stderr);
-			out_human_path(stderr, n->file);
+			out_human_path(cli_diag_begin("warning"), n->file);
 			fprintf(stderr, ":%zu: '", n->line);
 			out_human_path(stderr, n->rule);
 			fputs("' un-ignores bytecode\n", stderr);
@@ -313,11 +318,12 @@ static bool already_ignored(const struct check_opts *o, pyc_git **g)
 	return yes;
 }
 
-int cmd_check(int argc, char **argv, const cli_ctx *ctx)
+int cmd_check(int argc, char **argv, cli_ctx *ctx)
 {
-	(void)ctx;
 	struct check_opts o = { .mode = CHECK_STAGED };
-	int rc = parse(argc, argv, &o);
+	int rc = parse(argc, argv, &o, ctx);
+	if (rc == -1)
+		return CLI_EXIT_OK;   /* --version was printed */
 	if (rc == 1) {
 		print_usage(stdout);
 		return cli_finish_stdout(CLI_EXIT_OK);

@@ -41,9 +41,10 @@ static const char clean_usage[] =
 	"  --json              one JSON object per removed path, then a summary\n"
 	"  -v, --verbose       print 'removed PATH' for each path\n"
 	"  -q, --quiet         no summary line and no notes about kept files\n"
-	"  -h, --help          this help\n"
+	CLI_COMMON_HELP
 	"\n"
-	"Exit status: 0 ok, 2 usage error, 3 something could not be removed.\n";
+	"Exit status: 0 ok, 2 usage error, 3 a path is missing or unreadable, or something\n"
+	"could not be removed.\n";
 
 enum {
 	OPT_JSON = 256, OPT_STALE, OPT_ORPHANS, OPT_TAG, OPT_KEEP_TAG, OPT_PYTHON, OPT_LEGACY,
@@ -66,6 +67,7 @@ static const struct option clean_longopts[] = {
 	{ "prefix", required_argument, NULL, OPT_PREFIX },
 	{ "cross-mounts", no_argument, NULL, OPT_CROSS },
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -76,7 +78,7 @@ struct clean_args {
 	size_t ntags, nkeep_tags, nexcludes, npythons;
 	uint16_t *keep_magics;
 	const char *prefix;        /* --prefix as given; NULL when absent */
-	bool stale, orphans, json, quiet, verbose, help;
+	bool stale, orphans, json, quiet, verbose, help, version;
 	pyc_interp *interps;       /* probed --python interpreters */
 	size_t ninterps;
 };
@@ -85,12 +87,20 @@ struct clean_out {
 	bool json, quiet, verbose, dry;
 };
 
-static int parse_args(struct clean_args *a, int argc, char **argv)
+static int parse_args(struct clean_args *a, int argc, char **argv, cli_ctx *ctx)
 {
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":nqvh", clean_longopts, NULL)) != -1) {
+	const char *shortopts = ":nqvh" CLI_COMMON_SHORTOPTS;
+	while ((c = getopt_long(argc, argv, shortopts, clean_longopts, NULL)) != -1) {
+		int rc = cli_common_option(ctx, "clean", c, argv, clean_longopts);
+		if (rc == -1)
+			continue;
+		if (rc != CLI_NOT_COMMON) {
+			a->version = rc == CLI_EXIT_OK;
+			return rc;
+		}
 		switch (c) {
 		case 'n': a->o.dry_run = true; break;
 		case 'q': a->quiet = true; break;
@@ -107,12 +117,6 @@ static int parse_args(struct clean_args *a, int argc, char **argv)
 		case OPT_PREFIX: a->prefix = optarg; break;
 		case OPT_CROSS: a->o.cross_mounts = true; break;
 		case OPT_EXCLUDE: a->excludes[a->nexcludes++] = optarg; break;
-		case ':':
-			return cli_usage_error("clean", "option '%s' needs an argument",
-			                       argv[optind - 1]);
-		default:
-			return cli_usage_error("clean", "unknown option '%s'%s", argv[optind - 1],
-			                       cli_suggest_option(argv[optind - 1], clean_longopts));
 		}
 	}
 	if (a->stale && a->orphans)
@@ -136,8 +140,8 @@ static int probe_pythons(struct clean_args *a)
 		pyc_error err = { 0 };
 		pyc_interp *in = &a->interps[a->ninterps];
 		if (pyc_interp_probe(in, a->pythons[i], &err) < 0) {
-			cli_error("--python: %s", err.message);
-			return CLI_EXIT_USAGE;
+			cli_interp_error(&err);
+			return CLI_EXIT_RUNTIME;
 		}
 		a->ninterps++;
 		if (in->cache_tag)
@@ -169,17 +173,14 @@ static int on_item(const pyc_clean_item *it, void *payload)
 	case PYC_CLEAN_FAILED:
 		if (c->json)
 			out_json_error(stdout, it->path, it->error->message);
-		fflush(stdout);
-		fputs("pyc-tool: error: ", stderr);
-		out_human_path(stderr, it->error->message);
+		out_human_path(cli_diag_begin("error"), it->error->message);
 		fputc('\n', stderr);
 		break;
 	case PYC_CLEAN_KEPT_FOREIGN:
 		if (c->json) {
 			print_json_item(it, "kept");
 		} else if (!c->quiet) {
-			fflush(stdout);
-			fputs("pyc-tool: warning: kept '", stderr);
+			fputs("kept '", cli_diag_begin("warning"));
 			out_human_path(stderr, it->path);
 			fputs(it->leftover ? "': a temporary file its writer may still be using\n"
 			                   : "': not bytecode\n", stderr);
@@ -248,22 +249,30 @@ static int run_clean(struct clean_args *a, int argc, char **argv)
 	a->o.cb = on_item;
 	a->o.payload = &out;
 
+	/* A missing operand is named as every command names it, not counted among what
+	 * could not be removed; the other operands are cleaned. */
+	size_t npaths = 0, missing = 0;
+	for (int i = optind; i < argc; i++) {
+		if (cli_check_operand(argv[i]) < 0)
+			missing++;
+		else
+			argv[optind + (int)npaths++] = argv[i];
+	}
 	const char *const *paths = optind < argc ? (const char *const *)argv + optind : dot;
-	size_t npaths = optind < argc ? (size_t)(argc - optind) : 1;
-	pyc_clean_totals t;
+	if (optind == argc)
+		npaths = 1;
+	pyc_clean_totals t = { 0 };
 	pyc_error err = { 0 };
-	rc = pyc_clean_run(&t, paths, npaths, &a->o, &err);
-	if (rc < 0) {
+	if (npaths > 0 && pyc_clean_run(&t, paths, npaths, &a->o, &err) < 0) {
 		cli_error("%s", err.message);
 		return CLI_EXIT_RUNTIME;
 	}
 	print_summary(&t, &out);
-	return t.failed ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
+	return t.failed || missing ? CLI_EXIT_RUNTIME : CLI_EXIT_OK;
 }
 
-int cmd_clean(int argc, char **argv, const cli_ctx *ctx)
+int cmd_clean(int argc, char **argv, cli_ctx *ctx)
 {
-	(void)ctx;
 	size_t n = (size_t)argc + 1;
 	struct clean_args a = { .o = PYC_CLEAN_OPTS_INIT };
 	a.tags = calloc(n, sizeof(*a.tags));
@@ -276,7 +285,7 @@ int cmd_clean(int argc, char **argv, const cli_ctx *ctx)
 	if (!a.tags || !a.keep_tags || !a.excludes || !a.pythons || !a.keep_magics || !a.interps) {
 		cli_error("out of memory");
 		rc = CLI_EXIT_RUNTIME;
-	} else if ((rc = parse_args(&a, argc, argv)) == 0) {
+	} else if ((rc = parse_args(&a, argc, argv, ctx)) == 0 && !a.version) {
 		if (a.help)
 			fputs(clean_usage, stdout);
 		else

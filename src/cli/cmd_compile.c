@@ -58,8 +58,8 @@ static const char usage_text[] =
 	"                        [-s STRIPDIR] [-p PREPENDDIR] [-x REGEXP] [-i FILE] [-j N]\n"
 	"                        [--invalidation-mode {checked-hash,timestamp,unchecked-hash}]\n"
 	"                        [-o LEVEL] [-e DIR] [--hardlink-dupes] [--python EXE]\n"
-	"                        [--dry-run] [--json] [--timeout SECONDS] [--no-cache]\n"
-	"                        [FILE|DIR ...]\n";
+	"                        [-n] [--json] [--timeout SECONDS] [--no-cache]\n"
+	"                        [--color WHEN] [-V] [FILE|DIR ...]\n";
 
 static void print_help(void)
 {
@@ -69,8 +69,8 @@ static void print_help(void)
 	      "  -l                  don't recurse into subdirectories\n"
 	      "  -r RECURSION        maximum recursion level (beats -l)\n"
 	      "  -f                  rewrite every cache, even if up to date\n"
-	      "  -q                  errors only; -qq prints nothing\n"
-	      "  -v                  compileall's 'Listing'/'Compiling' lines\n"
+	      "  -q, --quiet         errors only; -qq prints nothing\n"
+	      "  -v, --verbose       compileall's 'Listing'/'Compiling' lines\n"
 	      "  -b                  legacy placement: foo.pyc beside foo.py\n"
 	      "  -d DESTDIR          directory prepended to paths in tracebacks\n"
 	      "  -s STRIPDIR         strip STRIPDIR from the source path (3.9+)\n"
@@ -83,12 +83,14 @@ static void print_help(void)
 	      "  -e DIR              skip symlinked files pointing outside DIR (3.9+)\n"
 	      "  --hardlink-dupes    hard-link identical levels (3.9+, needs 2+ -o)\n"
 	      "  --python EXE        target interpreter (repeatable; default python3)\n"
-	      "  --dry-run           list what would be compiled and why; write nothing\n"
+	      "  -n, --dry-run       list what would be compiled and why; write nothing\n"
 	      "  --json              JSON Lines: one record per file written or failed\n"
 	      "  --timeout SECONDS   per-file worker time limit (default 600, 0 = none)\n"
 	      "  --no-cache          neither the probe cache nor the failure cache\n"
-	      "\nExit status: 0 ok, 1 a file failed or a path cannot be listed, 2 usage,\n"
-	      "3 an interpreter cannot be run. See 'man pyc-tool-compile'.\n", stdout);
+	      CLI_COMMON_HELP
+	      "\nExit status: 0 ok, 1 a file failed to compile or the -i list cannot be read\n"
+	      "(as compileall), 2 usage, 3 a path is missing or cannot be listed, or an\n"
+	      "interpreter cannot be used. See 'man pyc-tool-compile'.\n", stdout);
 }
 
 static double now_sec(void)
@@ -192,15 +194,16 @@ static void show_cant_list(render *rd, const pyc_compileall_event *ev)
 	}
 	if (ev->sys_path_mode)
 		return;
+	int e = ev->sys_errno;
+	/* Worded as status and clean word a missing operand or an unreadable directory. */
+	const char *what = e == ENOENT || e == ENOTDIR ? "cannot access" : "cannot read directory";
 	if (rd->opts->json)
-		json_error(rd->tag, ev->path, "cannot list '%s': %s", ev->path,
-		           strerror(ev->sys_errno));
+		json_error(rd->tag, ev->path, "%s '%s': %s", what, ev->path, strerror(e));
 	if (rd->opts->quiet < 2) {
 		progress_clear(rd);
-		fflush(stdout);
-		fputs("pyc-tool: error: cannot list '", stderr);
+		fprintf(cli_diag_begin("error"), "%s '", what);
 		out_human_path(stderr, ev->path);
-		fprintf(stderr, "': %s\n", strerror(ev->sys_errno));
+		fprintf(stderr, "': %s\n", strerror(e));
 	}
 }
 
@@ -263,7 +266,7 @@ static void on_event(const pyc_compileall_event *ev, void *ctx)
 }
 
 enum {
-	OPT_INVALIDATION = 256, OPT_HARDLINK, OPT_PYTHON, OPT_DRY_RUN, OPT_JSON, OPT_TIMEOUT,
+	OPT_INVALIDATION = 256, OPT_HARDLINK, OPT_PYTHON, OPT_JSON, OPT_TIMEOUT,
 	OPT_NO_PROBE_CACHE,
 };
 
@@ -273,10 +276,13 @@ static const struct option long_opts[] = {
 	{ "invalidation-mode", required_argument, NULL, OPT_INVALIDATION },
 	{ "hardlink-dupes", no_argument, NULL, OPT_HARDLINK },
 	{ "python", required_argument, NULL, OPT_PYTHON },
-	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "no-cache", no_argument, NULL, OPT_NO_PROBE_CACHE },
+	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -338,7 +344,7 @@ static int parse_one(compile_opts *o, int c, const char *arg)
 			return cli_usage_error("compile", "too many --python options");
 		o->pythons[o->npythons++] = arg;
 		break;
-	case OPT_DRY_RUN: ca->dry_run = true; break;
+	case 'n': ca->dry_run = true; break;
 	case OPT_JSON: o->json = true; break;
 	case OPT_TIMEOUT: {
 		char *end;
@@ -428,7 +434,7 @@ static void show_flist_error(const compile_opts *o, const pyc_interp *in, int er
 	}
 }
 
-static int parse_args(compile_opts *o, int argc, char **argv)
+static int parse_args(compile_opts *o, int argc, char **argv, cli_ctx *ctx)
 {
 	pyc_compileall_opts_init(&o->ca);
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -441,15 +447,15 @@ static int parse_args(compile_opts *o, int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, ":lr:fqvbd:s:p:x:i:j:o:e:h", long_opts, NULL)) != -1) {
-		if (c == '?' || c == ':') {
-			const char *name = argv[optind - 1];
-			if (c == ':')
-				return cli_usage_error("compile", "option '%s' needs an argument", name);
-			return cli_usage_error("compile", "unrecognized arguments: %s%s", name,
-			                       cli_suggest_option(name, long_opts));
-		}
-		int rc = parse_one(o, c, optarg);
+	const char *shortopts = ":lr:fqvbd:s:p:x:i:j:o:e:nh" CLI_COMMON_SHORTOPTS;
+	while ((c = getopt_long(argc, argv, shortopts, long_opts, NULL)) != -1) {
+		int rc = cli_common_option(ctx, "compile", c, argv, long_opts);
+		if (rc == CLI_NOT_COMMON)
+			rc = parse_one(o, c, optarg);
+		else if (rc == CLI_EXIT_OK)
+			rc = HELP_DONE;   /* --version was printed */
+		else if (rc == -1)
+			rc = 0;
 		if (rc != 0)
 			return rc;
 	}
@@ -498,26 +504,29 @@ static void print_summary(render *rd, double secs)
 }
 
 /* Ask each interpreter, then check the options against each one's compileall, before
- * anything is read or written (compileall's argparse errors come first too). */
-static int prepare(compile_opts *o, pyc_interp *ins)
+ * anything is read or written (compileall's argparse errors come first too). One that
+ * cannot be run or is not supported is named, with why, and left out (usable[i] false):
+ * the others still compile, and the exit status is 3. */
+static int prepare(compile_opts *o, pyc_interp *ins, bool *usable)
 {
+	int rc = 0;
 	for (size_t i = 0; i < o->npythons; i++) {
 		pyc_error err = { 0 };
-		int rc = o->no_probe_cache ? pyc_interp_probe_fresh(&ins[i], o->pythons[i], &err)
-		                           : pyc_interp_probe(&ins[i], o->pythons[i], &err);
-		if (rc < 0) {
+		int r = o->no_probe_cache ? pyc_interp_probe_fresh(&ins[i], o->pythons[i], &err)
+		                          : pyc_interp_probe(&ins[i], o->pythons[i], &err);
+		if (r < 0) {
+			cli_interp_error(&err);
+			rc = CLI_EXIT_RUNTIME;
+		} else if (pyc_compileall_validate(&o->ca, &ins[i], &err) == 0) {
+			usable[i] = true;
+		} else if (err.code == PYC_EUNSUPPORTED) {
 			cli_error("%s", err.message);
-			return CLI_EXIT_RUNTIME;
-		}
-		if (pyc_compileall_validate(&o->ca, &ins[i], &err) < 0) {
-			if (err.code == PYC_EUNSUPPORTED) {
-				cli_error("%s", err.message);
-				return CLI_EXIT_RUNTIME;
-			}
+			rc = CLI_EXIT_RUNTIME;
+		} else {
 			return cli_usage_error("compile", "%s", err.message);
 		}
 	}
-	return 0;
+	return rc;
 }
 
 /* Compile for one (probed, validated) interpreter. Returns an exit code. */
@@ -554,7 +563,9 @@ static int compile_for(compile_opts *o, pyc_interp *in, const cli_ctx *ctx, bool
 		return CLI_EXIT_RUNTIME;
 	}
 	print_summary(&rd, now_sec() - rd.started);
-	return st.failed || st.unlisted ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
+	/* A path that cannot be listed is 3, as in status and clean: compileall's own answer
+	 * is 0 (cpython#88621), so there is no compileall code to keep. */
+	return st.unlisted ? CLI_EXIT_RUNTIME : st.failed ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
 }
 
 /* Only async-signal-safe work here: unlink the temporary file in flight, kill the
@@ -581,31 +592,38 @@ static void catch_signals(void)
 			sigaction(sigs[i], &sa, NULL);
 }
 
-int cmd_compile(int argc, char **argv, const cli_ctx *ctx)
+int cmd_compile(int argc, char **argv, cli_ctx *ctx)
 {
 	catch_signals();
 	compile_opts o;
 	pyc_interp ins[MAX_PYTHONS];
+	bool usable[MAX_PYTHONS] = { false };
 	memset(&o, 0, sizeof(o));
 	memset(ins, 0, sizeof(ins));
-	int rc = parse_args(&o, argc, argv);
+	int rc = parse_args(&o, argc, argv, ctx);
 	if (rc == 0 && o.npythons == 0)
 		o.pythons[o.npythons++] = "python3";
 	if (rc == 0)
-		rc = prepare(&o, ins);
-	bool run = rc == 0;
+		rc = prepare(&o, ins, usable);
+	size_t first = 0;
+	while (first < o.npythons && !usable[first])
+		first++;
+	bool run = (rc == 0 || rc == CLI_EXIT_RUNTIME) && first < o.npythons;
 	int ferr = run && o.flist ? read_flist(&o) : 0;
 	if (ferr) {
 		if (ferr < 0)
 			cli_error("cannot read the file list '%s': %s", o.flist, strerror(ENOMEM));
 		else
-			show_flist_error(&o, &ins[0], ferr);
-		rc = CLI_EXIT_FINDINGS;   /* compileall returns False: exit 1 */
+			show_flist_error(&o, &ins[first], ferr);
+		if (rc < CLI_EXIT_FINDINGS)
+			rc = CLI_EXIT_FINDINGS;   /* compileall returns False: exit 1 */
 		run = false;
 	}
 	o.ca.paths = (const char *const *)o.paths;
 	o.ca.npaths = o.npaths;
-	for (size_t i = 0; run && i < o.npythons; i++) {
+	for (size_t i = first; run && i < o.npythons; i++) {
+		if (!usable[i])
+			continue;
 		int r = compile_for(&o, &ins[i], ctx, o.npythons > 1);
 		if (r > rc)
 			rc = r;

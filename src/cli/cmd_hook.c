@@ -32,7 +32,11 @@ static void print_usage(FILE *f)
 	      "  --chain   move it aside (" PYC_HOOK_LEGACY_NAME ") and run it first\n"
 	      "  --force   replace it; also install into a core.hooksPath shared by all\n"
 	      "            repositories (set in the global or system configuration)\n"
-	      "'uninstall' removes only pyc-tool's hook and puts a chained one back.\n", f);
+	      "'uninstall' removes only pyc-tool's hook and puts a chained one back.\n"
+	      "\n"
+	      CLI_COMMON_HELP
+	      "\n"
+	      "Exit status: 0 done or nothing to do, 2 usage error, 3 refused or failed.\n", f);
 }
 
 /* This binary's absolute path, or NULL when /proc is unavailable (PATH is used then). */
@@ -74,25 +78,32 @@ static void report(const pyc_hook_result *r, const char *tool)
 	}
 }
 
-static int parse_install(int argc, char **argv, pyc_hook_mode *mode)
+/* Returns 0 to go on, 1 for --help, -1 after --version, or an exit code. */
+static int parse_install(int argc, char **argv, pyc_hook_mode *mode, cli_ctx *ctx)
 {
 	static const struct option longopts[] = {
 		{ "chain", no_argument, NULL, 'c' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c, n = 0;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		int rc = cli_common_option(ctx, "hook", c, argv, longopts);
+		if (rc == CLI_EXIT_OK)
+			return -1;
+		if (rc != CLI_NOT_COMMON) {
+			if (rc > 0)
+				return rc;
+			continue;
+		}
 		switch (c) {
 		case 'c': *mode = PYC_HOOK_CHAIN; n++; break;
 		case 'f': *mode = PYC_HOOK_FORCE; n++; break;
 		case 'h': return 1;
-		default:
-			return cli_usage_error("hook", "unknown option '%s'%s", argv[optind - 1],
-			                       cli_suggest_option(argv[optind - 1], longopts));
 		}
 	}
 	if (optind < argc)
@@ -102,27 +113,27 @@ static int parse_install(int argc, char **argv, pyc_hook_mode *mode)
 	return 0;
 }
 
-int cmd_hook(int argc, char **argv, const cli_ctx *ctx)
+int cmd_hook(int argc, char **argv, cli_ctx *ctx)
 {
-	(void)ctx;
 	if (argc < 2)
 		return cli_usage_error("hook", "missing 'install' or 'uninstall'");
 	const char *verb = argv[1];
 	bool install = strcmp(verb, "install") == 0;
-	if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0) {
-		print_usage(stdout);
-		return cli_finish_stdout(CLI_EXIT_OK);
-	}
-	if (!install && strcmp(verb, "uninstall") != 0)
+	/* Before the action only the options that need none: help and version. */
+	if (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0 || strcmp(verb, "-V") == 0 ||
+	    strcmp(verb, "--version") == 0)
+		install = true;
+	else if (!install && strcmp(verb, "uninstall") != 0)
 		return cli_usage_error("hook", "unknown action '%s'", verb);
 	pyc_hook_opts opts = { .mode = PYC_HOOK_PLAIN };
-	int rc = parse_install(argc - 1, argv + 1, &opts.mode);
+	bool leading = verb[0] == '-';
+	int rc = parse_install(argc - !leading, argv + !leading, &opts.mode, ctx);
 	if (rc == 1) {
 		print_usage(stdout);
 		return cli_finish_stdout(CLI_EXIT_OK);
 	}
 	if (rc != 0)
-		return rc;
+		return rc < 0 ? CLI_EXIT_OK : rc;
 	if (!install && opts.mode != PYC_HOOK_PLAIN)
 		return cli_usage_error("hook", "'uninstall' takes no options");
 

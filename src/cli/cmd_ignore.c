@@ -20,7 +20,7 @@ struct ignore_opts {
 
 static void print_usage(FILE *f)
 {
-	fputs("usage: pyc-tool ignore [--exclude-file] [--check | --dry-run] [--untrack] [--json] [-q]\n"
+	fputs("usage: pyc-tool ignore [--exclude-file] [--check | -n] [--untrack] [--json] [-q]\n"
 	      "\n"
 	      "Make git ignore Python bytecode: append '__pycache__/' and '*.py[co]' to the\n"
 	      "root .gitignore when the repository's rules do not already ignore it.\n"
@@ -28,29 +28,38 @@ static void print_usage(FILE *f)
 	      "  --exclude-file  write <git-common-dir>/info/exclude instead (not committed)\n"
 	      "  --check         change nothing; exit 1 when bytecode is not ignored\n"
 	      "                  (with --untrack: or when bytecode is tracked)\n"
-	      "  --dry-run       show what would be added or untracked, change nothing\n"
+	      "  -n, --dry-run   show what would be added or untracked, change nothing\n"
 	      "  --untrack       also remove tracked bytecode from the index, like\n"
 	      "                  'git rm -r --cached' (files stay on disk; .pyd is kept)\n"
 	      "  --json          JSON Lines records and a summary (man pyc-tool-ignore)\n"
 	      "  -q, --quiet     print errors only\n"
+	      CLI_COMMON_HELP
 	      "\n"
 	      "Exit status: 0 done or nothing to do, 1 --check found a problem, 2 usage,\n"
 	      "3 runtime error (not a repository, bare, locked index, unwritable file).\n", f);
 }
 
 /* Returns -1 to go on, or the exit code. */
-static int parse(int argc, char **argv, struct ignore_opts *o)
+static int parse(int argc, char **argv, struct ignore_opts *o, cli_ctx *ctx)
 {
 	static const struct option longopts[] = {
 		{ "exclude-file", no_argument, NULL, 'e' }, { "check", no_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'n' },      { "untrack", no_argument, NULL, 'u' },
 		{ "json", no_argument, NULL, 'j' },         { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },         CLI_COMMON_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
 	};
 	memset(o, 0, sizeof(*o));
 	optind = 0;  /* GNU getopt: start over, main() may have parsed before */
 	opterr = 0;
-	for (int c; (c = getopt_long(argc, argv, "+qh", longopts, NULL)) != -1;) {
+	const char *shortopts = "+:nqh" CLI_COMMON_SHORTOPTS;
+	for (int c; (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1;) {
+		int rc = cli_common_option(ctx, "ignore", c, argv, longopts);
+		if (rc != CLI_NOT_COMMON) {
+			if (rc >= 0)
+				return rc;
+			continue;
+		}
 		switch (c) {
 		case 'e': o->exclude_file = true; break;
 		case 'c': o->check = true; break;
@@ -59,15 +68,12 @@ static int parse(int argc, char **argv, struct ignore_opts *o)
 		case 'j': o->json = true; break;
 		case 'q': o->quiet = true; break;
 		case 'h': print_usage(stdout); return cli_finish_stdout(CLI_EXIT_OK);
-		default:
-			return cli_usage_error("ignore", "unknown option '%s'%s", argv[optind - 1],
-			                       cli_suggest_option(argv[optind - 1], longopts));
 		}
 	}
 	if (optind < argc)
 		return cli_usage_error("ignore", "unexpected argument '%s'", argv[optind]);
 	if (o->check && o->dry_run)
-		return cli_usage_error("ignore", "--check and --dry-run cannot be used together");
+		return cli_usage_error("ignore", "--check and --dry-run cannot be combined");
 	return -1;
 }
 
@@ -97,9 +103,7 @@ static void report_negations(const pyc_ignore_report *r, const struct ignore_opt
 			printf(",\"overridden\":%s}\n", n->overridden ? "true" : "false");
 		} else if (!o->quiet) {
 			/* Names as out.h shows them, so an odd file name cannot forge a line. */
-			fflush(stdout);
-			fputs("pyc-tool: warning: ", stderr);
-			out_human_path(stderr, n->file);
+			out_human_path(cli_diag_begin("warning"), n->file);
 			fprintf(stderr, ":%zu: negation '", n->line);
 			out_human_path(stderr, n->rule);
 			fputs(n->overridden ? "' is overridden: the bytecode rules come later or "
@@ -310,11 +314,10 @@ static int run_ignore(pyc_git *g, const struct ignore_opts *o)
 	return rc;
 }
 
-int cmd_ignore(int argc, char **argv, const cli_ctx *ctx)
+int cmd_ignore(int argc, char **argv, cli_ctx *ctx)
 {
-	(void)ctx;
 	struct ignore_opts o;
-	int rc = parse(argc, argv, &o);
+	int rc = parse(argc, argv, &o, ctx);
 	if (rc >= 0)
 		return rc;
 	pyc_error err = { 0 };

@@ -36,14 +36,15 @@ static const char importtime_usage[] =
 	"options:\n"
 	"  --python EXE      interpreter to measure (default python3; 3.7+, the last two\n"
 	"                    scenarios 3.8+)\n"
-	"  -n RUNS           timed runs per scenario (default 5)\n"
+	"  -n RUNS           timed runs per scenario (default 5; as timeit's -n, not a\n"
+	"                    dry run: importtime writes nothing outside a temporary directory)\n"
 	"  --path DIR        put DIR first on the module search path (repeatable)\n"
 	"  --top N           modules to list, by saving (default 15; 0 = all)\n"
 	"  -j N              workers compiling the fresh caches (default 2)\n"
 	"  --json            JSON Lines (docs/schema/importtime.schema.json)\n"
 	"  --svg FILE        write an icicle chart of the import trees to FILE\n"
 	"  -q, --quiet       print nothing (with --svg: only the chart)\n"
-	"  -h, --help        show this help\n"
+	CLI_COMMON_HELP
 	"\n"
 	"Exit status: 0 every imported module has a fresh cache, 1 some caches are stale or\n"
 	"missing (listed, with the command that fixes them), 2 usage error, 3 runtime error.\n";
@@ -58,6 +59,7 @@ static const struct option importtime_long[] = {
 	{ "svg", required_argument, NULL, OPT_SVG },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
+	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -103,20 +105,16 @@ static int parse_one(struct importtime_opts *o, int c, const char *arg)
 	return -1;
 }
 
-static int parse_args(struct importtime_opts *o, int argc, char **argv)
+static int parse_args(struct importtime_opts *o, int argc, char **argv, cli_ctx *ctx)
 {
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:j:qh", importtime_long, NULL)) != -1) {
-		if (c == '?' || c == ':') {
-			const char *bad = argv[optind - 1];
-			if (c == ':')
-				return cli_usage_error("importtime", "option '%s' needs an argument", bad);
-			return cli_usage_error("importtime", "unknown option '%s'%s", bad,
-			                       cli_suggest_option(bad, importtime_long));
-		}
-		int rc = parse_one(o, c, optarg);
+	while ((c = getopt_long(argc, argv, ":n:j:qh" CLI_COMMON_SHORTOPTS, importtime_long,
+	                        NULL)) != -1) {
+		int rc = cli_common_option(ctx, "importtime", c, argv, importtime_long);
+		if (rc == CLI_NOT_COMMON)
+			rc = parse_one(o, c, optarg);
 		if (rc >= 0)
 			return rc;
 	}
@@ -164,7 +162,7 @@ static int measure_and_report(const struct importtime_opts *o, char **modules, s
 	it_report rep = { 0 };
 	int rc = CLI_EXIT_RUNTIME;
 	if (pyc_interp_probe(&interp, o->python, &err) < 0) {
-		cli_error("%s", err.message[0] ? err.message : "cannot run the interpreter");
+		cli_interp_error(&err);
 		goto done;
 	}
 	pyc_importtime_opts io;
@@ -205,7 +203,7 @@ done:
 	return rc;
 }
 
-int cmd_importtime(int argc, char **argv, const cli_ctx *ctx)
+int cmd_importtime(int argc, char **argv, cli_ctx *ctx)
 {
 	struct importtime_opts o = { .python = "python3", .runs = 5, .top = 15, .jobs = 2 };
 	o.paths = calloc((size_t)argc + 1, sizeof(char *));
@@ -213,7 +211,7 @@ int cmd_importtime(int argc, char **argv, const cli_ctx *ctx)
 		cli_error("out of memory");
 		return CLI_EXIT_RUNTIME;
 	}
-	int rc = parse_args(&o, argc, argv);
+	int rc = parse_args(&o, argc, argv, ctx);
 	if (rc < 0)
 		rc = measure_and_report(&o, argv + optind, (size_t)(argc - optind), ctx);
 	for (size_t i = 0; i < o.npaths; i++)

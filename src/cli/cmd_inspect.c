@@ -33,17 +33,20 @@ struct inspect_item {
 };
 
 static const char inspect_usage[] =
-	"usage: pyc-tool inspect [--json] [--prefix DIR] FILE.pyc...\n"
+	"usage: pyc-tool inspect [--json | -q] [--prefix DIR] FILE.pyc...\n"
 	"\n"
 	"Decode each file's header (magic number and bytes, version, flags and invalidation\n"
 	"mode, mtime and size or source hash) and judge it against the source it belongs to.\n"
 	"\n"
 	"options:\n"
-	"  --json          one JSON object per file (JSON Lines)\n"
-	"  --prefix DIR    pycache prefix for files under it (default: $PYTHONPYCACHEPREFIX)\n"
-	"  -h, --help      show this help\n"
+	"  --json              one JSON object per file (JSON Lines)\n"
+	"  -q, --quiet         print nothing but errors; the exit status tells\n"
+	"  --prefix DIR        pycache prefix for files under it (default:\n"
+	"                      $PYTHONPYCACHEPREFIX)\n"
+	CLI_COMMON_HELP
 	"\n"
-	"Exit status: 0 all fresh, 1 some file is not fresh, 2 usage error, 3 unreadable file.\n";
+	"Exit status: 0 all fresh, 1 some file is not fresh, 2 usage error (or a file that is\n"
+	"not a cache), 3 a file is missing or unreadable.\n";
 
 /* What a file that is not a regular file is, for the error message. */
 static const char *kind_name(mode_t m)
@@ -282,12 +285,14 @@ static void json_summary(const struct inspect_tally *t)
 	printf(",\"unjudged\":%zu,\"errors\":%zu}\n", t->unjudged, t->errors);
 }
 
-/* Decode and judge one file, counting it in *t. Returns an exit code contribution: 0, 1,
- * 2 (not a cache) or 3. */
+/* Decode and judge one file, counting it in *t (no report without a style: --quiet).
+ * Returns an exit code contribution: 0, 1, 2 (not a cache) or 3. */
 static int inspect_one(const char *path, const char *prefix, bool json, const out_style *st,
                        struct inspect_tally *t)
 {
 	struct inspect_item it = { .path = path, .source = PYC_BUF_INIT };
+	if (cli_check_operand(path) < 0)
+		return CLI_EXIT_RUNTIME;
 	const char *why = read_raw(&it);
 	if (why) {
 		t->errors++;
@@ -326,7 +331,7 @@ static int inspect_one(const char *path, const char *prefix, bool json, const ou
 	}
 	if (json) {
 		json_item(&it);
-	} else {
+	} else if (st) {
 		if (t->shown++)
 			putchar('\n');
 		human_item(&it, st);
@@ -342,42 +347,48 @@ done:
 	return rc;
 }
 
-int cmd_inspect(int argc, char **argv, const cli_ctx *ctx)
+int cmd_inspect(int argc, char **argv, cli_ctx *ctx)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "prefix", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
+		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	bool json = false;
+	bool json = false, quiet = false;
 	const char *prefix_opt = NULL;
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":qh" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		int rc = cli_common_option(ctx, "inspect", c, argv, longopts);
+		if (rc == -1)
+			continue;
+		if (rc != CLI_NOT_COMMON)
+			return rc;
 		if (c == 'j') {
 			json = true;
+		} else if (c == 'q') {
+			quiet = true;
 		} else if (c == 'p') {
 			prefix_opt = optarg;
 		} else if (c == 'h') {
 			fputs(inspect_usage, stdout);
 			return cli_finish_stdout(CLI_EXIT_OK);
-		} else if (c == ':') {
-			return cli_usage_error("inspect", "option '%s' needs an argument", argv[optind - 1]);
-		} else {
-			return cli_usage_error("inspect", "unknown option '%s'%s", argv[optind - 1],
-			                       cli_suggest_option(argv[optind - 1], longopts));
 		}
 	}
 	if (optind >= argc)
 		return cli_usage_error("inspect", "no file given");
+	if (json && quiet)
+		return cli_usage_error("inspect", "--json and --quiet cannot be combined");
 	const char *prefix = pyc_pycache_prefix(prefix_opt);
-	out_style st = out_style_for(ctx->color);
+	out_style st = out_style_for(ctx->color && !json);
 	int rc = CLI_EXIT_OK;
 	struct inspect_tally t = { 0 };
 	for (int i = optind; i < argc; i++) {
-		int r = inspect_one(argv[i], prefix, json, &st, &t);
+		int r = inspect_one(argv[i], prefix, json, quiet ? NULL : &st, &t);
 		if (r > rc)
 			rc = r;
 	}

@@ -53,11 +53,13 @@ static const char status_usage[] =
 	"  -j N              threads scanning subtrees (default: one per CPU, at most 8;\n"
 	"                    1 = none besides the main one)\n"
 	"  --all             list fresh caches too\n"
+	"  -v, --verbose     the same as --all\n"
 	"  --json            JSON Lines: one object per cache, then a summary object\n"
 	"  -q, --quiet       print nothing; the exit status tells\n"
-	"  -h, --help        show this help\n"
+	CLI_COMMON_HELP
 	"\n"
-	"Exit status: 0 all fresh, 1 something is not fresh, 2 usage error, 3 runtime error.\n";
+	"Exit status: 0 all fresh, 1 something is not fresh, 2 usage error, 3 a path is\n"
+	"missing or unreadable (or another runtime error).\n";
 
 enum { OPT_TAG = 256, OPT_PYTHON, OPT_PREFIX, OPT_EXCLUDE, OPT_ALL, OPT_JSON };
 
@@ -69,7 +71,9 @@ static const struct option status_long[] = {
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
+	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -82,7 +86,7 @@ static int parse_one(struct status_opts *o, int c, const char *arg)
 	case OPT_TAG: o->tag = arg; break;
 	case OPT_PYTHON: o->python = arg; break;
 	case OPT_PREFIX: o->prefix = arg; break;
-	case OPT_ALL: o->all = true; break;
+	case OPT_ALL: case 'v': o->all = true; break;
 	case OPT_JSON: o->json = true; break;
 	case 'q': o->quiet = true; break;
 	case OPT_EXCLUDE:
@@ -109,20 +113,16 @@ static int parse_one(struct status_opts *o, int c, const char *arg)
 	return -1;
 }
 
-static int parse_args(struct status_opts *o, int argc, char **argv)
+static int parse_args(struct status_opts *o, int argc, char **argv, cli_ctx *ctx)
 {
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:j:qh", status_long, NULL)) != -1) {
-		if (c == '?' || c == ':') {
-			const char *bad = argv[optind - 1];
-			if (c == ':')
-				return cli_usage_error("status", "option '%s' needs an argument", bad);
-			return cli_usage_error("status", "unknown option '%s'%s", bad,
-			                       cli_suggest_option(bad, status_long));
-		}
-		int rc = parse_one(o, c, optarg);
+	const char *shortopts = ":o:j:qvh" CLI_COMMON_SHORTOPTS;
+	while ((c = getopt_long(argc, argv, shortopts, status_long, NULL)) != -1) {
+		int rc = cli_common_option(ctx, "status", c, argv, status_long);
+		if (rc == CLI_NOT_COMMON)
+			rc = parse_one(o, c, optarg);
 		if (rc >= 0)
 			return rc;
 	}
@@ -242,6 +242,10 @@ static int scan_root(const char *root, const pyc_scan_opts *so, const struct sta
 {
 	pyc_error err = { 0 };
 	pyc_scan *s;
+	if (cli_check_operand(root) < 0) {
+		c->errors++;
+		return 0;
+	}
 	if (pyc_scan_new(&s, root, so, &err) < 0) {
 		if (err.code == PYC_EINVAL || err.code == PYC_ENOMEM) {
 			cli_error("%s", err.message);
@@ -300,7 +304,7 @@ static int resolve_target(pyc_scan_opts *so, const struct status_opts *o, pyc_in
 		return 0;
 	pyc_error err = { 0 };
 	if (pyc_interp_probe(interp, o->python, &err) < 0) {
-		cli_error("%s", err.message[0] ? err.message : "cannot run the interpreter");
+		cli_interp_error(&err);
 		return CLI_EXIT_RUNTIME;
 	}
 	so->target = true;
@@ -336,7 +340,7 @@ static int check_file_roots(char **roots, bool target)
 	return rc;
 }
 
-int cmd_status(int argc, char **argv, const cli_ctx *ctx)
+int cmd_status(int argc, char **argv, cli_ctx *ctx)
 {
 	struct status_opts o = { 0 };
 	o.excludes = calloc((size_t)argc + 1, sizeof(char *));
@@ -347,8 +351,8 @@ int cmd_status(int argc, char **argv, const cli_ctx *ctx)
 	pyc_interp interp = { 0 };
 	pyc_scan_opts so = { 0 };
 	struct status_counts c = { 0 };
-	out_style st = out_style_for(ctx->color);
-	int rc = parse_args(&o, argc, argv);
+	int rc = parse_args(&o, argc, argv, ctx);
+	out_style st = out_style_for(ctx->color && !o.json);
 	if (rc >= 0)
 		goto done;
 	if ((rc = resolve_target(&so, &o, &interp)) != 0)

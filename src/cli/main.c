@@ -2,7 +2,7 @@
  * main.c - global options and dispatch to the subcommands (cmd_<name>.c).
  *
  *   pyc-tool [-C DIR] COMMAND [ARGS...]
- *   pyc-tool --help | --version | help COMMAND
+ *   pyc-tool -h | --help | -V | --version | help COMMAND
  */
 #include "cli.h"
 #include "suggest.h"
@@ -36,13 +36,14 @@ static const struct cli_cmd cli_cmds[] = {
 static void print_usage(FILE *f)
 {
 	fputs("usage: pyc-tool [-C DIR] COMMAND [ARGS...]\n"
-	      "       pyc-tool --help | --version | help COMMAND\n\ncommands:\n", f);
+	      "       pyc-tool -h | --help | -V | --version | help COMMAND\n\ncommands:\n", f);
 	for (size_t i = 0; i < CLI_NCMDS; i++)
 		fprintf(f, "  %-10s  %s\n", cli_cmds[i].name, cli_cmds[i].summary);
 	fputs("\nRun 'pyc-tool COMMAND --help' for a command's options, 'man pyc-tool-COMMAND'\n"
 	      "for its manual.\n"
 	      "Exit status: 0 ok, 1 findings (stale caches, staged bytecode, compile errors),\n"
-	      "2 usage error, 3 runtime error. See 'man pyc-tool'.\n", f);
+	      "2 usage error, 3 a path is missing or unreadable, or another runtime error.\n"
+	      "See 'man pyc-tool'.\n", f);
 }
 
 static const struct cli_cmd *find_cmd(const char *name)
@@ -69,10 +70,9 @@ int main(int argc, char **argv)
 	/* As CPython does: a write past RLIMIT_FSIZE must fail with EFBIG, so the writer can
 	 * remove its temporary file and keep the old .pyc, instead of killing the process. */
 	signal(SIGXFSZ, SIG_IGN);
-	const char *no_color = getenv("NO_COLOR");
 	ctx.stdout_tty = isatty(STDOUT_FILENO);
 	ctx.stderr_tty = isatty(STDERR_FILENO);
-	ctx.color = ctx.stdout_tty && !(no_color && *no_color);
+	cli_color_set(&ctx, CLI_COLOR_AUTO);
 
 	int i = 1;
 	while (i < argc && argv[i][0] == '-') {
@@ -88,7 +88,7 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			print_usage(stdout);
 			return cli_finish_stdout(CLI_EXIT_OK);
-		} else if (strcmp(a, "--version") == 0) {
+		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
 			printf("pyc-tool %s\n", pyc_version());
 			return cli_finish_stdout(CLI_EXIT_OK);
 		} else {
@@ -113,11 +113,13 @@ int main(int argc, char **argv)
 			return cli_usage_error(NULL, "unknown command '%s'%s", argv[i + 1],
 			                       cmd_hint(argv[i + 1]));
 		char *help_argv[] = { argv[i + 1], "--help", NULL };
+		cli_set_command(c->name);
 		return c->fn(2, help_argv, &ctx);
 	}
 	const struct cli_cmd *c = find_cmd(name);
 	if (!c)
 		return cli_usage_error(NULL, "unknown command '%s'%s", name, cmd_hint(name));
+	cli_set_command(c->name);
 	/* getopt_long state is global: each command parses its own argv from index 1. */
 	return c->fn(argc - i, argv + i, &ctx);
 }

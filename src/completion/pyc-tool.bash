@@ -7,23 +7,29 @@
 # a _pyc_tool_valued_<name> line for options taking a value that no other has.
 
 _pyc_tool_commands="status inspect compile clean ignore check hook importtime help"
-_pyc_tool_global_opts="-C -h --help --version"
+_pyc_tool_global_opts="-C -h --help -V --version"
+# Every command's (docs/cli.md, "Common options").
+_pyc_tool_common_opts="--color -V --version -h --help"
 
-_pyc_tool_opts_status="--tag --python -o --prefix --exclude -j --all --json -q --quiet -h --help"
-_pyc_tool_opts_inspect="--json --prefix -h --help"
-_pyc_tool_opts_compile="-l -r -f -q -v -b -d -s -p -x -i -j --workers --invalidation-mode -o -e
-	--hardlink-dupes --python --dry-run --json --timeout --no-cache -h --help"
+_pyc_tool_opts_status="--tag --python -o --prefix --exclude -j --all -v --verbose --json -q --quiet
+	$_pyc_tool_common_opts"
+_pyc_tool_opts_inspect="--json -q --quiet --prefix $_pyc_tool_common_opts"
+_pyc_tool_opts_compile="-l -r -f -q --quiet -v --verbose -b -d -s -p -x -i -j --workers
+	--invalidation-mode -o -e --hardlink-dupes --python -n --dry-run --json --timeout --no-cache
+	$_pyc_tool_common_opts"
 _pyc_tool_opts_clean="--stale --orphans --tag --keep-tag --python --legacy --sourceless --prefix
-	--exclude --cross-mounts -n --dry-run --json -v --verbose -q --quiet -h --help"
-_pyc_tool_opts_ignore="--exclude-file --check --dry-run --untrack --json -q --quiet -h --help"
-_pyc_tool_opts_check="--staged --index --ignore-rule --json -q --quiet -h --help"
-_pyc_tool_opts_hook="-h --help"
-_pyc_tool_opts_hook_install="--chain --force -h --help"
-_pyc_tool_opts_importtime="--python -n --path --top -j --json --svg -q --quiet -h --help"
+	--exclude --cross-mounts -n --dry-run --json -v --verbose -q --quiet $_pyc_tool_common_opts"
+_pyc_tool_opts_ignore="--exclude-file --check -n --dry-run --untrack --json -q --quiet
+	$_pyc_tool_common_opts"
+_pyc_tool_opts_check="--staged --index --ignore-rule --json -q --quiet $_pyc_tool_common_opts"
+_pyc_tool_opts_hook="-h --help -V --version"
+_pyc_tool_opts_hook_install="--chain --force $_pyc_tool_common_opts"
+_pyc_tool_opts_importtime="--python -n --path --top -j --json --svg -q --quiet
+	$_pyc_tool_common_opts"
 
 # Options whose value is the next word (or follows '=').
 _pyc_tool_valued=" -C --tag --keep-tag --python --prefix --exclude -o -j --workers -r -d -s -p -x
-	-i -e --invalidation-mode --timeout "
+	-i -e --invalidation-mode --timeout --color "
 # Those of one command only: another command may have the same letter as a flag (clean
 # -n is --dry-run).
 _pyc_tool_valued_importtime=" -n --path --top --svg "
@@ -70,6 +76,7 @@ _pyc_tool_value()
 {
 	case $1 in
 	--invalidation-mode) COMPREPLY=($(compgen -W "timestamp checked-hash unchecked-hash" -- "$cur")) ;;
+	--color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")) ;;
 	--tag | --keep-tag) COMPREPLY=($(compgen -W "$(_pyc_tool_tags)" -- "$cur")) ;;
 	--python)
 		if [[ $cur == */* ]]; then

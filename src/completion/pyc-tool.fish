@@ -46,7 +46,7 @@ complete -c pyc-tool -f
 # Global options and the commands.
 complete -c pyc-tool -n __pyc_tool_no_command -s C -x -a '(__fish_complete_directories)' -d 'change to a directory first'
 complete -c pyc-tool -n __pyc_tool_no_command -s h -l help -d 'list the commands'
-complete -c pyc-tool -n __pyc_tool_no_command -l version -d 'print the version'
+complete -c pyc-tool -n __pyc_tool_no_command -s V -l version -d 'print the version'
 complete -c pyc-tool -n __pyc_tool_no_command -a status -d 'list stale, orphaned, corrupt and missing caches'
 complete -c pyc-tool -n __pyc_tool_no_command -a inspect -d 'decode .pyc headers and judge them'
 complete -c pyc-tool -n __pyc_tool_no_command -a compile -d 'compile sources to bytecode (compileall workalike)'
@@ -58,9 +58,13 @@ complete -c pyc-tool -n __pyc_tool_no_command -a importtime -d 'import time with
 complete -c pyc-tool -n __pyc_tool_no_command -a help -d 'show the options of a command'
 complete -c pyc-tool -n '__pyc_tool_using help' -a "$cmds"
 
-# Every command has -h/--help.
+# Every command has -h/--help, and the other common options (docs/cli.md).
 for c in $cmds
     complete -c pyc-tool -n "__pyc_tool_using $c" -s h -l help -d 'show the options'
+end
+for c in (string match -v help $cmds)
+    complete -c pyc-tool -n "__pyc_tool_using $c" -s V -l version -d 'show the version'
+    complete -c pyc-tool -n "__pyc_tool_using $c" -l color -x -a 'auto always never' -d 'when to colour the output'
 end
 
 # status
@@ -73,6 +77,7 @@ complete -c pyc-tool -n $s -l prefix -x -a '(__fish_complete_directories)' -d 'p
 complete -c pyc-tool -n $s -l exclude -x -d 'skip matching files and directories'
 complete -c pyc-tool -n $s -s j -x -d 'threads scanning subtrees'
 complete -c pyc-tool -n $s -l all -d 'list fresh caches too'
+complete -c pyc-tool -n $s -s v -l verbose -d 'list fresh caches too'
 complete -c pyc-tool -n $s -l json -d 'JSON Lines output'
 complete -c pyc-tool -n $s -s q -l quiet -d 'print nothing; the exit status tells'
 
@@ -80,6 +85,7 @@ complete -c pyc-tool -n $s -s q -l quiet -d 'print nothing; the exit status tell
 set -l s '__pyc_tool_using inspect'
 complete -c pyc-tool -n $s -a '(__fish_complete_suffix .pyc)'
 complete -c pyc-tool -n $s -l json -d 'one JSON object per file'
+complete -c pyc-tool -n $s -s q -l quiet -d 'print nothing but errors'
 complete -c pyc-tool -n $s -l prefix -x -a '(__fish_complete_directories)' -d 'pycache prefix'
 
 # compile
@@ -88,8 +94,8 @@ complete -c pyc-tool -n $s -a '(__fish_complete_suffix .py)'
 complete -c pyc-tool -n $s -s l -d 'do not recurse into subdirectories'
 complete -c pyc-tool -n $s -s r -x -d 'maximum recursion level'
 complete -c pyc-tool -n $s -s f -d 'rewrite every cache'
-complete -c pyc-tool -n $s -s q -d 'errors only; -qq prints nothing'
-complete -c pyc-tool -n $s -s v -d 'compileall Listing/Compiling lines'
+complete -c pyc-tool -n $s -s q -l quiet -d 'errors only; -qq prints nothing'
+complete -c pyc-tool -n $s -s v -l verbose -d 'compileall Listing/Compiling lines'
 complete -c pyc-tool -n $s -s b -d 'legacy placement beside the source'
 complete -c pyc-tool -n $s -s d -x -a '(__fish_complete_directories)' -d 'directory prepended in tracebacks'
 complete -c pyc-tool -n $s -s s -x -a '(__fish_complete_directories)' -d 'strip from the source path'
@@ -102,7 +108,7 @@ complete -c pyc-tool -n $s -s o -x -a '-1 0 1 2' -d 'optimisation level'
 complete -c pyc-tool -n $s -s e -x -a '(__fish_complete_directories)' -d 'skip symlinks pointing outside'
 complete -c pyc-tool -n $s -l hardlink-dupes -d 'hard-link identical levels'
 complete -c pyc-tool -n $s -l python -r -a '(__pyc_tool_pythons)' -d 'target interpreter'
-complete -c pyc-tool -n $s -l dry-run -d 'list what would be compiled and why'
+complete -c pyc-tool -n $s -s n -l dry-run -d 'list what would be compiled and why'
 complete -c pyc-tool -n $s -l json -d 'JSON Lines output'
 complete -c pyc-tool -n $s -l timeout -x -d 'per-file worker time limit'
 complete -c pyc-tool -n $s -l no-cache -d 'neither the probe cache nor the failure cache'
@@ -129,7 +135,7 @@ complete -c pyc-tool -n $s -s q -l quiet -d 'no summary line'
 set -l s '__pyc_tool_using ignore'
 complete -c pyc-tool -n $s -l exclude-file -d 'write info/exclude instead'
 complete -c pyc-tool -n $s -l check -d 'change nothing; exit 1 when not ignored'
-complete -c pyc-tool -n $s -l dry-run -d 'show what would change'
+complete -c pyc-tool -n $s -s n -l dry-run -d 'show what would change'
 complete -c pyc-tool -n $s -l untrack -d 'also remove tracked bytecode from the index'
 complete -c pyc-tool -n $s -l json -d 'JSON Lines output'
 complete -c pyc-tool -n $s -s q -l quiet -d 'print errors only'

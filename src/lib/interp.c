@@ -21,6 +21,8 @@
 /* Long enough for a cold start on a loaded machine; a hung interpreter must not hang us. */
 #define PROBE_TIMEOUT_SEC 120.0
 #define PROBE_OUTPUT_MAX (64u << 20)
+/* How much of a failed probe's stderr its error message keeps (stderr_tail). */
+#define PROBE_ERR_LINES 20
 
 static const char probe_script[] =
 	"import sys, os\n"
@@ -343,21 +345,37 @@ static int drain_probe(pyc_proc *p, pyc_buf *out, pyc_buf *errtext, const char *
 	return 0;
 }
 
-/* The last non-empty line of a child's stderr, for error messages. */
-static const char *last_line(pyc_buf *b)
+/*
+ * The end of a child's stderr for an error message: its last PROBE_ERR_LINES lines, as
+ * many as fit in ROOM bytes ("" when it wrote nothing). A shim's diagnosis spans lines
+ * (pyenv: "command not found", then the versions that have the command, then a note),
+ * and the last one alone hides the cause.
+ */
+static const char *stderr_tail(pyc_buf *b, size_t room)
 {
 	while (b->len && (b->ptr[b->len - 1] == '\n' || b->ptr[b->len - 1] == '\r'))
 		b->ptr[--b->len] = '\0';
 	if (!b->len)
 		return "";
-	char *nl = memrchr(b->ptr, '\n', b->len);
-	return nl ? nl + 1 : b->ptr;
+	size_t start = b->len, pos = b->len;
+	for (int n = 0; n < PROBE_ERR_LINES && pos > 0; n++) {
+		const char *nl = memrchr(b->ptr, '\n', pos);
+		size_t line = nl ? (size_t)(nl - b->ptr) + 1 : 0;
+		if (b->len - line > room)
+			break;
+		start = line;
+		pos = nl ? (size_t)(nl - b->ptr) : 0;
+	}
+	if (start == b->len)
+		start = b->len - room;   /* one line longer than the room: its end */
+	return b->ptr + start;
 }
 
+/* "'EXE' exited with status N", then the end of its stderr on the following lines. */
 static int exit_error(const char *exe, int status, pyc_buf *errtext, pyc_error *err)
 {
-	const char *why = last_line(errtext);
-	const char *sep = *why ? ": " : "";
+	const char *why = stderr_tail(errtext, PYC_ERROR_MSG_MAX / 2);
+	const char *sep = *why ? "\n" : "";
 
 	if (WIFSIGNALED(status))
 		return pyc_error_set(err, PYC_EINTERP, 0, "'%s' was killed by signal %d%s%s", exe,

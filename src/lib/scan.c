@@ -12,6 +12,7 @@
 #include "pyc/cache_path.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,10 +58,17 @@ static void rec_reset(pyc_scan *s, enum pyc_scan_where where)
 	s->rec.opt = "";
 }
 
-static int rec_error(pyc_scan *s, const char *path, int code, const char *what)
+/* An error record for PATH; the message is FMT. */
+static int rec_error(pyc_scan *s, const char *path, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int rec_error(pyc_scan *s, const char *path, int code, const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
 	pyc_buf_clear(&s->msg);
-	if (pyc_buf_printf(&s->msg, "%s: %s", path, what) < 0)
+	int rc = pyc_buf_vprintf(&s->msg, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
 		return PYC_ENOMEM;
 	rec_reset(s, PYC_SCAN_PYCACHE);
 	s->rec.path = path;
@@ -115,7 +123,7 @@ static int judge(pyc_scan *s, const char *cache_path, enum pyc_cache_kind kind, 
 	if (rc == PYC_ENOTFOUND)
 		return 0;
 	if (rc < 0)
-		return rec_error(s, cache_path, rc, s->err.message);
+		return rec_error(s, cache_path, rc, "%s: %s", cache_path, s->err.message);
 	s->rec.path = cache_path;
 	s->rec.source = pyc_buf_cstr(&s->source);
 	return 1;
@@ -333,18 +341,17 @@ static int handle_tree_entry(pyc_scan *s, const pyc_walk_entry *e)
 
 static int handle_entry(pyc_scan *s, const pyc_walk_entry *e)
 {
-	if (e->kind == PYC_WALK_ERROR) {
-		char what[256];
-		snprintf(what, sizeof(what), "cannot read directory: %s", strerror(e->error));
-		return rec_error(s, e->path, PYC_EIO, what);
-	}
+	/* Worded as clean words it (and git): the problem first, the path quoted. */
+	if (e->kind == PYC_WALK_ERROR)
+		return rec_error(s, e->path, PYC_EIO, "cannot read directory '%s': %s", e->path,
+		                 strerror(e->error));
 	void *handed_over = e->kind == PYC_WALK_DIR ? pyc_walk__delegated(s->w) : NULL;
 	if (handed_over)
 		return pyc_scan__par_child(s, handed_over);
 	/* A FIFO, socket or device with a cache's name: named, never opened (a FIFO would
 	 * block an import that opened it). */
 	if (e->kind == PYC_WALK_OTHER && pyc_is_bytecode_name(e->name))
-		return rec_error(s, e->path, PYC_EIO, "not a regular file");
+		return rec_error(s, e->path, PYC_EIO, "%s: not a regular file", e->path);
 	if (s->phase == PHASE_TREE)
 		return handle_tree_entry(s, e);
 	if ((e->kind == PYC_WALK_FILE || e->kind == PYC_WALK_SYMLINK) && pyc_is_bytecode_name(e->name))
@@ -383,7 +390,7 @@ int pyc_scan__end_of_walk(pyc_scan *s)
 		pyc_walker_free(s->w);
 		s->w = NULL;
 		s->phase = PHASE_DONE;
-		return rec_error(s, s->cfg->mirror, rc, s->err.message);
+		return rec_error(s, s->cfg->mirror, rc, "%s: %s", s->cfg->mirror, s->err.message);
 	}
 	return 0;
 }

@@ -231,7 +231,7 @@ def case_errors(sb):
     r = sb.tool(outside, "check", env=env)
     assert sb.git(outside, "rev-parse", check=False, env=env).returncode != 0
     assert r.returncode == 3 and r.stdout == b"", r
-    assert r.stderr.startswith(b"pyc-tool: error: "), r.stderr
+    assert r.stderr.startswith(b"pyc-tool check: error: "), r.stderr
     r = sb.tool(d, "check", "--help")
     assert r.returncode == 0 and b"--ignore-rule" in r.stdout
 

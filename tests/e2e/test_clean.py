@@ -379,7 +379,7 @@ def case_tag_form(suite, tbase, interps):
         for opt, bad in (("--tag", "%d%d" % v), ("--keep-tag", it.short)):
             r = E.run_tool(["clean", opt, bad, "tree"], cwd=base, check_rc=2)
             assert r.stderr.splitlines()[0].decode() == \
-                "pyc-tool clean: invalid cache tag '%s'; did you mean '%s'?" % (bad, it.tag), r.stderr
+                "pyc-tool clean: error: invalid cache tag '%s'; did you mean '%s'?" % (bad, it.tag), r.stderr
     assert snapshot(base) == before
     r = E.run_tool(["clean", "--dry-run", "--tag", "pypy39", "tree"], cwd=base, check_rc=0)
     assert b"mod.pypy39.pyc" in r.stdout, r.stdout
@@ -476,7 +476,7 @@ def case_unremovable(suite, tbase, interps):
         err = r.stderr.decode()
         for s in stuck:
             assert "cannot remove '%s'" % human(s) in err, (s, err)
-        assert err.count("pyc-tool: error:") == len(stuck), err
+        assert err.count("pyc-tool clean: error:") == len(stuck), err
         assert "could not be removed" in r.stdout.decode()
     finally:
         if os.geteuid() == 0:

@@ -145,7 +145,7 @@ def check_not_a_cache(suite, interp):
     msg = "'%s' is not a bytecode cache" % src
     for args in ([src], ["--json", src]):
         r = run_tool(["inspect"] + args, check_rc=2)
-        assert r.stderr.decode() == "pyc-tool: error: %s\n" % msg, r.stderr
+        assert r.stderr.decode() == "pyc-tool inspect: error: %s\n" % msg, r.stderr
     assert run_tool(["inspect", src]).stdout == b""
     assert r.stdout == b'{"type":"error","path":"%s","error":"%s"}\n' % (
         src.encode(), msg.encode()) + b'{"type":"summary","caches":0,"fresh":0,"stale":0,' \

@@ -73,7 +73,7 @@ def case_exit_codes(suite):
                 ["-o", "1", root], ["--tag", "cpython-312", "-o", "x", root],
                 ["--json", "-q", root], ["--tag", "a/b", root], ["--tag", "", root]):
         r = run_tool(["status"] + bad, check_rc=2)
-        assert r.stderr.startswith(b"pyc-tool status: "), r.stderr
+        assert r.stderr.startswith(b"pyc-tool status: error: "), r.stderr
     missing = os.path.join(suite.tmp, "no-such-dir")
     r = run_tool(["status", missing, root], check_rc=3)
     assert missing.encode() in r.stderr, r.stderr
@@ -177,14 +177,14 @@ def case_tag_form(suite):
             r = run_tool(["status", "--tag", bad, root], check_rc=2)
             assert r.stdout == b"", r.stdout
             first = r.stderr.decode().splitlines()[0]
-            assert first == "pyc-tool status: invalid cache tag '%s'; did you mean '%s'?" % (
+            assert first == "pyc-tool status: error: invalid cache tag '%s'; did you mean '%s'?" % (
                 bad, it.tag), first
     # PyPy's tags have no hyphen (pypy/module/imp/importing.py: 'pypy%d%d').
     r = run_tool(["status", "--tag", "pypy39", root], check_rc=1)
     assert "missing" in r.stdout.decode() and "a.pypy39.pyc" in r.stdout.decode(), r.stdout
     for bad in ("cpython", "cpython-", "-x", "a.b", "cpython-3x"):
         r = run_tool(["status", "--tag", bad, root], check_rc=2)
-        assert r.stderr.startswith(b"pyc-tool status: invalid cache tag '%s'\n" % bad.encode()), \
+        assert r.stderr.startswith(b"pyc-tool status: error: invalid cache tag '%s'\n" % bad.encode()), \
             r.stderr
 
 
@@ -205,7 +205,7 @@ def case_not_a_cache(suite):
             assert r.stdout == b"", r.stdout
             lines = r.stderr.decode().splitlines()
             assert len(lines) == 1 and lines[0].startswith(
-                "pyc-tool: error: '%s' is not a bytecode cache" % path), lines
+                "pyc-tool status: error: '%s' is not a bytecode cache" % path), lines
     r = run_tool(["status", cache], check_rc=0)
     assert r.stdout.decode() == "1 cache: 1 fresh\n", r.stdout
     # With a target a source is what is asked about: has it a cache for that tag?

@@ -35,7 +35,7 @@ def main():
     with suite.case("pyc-tool stauts: did you mean 'status'?"):
         r = run_tool(["stauts"], check_rc=2)
         assert r.stderr.decode().splitlines()[0] == \
-            "pyc-tool: unknown command 'stauts'; did you mean 'status'?", r.stderr
+            "pyc-tool: error: unknown command 'stauts'; did you mean 'status'?", r.stderr
     for c in cmds:
         with suite.case("command %s mistyped as %s" % (c, swap_typo(c))):
             refused_with([swap_typo(c)], c)

@@ -177,7 +177,18 @@ static void test_probe_errors(void **state)
 	expect_failure("pyc-tool-no-such-python", "No such file");
 	expect_failure("false", "exited with status 1");
 	char *p = write_script(dir, "boom", "#!/bin/sh\necho 'it broke' >&2\nexit 3\n");
-	expect_failure(p, "exited with status 3: it broke");
+	expect_failure(p, "exited with status 3\nit broke");
+	free(p);
+	/* A shim's diagnosis spans lines, and the cause is not on the last one. */
+	p = write_script(dir, "shim", "#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\n"
+	                 "echo >&2\necho 'it exists in 3.12.1' >&2\nexit 127\n");
+	expect_failure(p, "exited with status 127\npyenv: python3.12: command not found\n\n"
+	               "it exists in 3.12.1");
+	free(p);
+	/* Only the last 20 lines are kept. */
+	p = write_script(dir, "chatty", "#!/bin/sh\ni=0\nwhile [ $i -lt 30 ]; do echo line$i >&2; "
+	                 "i=$((i+1)); done\nexit 1\n");
+	expect_failure(p, "exited with status 1\nline10\nline11\n");
 	free(p);
 	p = write_script(dir, "garbage", "#!/bin/sh\necho hello\n");
 	expect_failure(p, "malformed");
