@@ -97,9 +97,10 @@ void cli_color_set(cli_ctx *ctx, enum cli_color when);
 int cli_common_option(cli_ctx *ctx, const char *cmd, int c, char **argv,
                       const struct option *longopts);
 
-/* 0 when the operand PATH exists; else -1 after "cannot access 'PATH': <reason>", which
- * every command answers with CLI_EXIT_RUNTIME, going on with its other operands. */
-int cli_check_operand(const char *path);
+/* 0 when the operand PATH exists; else -1 after "cannot access 'PATH': <reason>" (on
+ * stderr, and as an error record on stdout with `json`), which every command answers with
+ * CLI_EXIT_RUNTIME, going on with its other operands. */
+int cli_check_operand(const char *path, bool json);
 
 /* Parse a decimal int in [lo, hi]; returns 0 or -1 (no message printed). */
 int cli_parse_int(const char *s, long lo, long hi, long *out);

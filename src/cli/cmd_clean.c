@@ -253,7 +253,7 @@ static int run_clean(struct clean_args *a, int argc, char **argv)
 	 * could not be removed; the other operands are cleaned. */
 	size_t npaths = 0, missing = 0;
 	for (int i = optind; i < argc; i++) {
-		if (cli_check_operand(argv[i]) < 0)
+		if (cli_check_operand(argv[i], a->json) < 0)
 			missing++;
 		else
 			argv[optind + (int)npaths++] = argv[i];

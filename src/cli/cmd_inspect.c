@@ -291,8 +291,10 @@ static int inspect_one(const char *path, const char *prefix, bool json, const ou
                        struct inspect_tally *t)
 {
 	struct inspect_item it = { .path = path, .source = PYC_BUF_INIT };
-	if (cli_check_operand(path) < 0)
+	if (cli_check_operand(path, json) < 0) {
+		t->errors++;
 		return CLI_EXIT_RUNTIME;
+	}
 	const char *why = read_raw(&it);
 	if (why) {
 		t->errors++;

@@ -242,7 +242,7 @@ static int scan_root(const char *root, const pyc_scan_opts *so, const struct sta
 {
 	pyc_error err = { 0 };
 	pyc_scan *s;
-	if (cli_check_operand(root) < 0) {
+	if (cli_check_operand(root, o->json) < 0) {
 		c->errors++;
 		return 0;
 	}

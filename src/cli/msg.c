@@ -155,12 +155,12 @@ int cli_common_option(cli_ctx *ctx, const char *cmd, int c, char **argv,
 	}
 }
 
-int cli_check_operand(const char *path)
+int cli_check_operand(const char *path, bool json)
 {
 	struct stat st;
 	if (stat(path, &st) == 0)
 		return 0;
-	cli_error("cannot access '%s': %s", path, strerror(errno));
+	out_error(json, path, "cannot access '%s': %s", path, strerror(errno));
 	return -1;
 }
 

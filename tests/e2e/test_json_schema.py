@@ -85,10 +85,13 @@ class Checker:
         return self.stream(cmd, E.run_tool([cmd, "--json"] + args, cwd=cwd, env=env), rc)
 
 
+ERROR_LINE = re.compile(r"^pyc-tool [a-z]+: error: ")
+
+
 def stderr_errors(r):
-    return [l[len("pyc-tool: error: "):] for l in
-            r.stderr.decode("utf-8", "surrogateescape").splitlines()
-            if l.startswith("pyc-tool: error: ")]
+    """The text of each error line (pyc-tool CMD: error: TEXT) on stderr."""
+    return [ERROR_LINE.sub("", l) for l in
+            r.stderr.decode("utf-8", "surrogateescape").splitlines() if ERROR_LINE.match(l)]
 
 
 def write(path, data=b"x = 1\n"):
@@ -173,7 +176,7 @@ def run_compile(ck, base, pythons):
     write(os.path.join(root, "b.py"))
     write(os.path.join(root, "bad.py"), b"def (:\n")
     exe = pythons[-1].exe
-    for args, rc in ((["--dry-run"], 1), ([], 1), ([], 1), (["-f", "-o", "0", "-o", "1"], 1)):
+    for args, rc in ((["--dry-run"], 3), ([], 3), ([], 3), (["-f", "-o", "0", "-o", "1"], 3)):
         ck.run("compile", args + ["--python", exe, root, os.path.join(root, "nope")], rc=rc)
     os.remove(os.path.join(root, "bad.py"))
     ck.run("compile", ["--python", exe, root], rc=0)
