@@ -36,6 +36,8 @@ static const char clean_usage[] =
 	"walk:\n"
 	"  --exclude GLOB      skip entries matching GLOB (repeatable)\n"
 	"  --cross-mounts      enter other file systems\n"
+	"  --no-default-excludes  also enter virtual environments (pyvenv.cfg), conda\n"
+	"                      environments (conda-meta/), .tox, .nox and node_modules\n"
 	"output:\n"
 	"  -n, --dry-run       remove nothing; print 'would remove PATH' for each path\n"
 	"  --json              one JSON object per removed path, then a summary\n"
@@ -47,7 +49,7 @@ static const char clean_usage[] =
 
 enum {
 	OPT_JSON = 256, OPT_STALE, OPT_ORPHANS, OPT_TAG, OPT_KEEP_TAG, OPT_PYTHON, OPT_LEGACY,
-	OPT_SOURCELESS, OPT_PREFIX, OPT_CROSS, OPT_EXCLUDE,
+	OPT_SOURCELESS, OPT_PREFIX, OPT_CROSS, OPT_EXCLUDE, OPT_NO_DEFAULT_EXCL,
 };
 
 static const struct option clean_longopts[] = {
@@ -66,6 +68,7 @@ static const struct option clean_longopts[] = {
 	{ "prefix", required_argument, NULL, OPT_PREFIX },
 	{ "cross-mounts", no_argument, NULL, OPT_CROSS },
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	{ "no-default-excludes", no_argument, NULL, OPT_NO_DEFAULT_EXCL },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -107,6 +110,7 @@ static int parse_args(struct clean_args *a, int argc, char **argv)
 		case OPT_PREFIX: a->prefix = optarg; break;
 		case OPT_CROSS: a->o.cross_mounts = true; break;
 		case OPT_EXCLUDE: a->excludes[a->nexcludes++] = optarg; break;
+		case OPT_NO_DEFAULT_EXCL: a->o.skip_envs = false; break;
 		case ':':
 			return cli_usage_error("clean", "option '%s' needs an argument",
 			                       argv[optind - 1]);
@@ -200,8 +204,8 @@ static void print_summary(const pyc_clean_totals *t, const struct clean_out *c)
 		printf("{\"type\":\"summary\",\"dry_run\":%s,\"files\":%" PRIu64
 		       ",\"dirs\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"kept\":%" PRIu64
 		       ",\"foreign\":%" PRIu64 ",\"leftovers\":%" PRIu64 ",\"failed\":%" PRIu64
-		       "}\n", c->dry ? "true" : "false", t->files, t->dirs, t->bytes, t->kept,
-		       t->foreign, t->leftovers, t->failed);
+		       ",\"skipped\":%" PRIu64 "}\n", c->dry ? "true" : "false", t->files, t->dirs,
+		       t->bytes, t->kept, t->foreign, t->leftovers, t->failed, t->skipped);
 		return;
 	}
 	if (c->quiet)
@@ -221,6 +225,7 @@ static void print_summary(const pyc_clean_totals *t, const struct clean_out *c)
 		       t->foreign == 1 ? "y" : "ies");
 	if (t->failed)
 		printf("; %" PRIu64 " could not be removed", t->failed);
+	out_skipped(stdout, t->skipped);
 	putchar('\n');
 }
 
@@ -262,6 +267,7 @@ int cmd_clean(int argc, char **argv, const cli_ctx *ctx)
 	(void)ctx;
 	size_t n = (size_t)argc + 1;
 	struct clean_args a = { .o = PYC_CLEAN_OPTS_INIT };
+	a.o.skip_envs = true;   /* the default excludes; --no-default-excludes clears it */
 	a.tags = calloc(n, sizeof(*a.tags));
 	a.keep_tags = calloc(2 * n, sizeof(*a.keep_tags));
 	a.excludes = calloc(n, sizeof(*a.excludes));

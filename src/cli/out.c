@@ -1,6 +1,7 @@
 /* Rendering helpers: see out.h for the escaping rules. */
 #include "out.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 size_t out_utf8_seq_len(const unsigned char *s, size_t avail)
@@ -116,4 +117,11 @@ void out_bytes_human(char *buf, size_t cap, uint64_t n)
 		snprintf(buf, cap, "%llu B", (unsigned long long)n);
 	else
 		snprintf(buf, cap, "%.1f %s", v, units[u]);
+}
+
+void out_skipped(FILE *f, uint64_t n)
+{
+	if (n)
+		fprintf(f, "; skipped %" PRIu64 " environment director%s (--no-default-excludes)", n,
+		        n == 1 ? "y" : "ies");
 }

@@ -9,12 +9,12 @@
 _pyc_tool_commands="status inspect compile clean ignore check hook importtime help"
 _pyc_tool_global_opts="-C -h --help --version"
 
-_pyc_tool_opts_status="--tag --python -o --prefix --exclude -j --all --json -q --quiet -h --help"
+_pyc_tool_opts_status="--tag --python -o --prefix --exclude --no-default-excludes -j --all --json -q --quiet -h --help"
 _pyc_tool_opts_inspect="--json --prefix -h --help"
 _pyc_tool_opts_compile="-l -r -f -q -v -b -d -s -p -x -i -j --workers --invalidation-mode -o -e
 	--hardlink-dupes --python --dry-run --json --timeout --no-cache -h --help"
 _pyc_tool_opts_clean="--stale --orphans --tag --keep-tag --python --legacy --sourceless --prefix
-	--exclude --cross-mounts -n --dry-run --json -v --verbose -q --quiet -h --help"
+	--exclude --cross-mounts --no-default-excludes -n --dry-run --json -v --verbose -q --quiet -h --help"
 _pyc_tool_opts_ignore="--exclude-file --check --dry-run --untrack --json -q --quiet -h --help"
 _pyc_tool_opts_check="--staged --index --ignore-rule --json -q --quiet -h --help"
 _pyc_tool_opts_hook="-h --help"
