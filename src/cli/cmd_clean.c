@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "suggest.h"
 #include "out.h"
+#include "progress.h"
 
 #include "pyc/cache_path.h"
 #include "pyc/clean.h"
@@ -86,7 +87,21 @@ struct clean_args {
 
 struct clean_out {
 	bool json, quiet, verbose, dry;
+	cli_progress progress;     /* files removed so far: clean removes as it walks, so
+	                              there is no total to show, only the count and the rate */
+	uint64_t files, bytes;
 };
+
+static void progress_tick(struct clean_out *c, const pyc_clean_item *it)
+{
+	if (!c->progress.on || it->event != PYC_CLEAN_REMOVED)
+		return;
+	c->files += !it->is_dir;
+	c->bytes += it->bytes;
+	char freed[32];
+	out_bytes_human(freed, sizeof(freed), c->bytes);
+	cli_progress_update(&c->progress, c->files, 0, false, "files removed", freed);
+}
 
 static int parse_args(struct clean_args *a, int argc, char **argv)
 {
@@ -166,9 +181,11 @@ static void print_json_item(const pyc_clean_item *it, const char *type)
 
 static int on_item(const pyc_clean_item *it, void *payload)
 {
-	const struct clean_out *c = payload;
+	struct clean_out *c = payload;
+	progress_tick(c, it);
 	switch (it->event) {
 	case PYC_CLEAN_FAILED:
+		cli_progress_clear(&c->progress);
 		fflush(stdout);
 		fputs("pyc-tool: error: ", stderr);
 		out_human_path(stderr, it->error->message);
@@ -178,6 +195,7 @@ static int on_item(const pyc_clean_item *it, void *payload)
 		if (c->json) {
 			print_json_item(it, "kept");
 		} else if (!c->quiet) {
+			cli_progress_clear(&c->progress);
 			fflush(stdout);
 			fputs("pyc-tool: warning: kept '", stderr);
 			out_human_path(stderr, it->path);
@@ -229,13 +247,17 @@ static void print_summary(const pyc_clean_totals *t, const struct clean_out *c)
 	putchar('\n');
 }
 
-static int run_clean(struct clean_args *a, int argc, char **argv)
+static int run_clean(struct clean_args *a, int argc, char **argv, const cli_ctx *ctx)
 {
 	static const char *const dot[] = { "." };
 	int rc = probe_pythons(a);
 	if (rc)
 		return rc;
-	struct clean_out out = { a->json, a->quiet, a->verbose, a->o.dry_run };
+	struct clean_out out = { .json = a->json, .quiet = a->quiet, .verbose = a->verbose,
+	                         .dry = a->o.dry_run };
+	/* Not while paths are listed on stdout (-n, -v): the line would flicker between them. */
+	cli_progress_init(&out.progress, "clean", ctx,
+	                  !a->json && !a->quiet && !a->verbose && !a->o.dry_run);
 	a->o.select = a->stale ? PYC_CLEAN_SELECT_STALE
 	            : a->orphans ? PYC_CLEAN_SELECT_ORPHANS : PYC_CLEAN_SELECT_ALL;
 	a->o.tags = a->tags;
@@ -254,6 +276,7 @@ static int run_clean(struct clean_args *a, int argc, char **argv)
 	pyc_clean_totals t;
 	pyc_error err = { 0 };
 	rc = pyc_clean_run(&t, paths, npaths, &a->o, &err);
+	cli_progress_clear(&out.progress);
 	if (rc < 0) {
 		cli_error("%s", err.message);
 		return CLI_EXIT_RUNTIME;
@@ -264,7 +287,6 @@ static int run_clean(struct clean_args *a, int argc, char **argv)
 
 int cmd_clean(int argc, char **argv, const cli_ctx *ctx)
 {
-	(void)ctx;
 	size_t n = (size_t)argc + 1;
 	struct clean_args a = { .o = PYC_CLEAN_OPTS_INIT };
 	a.o.skip_envs = true;   /* the default excludes; --no-default-excludes clears it */
@@ -282,7 +304,7 @@ int cmd_clean(int argc, char **argv, const cli_ctx *ctx)
 		if (a.help)
 			fputs(clean_usage, stdout);
 		else
-			rc = run_clean(&a, argc, argv);
+			rc = run_clean(&a, argc, argv, ctx);
 		rc = cli_finish_stdout(rc);
 	}
 	for (size_t i = 0; i < a.ninterps; i++)
