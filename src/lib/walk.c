@@ -227,39 +227,6 @@ static bool is_vcs_dir(const char *n)
 	return false;
 }
 
-/* Tool directories that hold environments or other projects' trees, not this one's. */
-static bool is_tool_dir(const char *n)
-{
-	return strcmp(n, ".tox") == 0 || strcmp(n, ".nox") == 0 || strcmp(n, "node_modules") == 0;
-}
-
-static const struct walk_name *frame_find(const struct frame *f, const char *name)
-{
-	struct walk_name key = { .name = name };
-	if (f->n == 0)
-		return NULL;
-	return bsearch(&key, f->ents, f->n, sizeof(*f->ents), name_cmp);
-}
-
-/* A virtual environment (PEP 405's pyvenv.cfg) or a conda one (conda-meta/), judged from
- * the sorted listing: O(log n) comparisons, no system call. */
-static bool frame_is_env(const struct frame *f)
-{
-	const struct walk_name *e = frame_find(f, "pyvenv.cfg");
-	if (e && e->type != DT_DIR)
-		return true;
-	e = frame_find(f, "conda-meta");
-	return e && (e->type == DT_DIR || e->type == DT_UNKNOWN);
-}
-
-/* The same answer for a directory not listed yet (pyc_walk__split): two fstatat calls. */
-static bool fd_is_env(int fd)
-{
-	struct stat st;
-	return (fstatat(fd, "pyvenv.cfg", &st, 0) == 0 && !S_ISDIR(st.st_mode)) ||
-	       (fstatat(fd, "conda-meta", &st, 0) == 0 && S_ISDIR(st.st_mode));
-}
-
 /* rel: the entry's path relative to the root of the whole walk. */
 static bool is_excluded(const pyc_walker *w, const char *rel, const char *name, bool is_dir)
 {
@@ -282,6 +249,50 @@ static unsigned char mode_to_dtype(mode_t m)
 	if (S_ISLNK(m))
 		return DT_LNK;
 	return DT_FIFO; /* any other kind: reported as OTHER */
+}
+
+/* Tool directories that hold environments or other projects' trees, not this one's. */
+static bool is_tool_dir(const char *n)
+{
+	return strcmp(n, ".tox") == 0 || strcmp(n, ".nox") == 0 || strcmp(n, "node_modules") == 0;
+}
+
+static const struct walk_name *frame_find(const struct frame *f, const char *name)
+{
+	struct walk_name key = { .name = name };
+	if (f->n == 0)
+		return NULL;
+	return bsearch(&key, f->ents, f->n, sizeof(*f->ents), name_cmp);
+}
+
+/* The d_type of `name` in frame f, asking the file system when the listing did not say. */
+static unsigned char frame_type(const struct frame *f, const struct walk_name *e)
+{
+	struct stat st;
+	if (e->type != DT_UNKNOWN)
+		return e->type;
+	return fstatat(f->fd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? mode_to_dtype(st.st_mode)
+	                                                              : DT_UNKNOWN;
+}
+
+/* A virtual environment (PEP 405's pyvenv.cfg, anything but a directory) or a conda one
+ * (a conda-meta directory), judged from the sorted listing: O(log n) comparisons, no
+ * system call. Symlinks are not followed, as fd_is_env() does not follow them either. */
+static bool frame_is_env(const struct frame *f)
+{
+	const struct walk_name *e = frame_find(f, "pyvenv.cfg");
+	if (e && frame_type(f, e) != DT_DIR)
+		return true;
+	e = frame_find(f, "conda-meta");
+	return e && frame_type(f, e) == DT_DIR;
+}
+
+/* The same answer for a directory not listed yet (pyc_walk__split): two fstatat calls. */
+static bool fd_is_env(int fd)
+{
+	struct stat st;
+	return (fstatat(fd, "pyvenv.cfg", &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) ||
+	       (fstatat(fd, "conda-meta", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode));
 }
 
 static enum pyc_walk_kind dtype_kind(unsigned char t)

@@ -285,6 +285,9 @@ static void make_env_tree(const char *d)
 	};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		tu_write_str(d, files[i], "");
+	/* A pyvenv.cfg symlink is not followed, even to a directory: an environment. */
+	mkdir_at(d, "lnk");
+	symlink_at("../cfgdir/pyvenv.cfg", d, "lnk/pyvenv.cfg");
 }
 
 static size_t split_skipped;   /* what the split-off walkers of split_walk() skipped */
@@ -323,8 +326,8 @@ static void test_env_dirs_skipped(void **state)
 	                                              "d 1 pkg\n"
 	                                              "f 2 pkg/a.py\n"
 	                                              "d 2 pkg/deep\n");
-	/* .nox .tox .venv conda node_modules venv pkg/deep/.env */
-	assert_int_equal(pyc_walker_skipped(w), 7);
+	/* .nox .tox .venv conda lnk node_modules venv pkg/deep/.env */
+	assert_int_equal(pyc_walker_skipped(w), 8);
 	pyc_walker_free(w);
 	log_dispose(&log);
 
@@ -352,7 +355,7 @@ static void test_env_dirs_skipped(void **state)
 	split_walk(&slog, w, strlen(d), 0, &splits, &asked);
 	assert_string_equal(pyc_buf_cstr(&slog.text), plain);
 	assert_true(splits >= 3);
-	assert_int_equal(pyc_walker_skipped(w) + split_skipped, 7);
+	assert_int_equal(pyc_walker_skipped(w) + split_skipped, 8);
 	pyc_walker_free(w);
 	log_dispose(&slog);
 	free(plain);
