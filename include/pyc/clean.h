@@ -18,7 +18,8 @@
  * Safety: every removal is unlinkat() relative to a directory fd held by the walker, so a
  * directory swapped for a symlink during the run cannot redirect it. Symlinked
  * directories, a symlink named __pycache__, VCS metadata directories and (unless
- * `cross_mounts`) other file systems are never entered. A failure to remove or read is
+ * `cross_mounts`) other file systems are never entered; with `skip_envs` neither are
+ * environments (counted in `skipped`). A failure to remove or read is
  * reported as PYC_CLEAN_FAILED and the run goes on.
  *
  * Typical use:
@@ -97,6 +98,8 @@ typedef struct pyc_clean_opts {
 	                                    caller resolves PYTHONPYCACHEPREFIX
 	                                    (pyc_pycache_prefix()). */
 	bool cross_mounts;             /**< enter other file systems */
+	bool skip_envs;                /**< skip virtual/conda environments, .tox, .nox and
+	                                    node_modules below the paths (PYC_WALK_SKIP_ENVS) */
 	const char *const *excludes;   /**< fnmatch globs, as pyc_walker_exclude() */
 	size_t nexcludes;
 	bool dry_run;                  /**< remove nothing; report what would go */
@@ -115,6 +118,7 @@ typedef struct pyc_clean_totals {
 	                        files still in use included) */
 	uint64_t leftovers; /**< abandoned temporary files removed (or that would be) */
 	uint64_t failed;   /**< paths that could not be removed, opened or judged */
+	uint64_t skipped;  /**< directories not entered because of skip_envs */
 } pyc_clean_totals;
 
 /**

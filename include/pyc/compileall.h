@@ -166,6 +166,12 @@ typedef struct pyc_compileall_stats {
 	size_t failed;
 	size_t unlisted;      /**< paths that did not exist or could not be listed */
 	size_t files_written; /**< cache files written or linked */
+	/** For progress: sources (names ending in .py) the walk has found so far. The walk
+	 *  runs ahead of the work, so this grows until walk_done; then compiled + up_to_date
+	 *  + failed + skipped reach it. */
+	size_t found;
+	size_t skipped;       /**< found but neither judged nor compiled (-x, -e, not a file) */
+	bool walk_done;       /**< the walk has ended: `found` is the total */
 	unsigned workers_started;
 	bool reprobed;        /**< a cached probe turned out stale and was replaced */
 } pyc_compileall_stats;

@@ -56,7 +56,8 @@ typedef struct pyc_scan_opts {
 	/** fnmatch(3) globs passed to pyc_walker_exclude(). */
 	const char *const *excludes;
 	size_t nexcludes;
-	/** Extra pyc_walk_flags (e.g. PYC_WALK_CROSS_MOUNTS). */
+	/** Extra pyc_walk_flags (e.g. PYC_WALK_CROSS_MOUNTS; PYC_WALK_SKIP_ENVS for the
+	 *  default excludes of `status`, then see pyc_scan_skipped()). */
 	unsigned walk_flags;
 	/** Worker threads scanning whole subtrees of a directory root: 0 = one per usable
 	 *  CPU (at most 8), 1 = none, the caller's thread does everything. Records come out
@@ -101,6 +102,12 @@ PYC_API int pyc_scan_new(pyc_scan **out, const char *root, const pyc_scan_opts *
 
 /** Next record: 1 with *out set, 0 at the end, <0 on a fatal error (PYC_ENOMEM). */
 PYC_API int pyc_scan_next(pyc_scan *s, const pyc_scan_record **out);
+
+/**
+ * Directories skipped as environments (PYC_WALK_SKIP_ENVS, pyc_walker_skipped()), in the
+ * tree and the prefix mirror, by every thread. Final once pyc_scan_next() returned 0.
+ */
+PYC_API size_t pyc_scan_skipped(const pyc_scan *s);
 
 /** Free the scan and close its fds. NULL is a no-op. */
 PYC_API void pyc_scan_free(pyc_scan *s);

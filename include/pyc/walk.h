@@ -48,6 +48,13 @@ enum pyc_walk_flags {
 	PYC_WALK_POSTORDER = 1u << 0,     /**< also emit PYC_WALK_DIR_POST after a dir's contents */
 	PYC_WALK_CROSS_MOUNTS = 1u << 1,  /**< enter directories on other file systems */
 	PYC_WALK_KEEP_VCS = 1u << 2,      /**< do not skip VCS metadata directories */
+	/** Skip environments below the root (never the root itself): a directory holding
+	 *  pyvenv.cfg (a virtual environment, PEP 405: venv, virtualenv >= 20, uv, tox,
+	 *  nox), one holding a conda-meta/ directory (conda, mamba, pixi), and the tool
+	 *  directories .tox, .nox and node_modules. A venv is recognised from its listing,
+	 *  which the walk reads anyway: no extra system call per directory. Counted by
+	 *  pyc_walker_skipped(). */
+	PYC_WALK_SKIP_ENVS = 1u << 3,
 };
 
 enum pyc_walk_kind {
@@ -104,6 +111,12 @@ PYC_API void pyc_walker_skip(pyc_walker *w);
  * ancestor more than 32 levels above the current directory (see above). Borrowed.
  */
 PYC_API int pyc_walker_dirfd_at(const pyc_walker *w, unsigned depth);
+
+/**
+ * Directories skipped so far by PYC_WALK_SKIP_ENVS (not VCS metadata, not excluded ones),
+ * so that a caller can say that something was left out.
+ */
+PYC_API size_t pyc_walker_skipped(const pyc_walker *w);
 
 /** Free the walker and close its fds. NULL is a no-op. */
 PYC_API void pyc_walker_free(pyc_walker *w);

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "suggest.h"
 #include "out.h"
+#include "progress.h"
 
 #include "pyc/cache_path.h"
 #include "pyc/clean.h"
@@ -36,6 +37,8 @@ static const char clean_usage[] =
 	"walk:\n"
 	"  --exclude GLOB      skip entries matching GLOB (repeatable)\n"
 	"  --cross-mounts      enter other file systems\n"
+	"  --no-default-excludes  also enter virtual environments (pyvenv.cfg), conda\n"
+	"                      environments (conda-meta/), .tox, .nox and node_modules\n"
 	"output:\n"
 	"  -n, --dry-run       remove nothing; print 'would remove PATH' for each path\n"
 	"  --json              one JSON object per removed path, then a summary\n"
@@ -48,7 +51,7 @@ static const char clean_usage[] =
 
 enum {
 	OPT_JSON = 256, OPT_STALE, OPT_ORPHANS, OPT_TAG, OPT_KEEP_TAG, OPT_PYTHON, OPT_LEGACY,
-	OPT_SOURCELESS, OPT_PREFIX, OPT_CROSS, OPT_EXCLUDE,
+	OPT_SOURCELESS, OPT_PREFIX, OPT_CROSS, OPT_EXCLUDE, OPT_NO_DEFAULT_EXCL,
 };
 
 static const struct option clean_longopts[] = {
@@ -67,6 +70,7 @@ static const struct option clean_longopts[] = {
 	{ "prefix", required_argument, NULL, OPT_PREFIX },
 	{ "cross-mounts", no_argument, NULL, OPT_CROSS },
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	{ "no-default-excludes", no_argument, NULL, OPT_NO_DEFAULT_EXCL },
 	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -85,7 +89,21 @@ struct clean_args {
 
 struct clean_out {
 	bool json, quiet, verbose, dry;
+	cli_progress progress;     /* files removed so far: clean removes as it walks, so
+	                              there is no total to show, only the count and the rate */
+	uint64_t files, bytes;
 };
+
+static void progress_tick(struct clean_out *c, const pyc_clean_item *it)
+{
+	if (!c->progress.on || it->event != PYC_CLEAN_REMOVED)
+		return;
+	c->files += !it->is_dir;
+	c->bytes += it->bytes;
+	char freed[32];
+	out_bytes_human(freed, sizeof(freed), c->bytes);
+	cli_progress_update(&c->progress, c->files, 0, false, "files removed", freed);
+}
 
 static int parse_args(struct clean_args *a, int argc, char **argv, cli_ctx *ctx)
 {
@@ -117,6 +135,7 @@ static int parse_args(struct clean_args *a, int argc, char **argv, cli_ctx *ctx)
 		case OPT_PREFIX: a->prefix = optarg; break;
 		case OPT_CROSS: a->o.cross_mounts = true; break;
 		case OPT_EXCLUDE: a->excludes[a->nexcludes++] = optarg; break;
+		case OPT_NO_DEFAULT_EXCL: a->o.skip_envs = false; break;
 		}
 	}
 	if (a->stale && a->orphans)
@@ -168,9 +187,11 @@ static void print_json_item(const pyc_clean_item *it, const char *type)
 
 static int on_item(const pyc_clean_item *it, void *payload)
 {
-	const struct clean_out *c = payload;
+	struct clean_out *c = payload;
+	progress_tick(c, it);
 	switch (it->event) {
 	case PYC_CLEAN_FAILED:
+		cli_progress_clear(&c->progress);
 		if (c->json)
 			out_json_error(stdout, it->path, it->error->message);
 		out_human_path(cli_diag_begin("error"), it->error->message);
@@ -180,6 +201,7 @@ static int on_item(const pyc_clean_item *it, void *payload)
 		if (c->json) {
 			print_json_item(it, "kept");
 		} else if (!c->quiet) {
+			cli_progress_clear(&c->progress);
 			fputs("kept '", cli_diag_begin("warning"));
 			out_human_path(stderr, it->path);
 			fputs(it->leftover ? "': a temporary file its writer may still be using\n"
@@ -205,8 +227,8 @@ static void print_summary(const pyc_clean_totals *t, const struct clean_out *c)
 		printf("{\"type\":\"summary\",\"dry_run\":%s,\"files\":%" PRIu64
 		       ",\"dirs\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"kept\":%" PRIu64
 		       ",\"foreign\":%" PRIu64 ",\"leftovers\":%" PRIu64 ",\"failed\":%" PRIu64
-		       "}\n", c->dry ? "true" : "false", t->files, t->dirs, t->bytes, t->kept,
-		       t->foreign, t->leftovers, t->failed);
+		       ",\"skipped\":%" PRIu64 "}\n", c->dry ? "true" : "false", t->files, t->dirs,
+		       t->bytes, t->kept, t->foreign, t->leftovers, t->failed, t->skipped);
 		return;
 	}
 	if (c->quiet)
@@ -226,16 +248,21 @@ static void print_summary(const pyc_clean_totals *t, const struct clean_out *c)
 		       t->foreign == 1 ? "y" : "ies");
 	if (t->failed)
 		printf("; %" PRIu64 " could not be removed", t->failed);
+	out_skipped(stdout, t->skipped);
 	putchar('\n');
 }
 
-static int run_clean(struct clean_args *a, int argc, char **argv)
+static int run_clean(struct clean_args *a, int argc, char **argv, const cli_ctx *ctx)
 {
 	static const char *const dot[] = { "." };
 	int rc = probe_pythons(a);
 	if (rc)
 		return rc;
-	struct clean_out out = { a->json, a->quiet, a->verbose, a->o.dry_run };
+	struct clean_out out = { .json = a->json, .quiet = a->quiet, .verbose = a->verbose,
+	                         .dry = a->o.dry_run };
+	/* Not while paths are listed on stdout (-n, -v): the line would flicker between them. */
+	cli_progress_init(&out.progress, "clean", ctx,
+	                  !a->json && !a->quiet && !a->verbose && !a->o.dry_run);
 	a->o.select = a->stale ? PYC_CLEAN_SELECT_STALE
 	            : a->orphans ? PYC_CLEAN_SELECT_ORPHANS : PYC_CLEAN_SELECT_ALL;
 	a->o.tags = a->tags;
@@ -263,7 +290,10 @@ static int run_clean(struct clean_args *a, int argc, char **argv)
 		npaths = 1;
 	pyc_clean_totals t = { 0 };
 	pyc_error err = { 0 };
-	if (npaths > 0 && pyc_clean_run(&t, paths, npaths, &a->o, &err) < 0) {
+	if (npaths > 0)
+		rc = pyc_clean_run(&t, paths, npaths, &a->o, &err);
+	cli_progress_clear(&out.progress);
+	if (rc < 0) {
 		cli_error("%s", err.message);
 		return CLI_EXIT_RUNTIME;
 	}
@@ -275,6 +305,7 @@ int cmd_clean(int argc, char **argv, cli_ctx *ctx)
 {
 	size_t n = (size_t)argc + 1;
 	struct clean_args a = { .o = PYC_CLEAN_OPTS_INIT };
+	a.o.skip_envs = true;   /* the default excludes; --no-default-excludes clears it */
 	a.tags = calloc(n, sizeof(*a.tags));
 	a.keep_tags = calloc(2 * n, sizeof(*a.keep_tags));
 	a.excludes = calloc(n, sizeof(*a.excludes));
@@ -289,7 +320,7 @@ int cmd_clean(int argc, char **argv, cli_ctx *ctx)
 		if (a.help)
 			fputs(clean_usage, stdout);
 		else
-			rc = run_clean(&a, argc, argv);
+			rc = run_clean(&a, argc, argv, ctx);
 		rc = cli_finish_stdout(rc);
 	}
 	for (size_t i = 0; i < a.ninterps; i++)

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "suggest.h"
 #include "out.h"
+#include "progress.h"
 #include "pyout.h"
 
 #include "pyc/buf.h"
@@ -49,8 +50,9 @@ typedef struct render {
 	pyout_enc enc;        /* how that interpreter's compileall would print */
 	bool multi;           /* more than one --python */
 	pyc_compileall_stats *st;
-	bool progress;        /* a progress line is on stderr */
-	double started, last_progress;
+	cli_progress progress;
+	char label[80];       /* "compile", or "compile cpython-312" with several --python */
+	double started;
 } render;
 
 static const char usage_text[] =
@@ -102,23 +104,15 @@ static double now_sec(void)
 
 static void progress_clear(render *rd)
 {
-	if (rd->progress) {
-		fputs("\r\033[K", stderr);
-		rd->progress = false;
-	}
+	cli_progress_clear(&rd->progress);
 }
 
+/* Sources done of those the walk has found so far (progress.h). */
 static void progress_tick(render *rd)
 {
-	if (!rd->ctx->stderr_tty || rd->opts->json || rd->opts->verbose || rd->opts->quiet)
-		return;
-	double t = now_sec();
-	if (t - rd->started < 0.5 || t - rd->last_progress < 0.1)
-		return;
-	rd->last_progress = t;
-	fprintf(stderr, "\r\033[Kpyc-tool compile: %zu compiled, %zu up to date, %zu failed",
-	        rd->st->compiled, rd->st->up_to_date, rd->st->failed);
-	rd->progress = true;
+	const pyc_compileall_stats *st = rd->st;
+	cli_progress_update(&rd->progress, st->compiled + st->up_to_date + st->failed + st->skipped,
+	                    st->found, st->walk_done, "files", NULL);
 }
 
 static void json_file(render *rd, const pyc_compileall_event *ev, const char *status)
@@ -535,6 +529,9 @@ static int compile_for(compile_opts *o, pyc_interp *in, const cli_ctx *ctx, bool
 	pyc_error err = { 0 };
 	pyc_compileall_stats st;
 	render rd = { .opts = o, .ctx = ctx, .multi = multi, .st = &st, .started = now_sec() };
+	snprintf(rd.label, sizeof(rd.label), "compile%s%s", multi ? " " : "",
+	         multi && in->cache_tag ? in->cache_tag : "");
+	cli_progress_init(&rd.progress, rd.label, ctx, !o->json && !o->verbose && !o->quiet);
 	int rc;
 	for (;;) {
 		memset(&st, 0, sizeof(st));

@@ -9,6 +9,7 @@
 #include "pyc/cache_path.h"
 #include "pyc/interp.h"
 #include "pyc/scan.h"
+#include "pyc/walk.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -27,13 +28,14 @@ struct status_opts {
 	const char **excludes;
 	size_t nexcludes;
 	unsigned threads;
-	bool all, json, quiet;
+	bool all, json, quiet, no_default_excludes;
 };
 
 struct status_counts {
 	size_t state[STATUS_NSTATES];
 	size_t temps, abandoned;   /* writers' temporary files (pyc/leftover.h) */
 	size_t errors;
+	size_t skipped;            /* environments not entered (default excludes) */
 };
 
 static const char status_usage[] =
@@ -50,6 +52,8 @@ static const char status_usage[] =
 	"                    or the interpreter's -O level with --python)\n"
 	"  --prefix DIR      pycache prefix (default: $PYTHONPYCACHEPREFIX)\n"
 	"  --exclude GLOB    skip matching files and directories (repeatable)\n"
+	"  --no-default-excludes  also enter virtual environments (pyvenv.cfg), conda\n"
+	"                    environments (conda-meta/), .tox, .nox and node_modules\n"
 	"  -j N              threads scanning subtrees (default: one per CPU, at most 8;\n"
 	"                    1 = none besides the main one)\n"
 	"  --all             list fresh caches too\n"
@@ -61,13 +65,14 @@ static const char status_usage[] =
 	"Exit status: 0 all fresh, 1 something is not fresh, 2 usage error, 3 a path is\n"
 	"missing or unreadable (or another runtime error).\n";
 
-enum { OPT_TAG = 256, OPT_PYTHON, OPT_PREFIX, OPT_EXCLUDE, OPT_ALL, OPT_JSON };
+enum { OPT_TAG = 256, OPT_PYTHON, OPT_PREFIX, OPT_EXCLUDE, OPT_ALL, OPT_JSON, OPT_NO_DEFAULT_EXCL };
 
 static const struct option status_long[] = {
 	{ "tag", required_argument, NULL, OPT_TAG },
 	{ "python", required_argument, NULL, OPT_PYTHON },
 	{ "prefix", required_argument, NULL, OPT_PREFIX },
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	{ "no-default-excludes", no_argument, NULL, OPT_NO_DEFAULT_EXCL },
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -88,6 +93,7 @@ static int parse_one(struct status_opts *o, int c, const char *arg)
 	case OPT_PREFIX: o->prefix = arg; break;
 	case OPT_ALL: case 'v': o->all = true; break;
 	case OPT_JSON: o->json = true; break;
+	case OPT_NO_DEFAULT_EXCL: o->no_default_excludes = true; break;
 	case 'q': o->quiet = true; break;
 	case OPT_EXCLUDE:
 		o->excludes[o->nexcludes++] = arg;
@@ -210,8 +216,8 @@ static void print_summary(const struct status_opts *o, const struct status_count
 		printf("{\"type\":\"summary\",\"caches\":%zu", caches);
 		for (int i = 0; i < STATUS_NSTATES; i++)
 			printf(",\"%s\":%zu", pyc_state_name((enum pyc_state)i), c->state[i]);
-		printf(",\"temps\":%zu,\"abandoned\":%zu,\"errors\":%zu}\n", c->temps,
-		       c->abandoned, c->errors);
+		printf(",\"temps\":%zu,\"abandoned\":%zu,\"errors\":%zu,\"skipped\":%zu}\n",
+		       c->temps, c->abandoned, c->errors, c->skipped);
 		return;
 	}
 	printf("%zu cache%s: %zu fresh", caches, caches == 1 ? "" : "s", c->state[PYC_STATE_FRESH]);
@@ -225,6 +231,7 @@ static void print_summary(const struct status_opts *o, const struct status_count
 		       c->abandoned);
 	if (c->errors)
 		printf("; %zu error%s", c->errors, c->errors == 1 ? "" : "s");
+	out_skipped(stdout, c->skipped);
 	putchar('\n');
 }
 
@@ -278,6 +285,7 @@ static int scan_root(const char *root, const pyc_scan_opts *so, const struct sta
 		else
 			human_record(r, st);
 	}
+	c->skipped += pyc_scan_skipped(s);
 	pyc_scan_free(s);
 	if (rc < 0) {
 		cli_error("out of memory");
@@ -295,6 +303,7 @@ static int resolve_target(pyc_scan_opts *so, const struct status_opts *o, pyc_in
 	so->excludes = o->excludes;
 	so->nexcludes = o->nexcludes;
 	so->threads = o->threads;
+	so->walk_flags = o->no_default_excludes ? 0u : PYC_WALK_SKIP_ENVS;
 	if (o->tag) {
 		so->target = true;
 		so->target_tag = o->tag;

@@ -4,6 +4,7 @@
 
 #include "pyc/buf.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -149,4 +150,11 @@ void out_bytes_human(char *buf, size_t cap, uint64_t n)
 		snprintf(buf, cap, "%llu B", (unsigned long long)n);
 	else
 		snprintf(buf, cap, "%.1f %s", v, units[u]);
+}
+
+void out_skipped(FILE *f, uint64_t n)
+{
+	if (n)
+		fprintf(f, "; skipped %" PRIu64 " environment director%s (--no-default-excludes)", n,
+		        n == 1 ? "y" : "ies");
 }

@@ -44,6 +44,10 @@ typedef struct out_style {
 } out_style;
 out_style out_style_for(bool color);
 
+/* The summary's note that status/clean passed over n environments (default excludes):
+ * "; skipped N environment directories (--no-default-excludes)"; nothing when n is 0. */
+void out_skipped(FILE *f, uint64_t n);
+
 /* Format n bytes as "1.2 MiB" style text into buf. */
 void out_bytes_human(char *buf, size_t cap, uint64_t n);
 

@@ -11,14 +11,15 @@ _pyc_tool_global_opts="-C -h --help -V --version"
 # Every command's (docs/cli.md, "Common options").
 _pyc_tool_common_opts="--color -V --version -h --help"
 
-_pyc_tool_opts_status="--tag --python -o --prefix --exclude -j --all -v --verbose --json -q --quiet
-	$_pyc_tool_common_opts"
+_pyc_tool_opts_status="--tag --python -o --prefix --exclude --no-default-excludes -j --all -v --verbose
+	--json -q --quiet $_pyc_tool_common_opts"
 _pyc_tool_opts_inspect="--json -q --quiet --prefix $_pyc_tool_common_opts"
 _pyc_tool_opts_compile="-l -r -f -q --quiet -v --verbose -b -d -s -p -x -i -j --workers
 	--invalidation-mode -o -e --hardlink-dupes --python -n --dry-run --json --timeout --no-cache
 	$_pyc_tool_common_opts"
 _pyc_tool_opts_clean="--stale --orphans --tag --keep-tag --python --legacy --sourceless --prefix
-	--exclude --cross-mounts -n --dry-run --json -v --verbose -q --quiet $_pyc_tool_common_opts"
+	--exclude --cross-mounts --no-default-excludes -n --dry-run --json -v --verbose -q --quiet
+	$_pyc_tool_common_opts"
 _pyc_tool_opts_ignore="--exclude-file --check -n --dry-run --untrack --json -q --quiet
 	$_pyc_tool_common_opts"
 _pyc_tool_opts_check="--staged --index --ignore-rule --json -q --quiet $_pyc_tool_common_opts"

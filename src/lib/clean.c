@@ -617,7 +617,8 @@ static int walk_root(struct clean_run *r, const char *root, bool mirror, const c
 		end_root(r);
 		return rc < 0 ? rc : failed(r, root, r->root_len, true);
 	}
-	unsigned flags = PYC_WALK_POSTORDER | (r->o->cross_mounts ? PYC_WALK_CROSS_MOUNTS : 0u);
+	unsigned flags = PYC_WALK_POSTORDER | (r->o->cross_mounts ? PYC_WALK_CROSS_MOUNTS : 0u) |
+	                 (r->o->skip_envs ? PYC_WALK_SKIP_ENVS : 0u);
 	rc = pyc_walker_new(&r->w, root, flags, &r->err);
 	if (rc < 0) {
 		end_root(r);
@@ -633,6 +634,7 @@ static int walk_root(struct clean_run *r, const char *root, bool mirror, const c
 		if (r->stop)
 			break;
 	}
+	r->t->skipped += pyc_walker_skipped(r->w);
 	end_root(r);
 	if (rc < 0)
 		return pyc_error_set(err, rc, r->err.sys_errno, "%s",

@@ -202,6 +202,8 @@ int pyc_compileall__consume(ca_run *r, pyc_ca_item *it)
 		pyc_compileall__emit(r, &ev);
 	}
 	if (rc == PYC_ENOMEM || !it->candidate) {
+		if (is_py_name(it->fullname))
+			r->st->skipped++;
 		pyc_compileall__item_free(it);
 		return rc == PYC_ENOMEM ? rc : 0;
 	}
@@ -228,6 +230,7 @@ static int process_file(ca_run *r, const char *fullname, const file_ctx *fc)
 	 * file: skip the rest early, this is most of a no-op run. */
 	if (!is_py_name(fullname) && !(fc->stripdir && r->in->minor >= 13))
 		return 0;
+	r->st->found += is_py_name(fullname);
 	pyc_ca_item *it = pyc_compileall__item_new(fullname);
 	if (!it || (fc->ddir && !(it->ddir = strdup(fc->ddir)))) {
 		pyc_compileall__item_free(it);
@@ -495,6 +498,7 @@ int pyc_compileall_run(const pyc_compileall_opts *o, const pyc_interp *interp,
 		rc = compile_sys_path(&r);
 	for (size_t i = 0; rc == 0 && i < o->npaths && !r.stop; i++)
 		rc = compile_dest(&r, o->paths[i]);
+	stats->walk_done = true;
 	int qrc = pyc_compileall__queue_finish(&r);
 	if (rc == 0)
 		rc = qrc;

@@ -373,6 +373,7 @@ int pyc_scan__open_walker(pyc_scan *s, const char *root)
 int pyc_scan__end_of_walk(pyc_scan *s)
 {
 	bool was_tree = s->phase == PHASE_TREE;
+	pyc_scan__add_skipped(s, pyc_walker_skipped(s->w));
 	pyc_walker_free(s->w);
 	s->w = NULL;
 	s->phase = PHASE_DONE;

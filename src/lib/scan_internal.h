@@ -52,6 +52,7 @@ struct pyc_scan {
 	char optbuf[32];
 	pyc_scan_record rec;
 	pyc_error err;
+	size_t skipped;               /* environments skipped by this scan's own walks */
 };
 
 int pyc_scan__open_walker(pyc_scan *s, const char *root);
@@ -79,6 +80,9 @@ int pyc_scan__par_next(pyc_scan *s, const pyc_scan_record **out);
 int pyc_scan__par_child(pyc_scan *s, void *cookie);
 /* In a sub-scan: hand a subtree over if a worker is idle. 0 or PYC_ENOMEM. */
 int pyc_scan__par_offer(pyc_scan *s);
+/* Count n directories skipped by a walk of s: in s, or for a sub-scan in its top scan
+ * (from any thread). */
+void pyc_scan__add_skipped(pyc_scan *s, size_t n);
 /* Tests, before the first pyc_scan_next(): small buffers and task limits, so that every
  * waiting path runs; reader_first makes the reader start every task it reaches queued. */
 struct scan_par_tuning {

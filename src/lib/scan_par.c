@@ -97,6 +97,7 @@ struct scan_par {
 	atomic_uint idle;              /* workers waiting for a task */
 	atomic_uint queued;
 	atomic_uint ntasks;            /* live tasks */
+	atomic_size_t skipped;         /* environments the tasks' walks skipped */
 	atomic_bool quit;
 	size_t chunk_bytes, task_cap;
 	unsigned max_tasks;
@@ -597,6 +598,7 @@ int pyc_scan__par_start(pyc_scan *s)
 	atomic_init(&p->idle, 0);
 	atomic_init(&p->queued, 0);
 	atomic_init(&p->ntasks, 0);
+	atomic_init(&p->skipped, 0);
 	atomic_init(&p->quit, false);
 	p->chunk_bytes = PAR_CHUNK_BYTES;
 	p->task_cap = PAR_TASK_CAP;
@@ -622,6 +624,21 @@ void pyc_scan__par_tune(pyc_scan *s, const struct scan_par_tuning *t)
 	p->task_cap = t->task_cap_bytes;
 	p->max_tasks = t->max_tasks;
 	p->reader_first = t->reader_first;
+}
+
+void pyc_scan__add_skipped(pyc_scan *s, size_t n)
+{
+	if (s->task)
+		atomic_fetch_add_explicit(&s->task->par->skipped, n, memory_order_relaxed);
+	else
+		s->skipped += n;
+}
+
+/* A task's count is added before its last records are published, under p->mu, so the
+ * reader sees every count once it has read every record. */
+size_t pyc_scan_skipped(const pyc_scan *s)
+{
+	return s->skipped + (s->par ? atomic_load(&s->par->skipped) : 0);
 }
 
 void pyc_scan__par_counts(const pyc_scan *s, unsigned *tasks, unsigned *ran_inline)

@@ -87,6 +87,7 @@ struct pyc_walker {
 	bool skippable;          /* the last entry was a DIR whose frame is on top */
 	struct exclude *excl;
 	size_t nexcl;
+	size_t skipped;          /* environments passed over (PYC_WALK_SKIP_ENVS) */
 	pyc_buf path;
 	char *dents;             /* getdents64 buffer */
 	pyc_walk_entry cur;
@@ -250,6 +251,50 @@ static unsigned char mode_to_dtype(mode_t m)
 	return DT_FIFO; /* any other kind: reported as OTHER */
 }
 
+/* Tool directories that hold environments or other projects' trees, not this one's. */
+static bool is_tool_dir(const char *n)
+{
+	return strcmp(n, ".tox") == 0 || strcmp(n, ".nox") == 0 || strcmp(n, "node_modules") == 0;
+}
+
+static const struct walk_name *frame_find(const struct frame *f, const char *name)
+{
+	struct walk_name key = { .name = name };
+	if (f->n == 0)
+		return NULL;
+	return bsearch(&key, f->ents, f->n, sizeof(*f->ents), name_cmp);
+}
+
+/* The d_type of `name` in frame f, asking the file system when the listing did not say. */
+static unsigned char frame_type(const struct frame *f, const struct walk_name *e)
+{
+	struct stat st;
+	if (e->type != DT_UNKNOWN)
+		return e->type;
+	return fstatat(f->fd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? mode_to_dtype(st.st_mode)
+	                                                              : DT_UNKNOWN;
+}
+
+/* A virtual environment (PEP 405's pyvenv.cfg, anything but a directory) or a conda one
+ * (a conda-meta directory), judged from the sorted listing: O(log n) comparisons, no
+ * system call. Symlinks are not followed, as fd_is_env() does not follow them either. */
+static bool frame_is_env(const struct frame *f)
+{
+	const struct walk_name *e = frame_find(f, "pyvenv.cfg");
+	if (e && frame_type(f, e) != DT_DIR)
+		return true;
+	e = frame_find(f, "conda-meta");
+	return e && frame_type(f, e) == DT_DIR;
+}
+
+/* The same answer for a directory not listed yet (pyc_walk__split): two fstatat calls. */
+static bool fd_is_env(int fd)
+{
+	struct stat st;
+	return (fstatat(fd, "pyvenv.cfg", &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) ||
+	       (fstatat(fd, "conda-meta", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode));
+}
+
 static enum pyc_walk_kind dtype_kind(unsigned char t)
 {
 	switch (t) {
@@ -389,6 +434,11 @@ static int report_dir(pyc_walker *w, size_t depth, int fd, const struct stat *st
 		return rc;
 	if (rc < 0)
 		return emit_error(w, -rc, out);
+	if (depth > 0 && !mount && (w->flags & PYC_WALK_SKIP_ENVS) && frame_is_env(&w->frames[depth])) {
+		frame_pop(w);
+		w->skipped++;
+		return 0;
+	}
 	w->cur.kind = PYC_WALK_DIR;
 	w->cur.fd = fd;
 	w->cur.is_mount_point = mount;
@@ -447,6 +497,10 @@ static int visit(pyc_walker *w, size_t t, const struct walk_name *e, const pyc_w
 	if (type != WALK_DT_DELEGATED && w->nexcl &&
 	    is_excluded(w, w->path.ptr + w->rel_off, e->name, type == DT_DIR))
 		return 0;
+	if (type == DT_DIR && (w->flags & PYC_WALK_SKIP_ENVS) && is_tool_dir(e->name)) {
+		w->skipped++;
+		return 0;
+	}
 
 	w->cur = (pyc_walk_entry){.path = w->path.ptr, .path_len = w->path.len,
 	                          .name = w->path.ptr + name_off, .dirfd = pfd, .fd = -1,
@@ -556,6 +610,11 @@ void pyc_walker_skip(pyc_walker *w)
 	f->next = f->n;
 	f->post = false;
 	w->skippable = false;
+}
+
+size_t pyc_walker_skipped(const pyc_walker *w)
+{
+	return w ? w->skipped : 0;
 }
 
 int pyc_walker_dirfd_at(const pyc_walker *w, unsigned depth)
@@ -719,8 +778,10 @@ static int hand_over(pyc_walker *w, size_t t, struct walk_name *e, const pyc_buf
 	if (fd < 0)
 		return 0;
 	struct stat st;
+	/* An environment is left to w, which skips and counts it when it gets there. */
 	if (fstat(fd, &st) < 0 || is_ancestor(w, &st) ||
-	    (st.st_dev != w->root_dev && !(w->flags & PYC_WALK_CROSS_MOUNTS))) {
+	    (st.st_dev != w->root_dev && !(w->flags & PYC_WALK_CROSS_MOUNTS)) ||
+	    ((w->flags & PYC_WALK_SKIP_ENVS) && fd_is_env(fd))) {
 		close(fd);
 		return 0;
 	}
@@ -768,7 +829,8 @@ int pyc_walk__split(pyc_walker *w, walk_split_filter accept, void *ctx, void *co
 			continue;
 		for (f->split_next = split_cursor(f); f->split_next < f->n && rc == 0;) {
 			struct walk_name *e = &f->ents[f->split_next++];
-			if (e->type != DT_DIR || (!(w->flags & PYC_WALK_KEEP_VCS) && is_vcs_dir(e->name)))
+			if (e->type != DT_DIR || (!(w->flags & PYC_WALK_KEEP_VCS) && is_vcs_dir(e->name)) ||
+			    ((w->flags & PYC_WALK_SKIP_ENVS) && is_tool_dir(e->name)))
 				continue;
 			if ((rc = entry_path(w, t, e, &path)) < 0)
 				break;

@@ -200,6 +200,39 @@ def interpreters(min_version=(2, 7), max_version=(3, 99)):
     return [i for i in _cache if min_version <= i.version[:2] <= max_version]
 
 
+def make_env_project(root, interp):
+    """A project beside the environments `status` and `clean` skip by default, every source
+    compiled by interp's compileall (which enters them all). .venv is a real virtual
+    environment (interp -m venv); the others are their marks: conda-meta/, .tox, .nox,
+    node_modules; .git is VCS metadata; Lib/venv is a package named venv. Returns (own,
+    envs, vcs): the sets of cache paths relative to root, found on the file system, of
+    the project itself, of the 5 skipped directories, and of .git."""
+    r = interp.run(["-m", "venv", "--without-pip", os.path.join(root, ".venv")])
+    if r.returncode != 0:
+        raise SkipCase("%s -m venv failed: %s" % (interp.short, r.stderr.strip()[-200:]))
+    site = glob.glob(os.path.join(root, ".venv", "lib", "python*", "site-packages"))
+    assert len(site) == 1, site
+    files = ["pkg/__init__.py", "pkg/a.py", "pkg/sub/b.py", "Lib/venv/__init__.py",
+             os.path.relpath(os.path.join(site[0], "dep", "__init__.py"), root),
+             "envs/conda1/conda-meta/history", "envs/conda1/lib/c.py", ".tox/py3/t.py",
+             ".nox/n/n.py", "node_modules/gyp/gyp.py", ".git/hooks/h.py"]
+    for f in files:
+        os.makedirs(os.path.dirname(os.path.join(root, f)), exist_ok=True)
+        with open(os.path.join(root, f), "w") as fh:
+            fh.write("x = 1\n")
+    r = interp.run(["-m", "compileall", "-q", root], env=clean_env())
+    assert r.returncode == 0, r.stdout + r.stderr
+    own, envs, vcs = set(), set(), set()
+    for d, _, names in os.walk(root):
+        for n in names:
+            if n.endswith(".pyc"):
+                rel = os.path.relpath(os.path.join(d, n), root)
+                top = rel.split(os.sep)[0]
+                (vcs if top == ".git" else own if top in ("pkg", "Lib") else envs).add(rel)
+    assert len(own) == 4 and len(envs) == 5 and len(vcs) == 1, (own, envs, vcs)
+    return own, envs, vcs
+
+
 def run_tool(args, cwd=None, env=None, input=None, check_rc=None):
     """Run pyc-tool; returns CompletedProcess with bytes stdout/stderr."""
     if not TOOL:

@@ -519,6 +519,38 @@ def case_usage(suite):
     assert r.returncode == 3 and b"does-not-exist" in r.stderr, r.stderr
 
 
+def case_default_excludes(suite, interps):
+    interp = [i for i in interps if i.version >= (3, 3)][-1]
+    root = os.path.join(suite.tmp, "envs")
+    own, envs, vcs = E.make_env_project(root, interp)
+
+    def pycs():
+        return {os.path.relpath(os.path.join(d, n), root)
+                for d, _, ns in os.walk(root) for n in ns if n.endswith(".pyc")}
+
+    def summary(r):
+        objs = [json.loads(l) for l in r.stdout.decode("utf-8").splitlines()]
+        assert objs[-1]["type"] == "summary", objs
+        return {o["path"] for o in objs[:-1] if o["kind"] == "file"}, objs[-1]
+
+    # An environment named as a PATH is cleaned (dry run), whatever it holds.
+    r = E.run_tool(["clean", "-n", "--json", "node_modules"], cwd=root, check_rc=0)
+    assert summary(r)[0] == {p for p in envs if p.startswith("node_modules")}, r.stdout
+    r = E.run_tool(["clean", "-n"], cwd=root, check_rc=0)
+    assert r.stdout.decode().splitlines()[-1].endswith(
+        "; skipped 5 environment directories (--no-default-excludes)"), r.stdout
+    r = E.run_tool(["clean", "--json"], cwd=root, check_rc=0)
+    files, s = summary(r)
+    assert {os.path.normpath(f) for f in files} == own and s["skipped"] == 5, (files, s)
+    assert pycs() == envs | vcs, sorted(pycs() ^ (envs | vcs))
+    # The flag takes the environments too; VCS metadata is never entered.
+    r = E.run_tool(["clean", "--json", "--no-default-excludes"], cwd=root, check_rc=0)
+    files, s = summary(r)
+    assert {os.path.normpath(f) for f in files} == envs and s["skipped"] == 0, (files, s)
+    assert pycs() == vcs, pycs()
+    assert os.path.exists(os.path.join(root, ".venv", "pyvenv.cfg"))
+
+
 def main():
     suite = E.Suite("clean")
     interps = E.interpreters()
@@ -543,6 +575,8 @@ def main():
         ("other file systems: not entered unless --cross-mounts", case_mounts, suite, tbase,
          interps),
         ("usage errors and missing paths", case_usage, suite),
+        ("environments are skipped and counted unless named or --no-default-excludes",
+         case_default_excludes, suite, interps),
     ])
     suite.finish()
 

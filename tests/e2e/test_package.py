@@ -4,10 +4,12 @@ The package must hold the binary, pyc-tool(1) and a pyc-tool-<command>(1) page f
 command `pyc-tool --help` lists, the bash, zsh and fish completions, and the licence;
 its Depends must name the packages of the shared libraries the binary loads (ldd, then
 dpkg -S: the oracle for dpkg-shlibdeps); extracted, the binary must run and say what the
-built one says, the pages must render and the bash completion must complete.
+built one says, the pages must be gzipped (`gzip -9n`, Debian policy 12.1) and render
+without warnings (groff -ww, man --warnings -l) and the bash completion must complete.
 Skipped without cpack, dpkg-deb or dpkg-shlibdeps (package dpkg-dev).
 """
 import glob
+import gzip
 import os
 import re
 import shutil
@@ -74,14 +76,18 @@ def main():
         assert want and want <= depends, "Depends %s lacks %s" % (depends, want - depends)
 
     listing = set(re.findall(r" \./(\S+)$", run(["dpkg-deb", "-c", deb]), re.M))
-    want = {"usr/bin/pyc-tool", "usr/share/man/man1/pyc-tool.1",
+    want = {"usr/bin/pyc-tool", "usr/share/man/man1/pyc-tool.1.gz",
             "usr/share/bash-completion/completions/pyc-tool",
             "usr/share/zsh/vendor-completions/_pyc-tool",
             "usr/share/fish/vendor_completions.d/pyc-tool.fish",
             "usr/share/doc/pyc-tool/LICENSE", "usr/share/doc/pyc-tool/README.md"}
-    want |= {"usr/share/man/man1/pyc-tool-%s.1" % c for c in cs.commands()}
+    want |= {"usr/share/man/man1/pyc-tool-%s.1.gz" % c for c in cs.commands()}
     with suite.case("dpkg-deb -c: binary, man pages, completions, licence"):
         assert want <= listing, "missing %s" % sorted(want - listing)
+    with suite.case("man pages only gzipped (Debian policy 12.1)"):
+        pages = [p for p in listing if p.startswith("usr/share/man/")
+                 and not p.endswith("/")]
+        assert pages and all(p.endswith(".1.gz") for p in pages), sorted(pages)
     with suite.case("everything under /usr"):
         assert all(p.startswith("usr/") for p in listing if not p.endswith("/")), listing
 
@@ -100,11 +106,26 @@ def main():
         got = subprocess.run([exe, "status", os.path.dirname(tree)], capture_output=True,
                              text=True, env=pyc_e2e.clean_env(NO_COLOR="1"))
         assert got.returncode == 1 and "orphan" in got.stdout, (got.stdout, got.stderr)
-    with suite.case("the extracted man pages render"):
-        for page in sorted(glob.glob(os.path.join(root, "usr/share/man/man1/*.1"))):
-            r = subprocess.run(["groff", "-ww", "-z", "-man", "-Tutf8", page],
-                               capture_output=True, text=True)
+    with suite.case("the extracted man pages are gzip -9n and render without warnings"):
+        pages = sorted(glob.glob(os.path.join(root, "usr/share/man/man1/*.1.gz")))
+        assert len(pages) == len(cs.commands()) + 1, pages
+        for page in pages:
+            with open(page, "rb") as f:
+                head = f.read(10)
+            # RFC 1952: magic, deflate, no FNAME flag and MTIME 0 (-n), XFL 2 (-9).
+            assert head[:3] == b"\x1f\x8b\x08" and not head[3] & 0x08, (page, head)
+            assert head[4:8] == b"\0\0\0\0" and head[8] == 2, (page, head)
+            roff = gzip.decompress(open(page, "rb").read())
+            r = subprocess.run(["groff", "-ww", "-z", "-man", "-Tutf8"], input=roff,
+                               capture_output=True)
             assert r.returncode == 0 and not r.stderr, (page, r.stderr)
+            if shutil.which("man"):
+                r = subprocess.run(["man", "--warnings", "-l", page], capture_output=True,
+                                   text=True, env=dict(os.environ, MANPAGER="cat",
+                                                       MANWIDTH="80", LC_ALL="C.UTF-8"))
+                title = os.path.basename(page)[:-len(".1.gz")].upper()
+                assert r.returncode == 0 and not r.stderr, (page, r.stderr)
+                assert r.stdout.startswith(title + "("), (page, r.stdout[:200])
     with suite.case("cmake --install elsewhere: zsh's site-functions, the rest alike"):
         prefix = os.path.join(suite.tmp, "local")
         run([os.environ.get("PYC_CMAKE") or "cmake", "--install", BUILD_DIR, "--prefix", prefix])

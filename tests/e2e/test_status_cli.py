@@ -18,7 +18,7 @@ T0 = 1600000000
 CACHE_KEYS = {"type", "path", "source", "tag", "opt", "kind", "state", "reason", "magic",
               "version", "mode", "unchecked"}
 SUMMARY_KEYS = {"type", "caches", "fresh", "stale", "orphan", "sourceless", "corrupt",
-                "missing", "temps", "abandoned", "errors"}
+                "missing", "temps", "abandoned", "errors", "skipped"}
 
 
 def py3():
@@ -309,6 +309,38 @@ def case_unreadable_dir(suite):
     assert out[-1] == "2 caches: 1 fresh, 1 stale; 1 error", out
 
 
+def case_default_excludes(suite):
+    interp = py3()
+    root = os.path.join(suite.tmp, "envs")
+    own, envs, vcs = pyc_e2e.make_env_project(root, interp)
+
+    def listed(args, cwd=root):
+        r = run_tool(["status", "--json", "--all", "-j", "4"] + args, cwd=cwd, check_rc=0)
+        recs, summary = records(r.stdout)
+        return {os.path.normpath(x["path"]) for x in recs}, summary
+
+    got, summary = listed([])
+    assert got == own, sorted(got ^ own)
+    assert summary["caches"] == len(own) and summary["skipped"] == len(envs), summary
+    # -j 1 walks alone, -j 4 splits subtrees among threads: the same answer.
+    assert listed(["-j", "1"]) == (got, summary)
+    text = run_tool(["status", "--all"], cwd=root, check_rc=0).stdout.decode()
+    assert text.splitlines()[-1] == ("4 caches: 4 fresh; skipped 5 environment directories "
+                                     "(--no-default-excludes)"), text
+    # The flag brings them in; VCS metadata stays out either way.
+    got, summary = listed(["--no-default-excludes"])
+    assert got == own | envs, sorted(got ^ (own | envs))
+    assert summary["skipped"] == 0, summary
+    text = run_tool(["status", "--no-default-excludes"], cwd=root, check_rc=0).stdout.decode()
+    assert text == "9 caches: 9 fresh\n", text
+    # An environment named as a root is scanned; so is one named beside the project.
+    got, summary = listed([".venv", "node_modules"])
+    want = {p for p in envs if p.startswith((".venv", "node_modules"))}
+    assert got == want and len(want) == 2 and summary["skipped"] == 0, (got, summary)
+    got, summary = listed(["."], cwd=os.path.join(root, ".venv"))
+    assert len(got) == 1 and summary["skipped"] == 0, (got, summary)
+
+
 def main():
     suite = pyc_e2e.Suite("status_cli")
     if not pyc_e2e.TOOL:
@@ -323,7 +355,9 @@ def main():
                      ("a file operand that is not a cache is refused", case_not_a_cache),
                      ("pycache prefix trees (environment and --prefix)", case_prefix),
                      ("legacy, sourceless, bad-name and foreign caches", case_legacy),
-                     ("an unreadable directory is named and gives exit 3", case_unreadable_dir)]:
+                     ("an unreadable directory is named and gives exit 3", case_unreadable_dir),
+                     ("environments are skipped and counted unless named or "
+                      "--no-default-excludes", case_default_excludes)]:
         with suite.case(name):
             fn(suite)
     suite.finish()

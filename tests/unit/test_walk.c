@@ -274,6 +274,95 @@ static void test_vcs_dirs_skipped(void **state)
 	free(d);
 }
 
+/* The tree of test_env_dirs_skipped: sources, environments and look-alikes. */
+static void make_env_tree(const char *d)
+{
+	static const char *const files[] = {
+		"pkg/a.py", ".venv/pyvenv.cfg", ".venv/lib/site.py", "venv/pyvenv.cfg", "venv/x.py",
+		"conda/conda-meta/history", "conda/lib/c.py", ".tox/py312/t.py", ".nox/n.py",
+		"node_modules/m/m.py", "Lib/venv/__init__.py", "cfgdir/pyvenv.cfg/x.py",
+		"notconda/conda-meta", "pkg/deep/.env/pyvenv.cfg", "pkg/deep/.env/e.py",
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		tu_write_str(d, files[i], "");
+	/* A pyvenv.cfg symlink is not followed, even to a directory: an environment. */
+	mkdir_at(d, "lnk");
+	symlink_at("../cfgdir/pyvenv.cfg", d, "lnk/pyvenv.cfg");
+}
+
+static size_t split_skipped;   /* what the split-off walkers of split_walk() skipped */
+static void split_walk(struct walk_log *log, pyc_walker *w, size_t root_len, unsigned depth0,
+                       int *splits, int *asked);
+
+/*
+ * Environments (pyvenv.cfg, conda-meta/) and tool directories are skipped and counted
+ * with PYC_WALK_SKIP_ENVS, by content and not by name (CPython's own Lib/venv is a
+ * package); never the root; a look-alike (pyvenv.cfg a directory, conda-meta a file) is
+ * walked.
+ */
+static void test_env_dirs_skipped(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	make_env_tree(d);
+	struct walk_log log = {PYC_BUF_INIT, 0, 0};
+	pyc_walker *w;
+	pyc_error err = {0};
+	assert_int_equal(pyc_walker_new(&w, d, PYC_WALK_SKIP_ENVS, &err), 0);
+	const pyc_walk_entry *e;
+	int rc;
+	while ((rc = pyc_walker_next(w, &e)) > 0)
+		log_entry(&log, e, strlen(d));
+	assert_int_equal(rc, 0);
+	assert_string_equal(pyc_buf_cstr(&log.text), "d 0 .\n"
+	                                              "d 1 Lib\n"
+	                                              "d 2 Lib/venv\n"
+	                                              "f 3 Lib/venv/__init__.py\n"
+	                                              "d 1 cfgdir\n"
+	                                              "d 2 cfgdir/pyvenv.cfg\n"
+	                                              "f 3 cfgdir/pyvenv.cfg/x.py\n"
+	                                              "d 1 notconda\n"
+	                                              "f 2 notconda/conda-meta\n"
+	                                              "d 1 pkg\n"
+	                                              "f 2 pkg/a.py\n"
+	                                              "d 2 pkg/deep\n");
+	/* .nox .tox .venv conda lnk node_modules venv pkg/deep/.env */
+	assert_int_equal(pyc_walker_skipped(w), 8);
+	pyc_walker_free(w);
+	log_dispose(&log);
+
+	/* Without the flag everything is walked and nothing counted. */
+	char *all = walk_text(d, 0, NULL);
+	assert_non_null(strstr(all, "f 3 .venv/lib/site.py\n"));
+	assert_non_null(strstr(all, "f 3 node_modules/m/m.py\n"));
+	assert_non_null(strstr(all, "f 4 pkg/deep/.env/e.py\n"));
+	free(all);
+
+	/* An environment named as the root is walked. */
+	char *root = walk_text(tu_path(d, ".venv"), PYC_WALK_SKIP_ENVS, NULL);
+	assert_string_equal(root, "d 0 .\n"
+	                          "d 1 lib\n"
+	                          "f 2 lib/site.py\n"
+	                          "f 1 pyvenv.cfg\n");
+	free(root);
+
+	/* Split at every directory: the same entries, and the same count over all walkers. */
+	char *plain = walk_text(d, PYC_WALK_SKIP_ENVS, NULL);
+	struct walk_log slog = {PYC_BUF_INIT, 0, 0};
+	assert_int_equal(pyc_walker_new(&w, d, PYC_WALK_SKIP_ENVS, &err), 0);
+	int splits = 0, asked = 0;
+	split_skipped = 0;
+	split_walk(&slog, w, strlen(d), 0, &splits, &asked);
+	assert_string_equal(pyc_buf_cstr(&slog.text), plain);
+	assert_true(splits >= 3);
+	assert_int_equal(pyc_walker_skipped(w) + split_skipped, 8);
+	pyc_walker_free(w);
+	log_dispose(&slog);
+	free(plain);
+	tu_rm_rf(d);
+	free(d);
+}
+
 static void test_exclude_globs(void **state)
 {
 	(void)state;
@@ -677,6 +766,7 @@ static void split_walk(struct walk_log *log, pyc_walker *w, size_t root_len, uns
 			assert_int_equal(e->fd, -1);
 			pyc_walker_skip(w);   /* a no-op: it was never entered */
 			split_walk(log, slot->child, root_len, depth0 + e->depth, splits, asked);
+			split_skipped += pyc_walker_skipped(slot->child);
 			pyc_walker_free(slot->child);
 			free(slot);
 			continue;
@@ -880,6 +970,7 @@ int main(void)
 		cmocka_unit_test(test_symlinks_never_followed),
 		cmocka_unit_test(test_vcs_dirs_skipped),
 		cmocka_unit_test(test_exclude_globs),
+		cmocka_unit_test(test_env_dirs_skipped),
 		cmocka_unit_test(test_skip_prunes),
 		cmocka_unit_test(test_file_and_missing_roots),
 		cmocka_unit_test(test_relative_roots),
