@@ -7,8 +7,9 @@ odd names, modes, mtimes, symlinks, deep directories) and W/multi (larger module
 them every file whose opt-1/opt-2 pyc once differed when several levels were compiled in
 one run; compiled by the default, multi-level and -b sets only, to keep the others cheap).
 For each option set, `pythonX.Y -m compileall OPTIONS` runs on a pristine copy of W, W is
-moved aside, the pristine copy is restored AT THE SAME PATH (co_filename embeds it), and
-`pyc-tool compile --python pythonX.Y OPTIONS` runs there. Both get PYTHONHASHSEED=0, no
+moved aside, a second pristine copy is moved in AT THE SAME PATH (co_filename embeds it), and
+`pyc-tool compile --python pythonX.Y OPTIONS` runs there (the two copies are then put back
+as built, in place: Image.reset). Both get PYTHONHASHSEED=0, no
 PYTHONDONTWRITEBYTECODE, umask 022, and the set's environment (some run under LC_ALL=C,
 C.UTF-8 and a Latin-1 locale). Then the two areas must hold the same entries with the same
 types and modes, the same hard-link structure, the same exit status, and the same .pyc
