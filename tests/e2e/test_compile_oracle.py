@@ -7,8 +7,9 @@ odd names, modes, mtimes, symlinks, deep directories) and W/multi (larger module
 them every file whose opt-1/opt-2 pyc once differed when several levels were compiled in
 one run; compiled by the default, multi-level and -b sets only, to keep the others cheap).
 For each option set, `pythonX.Y -m compileall OPTIONS` runs on a pristine copy of W, W is
-moved aside, the pristine copy is restored AT THE SAME PATH (co_filename embeds it), and
-`pyc-tool compile --python pythonX.Y OPTIONS` runs there. Both get PYTHONHASHSEED=0, no
+moved aside, a second pristine copy is moved in AT THE SAME PATH (co_filename embeds it), and
+`pyc-tool compile --python pythonX.Y OPTIONS` runs there (the two copies are then put back
+as built, in place: Image.reset). Both get PYTHONHASHSEED=0, no
 PYTHONDONTWRITEBYTECODE, umask 022, and the set's environment (some run under LC_ALL=C,
 C.UTF-8 and a Latin-1 locale). Then the two areas must hold the same entries with the same
 types and modes, the same hard-link structure, the same exit status, and the same .pyc
@@ -105,14 +106,14 @@ DEEP = 11       # deeper than compileall's old default recursion limit of 10 (3.
 
 
 # Where a version's time goes (printed after it): compileall, pyc-tool, copies, comparisons,
-# wall-clock seconds and the CPU seconds of the processes they ran.
+# wall-clock seconds and CPU seconds (this script's and those of the processes it ran).
 TIMES = {}
 CPU = {}
 
 
 def child_cpu():
     t = os.times()
-    return t[2] + t[3]
+    return t[0] + t[1] + t[2] + t[3]
 
 
 class timed:
@@ -145,6 +146,66 @@ def remove_areas(*dirs):
         for d in dirs:
             if os.path.lexists(d):
                 shutil.rmtree(d)
+
+
+class Image:
+    """What a work area holds as built, in memory, to put an area back as it was in place
+    of a fresh copy per run: most of it is sources that neither tool writes, and copying
+    them twice per option set cost a third of the time. An entry is kept when its kind,
+    mode, owner, link count, size, mtime and bytes (or link target) are as built;
+    anything else a run added or changed is removed, and what is missing is copied back
+    from the pristine copy."""
+
+    def __init__(self, pristine):
+        self.pristine = pristine
+        self.mode = stat.S_IMODE(os.lstat(pristine).st_mode)
+        self.entries = {}
+        for dirpath, dirs, files in os.walk(pristine):
+            for name in dirs + files:
+                path = os.path.join(dirpath, name)
+                self.entries[os.path.relpath(path, pristine)] = self.entry(path)
+
+    @staticmethod
+    def entry(path):
+        st = os.lstat(path)
+        kind = stat.S_IFMT(st.st_mode)
+        meta = (kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+        if stat.S_ISDIR(st.st_mode):
+            return meta                 # its size, links and mtime follow its entries
+        if stat.S_ISLNK(st.st_mode):
+            return (kind, os.readlink(path))
+        meta += (st.st_nlink, st.st_size, st.st_mtime_ns)
+        return meta + (read(path),) if stat.S_ISREG(st.st_mode) else meta
+
+    def reset(self, root):
+        """Make the tree at root what the pristine copy is, touching only what differs."""
+        kept = set()
+        os.chmod(root, self.mode)
+        for dirpath, dirs, files in os.walk(root):
+            for name in sorted(dirs + files):
+                path = os.path.join(dirpath, name)
+                rel = os.path.relpath(path, root)
+                if self.entries.get(rel) == self.entry(path):
+                    kept.add(rel)
+                    continue
+                if name in dirs:
+                    dirs.remove(name)
+                    if not os.path.islink(path):
+                        shutil.rmtree(path)
+                        continue
+                os.unlink(path)
+        for rel in sorted(set(self.entries) - kept):    # a directory before its entries
+            src, dst = os.path.join(self.pristine, rel), os.path.join(root, rel)
+            if self.entries[rel][0] == stat.S_IFDIR:
+                os.mkdir(dst)
+                shutil.copystat(src, dst)
+            elif self.entries[rel][0] == stat.S_IFLNK:
+                os.symlink(os.readlink(src), dst)
+            elif self.entries[rel][0] == stat.S_IFIFO:
+                os.mkfifo(dst)
+                shutil.copystat(src, dst)
+            else:
+                shutil.copy2(src, dst)
 
 
 def stdlib_dir(interp):
@@ -385,16 +446,30 @@ class Area:
         self.tree = os.path.join(self.work, "tree")
         self.pristine = os.path.join(vdir, "pristine")
         self.oracle = os.path.join(vdir, "w.compileall")
+        self.spare = os.path.join(vdir, "w.spare")
         self.compared = 0               # pycs in the last comparison
         (build or build_area)(interp, self.work)
         copy_area(self.work, self.pristine)
+        copy_area(self.work, self.spare)
+        with timed("copies"):
+            self.image = Image(self.pristine)
         entries = snapshot(self.pristine)[0]
         self.before = dict((r, e[2]) for r, e in entries.items()
                            if r.endswith(".pyc") and e[0] == "file")
 
     def restore(self):
-        remove_areas(self.work, self.oracle)
-        copy_area(self.pristine, self.work)
+        """W and the spare area as built. Two areas take turns: W for compileall, moved
+        aside to W.compileall, then the spare one moved to W for pyc-tool."""
+        with timed("copies"):
+            if os.path.exists(self.oracle):
+                os.rename(self.oracle, self.spare)
+            self.image.reset(self.work)
+            self.image.reset(self.spare)
+
+    def aside(self):
+        """W (compileall's run) to W.compileall, and the spare area, as built, to W."""
+        os.rename(self.work, self.oracle)
+        os.rename(self.spare, self.work)
 
     def expand(self, items):
         return [x.replace("{tree}", self.tree).replace("{work}", self.work) for x in items]
@@ -425,8 +500,7 @@ class Area:
         ro = ro1 = self.run_compileall(opts, env, stdin)
         if twice:                           # compare the first runs and the reruns
             ro = self.run_compileall(opts, env, stdin)
-        os.rename(self.work, self.oracle)
-        self.restore_work_only()
+        self.aside()
         rt = rt1 = self.run_tool(list(tool_extra) + opts, env, stdin)
         if twice:
             rt = self.run_tool(list(tool_extra) + opts, env, stdin)
@@ -458,9 +532,6 @@ class Area:
             raise AssertionError("compileall wrote no .pyc at all: the case checks nothing\n"
                                  + transcript(ro, rt))
         return digest
-
-    def restore_work_only(self):
-        copy_area(self.pristine, self.work)
 
 
 SUMMARY = re.compile(rb"^compiled \d+, up to date \d+, failed \d+ in ")
@@ -745,8 +816,7 @@ def run_multi(suite, interps):
         env = clean_env()
         area.restore()
         ro = [area.run_compileall([area.tree], env, None, exe=i.exe) for i in interps]
-        os.rename(area.work, area.oracle)
-        area.restore_work_only()
+        area.aside()
         args = ["compile"]
         for i in interps:
             args += ["--python", i.exe]
