@@ -41,17 +41,17 @@ struct pyc_ca_failcache {
 
 static const uint8_t fc_sipkey[16] = "pyc-tool-fails-1";
 
-uint64_t pyc_compileall__failcache_key(const ca_run *r, const char *dfile, const uint8_t *src,
-                              size_t len)
+uint64_t pyc_compileall__failcache_key(const ca_cfg *c, const char *dfile, const uint8_t *src,
+                                       size_t len)
 {
 	pyc_siphash_state s;
-	const pyc_interp *in = r->in;
+	const pyc_interp *in = c->in;
 	pyc_buf head = PYC_BUF_INIT;
 	pyc_buf_printf(&head, "%s|%d.%d.%d|%u|%s|%s|", in->executable ? in->executable : in->exe,
 	               in->major, in->minor, in->micro, (unsigned)in->magic,
 	               in->fs_encoding ? in->fs_encoding : "", dfile);
-	for (size_t i = 0; i < r->nlevels; i++)
-		pyc_buf_printf(&head, "%d,", r->levels[i]);
+	for (size_t i = 0; i < c->nlevels; i++)
+		pyc_buf_printf(&head, "%d,", c->levels[i]);
 	pyc_siphash_init(&s, 1, 3, fc_sipkey);
 	pyc_siphash_update(&s, head.ptr, head.len + 1);
 	pyc_siphash_update(&s, src, len);
