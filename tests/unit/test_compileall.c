@@ -47,21 +47,6 @@ static const char *const dfile_cases[][4] = {
 };
 #define NCASES (sizeof(dfile_cases) / sizeof(dfile_cases[0]))
 
-/* Run `exe script` in dir; its stdout into out (NUL-terminated). Returns the exit status. */
-static int run_python(const char *exe, const char *dir, const char *script, char *out,
-                      size_t cap)
-{
-	tu_write_str(dir, "oracle.py", script);
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' oracle.py 2>&1", dir, exe);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	size_t n = fread(out, 1, cap - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static const char dfile_script[] =
 	"import compileall, py_compile, sys\n"
 	"got = []\n"
@@ -100,7 +85,7 @@ static void test_dfile_matches_compileall(void **state)
 	static char out[65536];
 	size_t compared = 0;
 	for (size_t i = 0; i < in.n; i++) {
-		assert_int_equal(run_python(in.path[i], dir, dfile_script, out, sizeof(out)), 0);
+		assert_int_equal(tu_run_python(in.path[i], dir, dfile_script, out, sizeof(out)), 0);
 		char *save = NULL, *line = strtok_r(out, "\n", &save);
 		for (size_t c = 0; c < NCASES; c++, line = strtok_r(NULL, "\n", &save)) {
 			assert_non_null(line);
@@ -165,7 +150,7 @@ static void test_default_maxlevels(void **state)
 	char *dir = tu_mkdtemp();
 	char out[256];
 	for (size_t i = 0; i < in.n; i++) {
-		assert_int_equal(run_python(in.path[i], dir, maxlevels_script, out, sizeof(out)), 0);
+		assert_int_equal(tu_run_python(in.path[i], dir, maxlevels_script, out, sizeof(out)), 0);
 		int want, limit;
 		assert_int_equal(sscanf(out, "%d %d", &want, &limit), 2);
 		assert_int_equal(pyc_compileall_default_maxlevels(3, in.minor[i], limit), want);
@@ -242,7 +227,7 @@ static void test_validate_like_argparse(void **state)
 	pyc_buf_dispose(&opts);
 	static char out[4096];
 	for (size_t i = 0; i < in.n; i++) {
-		assert_int_equal(run_python(in.path[i], dir, argparse_script, out, sizeof(out)), 0);
+		assert_int_equal(tu_run_python(in.path[i], dir, argparse_script, out, sizeof(out)), 0);
 		char *save = NULL, *line = strtok_r(out, "\n", &save);
 		for (size_t c = 0; c < sizeof(opt_cases) / sizeof(opt_cases[0]); c++) {
 			const opt_case *k = &opt_cases[c];
@@ -319,7 +304,7 @@ static void test_judge_real_pycs(void **state)
 		char out[256];
 		tu_write_str(dir, "m.py", "x = 1\n");
 		tu_set_mtime(dir, "m.py", 1700000000, 5);
-		assert_int_equal(run_python(in.path[i], dir, judge_script, out, sizeof(out)), 0);
+		assert_int_equal(tu_run_python(in.path[i], dir, judge_script, out, sizeof(out)), 0);
 		unsigned magic;
 		assert_int_equal(sscanf(out, "%u", &magic), 1);
 		uint16_t m = (uint16_t)magic;
