@@ -224,7 +224,7 @@ const char *pyc_compileall__failcache_get(const pyc_ca_failcache *fc, uint64_t k
 void pyc_compileall__failcache_put(pyc_ca_failcache *fc, uint64_t key, const char *text);
 void pyc_compileall__failcache_close(pyc_ca_failcache *fc);
 
-/* ---- The write stage (compileall_write.c, compile_dest.c) ---- */
+/* ---- The write stage (compileall_write.c, compileall_dest.c) ---- */
 typedef struct ca_writer {
 	const ca_cfg *cfg;
 	ca_sink *sink;

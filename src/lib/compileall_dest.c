@@ -1,6 +1,6 @@
 /*
- * compile_dest.c - where a compiled file's pycs go, opened so that nothing outside the
- * tree can be written: the source's directory (the walk listed it) is the base, and the
+ * compileall_dest.c - the write stage's destinations: where a compiled file's pycs go,
+ * opened so that nothing outside the tree can be written: the source's directory (the walk listed it) is the base, and the
  * directories below it that pyc-tool writes into (__pycache__) are opened without
  * following symlinks; under a pycache prefix the prefix is the base and the mirror
  * directories pyc-tool makes below it are opened the same way. compileall follows a
