@@ -138,7 +138,7 @@ static int scan_leaf(int leaf, items *list, bool remove_all, pyc_store_result *r
 /* Scan top-level directory `top` (and, with remove_all, empty it). */
 static int scan_top(int rootfd, unsigned top, items *list, bool remove_all, pyc_store_result *res)
 {
-	char name[4];
+	char name[16];
 	int rc = 0;
 
 	snprintf(name, sizeof(name), "%x", top);
@@ -147,7 +147,7 @@ static int scan_top(int rootfd, unsigned top, items *list, bool remove_all, pyc_
 	if (tfd < 0)
 		return errno == ENOENT || errno == ELOOP || errno == ENOTDIR ? 0 : PYC_EIO;
 	for (unsigned sub = 0; rc == 0 && sub < STORE_FANOUT; sub++) {
-		char leaf[4];
+		char leaf[16];
 		snprintf(leaf, sizeof(leaf), "%x", sub);
 		int lfd = open_sub(tfd, leaf);
 		if (lfd >= 0)
@@ -225,7 +225,7 @@ static int clean_range(int rootfd, unsigned first, unsigned last, uint64_t targe
 	if (rc == 0) {
 		evict(rootfd, &list, target, res, left);
 		for (unsigned top = first; top < last; top++) {
-			char name[4];
+			char name[16];
 			snprintf(name, sizeof(name), "%x", top);
 			if (count_cleanup)
 				left[top].cleanups = 1;

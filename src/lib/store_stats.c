@@ -83,7 +83,7 @@ static int read_fd(int fd, store_counters *out)
 
 static int open_stats(int rootfd, unsigned top, int flags)
 {
-	char path[8];
+	char path[24];
 
 	snprintf(path, sizeof(path), "%x/stats", top);
 	return openat(rootfd, path, flags | O_NOFOLLOW | O_CLOEXEC, 0666);
@@ -117,7 +117,7 @@ static int rewrite(int fd, const store_counters *c)
 int pyc_store__counters_update(int rootfd, unsigned top, const store_counters *delta,
                                bool set_size, store_counters *now)
 {
-	char dir[4];
+	char dir[16];
 	store_counters c;
 
 	snprintf(dir, sizeof(dir), "%x", top);
