@@ -674,10 +674,9 @@ static void test_clear_removes_only_the_store(void **state)
 	put_ok(st, &b, "beta", 4, 0);
 	pyc_store_free(st);
 	tu_write_str(dir, "interp/0123456789abcdef", "probe");
-	char rel[80];
-	pyc_store__entry_path(&a, rel);
-	rel[4] = '\0';
-	strcat(rel, "/mine.txt");
+	char name[69], rel[80];
+	pyc_store__entry_path(&a, name);
+	snprintf(rel, sizeof(rel), "%.3s/mine.txt", name);
 	tu_write_str(dir, rel, "user file");
 	tu_write_str(dir, "outside/keep", "x");
 	assert_int_equal(symlink(tu_path(dir, "outside"), tu_path(dir, "f")), 0);
