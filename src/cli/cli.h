@@ -36,6 +36,7 @@ int cmd_ignore(int argc, char **argv, const cli_ctx *ctx);
 int cmd_check(int argc, char **argv, const cli_ctx *ctx);
 int cmd_hook(int argc, char **argv, const cli_ctx *ctx);
 int cmd_importtime(int argc, char **argv, const cli_ctx *ctx);
+int cmd_cache(int argc, char **argv, const cli_ctx *ctx);
 
 /* "pyc-tool: error: <msg>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -6,7 +6,7 @@
 # command adds its name to _pyc_tool_commands and an _pyc_tool_opts_<name> line, and
 # a _pyc_tool_valued_<name> line for options taking a value that no other has.
 
-_pyc_tool_commands="status inspect compile clean ignore check hook importtime help"
+_pyc_tool_commands="status inspect compile clean ignore check hook importtime cache help"
 _pyc_tool_global_opts="-C -h --help --version"
 
 _pyc_tool_opts_status="--tag --python -o --prefix --exclude -j --all --json -q --quiet -h --help"
@@ -20,6 +20,7 @@ _pyc_tool_opts_check="--staged --index --ignore-rule --json -q --quiet -h --help
 _pyc_tool_opts_hook="-h --help"
 _pyc_tool_opts_hook_install="--chain --force -h --help"
 _pyc_tool_opts_importtime="--python -n --path --top -j --json --svg -q --quiet -h --help"
+_pyc_tool_opts_cache="--cache-dir --max-size --json -q --quiet -h --help"
 
 # Options whose value is the next word (or follows '=').
 _pyc_tool_valued=" -C --tag --keep-tag --python --prefix --exclude -o -j --workers -r -d -s -p -x
@@ -27,6 +28,7 @@ _pyc_tool_valued=" -C --tag --keep-tag --python --prefix --exclude -o -j --worke
 # Those of one command only: another command may have the same letter as a flag (clean
 # -n is --dry-run).
 _pyc_tool_valued_importtime=" -n --path --top --svg "
+_pyc_tool_valued_cache=" --cache-dir --max-size "
 
 # Whether word $1 takes the next word as its value in command $2.
 _pyc_tool_is_valued()
@@ -84,7 +86,8 @@ _pyc_tool_value()
 		[[ $2 == compile ]] && levels="-1 $levels"
 		COMPREPLY=($(compgen -W "$levels" -- "$cur"))
 		;;
-	-C | --prefix | -e | -d | -s | -p | --path) _pyc_tool_dirs ;;
+	-C | --prefix | -e | -d | -s | -p | --path | --cache-dir) _pyc_tool_dirs ;;
+	--max-size) COMPREPLY=($(compgen -W "100M 500M 1G 2G 5G" -- "$cur")) ;;
 	-i | --svg) _pyc_tool_files ;;
 	esac
 }
@@ -98,6 +101,7 @@ _pyc_tool_operand()
 	compile) _pyc_tool_files .py ;;
 	help) COMPREPLY=($(compgen -W "${_pyc_tool_commands% help}" -- "$cur")) ;;
 	hook) [[ -z $2 ]] && COMPREPLY=($(compgen -W "install uninstall" -- "$cur")) ;;
+	cache) COMPREPLY=($(compgen -W "stats prune clear" -- "$cur")) ;;
 	esac
 }
 
