@@ -276,9 +276,10 @@ static int start_job(ca_run *r, pyc_ca_item *it)
 	it->job.source = it->source;
 	it->job.source_len = it->source_len;
 	it->job.dfile = it->has_dfile ? pyc_buf_cstr(&it->dfile) : it->fullname;
-	for (size_t i = 0; i < r->nlevels; i++)
-		it->job.levels[i] = r->levels[i];
-	it->job.nlevels = r->nlevels;
+	/* Every compile compileall makes, discarded ones too: r->levels are the kept ones. */
+	it->job.nlevels = pyc_compileall_sequence(it->job.levels, it->job.discard, r->o->levels,
+	                                          r->sys_path_mode ? 0 : r->o->nlevels,
+	                                          r->in->optimize, r->o->legacy);
 	it->job.user = it;
 	return pyc_pool_submit(r->pool, &it->job, r->err);
 }

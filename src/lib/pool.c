@@ -282,7 +282,11 @@ static int encode_request(pyc_buf *out, size_t out_off, const pyc_job *job)
 {
 	size_t dlen = strlen(job->dfile);
 	uint8_t word[4];
-	size_t body = 4 + 4 * job->nlevels + 4 + dlen + job->source_len;
+	size_t body = 4 + 4 * job->nlevels + 4 + 4 + dlen + job->source_len;
+	uint32_t drop = 0;
+
+	for (size_t i = 0; i < job->nlevels; i++)
+		drop |= (uint32_t)job->discard[i] << i;
 
 	if (dlen > FRAME_MAX || job->source_len > FRAME_MAX || body > FRAME_MAX)
 		return PYC_EINVAL;
@@ -298,6 +302,8 @@ static int encode_request(pyc_buf *out, size_t out_off, const pyc_job *job)
 		put_u32(word, (uint32_t)job->levels[i]);
 		pyc_buf_put(out, word, 4);
 	}
+	put_u32(word, drop);
+	pyc_buf_put(out, word, 4);
 	put_u32(word, (uint32_t)dlen);
 	pyc_buf_put(out, word, 4);
 	pyc_buf_put(out, job->dfile, dlen);
@@ -370,10 +376,13 @@ static bool take_reply(pyc_job *job, const uint8_t *p, size_t len, int *status)
 		       pyc_buf_put(&job->error_text, data, n) == 0 && pos == len;
 	}
 	*status = 0;
-	if (len < 5 || get_u32(p + 1) != job->nlevels)
+	size_t kept = 0;
+	for (size_t i = 0; i < job->nlevels; i++)
+		kept += !job->discard[i];
+	if (len < 5 || get_u32(p + 1) != kept)
 		return false;
 	pos = 5;
-	for (size_t i = 0; i < job->nlevels; i++)
+	for (size_t i = 0; i < kept; i++)
 		if (!take_field(p, len, &pos, &data, &n) || pyc_buf_put(&job->body[i], data, n) < 0)
 			return false;
 	return pos == len;

@@ -5,9 +5,10 @@
  * are /dev/null so nothing stray can corrupt the frames). Frames both ways are a
  * little-endian u32 length followed by that many bytes.
  *   worker -> us, once at start:  'H' + "major.minor.micro"
- *   us -> worker, per job:        u32 nlevels, i32 level * nlevels, u32 dfile_len, dfile,
- *                                 source (the rest)
- *   worker -> us, per job:        'R' + u32 n + (u32 len + marshal bytes) * n
+ *   us -> worker, per job:        u32 nlevels, i32 level * nlevels, u32 discard mask,
+ *                                 u32 dfile_len, dfile, source (the rest)
+ *   worker -> us, per job:        'R' + u32 n + (u32 len + marshal bytes) * n (n: the
+ *                                 levels not discarded)
  *                              or 'E' + u32 len + exception class name
  *                                     + u32 len + py_compile.PyCompileError(...).msg
  * Compilation is exactly py_compile's: compile(source_bytes, dfile, 'exec',
@@ -15,7 +16,9 @@
  * marshal.dumps(code) at the default version, as _code_to_timestamp_pyc does. The first
  * level that fails ends the job, as compileall's loop over levels does.
  * Each level is compiled and dumped in its own call of dump(), as compileall makes one
- * py_compile.compile call per level: marshal flags an object for back-references when its
+ * py_compile.compile call per level, discarded ones included (bit i of the mask: a level
+ * whose pyc compileall overwrites with a later one's, as with -b; in 3.12 its compile
+ * interns strings for good, which changes the later level's reference flags): marshal flags an object for back-references when its
  * reference count is above one, and the previous level's code object, still alive while
  * the next level compiles, shares strings and constants with it and changes those counts
  * (3.11 and 3.13 then write other opt-1/opt-2 bytes than compileall).
@@ -58,17 +61,17 @@ const char pyc_worker_script__text[] =
 	"def job(body):\n"
 	"    nl, = U.unpack_from(body, 0)\n"
 	"    levels = struct.unpack_from('<%di' % nl, body, 4)\n"
-	"    off = 4 + 4 * nl\n"
-	"    dl, = U.unpack_from(body, off)\n"
-	"    off += 4\n"
+	"    drop, dl = struct.unpack_from('<II', body, 4 + 4 * nl)\n"
+	"    off = 12 + 4 * nl\n"
 	"    dfile = os.fsdecode(body[off:off + dl])\n"
 	"    source = body[off + dl:]\n"
-	"    out = [b'R', U.pack(nl)]\n"
+	"    out = [b'R', U.pack(nl - bin(drop).count('1'))]\n"
 	"    try:\n"
-	"        for level in levels:\n"
+	"        for i, level in enumerate(levels):\n"
 	"            data = dump(source, dfile, level)\n"
-	"            out.append(U.pack(len(data)))\n"
-	"            out.append(data)\n"
+	"            if not drop >> i & 1:\n"
+	"                out.append(U.pack(len(data)))\n"
+	"                out.append(data)\n"
 	"    except Exception as e:\n"
 	"        return failed(e, dfile)\n"
 	"    return b''.join(out)\n"

@@ -84,10 +84,6 @@ SYNTHETIC_BAD = {
     "b\u00e4d_\u00fc.py": b"def f(:\n",
     os.fsdecode(b"l\xe9_\xff.py"): b"s = '\xe9\n",
 }
-KNOWN_B_LEVELS = (
-    "compileall -b compiles every level into the same foo.pyc, lowest first; pyc-tool "
-    "compiles only the last one. 3.12 interns strings for good, so the lower level's "
-    "compile changes the reference flags of the higher one's (multi/ftplib.pyc)")
 
 
 def latin1_locale():
@@ -518,8 +514,16 @@ OPTION_SETS = [
     ("-s W/tree/ -p /srv/app", ["-s", "{tree}/", "-p", "/srv/app", "{tree}"],
      None, None, (3, 9)),
     ("-b", ["-b", "{tree}"], None, None, (3, 6)),
+    # compileall compiles every level into foo.pyc, the lower one first: in 3.12 that
+    # compile interns strings for good and changes the last one's reference flags
     ("-b -o 1 -o 2", ["-b", "-o", "1", "-o", "2", "{tree}", "{work}/multi"], None, None,
-     (3, 9), {"known": {(3, 12): KNOWN_B_LEVELS}}),
+     (3, 9)),
+    # -1 is the level PYTHONOPTIMIZE says (2), compiled first; foo.pyc keeps level 0's code
+    ("-b -o -1 -o 0 under PYTHONOPTIMIZE=2", ["-b", "-o", "-1", "-o", "0", "{tree}/json"],
+     {"PYTHONOPTIMIZE": "2"}, None, (3, 9)),
+    # -1 and 0 both write the plain pyc: compiled twice, as compileall does (3.12 again)
+    ("-o -1 -o 0 -o 1", ["-o", "-1", "-o", "0", "-o", "1", "{work}/multi"], None, None,
+     (3, 9)),
     ("-x (?i)/BAD/|futures|\\.hidden", ["-x", "(?i)/BAD/|futures|\\.hidden", "{tree}"],
      None, None, (3, 6)),
     ("-l", ["-l", "{tree}"], None, None, (3, 6)),
@@ -771,13 +775,13 @@ def build_whole_stdlib(interp, work):
 
 # Every multi-level option set of the default run (on the whole tree), all three levels,
 # and the default.
-LONG_SETS = [(row[0], [o for o in row[1] if not o.startswith("{")] + ["{tree}"],
+LONG_SETS = [(row[0], [o for o in row[1] if not o.startswith("{")] + ["{tree}"], row[2],
               (row[5] if len(row) > 5 else {}).get("known", {}))
              for row in OPTION_SETS if row[1].count("-o") > 1] + [
-    ("-o 0 -o 1 -o 2", ["-o", "0", "-o", "1", "-o", "2", "{tree}"], {}),
+    ("-o 0 -o 1 -o 2", ["-o", "0", "-o", "1", "-o", "2", "{tree}"], None, {}),
     ("-o 0 -o 1 -o 2 --hardlink-dupes",
-     ["-o", "0", "-o", "1", "-o", "2", "--hardlink-dupes", "{tree}"], {}),
-    ("default", ["{tree}"], {})]
+     ["-o", "0", "-o", "1", "-o", "2", "--hardlink-dupes", "{tree}"], None, {}),
+    ("default", ["{tree}"], None, {})]
 
 
 def run_long(suite, interp):
@@ -787,17 +791,17 @@ def run_long(suite, interp):
     os.makedirs(vdir)
     with suite.case("%s copy the whole stdlib" % v):
         area = Area(interp, vdir, build_whole_stdlib)
-    for label, opts, known in LONG_SETS:
+    for label, opts, env, known in LONG_SETS:
         if "-o" in opts and interp.version[:2] < (3, 9):
             suite.skip("%s whole stdlib %s: compileall %s has no -o" % (v, label, v))
             continue
         if interp.version[:2] in known:
             known_case(suite, "%s whole stdlib %s" % (v, label), known[interp.version[:2]],
-                       area, opts, None, None, {})
+                       area, opts, env, None, {})
             continue
         t0 = time.time()
         with suite.case("%s whole stdlib %s" % (v, label)):
-            area.versus(opts)
+            area.versus(opts, env)
             print("     %d pycs compared, 0 differences, %.1f s" % (
                 area.compared, time.time() - t0), flush=True)
     shutil.rmtree(vdir, ignore_errors=True)
