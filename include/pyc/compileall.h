@@ -159,6 +159,8 @@ enum pyc_compileall_event_kind {
 	PYC_COMPILEALL_UP_TO_DATE,      /**< nothing to do (path) */
 	PYC_COMPILEALL_WOULD_COMPILE,   /**< --dry-run (path, why, outputs) */
 	PYC_COMPILEALL_FAILED,          /**< (path, error_kind, error_text) */
+	PYC_COMPILEALL_WARNED,          /**< what compiling wrote to stderr (path, warnings), just
+	                                     before its COMPILED or FAILED */
 };
 
 typedef struct pyc_compileall_event {
@@ -173,6 +175,9 @@ typedef struct pyc_compileall_event {
 	                                 (multi-line, no trailing newline); else one line */
 	int sys_errno;               /**< CANT_LIST */
 	bool sys_path_mode;          /**< CANT_LIST: an absent sys.path entry (not an error) */
+	const char *warnings;        /**< WARNED: the bytes compileall's process would write to
+	                                  its stderr for the file (SyntaxWarning lines...) */
+	size_t warnings_len;
 } pyc_compileall_event;
 
 typedef void (*pyc_compileall_event_fn)(const pyc_compileall_event *ev, void *ctx);

@@ -63,6 +63,10 @@ typedef struct pyc_job {
 	pyc_buf error_type;         /**< PYC_ECOMPILE: the exception class name, e.g.
 	                                 "SyntaxError", "IndentationError", "UnicodeDecodeError",
 	                                 "ValueError" (null bytes before 3.12) */
+	pyc_buf warnings;           /**< status 0 or PYC_ECOMPILE: what the compiles wrote to
+	                                 sys.stderr (SyntaxWarning lines...), as bytes in its
+	                                 encoding: what compileall's process writes to its
+	                                 stderr for this file; often empty */
 } pyc_job;
 
 /**

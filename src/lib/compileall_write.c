@@ -208,6 +208,12 @@ static void on_done(pyc_job *job, void *ctx)
 {
 	ca_run *r = ctx;
 	pyc_ca_item *it = job->user;
+	if (job->warnings.len > 0) {
+		pyc_compileall_event w = { .kind = PYC_COMPILEALL_WARNED, .path = it->fullname,
+		                           .warnings = job->warnings.ptr,
+		                           .warnings_len = job->warnings.len };
+		pyc_compileall__emit(r, &w);
+	}
 	if (job->status == 0) {
 		pyc_error e = { 0 };
 		if (write_outputs(r, it, &e) < 0) {
@@ -226,7 +232,9 @@ static void on_done(pyc_job *job, void *ctx)
 			pyc_compileall__emit(r, &ev);
 		}
 	} else {
-		if (job->status == PYC_ECOMPILE)
+		/* A failure that warned first is compiled again next time, so that its warnings
+		 * are printed again, as compileall does: the cache keeps only the error text. */
+		if (job->status == PYC_ECOMPILE && job->warnings.len == 0)
 			pyc_compileall__failcache_put(r->fails, it->fail_key, pyc_buf_cstr(&job->error_text));
 		const char *kind = job->status == PYC_ECOMPILE   ? "compile"
 		                   : job->status == PYC_ETIMEOUT ? "timeout"

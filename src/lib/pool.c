@@ -362,6 +362,16 @@ static bool take_field(const uint8_t *p, size_t len, size_t *pos, const uint8_t 
 	return true;
 }
 
+/* The last field of a reply: what the compiles printed on stderr. */
+static bool take_warnings(pyc_job *job, const uint8_t *p, size_t len, size_t *pos)
+{
+	const uint8_t *data;
+	size_t n;
+
+	return take_field(p, len, pos, &data, &n) && pyc_buf_put(&job->warnings, data, n) == 0 &&
+	       *pos == len;
+}
+
 /* Fill the job from an 'R' or 'E' payload; false when the payload is malformed. */
 static bool take_reply(pyc_job *job, const uint8_t *p, size_t len, int *status)
 {
@@ -373,7 +383,8 @@ static bool take_reply(pyc_job *job, const uint8_t *p, size_t len, int *status)
 		return take_field(p, len, &pos, &data, &n) &&
 		       pyc_buf_put(&job->error_type, data, n) == 0 &&
 		       take_field(p, len, &pos, &data, &n) &&
-		       pyc_buf_put(&job->error_text, data, n) == 0 && pos == len;
+		       pyc_buf_put(&job->error_text, data, n) == 0 &&
+		       take_warnings(job, p, len, &pos);
 	}
 	*status = 0;
 	size_t kept = 0;
@@ -385,7 +396,7 @@ static bool take_reply(pyc_job *job, const uint8_t *p, size_t len, int *status)
 	for (size_t i = 0; i < kept; i++)
 		if (!take_field(p, len, &pos, &data, &n) || pyc_buf_put(&job->body[i], data, n) < 0)
 			return false;
-	return pos == len;
+	return take_warnings(job, p, len, &pos);
 }
 
 /* Act on every complete frame received; -1 on a protocol violation. */
@@ -512,6 +523,7 @@ static void reset_results(pyc_job *job)
 		pyc_buf_clear(&job->body[i]);
 	pyc_buf_clear(&job->error_text);
 	pyc_buf_clear(&job->error_type);
+	pyc_buf_clear(&job->warnings);
 }
 
 static int fatal_error(pyc_pool *pool, pyc_error *err)
@@ -597,4 +609,5 @@ void pyc_job_dispose(pyc_job *job)
 		pyc_buf_dispose(&job->body[i]);
 	pyc_buf_dispose(&job->error_text);
 	pyc_buf_dispose(&job->error_type);
+	pyc_buf_dispose(&job->warnings);
 }

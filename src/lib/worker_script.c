@@ -8,9 +8,10 @@
  *   us -> worker, per job:        u32 nlevels, i32 level * nlevels, u32 discard mask,
  *                                 u32 dfile_len, dfile, source (the rest)
  *   worker -> us, per job:        'R' + u32 n + (u32 len + marshal bytes) * n (n: the
- *                                 levels not discarded)
+ *                                 levels not discarded) + u32 len + warnings
  *                              or 'E' + u32 len + exception class name
  *                                     + u32 len + py_compile.PyCompileError(...).msg
+ *                                     + u32 len + warnings
  * Compilation is exactly py_compile's: compile(source_bytes, dfile, 'exec',
  * dont_inherit=True, optimize=level) (SourceFileLoader.source_to_code), then
  * marshal.dumps(code) at the default version, as _code_to_timestamp_pyc does. The first
@@ -27,6 +28,12 @@
  * module are shared with its freshly compiled code, so argparse.py and functools.py came
  * out with other reference flags than compileall, which has them imported.
  *
+ * The warnings are what the compiles wrote to sys.stderr (the compiler's SyntaxWarning
+ * and DeprecationWarning lines, as the warnings filters of this environment let them
+ * through), captured per job in a text layer of the real stderr's encoding and error
+ * handler: the bytes compileall's process writes to its stderr for the file, which
+ * pyc-tool prints when it reports the file (and a cache can replay).
+ *
  * SIGINT is ignored: a Ctrl-C meant for pyc-tool reaches the whole process group, and the
  * workers should leave quietly when pyc-tool closes their socket, not print tracebacks.
  * A broken channel (pyc-tool gone) ends the worker silently for the same reason.
@@ -34,7 +41,7 @@
 #include "worker_script_internal.h"
 
 const char pyc_worker_script__text[] =
-	"import os, sys, marshal, signal, struct\n"
+	"import io, os, sys, marshal, signal, struct\n"
 	"U = struct.Struct('<I')\n"
 	"def rd(n):\n"
 	"    parts = []\n"
@@ -58,6 +65,20 @@ const char pyc_worker_script__text[] =
 	"def dump(source, dfile, level):\n"
 	"    code = compile(source, dfile, 'exec', dont_inherit=True, optimize=level)\n"
 	"    return marshal.dumps(code)\n"
+	"def captured(body):\n"
+	"    err = sys.stderr\n"
+	"    if err is None:\n"
+	"        return job(body) + U.pack(0)\n"
+	"    cap = io.TextIOWrapper(io.BytesIO(), getattr(err, 'encoding', None) or 'utf-8',\n"
+	"                           getattr(err, 'errors', None) or 'backslashreplace', '\\n')\n"
+	"    sys.stderr = cap\n"
+	"    try:\n"
+	"        reply = job(body)\n"
+	"    finally:\n"
+	"        sys.stderr = err\n"
+	"    cap.flush()\n"
+	"    text = cap.buffer.getvalue()\n"
+	"    return reply + U.pack(len(text)) + text\n"
 	"def job(body):\n"
 	"    nl, = U.unpack_from(body, 0)\n"
 	"    levels = struct.unpack_from('<%di' % nl, body, 4)\n"
@@ -90,7 +111,7 @@ const char pyc_worker_script__text[] =
 	"        body = rd(U.unpack(h)[0])\n"
 	"        if body is None:\n"
 	"            return\n"
-	"        reply = job(body)\n"
+	"        reply = captured(body)\n"
 	"        body = None\n"
 	"        wr(U.pack(len(reply)) + reply)\n"
 	"try:\n"
