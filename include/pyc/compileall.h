@@ -74,11 +74,28 @@ PYC_API int pyc_compileall_validate(const pyc_compileall_opts *o, const pyc_inte
 /** The default maxlevels of compileall for a version: 10 before 3.9, else recursion_limit. */
 PYC_API int pyc_compileall_default_maxlevels(int major, int minor, int recursion_limit);
 
+/** At most this many compiles per file: one per distinct -o value (-1, 0, 1, 2). */
+#define PYC_COMPILEALL_MAX_COMPILES 4
+
 /**
- * The optimisation levels compileall ends up using: sorted(set(levels)) after mapping -1
- * to interp_optimize (the level -1 means), [interp_optimize] for none. With `legacy` only
- * the highest survives (every level writes the same foo.pyc; the last one wins). Returns
- * the count written to out (<= PYC_COMPILEALL_MAX_LEVELS).
+ * The compiles compileall's compile_file makes for one source, in its order: one per
+ * value of sorted(set(levels)) ([-1] for none), -1 mapped to interp_optimize (the level
+ * it means). discard[i] is set when a later compile writes the same pyc (every one with
+ * `legacy`; -1 and the level it means otherwise): compileall still compiles it, and that
+ * compile changes the later one's marshal data (3.12 interns its strings for good).
+ * Returns the count written (<= PYC_COMPILEALL_MAX_COMPILES).
+ */
+PYC_API size_t pyc_compileall_sequence(int seq[PYC_COMPILEALL_MAX_COMPILES],
+                                       bool discard[PYC_COMPILEALL_MAX_COMPILES],
+                                       const int *levels, size_t nlevels, int interp_optimize,
+                                       bool legacy);
+
+/**
+ * The optimisation levels of the pycs compileall ends up writing: the compiles of
+ * pyc_compileall_sequence that are not discarded, in its order (sorted, except that -1
+ * comes first when it means a level given to no other -o). With `legacy` that is one,
+ * the last compile (every level writes the same foo.pyc). Returns the count written to
+ * out (<= PYC_COMPILEALL_MAX_LEVELS).
  */
 PYC_API size_t pyc_compileall_levels(int out[PYC_COMPILEALL_MAX_LEVELS], const int *levels,
                                      size_t nlevels, int interp_optimize, bool legacy);
@@ -142,6 +159,8 @@ enum pyc_compileall_event_kind {
 	PYC_COMPILEALL_UP_TO_DATE,      /**< nothing to do (path) */
 	PYC_COMPILEALL_WOULD_COMPILE,   /**< --dry-run (path, why, outputs) */
 	PYC_COMPILEALL_FAILED,          /**< (path, error_kind, error_text) */
+	PYC_COMPILEALL_WARNED,          /**< what compiling wrote to stderr (path, warnings), just
+	                                     before its COMPILED or FAILED */
 };
 
 typedef struct pyc_compileall_event {
@@ -156,6 +175,9 @@ typedef struct pyc_compileall_event {
 	                                 (multi-line, no trailing newline); else one line */
 	int sys_errno;               /**< CANT_LIST */
 	bool sys_path_mode;          /**< CANT_LIST: an absent sys.path entry (not an error) */
+	const char *warnings;        /**< WARNED: the bytes compileall's process would write to
+	                                  its stderr for the file (SyntaxWarning lines...) */
+	size_t warnings_len;
 } pyc_compileall_event;
 
 typedef void (*pyc_compileall_event_fn)(const pyc_compileall_event *ev, void *ctx);

@@ -49,6 +49,9 @@ typedef struct render {
 	pyc_compileall_stats *st;
 	bool progress;        /* a progress line is on stderr */
 	double started, last_progress;
+	bool python_unbuffered; /* PYTHONUNBUFFERED: compileall's stdout would be unbuffered */
+	bool hold_warnings;   /* compileall's stderr would be block-buffered: print them last */
+	pyc_buf held;
 } render;
 
 static const char usage_text[] =
@@ -238,6 +241,22 @@ static void on_event(const pyc_compileall_event *ev, void *ctx)
 		break;
 	case PYC_COMPILEALL_FAILED:
 		show_failure(rd, ev);
+		break;
+	case PYC_COMPILEALL_WARNED:
+		/* Raw, on stderr, whatever the options, as the interpreter writes them under
+		 * compileall, and interleaved with stdout as compileall's are on one pipe: its
+		 * stdout is block-buffered (line-buffered on a terminal, as ours) unless
+		 * PYTHONUNBUFFERED is set, and before 3.9 so is a stderr that is not a terminal
+		 * (flushed at exit, after stdout). Past the first buffer-full of stdout the
+		 * interleaving is not modelled. */
+		progress_clear(rd);
+		if (rd->hold_warnings) {
+			pyc_buf_put(&rd->held, ev->warnings, ev->warnings_len);
+			break;
+		}
+		if (rd->python_unbuffered)
+			fflush(stdout);
+		fwrite(ev->warnings, 1, ev->warnings_len, stderr);
 		break;
 	case PYC_COMPILEALL_UP_TO_DATE:
 		break;
@@ -504,11 +523,15 @@ static int compile_for(compile_opts *o, pyc_interp *in, const cli_ctx *ctx, bool
 {
 	pyc_error err = { 0 };
 	pyc_compileall_stats st;
-	render rd = { .opts = o, .ctx = ctx, .multi = multi, .st = &st, .started = now_sec() };
+	const char *unbuffered = getenv("PYTHONUNBUFFERED");
+	render rd = { .opts = o, .ctx = ctx, .multi = multi, .st = &st, .started = now_sec(),
+	              .python_unbuffered = unbuffered && *unbuffered };
 	int rc;
 	for (;;) {
 		memset(&st, 0, sizeof(st));
 		rd.tag = in->cache_tag;
+		rd.hold_warnings = in->major == 3 && in->minor < 9 && !rd.python_unbuffered &&
+		                   !ctx->stderr_tty;
 		pyout_enc_for(&rd.enc, in);
 		rc = pyc_compileall_run(&o->ca, in, on_event, &rd, &st, &err);
 		if (rc < 0 || !st.reprobed)
@@ -524,10 +547,17 @@ static int compile_for(compile_opts *o, pyc_interp *in, const cli_ctx *ctx, bool
 	progress_clear(&rd);
 	if (rc < 0) {
 		fflush(stdout);
+		if (rd.held.len)
+			fwrite(rd.held.ptr, 1, rd.held.len, stderr);
+		pyc_buf_dispose(&rd.held);
 		cli_error("%s", err.message[0] ? err.message : pyc_code_name(rc));
 		return CLI_EXIT_RUNTIME;
 	}
 	print_summary(&rd, now_sec() - rd.started);
+	fflush(stdout);
+	if (rd.held.len)
+		fwrite(rd.held.ptr, 1, rd.held.len, stderr);
+	pyc_buf_dispose(&rd.held);
 	return st.failed || st.unlisted ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;
 }
 

@@ -56,9 +56,11 @@ static int start_job(ca_compiler *c, pyc_ca_item *it)
 	it->job.source = it->source;
 	it->job.source_len = it->source_len;
 	it->job.dfile = pyc_compileall__item_dfile(it);
-	for (size_t i = 0; i < cfg->nlevels; i++)
-		it->job.levels[i] = cfg->levels[i];
-	it->job.nlevels = cfg->nlevels;
+	/* Every compile compileall makes, discarded ones too: cfg->levels are the kept ones. */
+	bool sys_path = cfg->o->npaths == 0;
+	it->job.nlevels = pyc_compileall_sequence(it->job.levels, it->job.discard, cfg->o->levels,
+	                                          sys_path ? 0 : cfg->o->nlevels,
+	                                          cfg->in->optimize, cfg->o->legacy);
 	it->job.user = it;
 	return pyc_pool_submit(c->pool, &it->job, c->sink->err);
 }

@@ -42,7 +42,9 @@ bool pyc_compileall__lookup_resolve(ca_lookup *l, pyc_ca_item *it)
 
 void pyc_compileall__lookup_record(ca_lookup *l, const pyc_ca_item *it)
 {
-	if (!it->hit && it->job.status == PYC_ECOMPILE)
+	/* A failure that warned first is compiled again next time, so that its warnings
+	 * are printed again, as compileall does: the cache keeps only the error text. */
+	if (!it->hit && it->job.status == PYC_ECOMPILE && it->job.warnings.len == 0)
 		pyc_compileall__failcache_put(l->fails, it->fail_key,
 		                              pyc_buf_cstr(&it->job.error_text));
 }

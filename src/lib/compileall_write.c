@@ -109,6 +109,12 @@ void pyc_compileall__write(ca_writer *w, pyc_ca_item *it)
 {
 	ca_sink *s = w->sink;
 	pyc_compileall__lookup_record(w->store, it);
+	if (it->job.warnings.len > 0) {
+		pyc_compileall_event ev = { .kind = PYC_COMPILEALL_WARNED, .path = it->fullname,
+		                            .warnings = it->job.warnings.ptr,
+		                            .warnings_len = it->job.warnings.len };
+		pyc_compileall__emit(s, &ev);
+	}
 	if (it->job.status != 0) {
 		const char *kind = it->job.status == PYC_ECOMPILE   ? "compile"
 		                   : it->job.status == PYC_ETIMEOUT ? "timeout"
