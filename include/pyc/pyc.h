@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "magic.h"
 #include "header.h"
+#include "marshal.h"
 #include "source_hash.h"
 #include "mtime.h"
 #include "cache_path.h"
