@@ -54,8 +54,10 @@ typedef struct pyc_compileall_opts {
 	const char *source_date_epoch; /**< $SOURCE_DATE_EPOCH, passed in by the caller */
 	unsigned jobs;              /**< worker interpreters (>= 1) */
 	double timeout_sec;         /**< per file; 0 = none */
-	bool failure_cache;         /**< remember compile errors of unchanged sources across runs
-	                                 (docs/compile.md), so a re-run starts no interpreter */
+	bool use_store;             /**< reuse and keep compile results (bodies, warnings, compile
+	                                 errors) in the bytecode store (pyc/store.h,
+	                                 docs/cache.md): a known source compiles without Python */
+	const char *store_dir;      /**< the store; NULL = pyc_store_dir()'s default */
 } pyc_compileall_opts;
 
 /** Zero everything, maxlevels -1, jobs 1, timeout 600 s. */
@@ -148,6 +150,16 @@ PYC_API enum pyc_compileall_why pyc_compileall_judge(const uint8_t *hdr, size_t 
                                                      uint64_t source_size,
                                                      const uint8_t *source_hash);
 
+/** Where a compiled file's result came from. */
+enum pyc_compileall_cache {
+	PYC_COMPILEALL_CACHE_OFF = 0,  /**< no store in use */
+	PYC_COMPILEALL_CACHE_MISS,     /**< compiled (and stored) */
+	PYC_COMPILEALL_CACHE_HIT,      /**< from the store: no compile */
+};
+
+/** "off", "miss", "hit". */
+PYC_API const char *pyc_compileall_cache_name(enum pyc_compileall_cache c);
+
 /** What on_event reports. */
 enum pyc_compileall_event_kind {
 	PYC_COMPILEALL_LISTING,         /**< "Listing 'DIR'..." (path) */
@@ -161,6 +173,8 @@ enum pyc_compileall_event_kind {
 	PYC_COMPILEALL_FAILED,          /**< (path, error_kind, error_text) */
 	PYC_COMPILEALL_WARNED,          /**< what compiling wrote to stderr (path, warnings), just
 	                                     before its COMPILED or FAILED */
+	PYC_COMPILEALL_STORE_WARNING,   /**< the store cannot be used or written: compiling goes
+	                                     on without it (error_text); at most once a run */
 };
 
 typedef struct pyc_compileall_event {
@@ -178,6 +192,7 @@ typedef struct pyc_compileall_event {
 	const char *warnings;        /**< WARNED: the bytes compileall's process would write to
 	                                  its stderr for the file (SyntaxWarning lines...) */
 	size_t warnings_len;
+	enum pyc_compileall_cache cache; /**< COMPILED, FAILED: where the result came from */
 } pyc_compileall_event;
 
 typedef void (*pyc_compileall_event_fn)(const pyc_compileall_event *ev, void *ctx);
@@ -189,6 +204,8 @@ typedef struct pyc_compileall_stats {
 	size_t unlisted;      /**< paths that did not exist or could not be listed */
 	size_t files_written; /**< cache files written or linked */
 	unsigned workers_started;
+	size_t cache_hits;    /**< files whose result came from the store */
+	size_t cache_misses;  /**< files compiled with the store in use */
 	bool reprobed;        /**< a cached probe turned out stale and was replaced */
 } pyc_compileall_stats;
 

@@ -29,7 +29,7 @@ typedef struct compile_opts {
 	int quiet;          /* compileall's -q count */
 	bool verbose;       /* -v: compileall's quiet=0 lines */
 	bool json;
-	bool no_probe_cache;
+	bool no_probe_cache;  /* --no-cache: no probe cache, no compile cache */
 	bool no_recurse;    /* -l */
 	bool have_recursion;/* -r N, which beats -l */
 	int recursion;
@@ -59,8 +59,8 @@ static const char usage_text[] =
 	"                        [-s STRIPDIR] [-p PREPENDDIR] [-x REGEXP] [-i FILE] [-j N]\n"
 	"                        [--invalidation-mode {checked-hash,timestamp,unchecked-hash}]\n"
 	"                        [-o LEVEL] [-e DIR] [--hardlink-dupes] [--python EXE]\n"
-	"                        [--dry-run] [--json] [--timeout SECONDS] [--no-cache]\n"
-	"                        [FILE|DIR ...]\n";
+	"                        [--dry-run] [--json] [--timeout SECONDS] [--cache-dir DIR]\n"
+	"                        [--no-cache] [FILE|DIR ...]\n";
 
 static void print_help(void)
 {
@@ -87,7 +87,9 @@ static void print_help(void)
 	      "  --dry-run           list what would be compiled and why; write nothing\n"
 	      "  --json              JSON Lines: one record per file written or failed\n"
 	      "  --timeout SECONDS   per-file worker time limit (default 600, 0 = none)\n"
-	      "  --no-cache          neither the probe cache nor the failure cache\n"
+	      "  --cache-dir DIR     the compile cache (default $PYC_TOOL_CACHE_DIR, else\n"
+	      "                      $XDG_CACHE_HOME/pyc-tool or ~/.cache/pyc-tool)\n"
+	      "  --no-cache          neither the compile cache nor the probe cache\n"
 	      "\nExit status: 0 ok, 1 a file failed or a path cannot be listed, 2 usage,\n"
 	      "3 an interpreter cannot be run. See 'man pyc-tool-compile'.\n", stdout);
 }
@@ -128,10 +130,12 @@ static void json_file(render *rd, const pyc_compileall_event *ev, const char *st
 	out_json_cstr(stdout, ev->path);
 	printf(",\"status\":\"%s\"", status);
 	if (ev->kind == PYC_COMPILEALL_FAILED) {
-		printf(",\"error_kind\":\"%s\",\"error\":", ev->error_kind);
+		printf(",\"error_kind\":\"%s\",\"cache\":\"%s\",\"error\":", ev->error_kind,
+		       pyc_compileall_cache_name(ev->cache));
 		out_json_cstr(stdout, ev->error_text);
 	} else {
-		printf(",\"reason\":\"%s\",\"outputs\":[", pyc_compileall_why_name(ev->why));
+		printf(",\"reason\":\"%s\",\"cache\":\"%s\",\"outputs\":[",
+		       pyc_compileall_why_name(ev->why), pyc_compileall_cache_name(ev->cache));
 		for (size_t i = 0; i < ev->noutputs; i++) {
 			if (i)
 				fputc(',', stdout);
@@ -258,6 +262,17 @@ static void on_event(const pyc_compileall_event *ev, void *ctx)
 			fflush(stdout);
 		fwrite(ev->warnings, 1, ev->warnings_len, stderr);
 		break;
+	case PYC_COMPILEALL_STORE_WARNING: {
+		/* Once, not once per --python: it is the same store. */
+		static bool warned;
+		if (!warned) {
+			warned = true;
+			progress_clear(rd);
+			fflush(stdout);
+			cli_warn("%s", ev->error_text);
+		}
+		break;
+	}
 	case PYC_COMPILEALL_UP_TO_DATE:
 		break;
 	}
@@ -266,7 +281,7 @@ static void on_event(const pyc_compileall_event *ev, void *ctx)
 
 enum {
 	OPT_INVALIDATION = 256, OPT_HARDLINK, OPT_PYTHON, OPT_DRY_RUN, OPT_JSON, OPT_TIMEOUT,
-	OPT_NO_PROBE_CACHE,
+	OPT_NO_PROBE_CACHE, OPT_CACHE_DIR,
 };
 
 static const struct option long_opts[] = {
@@ -279,6 +294,7 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "no-cache", no_argument, NULL, OPT_NO_PROBE_CACHE },
+	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -352,6 +368,7 @@ static int parse_one(compile_opts *o, int c, const char *arg)
 		break;
 	}
 	case OPT_NO_PROBE_CACHE: o->no_probe_cache = true; break;
+	case OPT_CACHE_DIR: ca->store_dir = arg; break;
 	case 'h': print_help(); return HELP_DONE;
 	default: return cli_usage_error("compile", "unknown option");
 	}
@@ -453,7 +470,7 @@ static int parse_args(compile_opts *o, int argc, char **argv)
 	}
 	if (o->ca.jobs == 0)
 		o->ca.jobs = dflt;
-	o->ca.failure_cache = !o->no_probe_cache;
+	o->ca.use_store = !o->no_probe_cache && pyc_interp_cache_enabled();
 	o->ca.maxlevels = o->have_recursion ? o->recursion : o->no_recurse ? 0 : -1;
 	if (o->json && o->verbose)
 		return cli_usage_error("compile", "--json and -v cannot be combined");
@@ -479,9 +496,10 @@ static void print_summary(render *rd, double secs)
 		out_json_cstr(stdout, rd->tag);
 		printf(",\"dry_run\":%s,\"compiled\":%zu,\"up_to_date\":%zu,\"failed\":%zu,"
 		       "\"unlisted\":%zu,\"files_written\":%zu,\"workers_started\":%u,"
-		       "\"seconds\":%.3f}\n", rd->opts->ca.dry_run ? "true" : "false", st->compiled,
-		       st->up_to_date, st->failed, st->unlisted, st->files_written,
-		       st->workers_started, secs);
+		       "\"cache_hits\":%zu,\"cache_misses\":%zu,\"seconds\":%.3f}\n",
+		       rd->opts->ca.dry_run ? "true" : "false", st->compiled, st->up_to_date,
+		       st->failed, st->unlisted, st->files_written, st->workers_started,
+		       st->cache_hits, st->cache_misses, secs);
 		return;
 	}
 	if (rd->opts->quiet)

@@ -12,7 +12,7 @@ _pyc_tool_global_opts="-C -h --help --version"
 _pyc_tool_opts_status="--tag --python -o --prefix --exclude -j --all --json -q --quiet -h --help"
 _pyc_tool_opts_inspect="--json --prefix -h --help"
 _pyc_tool_opts_compile="-l -r -f -q -v -b -d -s -p -x -i -j --workers --invalidation-mode -o -e
-	--hardlink-dupes --python --dry-run --json --timeout --no-cache -h --help"
+	--hardlink-dupes --python --dry-run --json --timeout --cache-dir --no-cache -h --help"
 _pyc_tool_opts_clean="--stale --orphans --tag --keep-tag --python --legacy --sourceless --prefix
 	--exclude --cross-mounts -n --dry-run --json -v --verbose -q --quiet -h --help"
 _pyc_tool_opts_ignore="--exclude-file --check --dry-run --untrack --json -q --quiet -h --help"
@@ -29,6 +29,7 @@ _pyc_tool_valued=" -C --tag --keep-tag --python --prefix --exclude -o -j --worke
 # -n is --dry-run).
 _pyc_tool_valued_importtime=" -n --path --top --svg "
 _pyc_tool_valued_cache=" --cache-dir --max-size "
+_pyc_tool_valued_compile=" --cache-dir "
 
 # Whether word $1 takes the next word as its value in command $2.
 _pyc_tool_is_valued()

@@ -106,7 +106,8 @@ complete -c pyc-tool -n $s -l python -r -a '(__pyc_tool_pythons)' -d 'target int
 complete -c pyc-tool -n $s -l dry-run -d 'list what would be compiled and why'
 complete -c pyc-tool -n $s -l json -d 'JSON Lines output'
 complete -c pyc-tool -n $s -l timeout -x -d 'per-file worker time limit'
-complete -c pyc-tool -n $s -l no-cache -d 'neither the probe cache nor the failure cache'
+complete -c pyc-tool -n $s -l cache-dir -x -a '(__fish_complete_directories)' -d 'the compile cache'
+complete -c pyc-tool -n $s -l no-cache -d 'neither the compile cache nor the probe cache'
 
 # clean
 set -l s '__pyc_tool_using clean'

@@ -83,7 +83,7 @@ static int route_stale(ca_run *r, pyc_ca_item *it)
 		pyc_compileall__item_free(it);
 		return 0;
 	}
-	if (pyc_compileall__lookup_resolve(&r->lookup, it)) {
+	if (pyc_compileall__lookup_resolve(&r->lookup, s, it)) {
 		pyc_compileall__write(&r->writer, it);
 		return 0;
 	}

@@ -7,11 +7,30 @@
 #include "compileall_internal.h"
 
 #include <string.h>
+#include <time.h>
+
+static double now_sec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+size_t pyc_compileall__sequence(const ca_cfg *c, int *seq, bool *discard)
+{
+	/* Every compile compileall makes, discarded ones too: c->levels are the kept ones. */
+	bool sys_path = c->o->npaths == 0;
+	return pyc_compileall_sequence(seq, discard, c->o->levels, sys_path ? 0 : c->o->nlevels,
+	                               c->in->optimize, c->o->legacy);
+}
 
 static void on_done(pyc_job *job, void *ctx)
 {
 	ca_compiler *c = ctx;
-	pyc_compileall__write(c->writer, job->user);
+	pyc_ca_item *it = job->user;
+	/* From the submit: includes the wait behind a worker's other job (docs/cache.md). */
+	it->compile_seconds = now_sec() - it->submitted;
+	pyc_compileall__write(c->writer, it);
 }
 
 static bool same_str(const char *a, const char *b)
@@ -56,12 +75,9 @@ static int start_job(ca_compiler *c, pyc_ca_item *it)
 	it->job.source = it->source;
 	it->job.source_len = it->source_len;
 	it->job.dfile = pyc_compileall__item_dfile(it);
-	/* Every compile compileall makes, discarded ones too: cfg->levels are the kept ones. */
-	bool sys_path = cfg->o->npaths == 0;
-	it->job.nlevels = pyc_compileall_sequence(it->job.levels, it->job.discard, cfg->o->levels,
-	                                          sys_path ? 0 : cfg->o->nlevels,
-	                                          cfg->in->optimize, cfg->o->legacy);
+	it->job.nlevels = pyc_compileall__sequence(cfg, it->job.levels, it->job.discard);
 	it->job.user = it;
+	it->submitted = now_sec();
 	return pyc_pool_submit(c->pool, &it->job, c->sink->err);
 }
 

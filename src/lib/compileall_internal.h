@@ -19,7 +19,9 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "pyc/marshal.h"
 #include "pyc/pool.h"
+#include "pyc/store.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -104,8 +106,12 @@ typedef struct pyc_ca_item {
 	bool has_hash;
 	enum pyc_compileall_why why;
 	/* set by the lookup stage */
-	bool hit;                        /* job holds a stored result: nothing to record */
-	uint64_t fail_key;               /* failure-cache key, when the cache is in use */
+	enum pyc_compileall_cache cache; /* HIT: job holds a stored result */
+	bool by_path;                    /* its entry is keyed with the dfile */
+	bool portable;                   /* the dfile can be re-targeted to (UTF-8) */
+	pyc_store_key key;               /* the path-less key */
+	/* set by the pool stage */
+	double submitted, compile_seconds;
 } pyc_ca_item;
 
 pyc_ca_item *pyc_compileall__item_new(const char *fullname);
@@ -197,32 +203,55 @@ void pyc_compileall__check(const ca_cfg *c, pyc_ca_item *it, pyc_buf *scratch);
 /* A name compileall would compile: its base name is at least 3 bytes, ending in ".py". */
 bool pyc_compileall__is_py_name(const char *fullname);
 
-/* ---- The cache lookup (compileall_lookup.c) ---- */
-typedef struct pyc_ca_failcache pyc_ca_failcache;
+/* ---- The cache lookup (compileall_lookup.c, compileall_record.c) ---- */
+
+/* Bytes inside a store value. */
+typedef struct ca_span {
+	const uint8_t *p;
+	size_t len;
+} ca_span;
+
+/* A parsed store value (compileall_record.c: the format), pointing into the value. */
+typedef struct ca_record {
+	char kind;                       /* 'B' bodies, 'E' compile error, 'P' by path */
+	size_t n;                        /* B: bodies, one per level kept */
+	ca_span body[PYC_JOB_MAX_LEVELS];
+	pyc_marshal_slot slot[PYC_JOB_MAX_LEVELS];
+	ca_span error_type, error_text;  /* E */
+	ca_span warnings;                /* B, E */
+} ca_record;
+
+/* Encode a record into *out (replacing its contents). 0 or PYC_ENOMEM. */
+int pyc_compileall__record_bodies(pyc_buf *out, const pyc_buf *bodies, size_t n,
+                                  const pyc_marshal_slot *slots, const pyc_buf *warnings);
+int pyc_compileall__record_error(pyc_buf *out, const pyc_job *job);
+int pyc_compileall__record_marker(pyc_buf *out);
+/* Parse a value: 0, or PYC_EINVAL when it is not one whole record. */
+int pyc_compileall__record_parse(ca_record *r, const uint8_t *v, size_t len);
 
 typedef struct ca_lookup {
 	const ca_cfg *cfg;
-	pyc_ca_failcache *fails;         /* known compile errors, opened on first need */
-	bool fails_opened;
+	pthread_mutex_t mu;
+	atomic_bool ready;               /* the store was opened (or found unusable) */
+	pyc_store *store;                /* NULL: no store this run */
+	pyc_buf identity;                /* the compiler, for the keys */
+	bool utf8_fs;                    /* dfile bytes are co_filename's UTF-8 */
+	char *seed;                      /* PYTHONHASHSEED, where the bytes depend on it */
+	pyc_buf warning;                 /* under mu: why the store is not used */
+	bool warned;                     /* main thread: a warning was reported */
+	pyc_buf scratch;                 /* main thread: record encoding */
 } ca_lookup;
 
 void pyc_compileall__lookup_init(ca_lookup *l, const ca_cfg *cfg);
-/* Off the main thread, after the check of a stale item: nothing without a store. */
-void pyc_compileall__lookup(const ca_lookup *l, pyc_ca_item *it);
-/* Main thread, in order: true when it->job now holds a stored result (it->hit), which
- * goes to the write stage instead of the pool. */
-bool pyc_compileall__lookup_resolve(ca_lookup *l, pyc_ca_item *it);
-/* Remember what the pool made of a miss (the write stage calls it). */
-void pyc_compileall__lookup_record(ca_lookup *l, const pyc_ca_item *it);
+/* Any thread, after the check of a stale item whose source is read: with a store, its
+ * key, and on a hit its result (re-targeted to its dfile) in it->job. Sets it->cache. */
+void pyc_compileall__lookup(ca_lookup *l, pyc_ca_item *it);
+/* Main thread, in order: reports a store problem (once), then true when it->job holds a
+ * stored result, which goes to the write stage instead of the pool. */
+bool pyc_compileall__lookup_resolve(ca_lookup *l, ca_sink *s, pyc_ca_item *it);
+/* Keep what the pool made of a miss (the write stage calls it; main thread). */
+void pyc_compileall__lookup_record(ca_lookup *l, ca_sink *s, const pyc_ca_item *it);
 void pyc_compileall__lookup_dispose(ca_lookup *l);
-
-/* The failure cache (compileall_failcache.c). open returns NULL when there is no cache. */
-pyc_ca_failcache *pyc_compileall__failcache_open(void);
-uint64_t pyc_compileall__failcache_key(const ca_cfg *c, const char *dfile, const uint8_t *src,
-                                       size_t len);
-const char *pyc_compileall__failcache_get(const pyc_ca_failcache *fc, uint64_t key);
-void pyc_compileall__failcache_put(pyc_ca_failcache *fc, uint64_t key, const char *text);
-void pyc_compileall__failcache_close(pyc_ca_failcache *fc);
 
 /* ---- The write stage (compileall_write.c, compileall_dest.c) ---- */
 typedef struct ca_writer {
@@ -248,6 +277,10 @@ typedef struct ca_compiler {
 	bool verified;                   /* the probe was re-checked (or did not need it) */
 } ca_compiler;
 
+/* The compiles the pool makes for each file (pyc_compileall_sequence): levels in order,
+ * and which of them only make a pyc a later one overwrites (PYC_COMPILEALL_MAX_COMPILES
+ * each). */
+size_t pyc_compileall__sequence(const ca_cfg *c, int *seq, bool *discard);
 /* Hand a stale item to the pool (its result goes to the writer); takes ownership.
  * Returns 0 or a fatal error (also recorded in the sink). */
 int pyc_compileall__compile(ca_compiler *c, pyc_ca_item *it);

@@ -105,11 +105,23 @@ static int write_outputs(ca_writer *w, const pyc_ca_item *it, pyc_error *err)
 }
 
 
+/* A failed file, with where its result came from. */
+static void fail(ca_writer *w, const pyc_ca_item *it, const char *kind, const char *text)
+{
+	pyc_compileall_event ev = { .kind = PYC_COMPILEALL_FAILED, .path = it->fullname,
+	                            .error_kind = kind, .error_text = text, .cache = it->cache };
+	w->sink->st->failed++;
+	pyc_compileall__emit(w->sink, &ev);
+}
+
 void pyc_compileall__write(ca_writer *w, pyc_ca_item *it)
 {
 	ca_sink *s = w->sink;
-	pyc_compileall__lookup_record(w->store, it);
+	pyc_compileall__lookup_record(w->store, s, it);
+	s->st->cache_hits += it->cache == PYC_COMPILEALL_CACHE_HIT;
+	s->st->cache_misses += it->cache == PYC_COMPILEALL_CACHE_MISS;
 	if (it->job.warnings.len > 0) {
+		/* What compiling wrote to stderr, stored with a hit: in the same place. */
 		pyc_compileall_event ev = { .kind = PYC_COMPILEALL_WARNED, .path = it->fullname,
 		                            .warnings = it->job.warnings.ptr,
 		                            .warnings_len = it->job.warnings.len };
@@ -119,7 +131,7 @@ void pyc_compileall__write(ca_writer *w, pyc_ca_item *it)
 		const char *kind = it->job.status == PYC_ECOMPILE   ? "compile"
 		                   : it->job.status == PYC_ETIMEOUT ? "timeout"
 		                                                    : "crash";
-		pyc_compileall__fail(s, it->fullname, kind, pyc_buf_cstr(&it->job.error_text));
+		fail(w, it, kind, pyc_buf_cstr(&it->job.error_text));
 	} else {
 		pyc_error e = { 0 };
 		if (write_outputs(w, it, &e) < 0) {
@@ -128,12 +140,12 @@ void pyc_compileall__write(ca_writer *w, pyc_ca_item *it)
 			char msg[PYC_ERROR_MSG_MAX + 32];
 			snprintf(msg, sizeof(msg), "%s%s",
 			         e.code == PYC_EEXISTS ? "FileExistsError: " : "", e.message);
-			pyc_compileall__fail(s, it->fullname, "io", msg);
+			fail(w, it, "io", msg);
 		} else {
 			pyc_compileall_event ev = { .kind = PYC_COMPILEALL_COMPILED,
 			                            .path = it->fullname, .why = it->why,
 			                            .outputs = (const char *const *)it->cfiles,
-			                            .noutputs = w->cfg->nlevels };
+			                            .noutputs = w->cfg->nlevels, .cache = it->cache };
 			s->st->compiled++;
 			pyc_compileall__emit(s, &ev);
 		}

@@ -6,12 +6,12 @@
  *   against the target interpreter's own import system (importlib's cache_from_source,
  *   _classify_pyc and _validate_timestamp_pyc on the pycs its py_compile wrote, then
  *   touched, grown, truncated or given another magic), for every CPython 3.7+;
- * - lookup: with no store it leaves an item as it is; a compile error the write stage
- *   recorded is found again by a later run's lookup, which then needs no pool;
- * - worker pool + write (pyc_compileall__compile, pyc_compileall__write): the pyc is the
- *   bytes py_compile writes for the same source, dfile and mtime (3.11+: marshal output
- *   of older versions varies with reference counts), and a broken source is one FAILED
- *   event with the pool's error text.
+ * - worker pool + write + lookup (pyc_compileall__compile, __write, __lookup): the pyc
+ *   is the bytes py_compile writes for the same source, dfile and mtime (3.11+: marshal
+ *   output of older versions varies with reference counts), a broken source one FAILED
+ *   event with py_compile's error text; the same without a store, with a cold one (the
+ *   write stage records both), warm (both are hits, no interpreter starts) and warm at
+ *   another path (the stored body re-targeted: py_compile's bytes at that path).
  */
 #include "testutil.h"
 
@@ -128,11 +128,11 @@ static void test_check_agrees_with_importlib(void **state)
 	tu_interps_free(&list);
 }
 
-/* Events as text, one line each. */
+/* Events as text, one line each: kind, path, cache, error text. */
 static void log_event(const pyc_compileall_event *ev, void *ctx)
 {
-	pyc_buf_printf(ctx, "%d %s %s\n", (int)ev->kind, ev->path,
-	               ev->error_text ? ev->error_text : "");
+	pyc_buf_printf(ctx, "%d %s %s %s\n", (int)ev->kind, ev->path ? ev->path : "-",
+	               pyc_compileall_cache_name(ev->cache), ev->error_text ? ev->error_text : "");
 }
 
 typedef struct pipe_end {
@@ -148,11 +148,12 @@ typedef struct pipe_end {
 } pipe_end;
 
 /* The stages from the lookup on, wired as pyc_compileall_run wires them. */
-static void pipe_init(pipe_end *p, const pyc_interp *in)
+static void pipe_init(pipe_end *p, const pyc_interp *in, const char *store)
 {
 	memset(p, 0, sizeof(*p));
 	pyc_compileall_opts_init(&p->o);
-	p->o.failure_cache = true;
+	p->o.use_store = store != NULL;
+	p->o.store_dir = store;
 	cfg_for(&p->cfg, &p->o, in);
 	p->sink = (ca_sink){ .on_event = log_event, .ctx = &p->events, .st = &p->st,
 	                     .err = &p->err };
@@ -167,11 +168,8 @@ static void pipe_file(pipe_end *p, const char *path)
 	pyc_ca_item *it = checked_item(&p->cfg, path);
 	assert_true(it->candidate);
 	assert_int_equal(it->why, PYC_COMPILEALL_WHY_MISSING);
-	pyc_ca_item before = *it;
 	pyc_compileall__lookup(&p->lookup, it);
-	/* No store: the lookup passes the item through untouched. */
-	assert_memory_equal(&before, it, sizeof(before));
-	if (pyc_compileall__lookup_resolve(&p->lookup, it))
+	if (pyc_compileall__lookup_resolve(&p->lookup, &p->sink, it))
 		pyc_compileall__write(&p->writer, it);
 	else
 		assert_int_equal(pyc_compileall__compile(&p->comp, it), 0);
@@ -184,15 +182,31 @@ static void pipe_finish(pipe_end *p)
 	free(p->cfg.cwd);
 }
 
+/* Compile root/ok.py, root/bad.py and (a copy elsewhere) root2/ok.py with py_compile. */
 static const char pycompile_oracle[] =
 	"import py_compile\n"
-	"py_compile.compile('root/ok.py', cfile='ok.pyc', dfile='root/ok.py', doraise=True)\n"
+	"for d in ('root', 'root2'):\n"
+	"    py_compile.compile(d + '/ok.py', cfile=d + '-ok.pyc', dfile=d + '/ok.py', doraise=True)\n"
 	"try:\n"
 	"    py_compile.compile('root/bad.py', cfile='bad.pyc', doraise=True)\n"
 	"except py_compile.PyCompileError as e:\n"
 	"    print(e.msg)\n";
 
-static void test_compile_write_and_known_failure(void **state)
+/* Run the pipe's stages over paths; the events it logged must be `want`. */
+static void run_pipe(const pyc_interp *in, const char *store, const char *const *paths,
+                     size_t n, const char *want, size_t workers)
+{
+	pipe_end p;
+	pipe_init(&p, in, store);
+	for (size_t i = 0; i < n; i++)
+		pipe_file(&p, paths[i]);
+	pipe_finish(&p);
+	assert_string_equal(pyc_buf_cstr(&p.events), want);
+	assert_int_equal(p.st.workers_started, workers);
+	pyc_buf_dispose(&p.events);
+}
+
+static void test_compile_write_and_store(void **state)
 {
 	(void)state;
 	char *exe = tu_python3();
@@ -208,43 +222,42 @@ static void test_compile_write_and_known_failure(void **state)
 	}
 	char *dir = tu_mkdtemp(), *oldcwd = getcwd(NULL, 0);
 	assert_int_equal(chdir(dir), 0);
-	setenv("XDG_CACHE_HOME", tu_path(dir, "cache"), 1);
-	tu_write_str(dir, "root/ok.py", "def f(a):\n    return [a, 'x', (1, 2)]\n");
+	static const char ok_src[] = "def f(a):\n    return [a, 'x', (1, 2), 'root/ok.py']\n";
+	tu_write_str(dir, "root/ok.py", ok_src);
+	tu_write_str(dir, "root2/ok.py", ok_src);
 	tu_write_str(dir, "root/bad.py", "def f(:\n");
 	static char errtext[4096];
 	assert_int_equal(tu_run_python(exe, dir, pycompile_oracle, errtext, sizeof(errtext)), 0);
 	size_t elen = strlen(errtext);
 	assert_true(elen > 0 && errtext[elen - 1] == '\n');
 	errtext[elen - 1] = '\0';   /* print()'s newline */
-
-	pipe_end p;
-	pipe_init(&p, &in);
-	pipe_file(&p, "root/ok.py");
-	pipe_file(&p, "root/bad.py");
-	pipe_finish(&p);
-	assert_int_equal(p.st.compiled, 1);
-	assert_int_equal(p.st.failed, 1);
-	assert_int_equal(p.st.workers_started, 1);
-	tu_sh("cmp '%s/ok.pyc' '%s/root/__pycache__/ok.%s.pyc'", dir, dir, in.cache_tag);
+	const char *store = tu_path(dir, "store");
+	static const char *const both[] = { "root/ok.py", "root/bad.py" };
+	const int C = PYC_COMPILEALL_COMPILED, F = PYC_COMPILEALL_FAILED;
 	pyc_buf want = PYC_BUF_INIT;
-	pyc_buf_printf(&want, "%d root/ok.py \n%d root/bad.py %s\n", PYC_COMPILEALL_COMPILED,
-	               PYC_COMPILEALL_FAILED, errtext);
-	assert_string_equal(pyc_buf_cstr(&p.events), pyc_buf_cstr(&want));
-	pyc_buf_dispose(&p.events);
 
-	/* A later run: the known failure is the lookup's hit, reported the same, no pool. */
-	pipe_init(&p, &in);
-	pipe_file(&p, "root/bad.py");
-	pipe_finish(&p);
-	assert_int_equal(p.st.workers_started, 0);
-	assert_int_equal(p.st.failed, 1);
+	/* Without a store, and cold: compiled by the pool (misses are recorded). */
+	for (int pass = 0; pass < 2; pass++) {
+		const char *c = pass ? "miss" : "off";
+		pyc_buf_clear(&want);
+		pyc_buf_printf(&want, "%d root/ok.py %s \n%d root/bad.py %s %s\n", C, c, F, c, errtext);
+		run_pipe(&in, pass ? store : NULL, both, 2, pyc_buf_cstr(&want), 1);
+		tu_sh("cmp root-ok.pyc root/__pycache__/ok.%s.pyc", in.cache_tag);
+		tu_sh("rm -r root/__pycache__");
+	}
+	/* Warm: both from the store, reported the same, no interpreter started. */
 	pyc_buf_clear(&want);
-	pyc_buf_printf(&want, "%d root/bad.py %s\n", PYC_COMPILEALL_FAILED, errtext);
-	assert_string_equal(pyc_buf_cstr(&p.events), pyc_buf_cstr(&want));
-	pyc_buf_dispose(&p.events);
+	pyc_buf_printf(&want, "%d root/ok.py hit \n%d root/bad.py hit %s\n", C, F, errtext);
+	run_pipe(&in, store, both, 2, pyc_buf_cstr(&want), 0);
+	tu_sh("cmp root-ok.pyc root/__pycache__/ok.%s.pyc", in.cache_tag);
+	/* At another path: the body re-targeted is what py_compile writes there. */
+	static const char *const other[] = { "root2/ok.py" };
+	pyc_buf_clear(&want);
+	pyc_buf_printf(&want, "%d root2/ok.py hit \n", C);
+	run_pipe(&in, store, other, 1, pyc_buf_cstr(&want), 0);
+	tu_sh("cmp root2-ok.pyc root2/__pycache__/ok.%s.pyc", in.cache_tag);
 	pyc_buf_dispose(&want);
 
-	unsetenv("XDG_CACHE_HOME");
 	assert_int_equal(chdir(oldcwd), 0);
 	free(oldcwd);
 	pyc_interp_dispose(&in);
@@ -253,11 +266,64 @@ static void test_compile_write_and_known_failure(void **state)
 	free(exe);
 }
 
+/* The store value format: what is written parses back to the same fields, and no
+ * truncation or extension of it parses (a damaged value is a miss, never half a result). */
+static void test_record_round_trip(void **state)
+{
+	(void)state;
+	pyc_buf bodies[2] = { PYC_BUF_INIT, PYC_BUF_INIT }, warn = PYC_BUF_INIT, v = PYC_BUF_INIT;
+	pyc_buf_puts(&bodies[0], "\xe3" "body-zero");
+	pyc_buf_put(&bodies[1], "\0\1\2", 3);
+	pyc_buf_puts(&warn, "x.py:1: SyntaxWarning: invalid escape sequence '\\d'\n");
+	pyc_marshal_slot slots[2] = { { 5, 12 }, { 1, 2 } };
+	assert_int_equal(pyc_compileall__record_bodies(&v, bodies, 2, slots, &warn), 0);
+	ca_record r;
+	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len), 0);
+	assert_int_equal(r.kind, 'B');
+	assert_int_equal(r.n, 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(r.body[i].len, bodies[i].len);
+		assert_memory_equal(r.body[i].p, bodies[i].ptr, bodies[i].len);
+		assert_int_equal(r.slot[i].offset, slots[i].offset);
+		assert_int_equal(r.slot[i].length, slots[i].length);
+	}
+	assert_int_equal(r.warnings.len, warn.len);
+	assert_memory_equal(r.warnings.p, warn.ptr, warn.len);
+	for (size_t n = 0; n < v.len; n++)
+		assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, n),
+		                 PYC_EINVAL);
+	pyc_buf_putc(&v, 0);
+	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len),
+	                 PYC_EINVAL);
+
+	pyc_job job = { 0 };
+	pyc_buf_puts(&job.error_type, "SyntaxError");
+	pyc_buf_puts(&job.error_text, "  File \"x.py\", line 1\nSyntaxError: invalid syntax");
+	assert_int_equal(pyc_compileall__record_error(&v, &job), 0);
+	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len), 0);
+	assert_int_equal(r.kind, 'E');
+	assert_int_equal(r.error_text.len, job.error_text.len);
+	assert_memory_equal(r.error_type.p, "SyntaxError", 11);
+	assert_int_equal(r.warnings.len, 0);
+	assert_int_equal(pyc_compileall__record_marker(&v), 0);
+	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len), 0);
+	assert_int_equal(r.kind, 'P');
+	v.ptr[0] = 'q';
+	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len),
+	                 PYC_EINVAL);
+	pyc_job_dispose(&job);
+	pyc_buf_dispose(&bodies[0]);
+	pyc_buf_dispose(&bodies[1]);
+	pyc_buf_dispose(&warn);
+	pyc_buf_dispose(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_agrees_with_importlib),
-		cmocka_unit_test(test_compile_write_and_known_failure),
+		cmocka_unit_test(test_record_round_trip),
+		cmocka_unit_test(test_compile_write_and_store),
 	};
 	return tu_run_tests("compileall_stages", tests);
 }
