@@ -54,8 +54,10 @@ typedef struct pyc_compileall_opts {
 	const char *source_date_epoch; /**< $SOURCE_DATE_EPOCH, passed in by the caller */
 	unsigned jobs;              /**< worker interpreters (>= 1) */
 	double timeout_sec;         /**< per file; 0 = none */
-	bool failure_cache;         /**< remember compile errors of unchanged sources across runs
-	                                 (docs/compile.md), so a re-run starts no interpreter */
+	bool use_store;             /**< reuse and keep compile results (bodies, warnings, compile
+	                                 errors) in the bytecode store (pyc/store.h,
+	                                 docs/cache.md): a known source compiles without Python */
+	const char *store_dir;      /**< the store; NULL = pyc_store_dir()'s default */
 } pyc_compileall_opts;
 
 /** Zero everything, maxlevels -1, jobs 1, timeout 600 s. */
@@ -74,11 +76,28 @@ PYC_API int pyc_compileall_validate(const pyc_compileall_opts *o, const pyc_inte
 /** The default maxlevels of compileall for a version: 10 before 3.9, else recursion_limit. */
 PYC_API int pyc_compileall_default_maxlevels(int major, int minor, int recursion_limit);
 
+/** At most this many compiles per file: one per distinct -o value (-1, 0, 1, 2). */
+#define PYC_COMPILEALL_MAX_COMPILES 4
+
 /**
- * The optimisation levels compileall ends up using: sorted(set(levels)) after mapping -1
- * to interp_optimize (the level -1 means), [interp_optimize] for none. With `legacy` only
- * the highest survives (every level writes the same foo.pyc; the last one wins). Returns
- * the count written to out (<= PYC_COMPILEALL_MAX_LEVELS).
+ * The compiles compileall's compile_file makes for one source, in its order: one per
+ * value of sorted(set(levels)) ([-1] for none), -1 mapped to interp_optimize (the level
+ * it means). discard[i] is set when a later compile writes the same pyc (every one with
+ * `legacy`; -1 and the level it means otherwise): compileall still compiles it, and that
+ * compile changes the later one's marshal data (3.12 interns its strings for good).
+ * Returns the count written (<= PYC_COMPILEALL_MAX_COMPILES).
+ */
+PYC_API size_t pyc_compileall_sequence(int seq[PYC_COMPILEALL_MAX_COMPILES],
+                                       bool discard[PYC_COMPILEALL_MAX_COMPILES],
+                                       const int *levels, size_t nlevels, int interp_optimize,
+                                       bool legacy);
+
+/**
+ * The optimisation levels of the pycs compileall ends up writing: the compiles of
+ * pyc_compileall_sequence that are not discarded, in its order (sorted, except that -1
+ * comes first when it means a level given to no other -o). With `legacy` that is one,
+ * the last compile (every level writes the same foo.pyc). Returns the count written to
+ * out (<= PYC_COMPILEALL_MAX_LEVELS).
  */
 PYC_API size_t pyc_compileall_levels(int out[PYC_COMPILEALL_MAX_LEVELS], const int *levels,
                                      size_t nlevels, int interp_optimize, bool legacy);
@@ -131,6 +150,16 @@ PYC_API enum pyc_compileall_why pyc_compileall_judge(const uint8_t *hdr, size_t 
                                                      uint64_t source_size,
                                                      const uint8_t *source_hash);
 
+/** Where a compiled file's result came from. */
+enum pyc_compileall_cache {
+	PYC_COMPILEALL_CACHE_OFF = 0,  /**< no store in use */
+	PYC_COMPILEALL_CACHE_MISS,     /**< compiled (and stored) */
+	PYC_COMPILEALL_CACHE_HIT,      /**< from the store: no compile */
+};
+
+/** "off", "miss", "hit". */
+PYC_API const char *pyc_compileall_cache_name(enum pyc_compileall_cache c);
+
 /** What on_event reports. */
 enum pyc_compileall_event_kind {
 	PYC_COMPILEALL_LISTING,         /**< "Listing 'DIR'..." (path) */
@@ -142,6 +171,10 @@ enum pyc_compileall_event_kind {
 	PYC_COMPILEALL_UP_TO_DATE,      /**< nothing to do (path) */
 	PYC_COMPILEALL_WOULD_COMPILE,   /**< --dry-run (path, why, outputs) */
 	PYC_COMPILEALL_FAILED,          /**< (path, error_kind, error_text) */
+	PYC_COMPILEALL_WARNED,          /**< what compiling wrote to stderr (path, warnings), just
+	                                     before its COMPILED or FAILED */
+	PYC_COMPILEALL_STORE_WARNING,   /**< the store cannot be used or written: compiling goes
+	                                     on without it (error_text); at most once a run */
 };
 
 typedef struct pyc_compileall_event {
@@ -156,6 +189,10 @@ typedef struct pyc_compileall_event {
 	                                 (multi-line, no trailing newline); else one line */
 	int sys_errno;               /**< CANT_LIST */
 	bool sys_path_mode;          /**< CANT_LIST: an absent sys.path entry (not an error) */
+	const char *warnings;        /**< WARNED: the bytes compileall's process would write to
+	                                  its stderr for the file (SyntaxWarning lines...) */
+	size_t warnings_len;
+	enum pyc_compileall_cache cache; /**< COMPILED, FAILED: where the result came from */
 } pyc_compileall_event;
 
 typedef void (*pyc_compileall_event_fn)(const pyc_compileall_event *ev, void *ctx);
@@ -173,6 +210,8 @@ typedef struct pyc_compileall_stats {
 	size_t skipped;       /**< found but neither judged nor compiled (-x, -e, not a file) */
 	bool walk_done;       /**< the walk has ended: `found` is the total */
 	unsigned workers_started;
+	size_t cache_hits;    /**< files whose result came from the store */
+	size_t cache_misses;  /**< files compiled with the store in use */
 	bool reprobed;        /**< a cached probe turned out stale and was replaced */
 } pyc_compileall_stats;
 

@@ -42,6 +42,13 @@ typedef struct pyc_interp {
 	char *stdout_errors;       /**< sys.stdout.errors, e.g. "strict", "surrogateescape" */
 	char *fs_encoding;         /**< codecs.lookup(sys.getfilesystemencoding()).name */
 	bool from_cache;           /**< the answer came from the probe cache */
+	/* The exact build, for pyc_interp_identity(): the magic alone does not tell Debian's
+	 * 3.11.2 from pyenv's 3.11.7, which compile differently. */
+	char *sys_version;         /**< sys.version */
+	char *abiflags;            /**< sys.abiflags, NULL when the build has none (2.7) */
+	bool gil_disabled;         /**< a free-threading build (Py_GIL_DISABLED) */
+	char *real_executable;     /**< realpath(sys.executable), "" when unknown */
+	char *libpython;           /**< the libpython it loaded (Py_ENABLE_SHARED), else NULL */
 } pyc_interp;
 
 /**
@@ -73,6 +80,17 @@ PYC_API int pyc_interp_cache_key(pyc_buf *out, const char *exe);
 
 /** Whether the cache is in use (PYC_TOOL_NO_PROBE_CACHE unset, empty or "0"). */
 PYC_API bool pyc_interp_cache_enabled(void);
+
+/**
+ * The bytes that identify the compiler for the store key (pyc/store.h), into *out
+ * (replacing its contents): the magic, cache tag, sys.version, ABI flags, free-threading,
+ * and the SHA-256 of the content of the executable and of its libpython. The hashes are
+ * remembered in the probe cache directory by (device, inode, size, mtime, ctime), so a
+ * warm run reads no binary. Paths are not part of it: a copy of the same build compiles
+ * the same. Returns 0, PYC_EINTERP (the executable is unknown or cannot be read: err says
+ * why) or PYC_ENOMEM.
+ */
+PYC_API int pyc_interp_identity(const pyc_interp *in, pyc_buf *out, pyc_error *err);
 
 /** Free what pyc_interp_probe allocated; the struct is zeroed. */
 PYC_API void pyc_interp_dispose(pyc_interp *interp);

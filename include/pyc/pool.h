@@ -42,12 +42,20 @@ typedef struct pyc_job {
 	size_t source_len;
 	const char *dfile;          /**< name compiled into co_filename / error messages: any
 	                                 bytes but NUL (the worker applies os.fsdecode) */
-	int levels[PYC_JOB_MAX_LEVELS]; /**< optimize= values, -1 = interpreter default */
+	int levels[PYC_JOB_MAX_LEVELS]; /**< optimize= values, -1 = interpreter default, in
+	                                     the order compile() is called */
+	bool discard[PYC_JOB_MAX_LEVELS]; /**< compile and marshal this level like the others
+	                                     but return no body: compileall compiles it into a
+	                                     pyc a later level overwrites, and that compile
+	                                     changes what the later one's marshal data looks
+	                                     like (3.12 interning) */
 	size_t nlevels;
 	void *user;                 /**< caller's context, untouched */
 	/* out, valid in on_done */
 	int status;                 /**< 0, PYC_ECOMPILE, PYC_ETIMEOUT or PYC_EINTERP (crash) */
-	pyc_buf body[PYC_JOB_MAX_LEVELS]; /**< marshal.dumps(code) per level (status 0) */
+	pyc_buf body[PYC_JOB_MAX_LEVELS]; /**< marshal.dumps(code) per level not discarded,
+	                                       in order: body[k] is the k-th kept level's
+	                                       (status 0) */
 	pyc_buf error_text;         /**< PYC_ECOMPILE: py_compile.PyCompileError(...).msg as
 	                                 UTF-8 (unencodable characters backslash-escaped, as
 	                                 compileall prints it on a UTF-8 stdout), no trailing
@@ -55,6 +63,10 @@ typedef struct pyc_job {
 	pyc_buf error_type;         /**< PYC_ECOMPILE: the exception class name, e.g.
 	                                 "SyntaxError", "IndentationError", "UnicodeDecodeError",
 	                                 "ValueError" (null bytes before 3.12) */
+	pyc_buf warnings;           /**< status 0 or PYC_ECOMPILE: what the compiles wrote to
+	                                 sys.stderr (SyntaxWarning lines...), as bytes in its
+	                                 encoding: what compileall's process writes to its
+	                                 stderr for this file; often empty */
 } pyc_job;
 
 /**

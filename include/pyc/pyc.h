@@ -24,6 +24,7 @@
 #include "interrupt.h"
 #include "leftover.h"
 #include "compileall.h"
+#include "store.h"
 #include "git.h"
 #include "ignore.h"
 #include "untrack.h"

@@ -41,6 +41,7 @@ int cmd_ignore(int argc, char **argv, cli_ctx *ctx);
 int cmd_check(int argc, char **argv, cli_ctx *ctx);
 int cmd_hook(int argc, char **argv, cli_ctx *ctx);
 int cmd_importtime(int argc, char **argv, cli_ctx *ctx);
+int cmd_cache(int argc, char **argv, cli_ctx *ctx);
 
 /*
  * Diagnostics, one format for usage and runtime errors (docs/cli.md):

@@ -32,7 +32,7 @@ typedef struct compile_opts {
 	int quiet;          /* compileall's -q count */
 	bool verbose;       /* -v: compileall's quiet=0 lines */
 	bool json;
-	bool no_probe_cache;
+	bool no_probe_cache;  /* --no-cache: no probe cache, no compile cache */
 	bool no_recurse;    /* -l */
 	bool have_recursion;/* -r N, which beats -l */
 	int recursion;
@@ -53,6 +53,9 @@ typedef struct render {
 	cli_progress progress;
 	char label[80];       /* "compile", or "compile cpython-312" with several --python */
 	double started;
+	bool python_unbuffered; /* PYTHONUNBUFFERED: compileall's stdout would be unbuffered */
+	bool hold_warnings;   /* compileall's stderr would be block-buffered: print them last */
+	pyc_buf held;
 } render;
 
 static const char usage_text[] =
@@ -60,8 +63,8 @@ static const char usage_text[] =
 	"                        [-s STRIPDIR] [-p PREPENDDIR] [-x REGEXP] [-i FILE] [-j N]\n"
 	"                        [--invalidation-mode {checked-hash,timestamp,unchecked-hash}]\n"
 	"                        [-o LEVEL] [-e DIR] [--hardlink-dupes] [--python EXE]\n"
-	"                        [-n] [--json] [--timeout SECONDS] [--no-cache]\n"
-	"                        [--color WHEN] [-V] [FILE|DIR ...]\n";
+	"                        [-n] [--json] [--timeout SECONDS] [--cache-dir DIR]\n"
+	"                        [--no-cache] [--color WHEN] [-V] [FILE|DIR ...]\n";
 
 static void print_help(void)
 {
@@ -88,7 +91,9 @@ static void print_help(void)
 	      "  -n, --dry-run       list what would be compiled and why; write nothing\n"
 	      "  --json              JSON Lines: one record per file written or failed\n"
 	      "  --timeout SECONDS   per-file worker time limit (default 600, 0 = none)\n"
-	      "  --no-cache          neither the probe cache nor the failure cache\n"
+	      "  --cache-dir DIR     the compile cache (default $PYC_TOOL_CACHE_DIR, else\n"
+	      "                      $XDG_CACHE_HOME/pyc-tool or ~/.cache/pyc-tool)\n"
+	      "  --no-cache          neither the compile cache nor the probe cache\n"
 	      CLI_COMMON_HELP
 	      "\nExit status: 0 ok, 1 a file failed to compile or the -i list cannot be read\n"
 	      "(as compileall), 2 usage, 3 a path is missing or cannot be listed, or an\n"
@@ -126,6 +131,7 @@ static void json_file(render *rd, const pyc_compileall_event *ev, const char *st
 	bool failed = ev->kind == PYC_COMPILEALL_FAILED;
 	fputs(",\"reason\":", stdout);
 	out_json_cstr(stdout, failed ? NULL : pyc_compileall_why_name(ev->why));
+	printf(",\"cache\":\"%s\"", pyc_compileall_cache_name(ev->cache));
 	fputs(",\"outputs\":[", stdout);
 	for (size_t i = 0; !failed && i < ev->noutputs; i++) {
 		if (i)
@@ -253,6 +259,33 @@ static void on_event(const pyc_compileall_event *ev, void *ctx)
 	case PYC_COMPILEALL_FAILED:
 		show_failure(rd, ev);
 		break;
+	case PYC_COMPILEALL_WARNED:
+		/* Raw, on stderr, whatever the options, as the interpreter writes them under
+		 * compileall, and interleaved with stdout as compileall's are on one pipe: its
+		 * stdout is block-buffered (line-buffered on a terminal, as ours) unless
+		 * PYTHONUNBUFFERED is set, and before 3.9 so is a stderr that is not a terminal
+		 * (flushed at exit, after stdout). Past the first buffer-full of stdout the
+		 * interleaving is not modelled. */
+		progress_clear(rd);
+		if (rd->hold_warnings) {
+			pyc_buf_put(&rd->held, ev->warnings, ev->warnings_len);
+			break;
+		}
+		if (rd->python_unbuffered)
+			fflush(stdout);
+		fwrite(ev->warnings, 1, ev->warnings_len, stderr);
+		break;
+	case PYC_COMPILEALL_STORE_WARNING: {
+		/* Once, not once per --python: it is the same store. */
+		static bool warned;
+		if (!warned) {
+			warned = true;
+			progress_clear(rd);
+			fflush(stdout);
+			cli_warn("%s", ev->error_text);
+		}
+		break;
+	}
 	case PYC_COMPILEALL_UP_TO_DATE:
 		break;
 	}
@@ -261,7 +294,7 @@ static void on_event(const pyc_compileall_event *ev, void *ctx)
 
 enum {
 	OPT_INVALIDATION = 256, OPT_HARDLINK, OPT_PYTHON, OPT_JSON, OPT_TIMEOUT,
-	OPT_NO_PROBE_CACHE,
+	OPT_NO_PROBE_CACHE, OPT_CACHE_DIR,
 };
 
 static const struct option long_opts[] = {
@@ -276,6 +309,7 @@ static const struct option long_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "no-cache", no_argument, NULL, OPT_NO_PROBE_CACHE },
+	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
 	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -350,6 +384,7 @@ static int parse_one(compile_opts *o, int c, const char *arg)
 		break;
 	}
 	case OPT_NO_PROBE_CACHE: o->no_probe_cache = true; break;
+	case OPT_CACHE_DIR: ca->store_dir = arg; break;
 	case 'h': print_help(); return HELP_DONE;
 	default: return cli_usage_error("compile", "unknown option");
 	}
@@ -455,7 +490,7 @@ static int parse_args(compile_opts *o, int argc, char **argv, cli_ctx *ctx)
 	}
 	if (o->ca.jobs == 0)
 		o->ca.jobs = dflt;
-	o->ca.failure_cache = !o->no_probe_cache;
+	o->ca.use_store = !o->no_probe_cache && pyc_interp_cache_enabled();
 	o->ca.maxlevels = o->have_recursion ? o->recursion : o->no_recurse ? 0 : -1;
 	if (o->json && o->verbose)
 		return cli_usage_error("compile", "--json and -v cannot be combined");
@@ -481,9 +516,10 @@ static void print_summary(render *rd, double secs)
 		out_json_cstr(stdout, rd->tag);
 		printf(",\"dry_run\":%s,\"compiled\":%zu,\"up_to_date\":%zu,\"failed\":%zu,"
 		       "\"unlisted\":%zu,\"files_written\":%zu,\"workers_started\":%u,"
-		       "\"seconds\":%.3f}\n", rd->opts->ca.dry_run ? "true" : "false", st->compiled,
-		       st->up_to_date, st->failed, st->unlisted, st->files_written,
-		       st->workers_started, secs);
+		       "\"cache_hits\":%zu,\"cache_misses\":%zu,\"seconds\":%.3f}\n",
+		       rd->opts->ca.dry_run ? "true" : "false", st->compiled, st->up_to_date,
+		       st->failed, st->unlisted, st->files_written, st->workers_started,
+		       st->cache_hits, st->cache_misses, secs);
 		return;
 	}
 	if (rd->opts->quiet)
@@ -528,7 +564,9 @@ static int compile_for(compile_opts *o, pyc_interp *in, const cli_ctx *ctx, bool
 {
 	pyc_error err = { 0 };
 	pyc_compileall_stats st;
-	render rd = { .opts = o, .ctx = ctx, .multi = multi, .st = &st, .started = now_sec() };
+	const char *unbuffered = getenv("PYTHONUNBUFFERED");
+	render rd = { .opts = o, .ctx = ctx, .multi = multi, .st = &st, .started = now_sec(),
+	              .python_unbuffered = unbuffered && *unbuffered };
 	snprintf(rd.label, sizeof(rd.label), "compile%s%s", multi ? " " : "",
 	         multi && in->cache_tag ? in->cache_tag : "");
 	cli_progress_init(&rd.progress, rd.label, ctx, !o->json && !o->verbose && !o->quiet);
@@ -536,6 +574,8 @@ static int compile_for(compile_opts *o, pyc_interp *in, const cli_ctx *ctx, bool
 	for (;;) {
 		memset(&st, 0, sizeof(st));
 		rd.tag = in->cache_tag;
+		rd.hold_warnings = in->major == 3 && in->minor < 9 && !rd.python_unbuffered &&
+		                   !ctx->stderr_tty;
 		pyout_enc_for(&rd.enc, in);
 		rc = pyc_compileall_run(&o->ca, in, on_event, &rd, &st, &err);
 		if (rc < 0 || !st.reprobed)
@@ -556,10 +596,17 @@ static int compile_for(compile_opts *o, pyc_interp *in, const cli_ctx *ctx, bool
 			print_summary(&rd, now_sec() - rd.started);
 		}
 		fflush(stdout);
+		if (rd.held.len)
+			fwrite(rd.held.ptr, 1, rd.held.len, stderr);
+		pyc_buf_dispose(&rd.held);
 		cli_error("%s", why);
 		return CLI_EXIT_RUNTIME;
 	}
 	print_summary(&rd, now_sec() - rd.started);
+	fflush(stdout);
+	if (rd.held.len)
+		fwrite(rd.held.ptr, 1, rd.held.len, stderr);
+	pyc_buf_dispose(&rd.held);
 	/* A path that cannot be listed is 3, as in status and clean: compileall's own answer
 	 * is 0 (cpython#88621), so there is no compileall code to keep. */
 	return st.unlisted ? CLI_EXIT_RUNTIME : st.failed ? CLI_EXIT_FINDINGS : CLI_EXIT_OK;

@@ -30,6 +30,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "check",   cmd_check,   "fail when bytecode is staged, tracked or not ignored (git gate)" },
 	{ "hook",    cmd_hook,    "install or uninstall the pre-commit hook" },
 	{ "importtime", cmd_importtime, "import time with and without caches, module by module" },
+	{ "cache",   cmd_cache,   "statistics, pruning and clearing of the compile cache" },
 };
 #define CLI_NCMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
 

@@ -6,7 +6,7 @@
 # command adds its name to _pyc_tool_commands and an _pyc_tool_opts_<name> line, and
 # a _pyc_tool_valued_<name> line for options taking a value that no other has.
 
-_pyc_tool_commands="status inspect compile clean ignore check hook importtime help"
+_pyc_tool_commands="status inspect compile clean ignore check hook importtime cache help"
 _pyc_tool_global_opts="-C -h --help -V --version"
 # Every command's (docs/cli.md, "Common options").
 _pyc_tool_common_opts="--color -V --version -h --help"
@@ -15,8 +15,8 @@ _pyc_tool_opts_status="--tag --python -o --prefix --exclude --no-default-exclude
 	--json -q --quiet $_pyc_tool_common_opts"
 _pyc_tool_opts_inspect="--json -q --quiet --prefix $_pyc_tool_common_opts"
 _pyc_tool_opts_compile="-l -r -f -q --quiet -v --verbose -b -d -s -p -x -i -j --workers
-	--invalidation-mode -o -e --hardlink-dupes --python -n --dry-run --json --timeout --no-cache
-	$_pyc_tool_common_opts"
+	--invalidation-mode -o -e --hardlink-dupes --python -n --dry-run --json --timeout --cache-dir
+	--no-cache $_pyc_tool_common_opts"
 _pyc_tool_opts_clean="--stale --orphans --tag --keep-tag --python --legacy --sourceless --prefix
 	--exclude --cross-mounts --no-default-excludes -n --dry-run --json -v --verbose -q --quiet
 	$_pyc_tool_common_opts"
@@ -27,6 +27,7 @@ _pyc_tool_opts_hook="-h --help -V --version"
 _pyc_tool_opts_hook_install="--chain --force $_pyc_tool_common_opts"
 _pyc_tool_opts_importtime="--python -n --path --top -j --json --svg -q --quiet
 	$_pyc_tool_common_opts"
+_pyc_tool_opts_cache="--cache-dir --max-size --json -q --quiet $_pyc_tool_common_opts"
 
 # Options whose value is the next word (or follows '=').
 _pyc_tool_valued=" -C --tag --keep-tag --python --prefix --exclude -o -j --workers -r -d -s -p -x
@@ -34,6 +35,8 @@ _pyc_tool_valued=" -C --tag --keep-tag --python --prefix --exclude -o -j --worke
 # Those of one command only: another command may have the same letter as a flag (clean
 # -n is --dry-run).
 _pyc_tool_valued_importtime=" -n --path --top --svg "
+_pyc_tool_valued_cache=" --cache-dir --max-size "
+_pyc_tool_valued_compile=" --cache-dir "
 
 # Whether word $1 takes the next word as its value in command $2.
 _pyc_tool_is_valued()
@@ -92,7 +95,8 @@ _pyc_tool_value()
 		[[ $2 == compile ]] && levels="-1 $levels"
 		COMPREPLY=($(compgen -W "$levels" -- "$cur"))
 		;;
-	-C | --prefix | -e | -d | -s | -p | --path) _pyc_tool_dirs ;;
+	-C | --prefix | -e | -d | -s | -p | --path | --cache-dir) _pyc_tool_dirs ;;
+	--max-size) COMPREPLY=($(compgen -W "100M 500M 1G 2G 5G" -- "$cur")) ;;
 	-i | --svg) _pyc_tool_files ;;
 	esac
 }
@@ -106,6 +110,7 @@ _pyc_tool_operand()
 	compile) _pyc_tool_files .py ;;
 	help) COMPREPLY=($(compgen -W "${_pyc_tool_commands% help}" -- "$cur")) ;;
 	hook) [[ -z $2 ]] && COMPREPLY=($(compgen -W "install uninstall" -- "$cur")) ;;
+	cache) COMPREPLY=($(compgen -W "stats prune clear" -- "$cur")) ;;
 	esac
 }
 

@@ -40,7 +40,7 @@ function __pyc_tool_pythons
     complete -C python | string match -r '^python[\d.]*(?=\t|$)' | sort -u
 end
 
-set -l cmds status inspect compile clean ignore check hook importtime help
+set -l cmds status inspect compile clean ignore check hook importtime cache help
 complete -c pyc-tool -f
 
 # Global options and the commands.
@@ -55,6 +55,7 @@ complete -c pyc-tool -n __pyc_tool_no_command -a ignore -d 'make git ignore byte
 complete -c pyc-tool -n __pyc_tool_no_command -a check -d 'fail when bytecode would reach git'
 complete -c pyc-tool -n __pyc_tool_no_command -a hook -d 'install or uninstall the pre-commit hook'
 complete -c pyc-tool -n __pyc_tool_no_command -a importtime -d 'import time with and without caches'
+complete -c pyc-tool -n __pyc_tool_no_command -a cache -d 'statistics, pruning and clearing of the compile cache'
 complete -c pyc-tool -n __pyc_tool_no_command -a help -d 'show the options of a command'
 complete -c pyc-tool -n '__pyc_tool_using help' -a "$cmds"
 
@@ -112,7 +113,8 @@ complete -c pyc-tool -n $s -l python -r -a '(__pyc_tool_pythons)' -d 'target int
 complete -c pyc-tool -n $s -s n -l dry-run -d 'list what would be compiled and why'
 complete -c pyc-tool -n $s -l json -d 'JSON Lines output'
 complete -c pyc-tool -n $s -l timeout -x -d 'per-file worker time limit'
-complete -c pyc-tool -n $s -l no-cache -d 'neither the probe cache nor the failure cache'
+complete -c pyc-tool -n $s -l cache-dir -x -a '(__fish_complete_directories)' -d 'the compile cache'
+complete -c pyc-tool -n $s -l no-cache -d 'neither the compile cache nor the probe cache'
 
 # clean
 set -l s '__pyc_tool_using clean'
@@ -167,3 +169,11 @@ complete -c pyc-tool -n $s -s j -x -d 'workers compiling the fresh caches'
 complete -c pyc-tool -n $s -l json -d 'JSON Lines output'
 complete -c pyc-tool -n $s -l svg -r -F -d 'write an icicle chart of the import trees'
 complete -c pyc-tool -n $s -s q -l quiet -d 'print nothing (with --svg: only the chart)'
+
+# cache
+set -l s '__pyc_tool_using cache'
+complete -c pyc-tool -n "$s; and not __fish_seen_subcommand_from stats prune clear" -a 'stats prune clear'
+complete -c pyc-tool -n $s -l cache-dir -x -a '(__fish_complete_directories)' -d 'the store'
+complete -c pyc-tool -n $s -l max-size -x -a '100M 500M 1G 2G 5G' -d 'prune: the size to keep'
+complete -c pyc-tool -n $s -l json -d 'JSON Lines output'
+complete -c pyc-tool -n $s -s q -l quiet -d 'print errors only'

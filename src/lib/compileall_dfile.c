@@ -171,25 +171,37 @@ int pyc_compileall_default_maxlevels(int major, int minor, int recursion_limit)
 	return recursion_limit > 0 ? recursion_limit : 1000;
 }
 
+size_t pyc_compileall_sequence(int seq[PYC_COMPILEALL_MAX_COMPILES],
+                               bool discard[PYC_COMPILEALL_MAX_COMPILES], const int *levels,
+                               size_t nlevels, int interp_optimize, bool legacy)
+{
+	bool given[PYC_COMPILEALL_MAX_COMPILES] = { false };   /* -1, 0, 1, 2 */
+	int dflt = interp_optimize < 0 ? 0 : interp_optimize > 2 ? 2 : interp_optimize;
+	size_t n = 0;
+
+	if (nlevels == 0)
+		given[0] = true;
+	for (size_t i = 0; i < nlevels; i++)
+		if (levels[i] >= -1 && levels[i] <= 2)
+			given[levels[i] + 1] = true;
+	for (int l = -1; l <= 2; l++)
+		if (given[l + 1])
+			seq[n++] = l < 0 ? dflt : l;
+	for (size_t i = 0; i < n; i++)
+		discard[i] = legacy ? i + 1 < n : i == 0 && given[0] && given[dflt + 1];
+	return n;
+}
+
 size_t pyc_compileall_levels(int out[PYC_COMPILEALL_MAX_LEVELS], const int *levels,
                              size_t nlevels, int interp_optimize, bool legacy)
 {
-	bool seen[PYC_COMPILEALL_MAX_LEVELS] = { false };
-	int dflt = interp_optimize < 0 ? 0 : interp_optimize > 2 ? 2 : interp_optimize;
-	if (nlevels == 0)
-		seen[dflt] = true;
-	for (size_t i = 0; i < nlevels; i++) {
-		int l = levels[i] < 0 ? dflt : levels[i];
-		if (l <= 2)
-			seen[l] = true;
-	}
-	size_t n = 0;
-	for (int l = 0; l < PYC_COMPILEALL_MAX_LEVELS; l++)
-		if (seen[l])
-			out[n++] = l;
-	if (legacy && n > 1) {
-		out[0] = out[n - 1];
-		n = 1;
-	}
-	return n;
+	int seq[PYC_COMPILEALL_MAX_COMPILES];
+	bool discard[PYC_COMPILEALL_MAX_COMPILES];
+	size_t n = pyc_compileall_sequence(seq, discard, levels, nlevels, interp_optimize, legacy);
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!discard[i])
+			out[kept++] = seq[i];
+	return kept;
 }

@@ -75,6 +75,27 @@ static const char probe_script[] =
 	"w('stdout', enc(getattr(sys.stdout, 'encoding', None) or sys.getdefaultencoding()))\n"
 	"w('stdout_errors', getattr(sys.stdout, 'errors', None))\n"
 	"w('fsenc', enc(sys.getfilesystemencoding()))\n"
+	"try:\n"
+	"    import sysconfig\n"
+	"    cv = sysconfig.get_config_var\n"
+	"except Exception:\n"
+	"    cv = lambda k: None\n"
+	"w('sysversion', sys.version)\n"
+	"w('abiflags', getattr(sys, 'abiflags', None))\n"
+	"w('gil_disabled', str(int(bool(cv('Py_GIL_DISABLED')))))\n"
+	"w('realexe', os.path.realpath(sys.executable) if sys.executable else '')\n"
+	"lp = None\n"
+	"if cv('Py_ENABLE_SHARED'):\n"
+	"    try:\n"
+	"        for l in open('/proc/self/maps'):\n"
+	"            f = l.rstrip('\\n').split(None, 5)[-1]\n"
+	"            if '/libpython' in f and os.path.isfile(f):\n"
+	"                lp = f\n"
+	"                break\n"
+	"    except Exception:\n"
+	"        f = os.path.join(cv('LIBDIR') or '', cv('INSTSONAME') or '')\n"
+	"        lp = f if os.path.isfile(f) else None\n"
+	"w('libpython', lp)\n"
 	"for p in sys.path:\n"
 	"    w('path', p)\n"
 	"w('end', '')\n"
@@ -93,6 +114,7 @@ void pyc_interp_dispose(pyc_interp *interp)
 	free(interp->stdout_encoding);
 	free(interp->stdout_errors);
 	free(interp->fs_encoding);
+	pyc_interp__build_dispose(interp);
 	if (interp->sys_path) {
 		for (size_t i = 0; i < interp->sys_path_len; i++)
 			free(interp->sys_path[i]);
@@ -253,7 +275,7 @@ static bool apply_record(pyc_interp *out, const pyc_rec *rec, pyc_buf *impl)
 		return rec_int(rec, &out->recursion_limit);
 	if (pyc_interp__rec_is(rec, "path"))
 		return add_path(out, rec);
-	return true;
+	return pyc_interp__build_record(out, rec);
 }
 
 /* Check what the records said: a CPython 2.7 or 3.x with a magic that fits. */

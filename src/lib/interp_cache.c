@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CACHE_FORMAT "2"
+#define CACHE_FORMAT "3"   /* 3: the build records of interp_identity.c */
 #define CACHE_FILE_MAX (64u << 20)
 #define SNIFF_BYTES 4096
 

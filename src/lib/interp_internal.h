@@ -34,6 +34,14 @@ int pyc_interp__run_probe(const char *exe, pyc_buf *output, pyc_error *err);
 int pyc_interp__parse(pyc_interp *out, const char *exe, const char *data, size_t len,
                      pyc_error *err);
 
+/* interp_identity.c: the records that describe the exact build (sys.version, ABI flags,
+ * free-threading, the resolved executable, libpython) into *out; true for other names. */
+bool pyc_interp__build_record(pyc_interp *out, const pyc_rec *rec);
+void pyc_interp__build_dispose(pyc_interp *interp);
+/* The SHA-256 of a file's content, remembered in the probe cache directory by (device,
+ * inode, size, mtime, ctime): *hashed says whether the file was read. 0 or PYC_EIO/ENOMEM. */
+int pyc_interp__file_sha256(const char *path, uint8_t out[32], bool *hashed, pyc_error *err);
+
 /* interp_cache.c. Whether exe (searched on PATH) is a pyenv shim: a script that re-selects
  * a version. */
 bool pyc_interp__is_pyenv_shim(const char *exe);

@@ -282,7 +282,11 @@ static int encode_request(pyc_buf *out, size_t out_off, const pyc_job *job)
 {
 	size_t dlen = strlen(job->dfile);
 	uint8_t word[4];
-	size_t body = 4 + 4 * job->nlevels + 4 + dlen + job->source_len;
+	size_t body = 4 + 4 * job->nlevels + 4 + 4 + dlen + job->source_len;
+	uint32_t drop = 0;
+
+	for (size_t i = 0; i < job->nlevels; i++)
+		drop |= (uint32_t)job->discard[i] << i;
 
 	if (dlen > FRAME_MAX || job->source_len > FRAME_MAX || body > FRAME_MAX)
 		return PYC_EINVAL;
@@ -298,6 +302,8 @@ static int encode_request(pyc_buf *out, size_t out_off, const pyc_job *job)
 		put_u32(word, (uint32_t)job->levels[i]);
 		pyc_buf_put(out, word, 4);
 	}
+	put_u32(word, drop);
+	pyc_buf_put(out, word, 4);
 	put_u32(word, (uint32_t)dlen);
 	pyc_buf_put(out, word, 4);
 	pyc_buf_put(out, job->dfile, dlen);
@@ -356,6 +362,16 @@ static bool take_field(const uint8_t *p, size_t len, size_t *pos, const uint8_t 
 	return true;
 }
 
+/* The last field of a reply: what the compiles printed on stderr. */
+static bool take_warnings(pyc_job *job, const uint8_t *p, size_t len, size_t *pos)
+{
+	const uint8_t *data;
+	size_t n;
+
+	return take_field(p, len, pos, &data, &n) && pyc_buf_put(&job->warnings, data, n) == 0 &&
+	       *pos == len;
+}
+
 /* Fill the job from an 'R' or 'E' payload; false when the payload is malformed. */
 static bool take_reply(pyc_job *job, const uint8_t *p, size_t len, int *status)
 {
@@ -367,16 +383,20 @@ static bool take_reply(pyc_job *job, const uint8_t *p, size_t len, int *status)
 		return take_field(p, len, &pos, &data, &n) &&
 		       pyc_buf_put(&job->error_type, data, n) == 0 &&
 		       take_field(p, len, &pos, &data, &n) &&
-		       pyc_buf_put(&job->error_text, data, n) == 0 && pos == len;
+		       pyc_buf_put(&job->error_text, data, n) == 0 &&
+		       take_warnings(job, p, len, &pos);
 	}
 	*status = 0;
-	if (len < 5 || get_u32(p + 1) != job->nlevels)
+	size_t kept = 0;
+	for (size_t i = 0; i < job->nlevels; i++)
+		kept += !job->discard[i];
+	if (len < 5 || get_u32(p + 1) != kept)
 		return false;
 	pos = 5;
-	for (size_t i = 0; i < job->nlevels; i++)
+	for (size_t i = 0; i < kept; i++)
 		if (!take_field(p, len, &pos, &data, &n) || pyc_buf_put(&job->body[i], data, n) < 0)
 			return false;
-	return pos == len;
+	return take_warnings(job, p, len, &pos);
 }
 
 /* Act on every complete frame received; -1 on a protocol violation. */
@@ -503,6 +523,7 @@ static void reset_results(pyc_job *job)
 		pyc_buf_clear(&job->body[i]);
 	pyc_buf_clear(&job->error_text);
 	pyc_buf_clear(&job->error_type);
+	pyc_buf_clear(&job->warnings);
 }
 
 static int fatal_error(pyc_pool *pool, pyc_error *err)
@@ -588,4 +609,5 @@ void pyc_job_dispose(pyc_job *job)
 		pyc_buf_dispose(&job->body[i]);
 	pyc_buf_dispose(&job->error_text);
 	pyc_buf_dispose(&job->error_type);
+	pyc_buf_dispose(&job->warnings);
 }

@@ -12,6 +12,7 @@ Environment traps handled here: PYTHONDONTWRITEBYTECODE is removed from the chil
 environment (imports must write caches where a test wants them) and PYTHONHASHSEED is
 fixed to 0 for byte comparisons.
 """
+import atexit
 import concurrent.futures
 import glob
 import json
@@ -30,14 +31,30 @@ SOURCE_DIR = os.environ.get("PYC_SOURCE_DIR",
                             os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
+_stores = []
+
+
+def fresh_store():
+    """A compile cache no run has used yet (removed when the test process exits)."""
+    if not _stores:
+        _stores.append(tempfile.mkdtemp(prefix="pyc-e2e-stores-"))
+        atexit.register(shutil.rmtree, _stores[0], True)
+    _stores.append(os.path.join(_stores[0], str(len(_stores))))
+    return _stores[-1]
+
+
 def clean_env(**extra):
-    """A child environment: no PYTHONDONTWRITEBYTECODE, fixed hash seed, no user git config."""
+    """A child environment: no PYTHONDONTWRITEBYTECODE, fixed hash seed, no user git config,
+    and a compile cache of its own (PYC_TOOL_CACHE_DIR), empty: a test sees compile's cold
+    behaviour unless it runs twice with the same environment or passes its own store,
+    whatever ran before on this machine."""
     env = dict(os.environ)
     for k in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "PYTHONOPTIMIZE",
               "PYTHONSTARTUP", "SOURCE_DATE_EPOCH", "PYTHONPATH", "PYTHONHOME"):
         env.pop(k, None)
     env["PYTHONHASHSEED"] = "0"
     env["GIT_CONFIG_NOSYSTEM"] = "1"
+    env["PYC_TOOL_CACHE_DIR"] = fresh_store()
     for k, v in extra.items():
         if v is None:
             env.pop(k, None)

@@ -20,7 +20,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 CODECOMPARE = os.path.join(HERE, "codecompare.py")
-from pyc_e2e import Suite, SkipCase, clean_env, interpreters, run_tool  # noqa: E402
+from pyc_e2e import TOOL, Suite, SkipCase, clean_env, interpreters, run_tool  # noqa: E402
 
 TREE = {
     "top.py": b"TOP = True\n",
@@ -276,6 +276,44 @@ def same_output(suite, interp, name, args):
                 "-q" if q else "default/-v", outs[("oracle", q)], outs[("ours", q)]))
 
 
+WARNED = {
+    "w1.py": b"x = 1\nif x is 1:\n    pass\ns = '\\d'\n",
+    "w2.py": "s = 'caf\u00e9 \\d'\nif x is 2: pass\ndef f(:\n".encode("utf-8"),
+    "w3.py": b"y = 2\n",
+}
+
+
+def warnings_interleaved(suite, interp):
+    """Compile warnings (SyntaxWarning from 3.8; with PYTHONWARNINGS=always the invalid
+    escape's DeprecationWarning before 3.12) where compileall's are, with stdout and stderr
+    on one pipe: after the Compiling line under PYTHONUNBUFFERED; else before all of the
+    block-buffered stdout from 3.9, after it before (stderr block-buffered too); -q and -v
+    (compileall's default), -j1."""
+    work = os.path.join(suite.tmp, "warned-%s" % interp.short)
+    for name, text in WARNED.items():
+        os.makedirs(work, exist_ok=True)
+        with open(os.path.join(work, name), "wb") as f:
+            f.write(text)
+    for unbuffered in ("1", None):
+        env = clean_env(PYTHONUNBUFFERED=unbuffered, PYTHONWARNINGS="always",
+                        XDG_CACHE_HOME=os.path.join(suite.tmp, "cache-warned"))
+        for q in ([], ["-q"]):
+            outs = []
+            arg = os.path.basename(work)
+            for cmd in ([interp.exe, "-m", "compileall"] + q + [arg],
+                        [TOOL, "compile", "-j1"] + (q or ["-v"]) + ["--python", interp.exe, arg]):
+                shutil.rmtree(os.path.join(work, "__pycache__"), ignore_errors=True)
+                r = subprocess.run(cmd, cwd=suite.tmp, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT)
+                outs.append((r.returncode, [l for l in r.stdout.splitlines()
+                                            if not l.startswith(b"compiled ")]))
+            if b"Warning: " not in b"".join(outs[0][1]):
+                raise AssertionError("compileall printed no warning: %r" % (outs[0],))
+            if outs[0] != outs[1]:
+                raise AssertionError("PYTHONUNBUFFERED=%s %s: output differs:\ncompileall %r\n"
+                                     "pyc-tool   %r" % (unbuffered, q, outs[0], outs[1]))
+
+
 def unwritable_targets(suite, interp):
     """A __pycache__ that is a file and a cache path that is a symlink: compileall fails
     those files (exit 1) and compiles the rest; so must we, leaving the link's target alone."""
@@ -374,6 +412,7 @@ def main():
             ("%s --json and --dry-run" % v, json_records, suite, interp),
             ("%s output like compileall" % v, same_output, suite, interp, "plain", []),
             ("%s output like compileall, -s -p" % v, strip_output, suite, interp),
+            ("%s warnings where compileall prints them" % v, warnings_interleaved, suite, interp),
             ("%s codecompare tells 0.0 from -0.0" % v, comparator_sees_zero_sign, suite, interp),
         ]
     suite.parallel(checks)

@@ -84,11 +84,17 @@ SYNTHETIC_BAD = {
     "syn_euro.py": "\u20ac = 2\n".encode("utf-8"),
     "b\u00e4d_\u00fc.py": b"def f(:\n",
     os.fsdecode(b"l\xe9_\xff.py"): b"s = '\xe9\n",
+    # A warning before the error (3.12+): printed again on every run, as compileall does.
+    "syn_warned.py": b"s = '\\d'\ndef f(:\n",
 }
-KNOWN_B_LEVELS = (
-    "compileall -b compiles every level into the same foo.pyc, lowest first; pyc-tool "
-    "compiles only the last one. 3.12 interns strings for good, so the lower level's "
-    "compile changes the reference flags of the higher one's (multi/ftplib.pyc)")
+# Sources the compiler warns about: SyntaxWarning from 3.8 ("is" with a literal) and for
+# invalid escapes from 3.12 (a DeprecationWarning before, shown only with PYTHONWARNINGS),
+# with a non-ASCII source line, printed per the stderr encoding.
+WARN_FILES = {
+    "is_literal.py": b"x = 1\nif x is 1:\n    pass\n",
+    "escapes.py": b"a = '\\d'\nb = 1\nc = '\\q'\n",
+    "caf\u00e9.py": "t = 'caf\u00e9 \\d'  # \u20ac\n".encode("utf-8"),
+}
 
 
 def latin1_locale():
@@ -254,6 +260,8 @@ def add_bad_files(lib, tree):
 
 
 def add_edge_files(interp, work, tree):
+    for name, text in WARN_FILES.items():
+        write(os.path.join(tree, "warn", name), text)
     edge = os.path.join(tree, "edge")
     write(os.path.join(edge, "empty.py"), "")
     write(os.path.join(edge, "cr.py"), b"a = 1\rb = 2\r")
@@ -509,7 +517,7 @@ class Area:
             where.append("first run's exit status: compileall %d, pyc-tool %d" % (
                 ro1.returncode, rt1.returncode))
         if twice and output and not SELF_CHECK:
-            where += ["first run: " + w for w in compare_output(ro1, rt1)]
+            where += ["first run: " + w for w in compare_output(ro1, rt1, output == "exact")]
         if ro.returncode != rt.returncode:
             where.append("exit status: compileall %d, pyc-tool %d" % (ro.returncode, rt.returncode))
         npycs = digest = 0
@@ -522,7 +530,7 @@ class Area:
         except AssertionError as e:
             where.append(str(e))
         if output and not SELF_CHECK:       # compileall -j2 interleaves its workers' lines
-            where += compare_output(ro, rt)
+            where += compare_output(ro, rt, output == "exact")
         if where:
             raise AssertionError("\n".join(where) + "\n" + transcript(ro, rt))
         if nothing and ro.returncode != nothing:   # then it wrote nothing, nor did pyc-tool
@@ -537,12 +545,19 @@ class Area:
 SUMMARY = re.compile(rb"^compiled \d+, up to date \d+, failed \d+ in ")
 
 
-def compare_output(ro, rt):
+def compare_output(ro, rt, exact=False):
     """The lines compileall printed (stdout, and the SyntaxWarnings on stderr) as a
     multiset (workers finish in any order, as with compileall -j), against pyc-tool's
-    stdout and stderr without its summary line."""
+    stdout and stderr without its summary line. exact (pyc-tool -j1): stderr byte for
+    byte, stdout line for line in order."""
     mine = [l for l in (rt.stdout + rt.stderr).splitlines() if not SUMMARY.match(l)]
     theirs = (ro.stdout + ro.stderr).splitlines()           # + SyntaxWarnings; bytes, exactly
+    if exact and ro.stderr != rt.stderr:
+        return ["stderr differs:\n  compileall: %r\n  pyc-tool:   %r" % (ro.stderr, rt.stderr)]
+    if exact and ro.stdout.splitlines() != [l for l in rt.stdout.splitlines()
+                                            if not SUMMARY.match(l)]:
+        return ["stdout differs (in order):\n  compileall: %r\n  pyc-tool:   %r" % (
+            ro.stdout, rt.stdout)]
     if sorted(mine) == sorted(theirs):
         return []
     a, b = set(theirs), set(mine)
@@ -564,6 +579,7 @@ def transcript(ro, rt):
 # only pyc-tool gets, "output": compare what both print too, "same": this set may write
 # what the default set writes (else that is reported: the option changed nothing here);
 # "nothing": compileall exits with this status (2: refuses the options) and writes nothing;
+# "output": "exact" compares stderr byte for byte and stdout in order (with -j1);
 # "locale": the LC_ALL it runs under (None: no such locale here, skipped); "twice": each
 # tool runs twice, the second runs are compared.
 OPTION_SETS = [
@@ -589,8 +605,16 @@ OPTION_SETS = [
     ("-s W/tree/ -p /srv/app", ["-s", "{tree}/", "-p", "/srv/app", "{tree}"],
      None, None, (3, 9)),
     ("-b", ["-b", "{tree}"], None, None, (3, 6)),
+    # compileall compiles every level into foo.pyc, the lower one first: in 3.12 that
+    # compile interns strings for good and changes the last one's reference flags
     ("-b -o 1 -o 2", ["-b", "-o", "1", "-o", "2", "{tree}", "{work}/multi"], None, None,
-     (3, 9), {"known": {(3, 12): KNOWN_B_LEVELS}}),
+     (3, 9)),
+    # -1 is the level PYTHONOPTIMIZE says (2), compiled first; foo.pyc keeps level 0's code
+    ("-b -o -1 -o 0 under PYTHONOPTIMIZE=2", ["-b", "-o", "-1", "-o", "0", "{tree}/json"],
+     {"PYTHONOPTIMIZE": "2"}, None, (3, 9)),
+    # -1 and 0 both write the plain pyc: compiled twice, as compileall does (3.12 again)
+    ("-o -1 -o 0 -o 1", ["-o", "-1", "-o", "0", "-o", "1", "{work}/multi"], None, None,
+     (3, 9)),
     ("-x (?i)/BAD/|futures|\\.hidden", ["-x", "(?i)/BAD/|futures|\\.hidden", "{tree}"],
      None, None, (3, 6)),
     ("-l", ["-l", "{tree}"], None, None, (3, 6)),
@@ -600,6 +624,16 @@ OPTION_SETS = [
      {"output": True, "same": True, "twice": True}),
     ("-qq: nothing printed but warnings", ["-qq", "{tree}"], None, None, (3, 6),
      {"output": True, "same": True}),
+    # The warnings of each compile on stderr, in order, bytes as compileall's process
+    # writes them (pyc-tool prints what its workers captured when it reports the file).
+    ("-q -j1: warnings and errors, stderr byte for byte", ["-q", "{tree}/warn", "{tree}/bad"],
+     None, None, (3, 6), {"output": "exact", "tool": ["-j1"]}),
+    ("-v -j1, PYTHONWARNINGS=always under LC_ALL=C: DeprecationWarnings too, escaped",
+     ["{tree}/warn"], {"PYTHONWARNINGS": "always"}, None, (3, 6),
+     {"output": "exact", "tool": ["-v", "-j1"], "locale": "C"}),
+    ("-q -j1 -b -o 0 -o 1: the warnings of every compile, discarded ones too",
+     ["-q", "-b", "-o", "0", "-o", "1", "{tree}/warn"], None, None, (3, 9),
+     {"output": "exact", "tool": ["-j1"]}),
     ("-i with a list that cannot be read", ["-i", "{work}/nosuch", "{tree}/json"], None, None,
      (3, 6), {"output": True, "nothing": 1}),
     ("-qq -i with a list that cannot be read", ["-qq", "-i", "{work}/nosuch", "{tree}/json"],
@@ -846,13 +880,13 @@ def build_whole_stdlib(interp, work):
 
 # Every multi-level option set of the default run (on the whole tree), all three levels,
 # and the default.
-LONG_SETS = [(row[0], [o for o in row[1] if not o.startswith("{")] + ["{tree}"],
+LONG_SETS = [(row[0], [o for o in row[1] if not o.startswith("{")] + ["{tree}"], row[2],
               (row[5] if len(row) > 5 else {}).get("known", {}))
              for row in OPTION_SETS if row[1].count("-o") > 1] + [
-    ("-o 0 -o 1 -o 2", ["-o", "0", "-o", "1", "-o", "2", "{tree}"], {}),
+    ("-o 0 -o 1 -o 2", ["-o", "0", "-o", "1", "-o", "2", "{tree}"], None, {}),
     ("-o 0 -o 1 -o 2 --hardlink-dupes",
-     ["-o", "0", "-o", "1", "-o", "2", "--hardlink-dupes", "{tree}"], {}),
-    ("default", ["{tree}"], {})]
+     ["-o", "0", "-o", "1", "-o", "2", "--hardlink-dupes", "{tree}"], None, {}),
+    ("default", ["{tree}"], None, {})]
 
 
 def run_long(suite, interp):
@@ -862,17 +896,17 @@ def run_long(suite, interp):
     os.makedirs(vdir)
     with suite.case("%s copy the whole stdlib" % v):
         area = Area(interp, vdir, build_whole_stdlib)
-    for label, opts, known in LONG_SETS:
+    for label, opts, env, known in LONG_SETS:
         if "-o" in opts and interp.version[:2] < (3, 9):
             suite.skip("%s whole stdlib %s: compileall %s has no -o" % (v, label, v))
             continue
         if interp.version[:2] in known:
             known_case(suite, "%s whole stdlib %s" % (v, label), known[interp.version[:2]],
-                       area, opts, None, None, {})
+                       area, opts, env, None, {})
             continue
         t0 = time.time()
         with suite.case("%s whole stdlib %s" % (v, label)):
-            area.versus(opts)
+            area.versus(opts, env)
             print("     %d pycs compared, 0 differences, %.1f s" % (
                 area.compared, time.time() - t0), flush=True)
     shutil.rmtree(vdir, ignore_errors=True)

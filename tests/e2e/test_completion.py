@@ -77,6 +77,9 @@ def main():
         (["pyc-tool", "-C", "sub", "st"], {c for c in cmds if c.startswith("st")}),
         (["pyc-tool", "help", "c"], {c for c in cmds if c.startswith("c")}),
         (["pyc-tool", "hook", ""], {"install", "uninstall"}),
+        (["pyc-tool", "cache", ""], {"stats", "prune", "clear"}),
+        (["pyc-tool", "cache", "--cache-dir", ""], {"sub"}),
+        (["pyc-tool", "cache", "--max-size", "1"], {"100M", "1G"}),
         (["pyc-tool", "compile", "-o", ""], {"-1", "0", "1", "2"}),
         (["pyc-tool", "stauts", "-"], set()),
         (["pyc-tool", "ignore", ""], set()),
@@ -85,6 +88,10 @@ def main():
         usage = subprocess.run([pyc_e2e.TOOL, "hook", "--help"], capture_output=True,
                                text=True).stdout
         assert set(re.findall(r"pyc-tool hook (\w+)", usage)) == {"install", "uninstall"}
+    with suite.case("the cache actions are those of its usage"):
+        usage = subprocess.run([pyc_e2e.TOOL, "cache", "--help"], capture_output=True,
+                               text=True).stdout
+        assert re.search(r"^usage: pyc-tool cache \[options\] stats\|prune\|clear$", usage, re.M)
     with suite.case("there are interpreters on PATH to take cache tags from"):
         if not tags:
             raise pyc_e2e.SkipCase("no python3.N on PATH")
@@ -100,6 +107,8 @@ def main():
         ("pyc-tool -C sub st", {c for c in cmds if c.startswith("st")}),
         ("pyc-tool help c", {c for c in cmds if c.startswith("c")}),
         ("pyc-tool hook ", {"install", "uninstall"}),
+        ("pyc-tool cache ", {"stats", "prune", "clear"}),
+        ("pyc-tool cache --cache-dir ", {"sub/"}),
         ("pyc-tool status ", {"mod.py", "mod.pyc", "notes.txt", "sub/"}),
         ("pyc-tool ignore ", set()),
     ]
@@ -125,6 +134,8 @@ def main():
         ("pyc-tool -C sub st", {c for c in cmds if c.startswith("st")}),
         ("pyc-tool help c", {c for c in cmds if c.startswith("c")}),
         ("pyc-tool hook ", {"install", "uninstall"}),
+        ("pyc-tool cache ", {"stats", "prune", "clear"}),
+        ("pyc-tool cache --cache-dir ", {"sub"}),
         ("pyc-tool status ", {"mod.py", "mod.pyc", "notes.txt", "sub"}),
         ("pyc-tool inspect ", {"mod.pyc", "sub"}),
         ("pyc-tool compile -j 4 ", {"mod.py", "sub"}),

@@ -47,21 +47,6 @@ static const char *const dfile_cases[][4] = {
 };
 #define NCASES (sizeof(dfile_cases) / sizeof(dfile_cases[0]))
 
-/* Run `exe script` in dir; its stdout into out (NUL-terminated). Returns the exit status. */
-static int run_python(const char *exe, const char *dir, const char *script, char *out,
-                      size_t cap)
-{
-	tu_write_str(dir, "oracle.py", script);
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' oracle.py 2>&1", dir, exe);
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	size_t n = fread(out, 1, cap - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static const char dfile_script[] =
 	"import compileall, py_compile, sys\n"
 	"got = []\n"
@@ -100,7 +85,7 @@ static void test_dfile_matches_compileall(void **state)
 	static char out[65536];
 	size_t compared = 0;
 	for (size_t i = 0; i < in.n; i++) {
-		assert_int_equal(run_python(in.path[i], dir, dfile_script, out, sizeof(out)), 0);
+		assert_int_equal(tu_run_python(in.path[i], dir, dfile_script, out, sizeof(out)), 0);
 		char *save = NULL, *line = strtok_r(out, "\n", &save);
 		for (size_t c = 0; c < NCASES; c++, line = strtok_r(NULL, "\n", &save)) {
 			assert_non_null(line);
@@ -165,7 +150,7 @@ static void test_default_maxlevels(void **state)
 	char *dir = tu_mkdtemp();
 	char out[256];
 	for (size_t i = 0; i < in.n; i++) {
-		assert_int_equal(run_python(in.path[i], dir, maxlevels_script, out, sizeof(out)), 0);
+		assert_int_equal(tu_run_python(in.path[i], dir, maxlevels_script, out, sizeof(out)), 0);
 		int want, limit;
 		assert_int_equal(sscanf(out, "%d %d", &want, &limit), 2);
 		assert_int_equal(pyc_compileall_default_maxlevels(3, in.minor[i], limit), want);
@@ -193,6 +178,86 @@ static void test_levels(void **state)
 	assert_int_equal(out[0], 1);
 	int b[] = { -1, 0 };
 	assert_int_equal(pyc_compileall_levels(out, b, 2, 0, false), 1);
+}
+
+/* compile_file's calls of py_compile.compile, recorded: for each line of sets.txt ("b" for
+ * legacy or "-", then -o values), the optimize values in call order (-1 as the level it
+ * means), each followed by "d" when a later call writes the same cfile. */
+static const char sequence_script[] =
+	"import compileall, py_compile, sys\n"
+	"calls = []\n"
+	"def rec(fullname, cfile=None, dfile=None, doraise=False, optimize=-1, *a, **k):\n"
+	"    calls.append((optimize, cfile))\n"
+	"    return cfile\n"
+	"py_compile.compile = rec\n"
+	"open('m.py', 'w').close()\n"
+	"opt = min(sys.flags.optimize, 2)\n"
+	"for line in open('sets.txt'):\n"
+	"    legacy, *levels = line.split()\n"
+	"    del calls[:]\n"
+	"    compileall.compile_file('m.py', force=True, quiet=2, legacy=legacy == 'b',\n"
+	"                            optimize=[int(l) for l in levels] or -1)\n"
+	"    sys.stdout.write(' '.join('%d%s' % (o if o >= 0 else opt,\n"
+	"                                        'd' if c in [k for _, k in calls[i + 1:]] else '')\n"
+	"                              for i, (o, c) in enumerate(calls)) + '\\n')\n";
+
+static const char *const sequence_sets[] = {
+	"-", "- 0 1 2", "- 2 -1 1 2", "- -1 0", "- -1 1", "- -1 2", "- -1 0 1 2", "- 1 2 2",
+	"b", "b 1 2", "b -1 0", "b 0 -1", "b -1", "b 2", "b -1 0 1 2",
+};
+
+static void format_sequence(pyc_buf *out, const char *set, int optimize)
+{
+	int levels[8], seq[PYC_COMPILEALL_MAX_COMPILES];
+	bool discard[PYC_COMPILEALL_MAX_COMPILES];
+	size_t nlevels = 0;
+	char *end;
+	for (const char *p = set + 1; *p; p = end) {
+		levels[nlevels++] = (int)strtol(p, &end, 10);
+		assert_true(end != p);
+	}
+	size_t n = pyc_compileall_sequence(seq, discard, levels, nlevels, optimize, set[0] == 'b');
+	for (size_t i = 0; i < n; i++)
+		pyc_buf_printf(out, "%s%d%s", i ? " " : "", seq[i], discard[i] ? "d" : "");
+	pyc_buf_puts(out, "\n");
+}
+
+/* The compiles, their order and which are overwritten: as compileall's compile_file makes
+ * them, under PYTHONOPTIMIZE 0, 1 and 2 (which -1 means). */
+static void test_sequence_like_compile_file(void **state)
+{
+	(void)state;
+	tu_interps in;
+	find_interps(&in);
+	tu_interps_since(&in, 3, 9);
+	if (in.n == 0)
+		tu_skip("no CPython 3.9+ (compileall with -o) found");
+	char *dir = tu_mkdtemp();
+	pyc_buf sets = PYC_BUF_INIT;
+	for (size_t c = 0; c < sizeof(sequence_sets) / sizeof(sequence_sets[0]); c++)
+		pyc_buf_printf(&sets, "%s\n", sequence_sets[c]);
+	tu_write_str(dir, "sets.txt", pyc_buf_cstr(&sets));
+	static char got[4096];
+	for (size_t i = 0; i < in.n; i++) {
+		for (int optimize = 0; optimize <= 2; optimize++) {
+			char env[2] = { (char)('0' + optimize), 0 };
+			setenv("PYTHONOPTIMIZE", env, 1);
+			int rc = tu_run_python(in.path[i], dir, sequence_script, got, sizeof(got));
+			unsetenv("PYTHONOPTIMIZE");
+			assert_int_equal(rc, 0);
+			pyc_buf want = PYC_BUF_INIT;
+			for (size_t c = 0; c < sizeof(sequence_sets) / sizeof(sequence_sets[0]); c++)
+				format_sequence(&want, sequence_sets[c], optimize);
+			if (strcmp(got, pyc_buf_cstr(&want)) != 0)
+				fail_msg("3.%d PYTHONOPTIMIZE=%d: compile_file compiled\n%sbut the sequence "
+				         "is\n%s", in.minor[i], optimize, got, pyc_buf_cstr(&want));
+			pyc_buf_dispose(&want);
+		}
+	}
+	pyc_buf_dispose(&sets);
+	tu_rm_rf(dir);
+	free(dir);
+	tu_interps_free(&in);
 }
 
 /* compileall's own argparse decides whether an option set is a usage error (exit 2). */
@@ -242,7 +307,7 @@ static void test_validate_like_argparse(void **state)
 	pyc_buf_dispose(&opts);
 	static char out[4096];
 	for (size_t i = 0; i < in.n; i++) {
-		assert_int_equal(run_python(in.path[i], dir, argparse_script, out, sizeof(out)), 0);
+		assert_int_equal(tu_run_python(in.path[i], dir, argparse_script, out, sizeof(out)), 0);
 		char *save = NULL, *line = strtok_r(out, "\n", &save);
 		for (size_t c = 0; c < sizeof(opt_cases) / sizeof(opt_cases[0]); c++) {
 			const opt_case *k = &opt_cases[c];
@@ -319,7 +384,7 @@ static void test_judge_real_pycs(void **state)
 		char out[256];
 		tu_write_str(dir, "m.py", "x = 1\n");
 		tu_set_mtime(dir, "m.py", 1700000000, 5);
-		assert_int_equal(run_python(in.path[i], dir, judge_script, out, sizeof(out)), 0);
+		assert_int_equal(tu_run_python(in.path[i], dir, judge_script, out, sizeof(out)), 0);
 		unsigned magic;
 		assert_int_equal(sscanf(out, "%u", &magic), 1);
 		uint16_t m = (uint16_t)magic;
@@ -367,6 +432,7 @@ int main(void)
 		cmocka_unit_test(test_dfile_matches_compileall),
 		cmocka_unit_test(test_default_maxlevels),
 		cmocka_unit_test(test_levels),
+		cmocka_unit_test(test_sequence_like_compile_file),
 		cmocka_unit_test(test_validate_like_argparse),
 		cmocka_unit_test(test_judge_real_pycs),
 	};

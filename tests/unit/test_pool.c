@@ -40,6 +40,9 @@ static const source_case cases[] = {
 	{ "bom", "\xef\xbb\xbfu = '\xc3\xa9'\nasync def g():\n    await h()\n", 0, false },
 	{ "crlf", "x = 1\r\ny = (x,\r\n     2)\r\n", 0, false },
 	{ "empty", "", 0, false },
+	/* SyntaxWarning from 3.8 ("is" 1; the escape too from 3.12); compiled at level 0
+	 * (discarded: no body) then 2, as compileall -b -o 0 -o 2 does */
+	{ "warned", "x = 1\nif x is 1:\n    '''doc'''\ns = 'caf\xc3\xa9 \\d'\n", 0, false },
 	{ "syntax", "def f(:\n    pass\n", 0, true },
 	{ "indent", "if 1:\npass\n", 0, true },
 	{ "badcoding", "# coding: no-such-codec\nx = 1\n", 0, true },
@@ -57,7 +60,7 @@ static size_t case_len(const source_case *c)
 /* ---- the checker, run by the interpreter under test ------------------------------ */
 
 static const char checker[] =
-	"import sys, os, marshal, py_compile, compileall, io, types\n"
+	"import sys, os, marshal, py_compile, compileall, io, types, subprocess\n"
 	"try:\n    from contextlib import redirect_stdout\nexcept ImportError:\n    redirect_stdout = None\n"
 	"def same(a, b):\n"
 	"    if type(a) is not type(b):\n        return False\n"
@@ -101,6 +104,17 @@ static const char checker[] =
 	"                print('FAIL %s: compileall printed %r, we would print %r' % (name, raw.getvalue(), report)); continue\n"
 	"        n += 1\n"
 	"        continue\n"
+	"    compiles = levels\n"
+	"    if os.path.exists(os.path.join(d, 'compiles')):\n"
+	"        compiles = [int(x) for x in rd(os.path.join(d, 'compiles')).split()]\n"
+	"    # what py_compile writes on stderr for these compiles, in the pool's environment\n"
+	"    env = dict(os.environ)\n"
+	"    del env['PYTHONIOENCODING']\n"
+	"    script = 'import py_compile, sys\\nfor lv in %r:\\n    py_compile.compile(%r, %r, %r, True, optimize=lv)\\n' % (compiles, src, os.path.join(d, 'w.pyc'), dfile)\n"
+	"    want = subprocess.run([sys.executable, '-c', script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE).stderr\n"
+	"    if rd(os.path.join(d, 'warn')) != want:\n"
+	"        print('FAIL %s: warnings %r, py_compile wrote %r' % (name, rd(os.path.join(d, 'warn')), want)); continue\n"
+	"    n += 1\n"
 	"    for i, lv in enumerate(levels):\n"
 	"        cfile = os.path.join(d, 'exp%d.pyc' % i)\n"
 	"        py_compile.compile(src, cfile, dfile, True, optimize=lv)\n"
@@ -201,9 +215,14 @@ static void save_result(const char *cases_dir, const source_case *c, const pyc_j
 	}
 	if (job->status != 0)
 		fail_msg("%s: status %d: %s", c->name, job->status, pyc_buf_cstr(&job->error_text));
-	for (size_t i = 0; i < job->nlevels; i++) {
-		snprintf(path, sizeof(path), "%s/%s/out%zu", cases_dir, c->name, i);
-		put_file(path, job->body[i].ptr, job->body[i].len);
+	snprintf(path, sizeof(path), "%s/%s/warn", cases_dir, c->name);
+	put_file(path, job->warnings.len ? job->warnings.ptr : "", job->warnings.len);
+	for (size_t i = 0, k = 0; i < job->nlevels; i++) {
+		if (job->discard[i])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/out%zu", cases_dir, c->name, k);
+		put_file(path, job->body[k].ptr, job->body[k].len);
+		k++;
 	}
 }
 
@@ -241,7 +260,18 @@ static void check_interpreter(const char *exe)
 		job->nlevels = c->error ? 1 : 3;
 		memcpy(job->levels, c->error ? (int[]){ 0 } : (int[]){ -1, 1, 2 },
 		       job->nlevels * sizeof(int));
-		expect += c->error ? 1 : 3;
+		expect += c->error ? 1 : 3 + 1;      /* + the warnings */
+		if (strcmp(c->name, "warned") == 0) {
+			snprintf(path, sizeof(path), "%s/%s/levels", cases_dir, c->name);
+			put_file(path, "2", 1);
+			snprintf(path, sizeof(path), "%s/%s/compiles", cases_dir, c->name);
+			put_file(path, "0 2", 3);
+			job->nlevels = 2;
+			job->levels[0] = 0;
+			job->levels[1] = 2;
+			job->discard[0] = true;
+			expect -= 2;
+		}
 		if (pyc_pool_submit(pool, job, &err) != 0)
 			fail_msg("%s: %s", exe, err.message);
 	}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 char *tu_mkdtemp(void)
@@ -337,6 +338,19 @@ void tu_sh(const char *fmt, ...)
 	assert_true(n > 0 && (size_t)n < sizeof(cmd));
 	if (system(cmd) != 0)
 		fail_msg("command failed: %s", cmd);
+}
+
+int tu_run_python(const char *exe, const char *dir, const char *script, char *out, size_t cap)
+{
+	tu_write_str(dir, "oracle.py", script);
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s' oracle.py 2>&1", dir, exe);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 void tu_git_clear_env(void)

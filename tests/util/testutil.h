@@ -35,6 +35,9 @@ size_t tu_split_tabs(char *line, char **fields, size_t max);
 
 /* Run a shell command built printf-style; a non-zero exit fails the test. */
 void tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Write `script` to dir/oracle.py and run `exe oracle.py` in dir; its stdout and stderr
+ * into out (NUL-terminated, truncated to cap - 1). Returns the exit status. */
+int tu_run_python(const char *exe, const char *dir, const char *script, char *out, size_t cap);
 
 /* Isolate git for a test: unset GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE, GIT_COMMON_DIR,
  * GIT_CEILING_DIRECTORIES and GIT_PREFIX; HOME and XDG_CONFIG_HOME under `home`;

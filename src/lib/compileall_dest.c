@@ -1,6 +1,6 @@
 /*
- * compile_dest.c - where a compiled file's pycs go, opened so that nothing outside the
- * tree can be written: the source's directory (the walk listed it) is the base, and the
+ * compileall_dest.c - the write stage's destinations: where a compiled file's pycs go,
+ * opened so that nothing outside the tree can be written: the source's directory (the walk listed it) is the base, and the
  * directories below it that pyc-tool writes into (__pycache__) are opened without
  * following symlinks; under a pycache prefix the prefix is the base and the mirror
  * directories pyc-tool makes below it are opened the same way. compileall follows a
@@ -49,10 +49,10 @@ static int open_prefix(const char *prefix, pyc_error *err)
 /* Open the cache directory of `cfile` (NUL-terminated at cdir_len: its directory part)
  * relative to srcfd, whose path is fullname's directory part (src_len bytes, with the
  * slash), or relative to the pycache prefix. */
-static int open_cache(const ca_run *r, const char *fullname, size_t src_len, int srcfd,
+static int open_cache(const ca_cfg *c, const char *fullname, size_t src_len, int srcfd,
                       const char *cdir, int *cachefd, pyc_error *err)
 {
-	const char *prefix = r->in->minor >= 8 ? r->in->pycache_prefix : NULL;
+	const char *prefix = c->in->minor >= 8 ? c->in->pycache_prefix : NULL;
 	const char *sub = prefix ? below(cdir, prefix, strlen(prefix)) : NULL;
 	if (sub) {
 		int pfd = open_prefix(prefix, err);
@@ -74,8 +74,8 @@ static int open_cache(const ca_run *r, const char *fullname, size_t src_len, int
 	return pyc_cache_dir_open(cachefd, srcfd, shown, cdir + src_len, err);
 }
 
-int pyc_compileall__open_dests(const ca_run *r, const pyc_ca_item *it, int *srcfd, int *cachefd,
-                      pyc_error *err)
+int pyc_compileall__open_dests(const ca_cfg *c, const pyc_ca_item *it, int *srcfd,
+                               int *cachefd, pyc_error *err)
 {
 	const char *slash = strrchr(it->fullname, '/');
 	size_t src_len = slash ? (size_t)(slash + 1 - it->fullname) : 0;
@@ -94,7 +94,7 @@ int pyc_compileall__open_dests(const ca_run *r, const pyc_ca_item *it, int *srcf
 	if (rc == 0 && pyc_buf_put(&dir, cfile, clen) < 0)
 		rc = pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
 	if (rc == 0)
-		rc = open_cache(r, it->fullname, src_len, *srcfd, pyc_buf_cstr(&dir), cachefd, err);
+		rc = open_cache(c, it->fullname, src_len, *srcfd, pyc_buf_cstr(&dir), cachefd, err);
 	pyc_buf_dispose(&dir);
 	if (rc < 0 && *srcfd >= 0) {
 		close(*srcfd);
