@@ -39,6 +39,8 @@ static const char cache_usage[] =
 	"                    (default 1G)\n"
 	"  --json            JSON Lines (docs/schema/cache.schema.json)\n"
 	"  -q, --quiet       print errors only\n"
+	"  --color WHEN      colour: auto (on a terminal; the default), always, never\n"
+	"  -V, --version     show the version and exit\n"
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: 0 done, 2 usage error, 3 runtime error (the store cannot be read or\n"
@@ -52,6 +54,7 @@ static const struct option cache_long[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
+	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -93,15 +96,19 @@ static int parse_action(struct cache_opts *o, const char *word)
 	                       cli_suggest(word, actions, 3, ""));
 }
 
-static int parse_args(struct cache_opts *o, int argc, char **argv)
+static int parse_args(struct cache_opts *o, int argc, char **argv, cli_ctx *ctx)
 {
 	bool sized = false;
 	int c;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":qh", cache_long, NULL)) != -1) {
-		const char *bad = argv[optind - 1];
+	while ((c = getopt_long(argc, argv, ":qh" CLI_COMMON_SHORTOPTS, cache_long, NULL)) != -1) {
+		int common = cli_common_option(ctx, "cache", c, argv, cache_long);
+		if (common == -1)
+			continue;
+		if (common != CLI_NOT_COMMON)
+			return common;
 		switch (c) {
 		case OPT_CACHE_DIR: o->dir = optarg; break;
 		case OPT_JSON: o->json = true; break;
@@ -114,11 +121,6 @@ static int parse_args(struct cache_opts *o, int argc, char **argv)
 		case 'h':
 			fputs(cache_usage, stdout);
 			return cli_finish_stdout(CLI_EXIT_OK);
-		case ':':
-			return cli_usage_error("cache", "option '%s' needs an argument", bad);
-		default:
-			return cli_usage_error("cache", "unknown option '%s'%s", bad,
-			                       cli_suggest_option(bad, cache_long));
 		}
 	}
 	if (optind >= argc)
@@ -204,7 +206,7 @@ static void print_result(const struct cache_opts *o, const char *dir, const pyc_
 	fputc('\n', stdout);
 }
 
-int cmd_cache(int argc, char **argv, const cli_ctx *ctx)
+int cmd_cache(int argc, char **argv, cli_ctx *ctx)
 {
 	struct cache_opts o = { 0 };
 	pyc_buf dir = PYC_BUF_INIT;
@@ -212,8 +214,7 @@ int cmd_cache(int argc, char **argv, const cli_ctx *ctx)
 	pyc_store_counts counts;
 	pyc_store_result res;
 
-	(void)ctx;
-	int rc = parse_args(&o, argc, argv);
+	int rc = parse_args(&o, argc, argv, ctx);
 	if (rc >= 0)
 		return rc;
 	if (pyc_store_dir(&dir, o.dir) < 0) {

@@ -196,7 +196,7 @@ def check_errors(suite):
     for action in ("stats", "prune", "clear"):
         r = run_tool(["cache", action, "--cache-dir", afile], check_rc=3)
         err = r.stderr.decode()
-        assert err.startswith("pyc-tool: error: ") and afile in err, err
+        assert err.startswith("pyc-tool cache: error: ") and afile in err, err
         assert len(err.strip().splitlines()) == 1, err
     for args in (["cache"], ["cache", "bogus"], ["cache", "stats", "clear"],
                  ["cache", "prune", "--max-size", "0"], ["cache", "prune", "--max-size", "5X"],

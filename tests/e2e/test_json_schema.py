@@ -188,6 +188,18 @@ def run_compile(ck, base, pythons):
             p.tag for p in pythons[-2:]], recs
 
 
+def run_cache(ck, base, py):
+    """The compile cache's command on a store that compile filled: stats, prune, clear."""
+    store = os.path.join(base, "store")
+    root = os.path.join(base, "tree")
+    write(os.path.join(root, "a.py"))
+    write(os.path.join(root, "bad.py"), b"def (:\n")
+    recs = ck.run("compile", ["--cache-dir", store, "--python", py, root], rc=1)
+    assert {x["cache"] for x in recs if x["type"] == "file"} == {"miss"}, recs
+    for action in (["stats"], ["prune", "--max-size", "1K"], ["stats"], ["clear"]):
+        ck.run("cache", ["--cache-dir", store] + action, rc=0)
+
+
 def git(repo, *args):
     subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com"] + list(args),
                    cwd=repo, check=True, capture_output=True, env=E.clean_env())
@@ -309,6 +321,7 @@ def main():
          ck, base, pythons),
         ("check and ignore in a git repository, every mode", run_git_commands, ck, base),
         ("importtime", run_importtime, ck, base, pythons),
+        ("cache: stats, prune, clear of a store compile filled", run_cache, ck, base, py),
         ("an orphan's reason is null in status and clean", orphan_reason, ck, base, py),
         ("an error is the same record in status, clean, inspect, compile", error_records,
          ck, base, py),
