@@ -187,7 +187,7 @@ typedef struct ca_walk {
 	pcre2_match_data *md;
 	bool sys_path_mode;
 	bool walk_ddir;                  /* 3.7/3.8: -d joined per directory level */
-	size_t *found;                   /* progress: the stats' sources found so far */
+	size_t *found;                   /* progress: the stats' sources found so far, or NULL */
 } ca_walk;
 
 /* Set up -x; 0 or <0 with err set. */

@@ -59,7 +59,8 @@ static int process_file(ca_walk *w, const char *fullname, const file_ctx *fc)
 	 * file: skip the rest early, this is most of a no-op run. */
 	if (!pyc_compileall__is_py_name(fullname) && !(fc->stripdir && w->cfg->in->minor >= 13))
 		return 0;
-	*w->found += pyc_compileall__is_py_name(fullname);
+	if (w->found)
+		*w->found += pyc_compileall__is_py_name(fullname);
 	pyc_ca_item *it = pyc_compileall__item_new(fullname);
 	if (!it || (fc->ddir && !(it->ddir = strdup(fc->ddir)))) {
 		pyc_compileall__item_free(it);
