@@ -539,7 +539,30 @@ class Area:
         if npycs == 0 and not nothing:
             raise AssertionError("compileall wrote no .pyc at all: the case checks nothing\n"
                                  + transcript(ro, rt))
+        if not SELF_CHECK and "--no-cache" not in tool_extra:
+            self.warm(opts, env, stdin, tool_extra, output, ro1, rt1)
         return digest
+
+    def warm(self, opts, env, stdin, tool_extra, output, ro1, rt1):
+        """The same pyc-tool run again on W as built (a fresh tree, the same bytes) with the
+        compile cache the first run filled (the same env): every file a hit, and the result
+        still compileall's (issue #11: the oracle runs warm)."""
+        with timed("copies"):
+            self.image.reset(self.work)
+        rw = self.run_tool(list(tool_extra) + opts, env, stdin)
+        where = []
+        if rw.returncode != ro1.returncode:
+            where.append("warm run's exit status: compileall %d, pyc-tool %d" % (
+                ro1.returncode, rw.returncode))
+        try:
+            with timed("comparisons"):
+                compare_areas(self.interp, self.oracle, self.work)
+        except AssertionError as e:
+            where.append("warm run: %s" % e)
+        if output:
+            where += ["warm run: " + w for w in compare_output(ro1, rw, output == "exact")]
+        if where:
+            raise AssertionError("\n".join(where) + "\n" + transcript(ro1, rw))
 
 
 SUMMARY = re.compile(rb"^compiled \d+, up to date \d+, failed \d+ in ")
@@ -771,6 +794,38 @@ def flist_json_case(area):
     assert pyc_state(area.work) == before, "pycs written"
 
 
+def second_path_case(area, vdir):
+    """The default run at W fills a compile cache; the same tree at a second path (a name of
+    another length) then compiles from it: hits re-targeted to the new path, and the area
+    byte for byte (3.11+) what compileall writes there (issue #11)."""
+    import json
+    if SELF_CHECK:
+        return
+    env = clean_env()
+    area.restore()
+    r = area.run_tool([area.tree], env, None)
+    second = os.path.join(vdir, "second-path")
+    oracle2 = second + ".compileall"
+    copy_area(area.pristine, second)
+    ro = subprocess.run([area.interp.exe, "-m", "compileall", os.path.join(second, "tree")],
+                        cwd=second, env=env, capture_output=True, timeout=300)
+    os.rename(second, oracle2)
+    copy_area(area.pristine, second)
+    rt = run_tool(["compile", "--json", "--python", area.interp.exe,
+                   os.path.join(second, "tree")], cwd=second, env=env)
+    records = [json.loads(l) for l in rt.stdout.decode().splitlines()]
+    caches = [x["cache"] for x in records if x["type"] == "file"]
+    try:
+        assert r.returncode == ro.returncode == rt.returncode, (
+            r.returncode, ro.returncode, rt.returncode, transcript(ro, rt))
+        assert caches.count("hit") > len(caches) // 2, "too few hits: %s" % caches
+        compare_areas(area.interp, oracle2, second)
+    finally:
+        remove_areas(second, oracle2)
+    print("     %d of %d files from the cache at the second path" % (
+        caches.count("hit"), len(caches)), flush=True)
+
+
 def known_case(suite, name, why, area, opts, env, stdin, extras):
     """A KNOWN MISMATCH, run as an expected failure: SKIP while it fails, a pass (with a
     request to delete the "known" marker) once fixed."""
@@ -824,6 +879,8 @@ def run_version(suite, interp):
             default = digest
         elif digest and digest == default and not extras.get("same"):
             print("     note: compileall %s wrote the same as for the default set" % v, flush=True)
+    with suite.case("%s the compile cache from a second path (another environment)" % v):
+        second_path_case(area, vdir)
     with suite.case("%s -i with a list that cannot be read, --json: an error record" % v):
         flist_json_case(area)
     wrapper, log = make_wrapper(interp, vdir)
