@@ -34,6 +34,7 @@ sys.path.insert(0, HERE)
 from pyc_e2e import (TOOL, Interp, SkipCase, Suite, clean_env, interpreters,  # noqa: E402
                      pyenv_root, run_tool)
 from test_cache import cache_json, disk_entries, stats  # noqa: E402
+from test_compile_cache import pycs, remove_caches  # noqa: E402
 
 HEADER = 104  # docs/cache.md, "Entries"
 
@@ -61,25 +62,11 @@ def modules(name, n, sub="m"):
     return {"%s/%s%d.py" % (sub, name, i): module(name, i) for i in range(n)}
 
 
-def pycs(root):
-    out = {}
-    for dirpath, _, files in os.walk(root):
-        for f in files:
-            if f.endswith(".pyc"):
-                path = os.path.join(dirpath, f)
-                with open(path, "rb") as fh:
-                    out[os.path.relpath(path, root)] = fh.read()
-    return out
-
-
 def take_pycs(root):
     """The tree's pycs, then removed: the sources stay as they are (same mtimes), so the
     next compile of root is stale everywhere and comparable with the last one."""
     out = pycs(root)
-    for dirpath, dirs, _ in os.walk(root):
-        if "__pycache__" in dirs:
-            shutil.rmtree(os.path.join(dirpath, "__pycache__"))
-            dirs.remove("__pycache__")
+    remove_caches(root)
     return out
 
 
@@ -200,10 +187,10 @@ def unwritable_case(interp, work, make_store, prefix=()):
     assert rc == 0 and not err, (rc, err)
     same(want, compileall(interp, root), "compileall's (--no-cache)")
     rc2, out2, err2, got = run_plain(interp, root, store, env, prefix)
-    same(got, want, "a --no-cache compile's")
     if (rc2, out2) != (rc, out):
-        raise AssertionError("exit %d, stdout %r; --no-cache: exit %d, stdout %r" % (
-            rc2, out2, rc, out))
+        raise AssertionError("exit %d, stdout %r, stderr %r; --no-cache: exit %d, stdout %r" % (
+            rc2, out2, err2, rc, out))
+    same(got, want, "a --no-cache compile's")
     warn = err2.splitlines()
     if len(warn) != 1 or not warn[0].startswith("pyc-tool: warning: ") or store not in warn[0]:
         raise AssertionError("expected one warning naming %s, got:\n%s" % (store, err2))
