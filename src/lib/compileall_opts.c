@@ -65,13 +65,24 @@ int pyc_compileall_validate(const pyc_compileall_opts *o, const pyc_interp *in, 
 			                     "invalid optimization level %d (must be -1, 0, 1 or 2)",
 			                     o->levels[i]);
 	if (o->hardlink_dupes) {
-		int lv[PYC_COMPILEALL_MAX_LEVELS];
+		int lv[PYC_COMPILEALL_MAX_COMPILES];
+		bool twice[PYC_COMPILEALL_MAX_COMPILES];
+		size_t n = pyc_compileall_sequence(lv, twice, o->levels, o->nlevels, in->optimize,
+		                                   false);
 		/* compileall checks the distinct levels again per file and crashes with
 		 * ValueError; we refuse up front. */
-		if (pyc_compileall_levels(lv, o->levels, o->nlevels, in->optimize, false) < 2)
+		if (n - twice[0] < 2)
 			return pyc_error_set(err, PYC_EINVAL, 0,
 			                     "Hardlinking of duplicated bytecode makes sense only for "
 			                     "more than one optimization level.");
+		/* -1 right before the level it means: compileall writes that pyc twice, then
+		 * unlinks it to link it to itself, and every file fails with FileNotFoundError.
+		 * (With a level between them it links different files and works.) */
+		if (twice[0] && lv[1] == lv[0])
+			return pyc_error_set(err, PYC_EINVAL, 0,
+			                     "-o -1 means -o %d here, also given: with --hardlink-dupes "
+			                     "compileall fails on every file (it links that pyc to itself)",
+			                     lv[0]);
 	}
 	if (o->rx) {
 		pcre2_code *re = pyc_compileall__rx_compile(o->rx, err);

@@ -314,6 +314,33 @@ def warnings_interleaved(suite, interp):
                                      "pyc-tool   %r" % (unbuffered, q, outs[0], outs[1]))
 
 
+def hardlink_same_pyc(suite, interp):
+    """-o -1 right before the level it means (no level between them) and --hardlink-dupes:
+    compileall writes that pyc twice, unlinks it and fails to link it to itself, on every
+    file (exit 1, no pyc left); pyc-tool refuses the options (exit 2) and writes nothing."""
+    if interp.version[:2] < (3, 9):
+        raise SkipCase("compileall %s has no -o" % interp.short)
+    for optimize in ("0", "1"):
+        args = ["-q", "-o", "-1", "-o", optimize, "-o", "2", "--hardlink-dupes"]
+        env = clean_env(PYTHONOPTIMIZE=optimize)
+        outs = []
+        for who in ("oracle", "ours"):
+            work = os.path.join(suite.tmp, "same-pyc-%s-%s-%s" % (interp.short, optimize, who))
+            make_tree(work)
+            if who == "oracle":
+                r = subprocess.run([interp.exe, "-m", "compileall"] + args + [work], env=env,
+                                   capture_output=True)
+            else:
+                r = run_tool(["compile", "--python", interp.exe] + args + [work], env=env)
+            outs.append((r, [p for p in caches(work) if p.endswith(".pyc")]))
+        (ro, po), (rt, pt) = outs
+        if ro.returncode != 1 or ro.stdout.count(b"FileNotFoundError") < 4:
+            raise AssertionError("compileall no longer fails every file: %r" % (ro,))
+        if rt.returncode != 2 or pt or b"links that pyc to itself" not in rt.stderr:
+            raise AssertionError("PYTHONOPTIMIZE=%s: pyc-tool exit %d, wrote %s\n%s" % (
+                optimize, rt.returncode, pt, rt.stderr.decode(errors="replace")))
+
+
 def unwritable_targets(suite, interp):
     """A __pycache__ that is a file and a cache path that is a symlink: compileall fails
     those files (exit 1) and compiles the rest; so must we, leaving the link's target alone."""
@@ -413,6 +440,7 @@ def main():
             ("%s output like compileall" % v, same_output, suite, interp, "plain", []),
             ("%s output like compileall, -s -p" % v, strip_output, suite, interp),
             ("%s warnings where compileall prints them" % v, warnings_interleaved, suite, interp),
+            ("%s -o -1 -o LEVEL --hardlink-dupes: refused" % v, hardlink_same_pyc, suite, interp),
             ("%s codecompare tells 0.0 from -0.0" % v, comparator_sees_zero_sign, suite, interp),
         ]
     suite.parallel(checks)
