@@ -192,7 +192,7 @@ def unwritable_case(interp, work, make_store, prefix=()):
             rc2, out2, err2, rc, out))
     same(got, want, "a --no-cache compile's")
     warn = err2.splitlines()
-    if len(warn) != 1 or not warn[0].startswith("pyc-tool: warning: ") or store not in warn[0]:
+    if len(warn) != 1 or not warn[0].startswith("pyc-tool compile: warning: ") or store not in warn[0]:
         raise AssertionError("expected one warning naming %s, got:\n%s" % (store, err2))
     return warn[0]
 
