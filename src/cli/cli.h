@@ -98,6 +98,11 @@ void cli_color_set(cli_ctx *ctx, enum cli_color when);
 int cli_common_option(cli_ctx *ctx, const char *cmd, int c, char **argv,
                       const struct option *longopts);
 
+/* A failure that does not stop the command: "pyc-tool CMD: error: MESSAGE" on stderr and,
+ * with json, the error record for PATH on stdout first. */
+void cli_error_at(bool json, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* 0 when the operand PATH exists; else -1 after "cannot access 'PATH': <reason>" (on
  * stderr, and as an error record on stdout with `json`), which every command answers with
  * CLI_EXIT_RUNTIME, going on with its other operands. */

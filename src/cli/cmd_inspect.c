@@ -298,7 +298,7 @@ static int inspect_one(const char *path, const char *prefix, bool json, const ou
 	const char *why = read_raw(&it);
 	if (why) {
 		t->errors++;
-		out_error(json, path, "cannot read '%s': %s", path, why);
+		cli_error_at(json, path, "cannot read '%s': %s", path, why);
 		return CLI_EXIT_RUNTIME;
 	}
 	it.drc = pyc_header_decode(&it.h, it.raw, it.nraw);
@@ -308,13 +308,13 @@ static int inspect_one(const char *path, const char *prefix, bool json, const ou
 	 * bytes would only mislead. A renamed pyc keeps its known magic and is decoded. */
 	if (!it.h.info && !pyc_is_bytecode_name(path)) {
 		t->errors++;
-		out_error(json, path, "'%s' is not a bytecode cache", path);
+		cli_error_at(json, path, "'%s' is not a bytecode cache", path);
 		return CLI_EXIT_USAGE;
 	}
 	int rc = CLI_EXIT_OK;
 	if (find_source(&it, prefix) < 0) {
 		t->errors++;
-		out_error(json, path, "out of memory");
+		cli_error_at(json, path, "out of memory");
 		rc = CLI_EXIT_RUNTIME;
 		goto done;
 	}
@@ -325,7 +325,7 @@ static int inspect_one(const char *path, const char *prefix, bool json, const ou
 		                        pyc_buf_cstr(&it.source), &err);
 		if (c < 0) {
 			t->errors++;
-			out_error(json, path, "%s", err.message);
+			cli_error_at(json, path, "%s", err.message);
 			rc = CLI_EXIT_RUNTIME;
 			goto done;
 		}

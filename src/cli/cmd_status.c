@@ -240,7 +240,7 @@ static void path_error(const struct status_opts *o, struct status_counts *c, con
                        const char *message)
 {
 	c->errors++;
-	out_error(o->json, path, "%s", message);
+	cli_error_at(o->json, path, "%s", message);
 }
 
 /* Scan one root, printing and counting as it goes. Returns 0, or -1 on a fatal error. */

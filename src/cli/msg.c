@@ -155,12 +155,26 @@ int cli_common_option(cli_ctx *ctx, const char *cmd, int c, char **argv,
 	}
 }
 
+void cli_error_at(bool json, const char *path, const char *fmt, ...)
+{
+	pyc_buf msg = PYC_BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = pyc_buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	const char *text = rc == 0 ? pyc_buf_cstr(&msg) : "out of memory";
+	if (json)
+		out_json_error(stdout, path, text);
+	cli_error("%s", text);
+	pyc_buf_dispose(&msg);
+}
+
 int cli_check_operand(const char *path, bool json)
 {
 	struct stat st;
 	if (stat(path, &st) == 0)
 		return 0;
-	out_error(json, path, "cannot access '%s': %s", path, strerror(errno));
+	cli_error_at(json, path, "cannot access '%s': %s", path, strerror(errno));
 	return -1;
 }
 

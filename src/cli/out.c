@@ -1,11 +1,7 @@
 /* Rendering helpers: see out.h for the escaping rules. */
 #include "out.h"
-#include "cli.h"
-
-#include "pyc/buf.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <string.h>
 
 size_t out_utf8_seq_len(const unsigned char *s, size_t avail)
@@ -95,20 +91,6 @@ void out_json_error(FILE *f, const char *path, const char *message)
 	fputc('{', f);
 	out_json_error_fields(f, path, message);
 	fputs("}\n", f);
-}
-
-void out_error(bool json, const char *path, const char *fmt, ...)
-{
-	pyc_buf msg = PYC_BUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = pyc_buf_vprintf(&msg, fmt, ap);
-	va_end(ap);
-	const char *text = rc == 0 ? pyc_buf_cstr(&msg) : "out of memory";
-	if (json)
-		out_json_error(stdout, path, text);
-	cli_error("%s", text);
-	pyc_buf_dispose(&msg);
 }
 
 void out_human_path(FILE *f, const char *s)

@@ -31,10 +31,6 @@ void out_json_cstr(FILE *f, const char *s);
 void out_json_error_fields(FILE *f, const char *path, const char *message);
 /* The same as one whole line. */
 void out_json_error(FILE *f, const char *path, const char *message);
-/* A failure that does not stop the command: "pyc-tool: error: MESSAGE" on stderr and,
- * with json, the error record for PATH on stdout first. */
-void out_error(bool json, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
 /* Write a name for humans (see above). */
 void out_human_path(FILE *f, const char *s);
 
