@@ -44,7 +44,7 @@ static const char cache_usage[] =
 	"  -h, --help        show this help\n"
 	"\n"
 	"Exit status: 0 done, 2 usage error, 3 runtime error (the store cannot be read or\n"
-	"changed).\n";
+	"changed). See 'man pyc-tool-cache'.\n";
 
 enum { OPT_CACHE_DIR = 256, OPT_MAX_SIZE, OPT_JSON };
 

@@ -52,7 +52,8 @@ static void print_usage(FILE *f)
 	      "  -q, --quiet    print nothing; the exit status is the answer\n"
 	      CLI_COMMON_HELP
 	      "\n"
-	      "Exit status: 0 clean, 1 findings, 2 usage error, 3 runtime error.\n", f);
+	      "Exit status: 0 clean, 1 findings, 2 usage error, 3 runtime error.\n"
+	      "See 'man pyc-tool-check'.\n", f);
 }
 
 static int parse(int argc, char **argv, struct check_opts *o, cli_ctx *ctx)

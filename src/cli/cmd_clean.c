@@ -47,7 +47,7 @@ static const char clean_usage[] =
 	CLI_COMMON_HELP
 	"\n"
 	"Exit status: 0 ok, 2 usage error, 3 a path is missing or unreadable, or something\n"
-	"could not be removed.\n";
+	"could not be removed. See 'man pyc-tool-clean'.\n";
 
 enum {
 	OPT_JSON = 256, OPT_STALE, OPT_ORPHANS, OPT_TAG, OPT_KEEP_TAG, OPT_PYTHON, OPT_LEGACY,

@@ -36,7 +36,8 @@ static void print_usage(FILE *f)
 	      "\n"
 	      CLI_COMMON_HELP
 	      "\n"
-	      "Exit status: 0 done or nothing to do, 2 usage error, 3 refused or failed.\n", f);
+	      "Exit status: 0 done or nothing to do, 2 usage error, 3 refused or failed.\n"
+	      "See 'man pyc-tool-hook'.\n", f);
 }
 
 /* This binary's absolute path, or NULL when /proc is unavailable (PATH is used then). */

@@ -47,7 +47,8 @@ static const char importtime_usage[] =
 	CLI_COMMON_HELP
 	"\n"
 	"Exit status: 0 every imported module has a fresh cache, 1 some caches are stale or\n"
-	"missing (listed, with the command that fixes them), 2 usage error, 3 runtime error.\n";
+	"missing (listed, with the command that fixes them), 2 usage error, 3 runtime error.\n"
+	"See 'man pyc-tool-importtime'.\n";
 
 enum { OPT_PYTHON = 256, OPT_PATH, OPT_TOP, OPT_JSON, OPT_SVG };
 

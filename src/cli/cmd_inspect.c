@@ -46,7 +46,7 @@ static const char inspect_usage[] =
 	CLI_COMMON_HELP
 	"\n"
 	"Exit status: 0 all fresh, 1 some file is not fresh, 2 usage error (or a file that is\n"
-	"not a cache), 3 a file is missing or unreadable.\n";
+	"not a cache), 3 a file is missing or unreadable. See 'man pyc-tool-inspect'.\n";
 
 /* What a file that is not a regular file is, for the error message. */
 static const char *kind_name(mode_t m)

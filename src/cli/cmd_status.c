@@ -63,7 +63,7 @@ static const char status_usage[] =
 	CLI_COMMON_HELP
 	"\n"
 	"Exit status: 0 all fresh, 1 something is not fresh, 2 usage error, 3 a path is\n"
-	"missing or unreadable (or another runtime error).\n";
+	"missing or unreadable (or another runtime error). See 'man pyc-tool-status'.\n";
 
 enum { OPT_TAG = 256, OPT_PYTHON, OPT_PREFIX, OPT_EXCLUDE, OPT_ALL, OPT_JSON, OPT_NO_DEFAULT_EXCL };
 

@@ -84,6 +84,7 @@ def main():
             assert not re.search(r"docs/\S*\.md", text), text
             for page in re.findall(r"man (pyc-tool[\w-]*)", text):
                 assert os.path.exists(os.path.join(cs.MAN_DIR, page + ".1.scd")), page
+            assert "man pyc-tool-%s" % c in text, "--help does not name its man page:\n" + text
 
     with suite.case("pyc-tool --help names man pages that exist, no docs/*.md"):
         text = run_tool(["--help"], check_rc=0).stdout.decode()
