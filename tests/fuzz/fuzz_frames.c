@@ -8,8 +8,9 @@
  *  - every accepted job is finished exactly once, with 0, PYC_ECOMPILE or PYC_EINTERP;
  *  - whatever a job got (bodies, error type and text) is bytes the worker sent;
  *  - when the bytes are a well-formed conversation per docs/compile-engine.md ("Frames"):
- *    'H', then one 'R' (nlevels bodies) or 'E' frame per job, a pool of one slot gives
- *    the one or two jobs it holds at once exactly those replies, from one worker.
+ *    'H', then one 'R' (nlevels bodies, then the warnings) or 'E' (type, text, warnings)
+ *    frame per job, a pool of one slot gives the one or two jobs it holds at once exactly
+ *    those replies, from one worker.
  */
 #include "fuzz.h"
 
@@ -53,8 +54,9 @@ static bool from_worker(const pyc_buf *b, const uint8_t *data, size_t size)
 struct expect {
 	int status;
 	size_t nfields;
-	const uint8_t *field[PYC_JOB_MAX_LEVELS];
-	size_t len[PYC_JOB_MAX_LEVELS];
+	const uint8_t *field[PYC_JOB_MAX_LEVELS + 1];   /* the bodies or type and text, then
+	                                                   the warnings */
+	size_t len[PYC_JOB_MAX_LEVELS + 1];
 };
 
 /* Parse the fields of payload p[1..n); true when they fill it exactly. */
@@ -88,11 +90,11 @@ static bool spec_replies(struct expect *out, size_t njobs, size_t nlevels, const
 		struct expect *e = &out[frame - 1];
 		if (p[0] == 'E') {
 			e->status = PYC_ECOMPILE;
-			if (!take_fields(e, p, len, 1, 2))
+			if (!take_fields(e, p, len, 1, 3))
 				return false;
 		} else if (p[0] == 'R' && len >= 5 && le32(p + 1) == nlevels) {
 			e->status = 0;
-			if (!take_fields(e, p, len, 5, nlevels))
+			if (!take_fields(e, p, len, 5, nlevels + 1))
 				return false;
 		} else {
 			return false;
@@ -117,9 +119,12 @@ static void check_job(const pyc_job *job, const struct expect *e, const uint8_t 
 	if (job->status == PYC_ECOMPILE)
 		FUZZ_CHECK(from_worker(&job->error_type, data, size) &&
 		           from_worker(&job->error_text, data, size));
+	if (job->status == 0 || job->status == PYC_ECOMPILE)
+		FUZZ_CHECK(from_worker(&job->warnings, data, size));
 	if (!e)
 		return;
 	FUZZ_CHECK(job->status == e->status);
+	FUZZ_CHECK(buf_is(&job->warnings, e->field[e->nfields - 1], e->len[e->nfields - 1]));
 	if (e->status == PYC_ECOMPILE)
 		FUZZ_CHECK(buf_is(&job->error_type, e->field[0], e->len[0]) &&
 		           buf_is(&job->error_text, e->field[1], e->len[1]));
