@@ -335,3 +335,17 @@ class Suite:
 
 class SkipCase(Exception):
     pass
+
+def make_wrapper(interp, vdir):
+    """A --python that logs "started PID" for each start (exec keeps the PID the
+    interpreter's), then runs the real interpreter. It execs a symlink to it, so that the
+    script never names a pyenv path: pyc-tool launches what looks like a pyenv shim's
+    target directly, and would then bypass the wrapper for its workers."""
+    log = os.path.join(vdir, "starts.log")
+    real = os.path.join(vdir, "python%s-real" % interp.short)
+    path = os.path.join(vdir, "python%s-wrapper" % interp.short)
+    os.symlink(interp.exe, real)
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\necho \"started $$\" >> '%s'\nexec '%s' \"$@\"\n" % (log, real))
+    os.chmod(path, 0o755)
+    return path, log

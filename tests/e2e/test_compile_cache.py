@@ -27,7 +27,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 CODECOMPARE = os.path.join(HERE, "codecompare.py")
-from pyc_e2e import Suite, SkipCase, clean_env, interpreters, run_tool  # noqa: E402
+from pyc_e2e import Suite, SkipCase, clean_env, interpreters, make_wrapper, run_tool  # noqa: E402
 
 STDLIB_PACKAGES = ("json", "email")
 
@@ -64,18 +64,6 @@ def build_tree(interp, root, lib):
 
 FIRST_ROOT = {}
 
-
-def make_wrapper(interp, vdir):
-    """A --python that logs each start, then execs a symlink to the interpreter (as
-    test_compile_oracle.py's: no pyenv path in the script, so workers start through it)."""
-    log = os.path.join(vdir, "starts.log")
-    real = os.path.join(vdir, "python%s-real" % interp.short)
-    path = os.path.join(vdir, "python%s-wrapper" % interp.short)
-    os.symlink(interp.exe, real)
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\necho \"started $$\" >> '%s'\nexec '%s' \"$@\"\n" % (log, real))
-    os.chmod(path, 0o755)
-    return path, log
 
 
 def starts(log):

@@ -43,7 +43,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from pyc_e2e import SkipCase, Suite, clean_env, interpreters, run_tool  # noqa: E402
+from pyc_e2e import SkipCase, Suite, clean_env, interpreters, make_wrapper, run_tool  # noqa: E402
 
 CODECOMPARE = os.path.join(HERE, "codecompare.py")
 SELF_CHECK = os.environ.get("PYC_ORACLE_SELF") == "1"
@@ -719,20 +719,6 @@ def pyc_state(root):
                 out[os.path.join(dirpath, name)] = (st.st_ino, st.st_mtime_ns, st.st_size)
     return out
 
-
-def make_wrapper(interp, vdir):
-    """A --python that logs "started PID" for each start (exec keeps the PID the
-    interpreter's), then runs the real interpreter. It execs a symlink to it, so that the
-    script never names a pyenv path: pyc-tool launches what looks like a pyenv shim's
-    target directly, and would then bypass the wrapper for its workers."""
-    log = os.path.join(vdir, "starts.log")
-    real = os.path.join(vdir, "python%s-real" % interp.short)
-    path = os.path.join(vdir, "python%s-wrapper" % interp.short)
-    os.symlink(interp.exe, real)
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\necho \"started $$\" >> '%s'\nexec '%s' \"$@\"\n" % (log, real))
-    os.chmod(path, 0o755)
-    return path, log
 
 
 def noop_case(area, wrapper, log, opts):
