@@ -219,9 +219,10 @@ typedef struct pyc_compileall_stats {
  * Compile for one interpreter. Call pyc_compileall_validate first. Returns 0 when the run
  * went through (failed files are counted in stats, not errors), or a negative code when it
  * could not go on (PYC_EINTERP: no worker can start; PYC_ENOMEM). stats accumulate (the
- * caller zeroes them). An interp that came from the probe cache (from_cache) is probed
- * afresh before the first write; if the answer changed, the run stops there with
- * stats.reprobed set, for the caller to start over with the new answer.
+ * caller zeroes them). An interp that came from the probe cache (from_cache) is checked
+ * again before the first write, by the first worker's hello (pool.h, pyc_pool_hello); if
+ * the answer changed, the run stops there with stats.reprobed set, for the caller to
+ * start over with a fresh probe.
  */
 PYC_API int pyc_compileall_run(const pyc_compileall_opts *o, const pyc_interp *interp,
                                pyc_compileall_event_fn on_event, void *ctx,

@@ -95,6 +95,15 @@ PYC_API int pyc_pool_new(pyc_pool **out, const pyc_interp *interp, unsigned jobs
  */
 PYC_API int pyc_pool_submit(pyc_pool *pool, pyc_job *job, pyc_error *err);
 
+/**
+ * Start the first worker if none has started, and wait for its hello: *data and *len are
+ * what it said after 'H' (records in the probe's format: version, magic, tag, optimize,
+ * prefix; docs/compile-engine.md, "Protocol"), valid while the pool lives. The caller
+ * checks a cached probe with it instead of starting one more interpreter. Returns 0, or
+ * PYC_EINTERP when the worker cannot start (as for pyc_pool_submit).
+ */
+PYC_API int pyc_pool_hello(pyc_pool *pool, const char **data, size_t *len, pyc_error *err);
+
 /** Wait for every submitted job, calling on_done for each. Returns 0 or a fatal error. */
 PYC_API int pyc_pool_drain(pyc_pool *pool, pyc_error *err);
 

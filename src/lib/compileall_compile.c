@@ -5,8 +5,8 @@
  * to compile starts no interpreter.
  */
 #include "compileall_internal.h"
+#include "interp_internal.h"
 
-#include <string.h>
 #include <time.h>
 
 static double now_sec(void)
@@ -33,29 +33,32 @@ static void on_done(pyc_job *job, void *ctx)
 	pyc_compileall__write(c->writer, it);
 }
 
-static bool same_str(const char *a, const char *b)
+static int ensure_pool(ca_compiler *c)
 {
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+	const ca_cfg *cfg = c->cfg;
+	if (c->pool)
+		return 0;
+	return pyc_pool_new(&c->pool, cfg->in, cfg->o->jobs ? cfg->o->jobs : 1,
+	                    cfg->o->timeout_sec, on_done, c, c->sink->err);
 }
 
-/* The cached probe answered for an interpreter that may have changed since: ask it once,
- * before the first compile. Returns true when the run may go on with cfg->in. */
+/* The cached probe answered for an interpreter that may have changed since: the first
+ * worker's hello answers the same questions (worker_script.c), before the first compile,
+ * so checking costs no interpreter start of its own. Returns true when the run may go on
+ * with cfg->in. */
 static bool probe_still_valid(ca_compiler *c)
 {
-	const pyc_interp *in = c->cfg->in;
-	pyc_interp fresh;
-	pyc_error e = { 0 };
+	const char *hello;
+	size_t len;
 	c->verified = true;
-	if (pyc_interp_probe_fresh(&fresh, in->exe, &e) < 0) {
-		pyc_compileall__stop(c->sink, pyc_error_set(c->sink->err, PYC_EINTERP, 0, "%s",
-		                                            e.message));
+	int rc = ensure_pool(c);
+	if (rc == 0)
+		rc = pyc_pool_hello(c->pool, &hello, &len, c->sink->err);
+	if (rc < 0) {
+		pyc_compileall__stop(c->sink, rc);
 		return false;
 	}
-	bool same = fresh.magic == in->magic && fresh.major == in->major &&
-	            fresh.minor == in->minor && fresh.optimize == in->optimize &&
-	            same_str(fresh.cache_tag, in->cache_tag) &&
-	            same_str(fresh.pycache_prefix, in->pycache_prefix);
-	pyc_interp_dispose(&fresh);
+	bool same = pyc_interp__same_answer(c->cfg->in, hello, len);
 	if (!same) {
 		c->sink->st->reprobed = true;
 		c->sink->stop = true;
@@ -66,12 +69,9 @@ static bool probe_still_valid(ca_compiler *c)
 static int start_job(ca_compiler *c, pyc_ca_item *it)
 {
 	const ca_cfg *cfg = c->cfg;
-	if (!c->pool) {
-		int rc = pyc_pool_new(&c->pool, cfg->in, cfg->o->jobs ? cfg->o->jobs : 1,
-		                      cfg->o->timeout_sec, on_done, c, c->sink->err);
-		if (rc < 0)
-			return rc;
-	}
+	int rc = ensure_pool(c);
+	if (rc < 0)
+		return rc;
 	it->job.source = it->source;
 	it->job.source_len = it->source_len;
 	it->job.dfile = pyc_compileall__item_dfile(it);

@@ -297,6 +297,51 @@ static int validate(pyc_interp *out, const pyc_buf *impl, pyc_error *err)
 	return 0;
 }
 
+static bool rec_equals(const pyc_rec *rec, const char *value)
+{
+	if (!rec->value || !value)
+		return !rec->value && !value;
+	return rec->len == strlen(value) && memcmp(rec->value, value, rec->len) == 0;
+}
+
+/* One record of a re-check: false when it contradicts in (unknown names are no answer). */
+static bool same_record(const pyc_interp *in, const pyc_rec *rec, unsigned *answered)
+{
+	pyc_interp got = { 0 };
+	bool ok;
+
+	if (pyc_interp__rec_is(rec, "version"))
+		ok = parse_version(rec, &got) && got.major == in->major && got.minor == in->minor;
+	else if (pyc_interp__rec_is(rec, "magic"))
+		ok = rec->len == 4 && (uint16_t)((uint8_t)rec->value[0] |
+		                                 (uint8_t)rec->value[1] << 8) == in->magic;
+	else if (pyc_interp__rec_is(rec, "tag"))
+		ok = rec_equals(rec, in->cache_tag);
+	else if (pyc_interp__rec_is(rec, "optimize"))
+		ok = rec_int(rec, &got.optimize) && got.optimize == in->optimize;
+	else if (pyc_interp__rec_is(rec, "prefix"))
+		ok = rec_equals(rec, in->pycache_prefix);
+	else
+		return true;
+	*answered += ok;
+	return ok;
+}
+
+bool pyc_interp__same_answer(const pyc_interp *in, const char *data, size_t len)
+{
+	pyc_rec_reader r = { data, len, 0 };
+	pyc_rec rec;
+	unsigned answered = 0;
+
+	while (pyc_interp__rec_next(&r, &rec) > 0) {
+		if (pyc_interp__rec_is(&rec, "end"))
+			return answered == 5;
+		if (!same_record(in, &rec, &answered))
+			return false;
+	}
+	return false;
+}
+
 int pyc_interp__parse(pyc_interp *out, const char *exe, const char *data, size_t len,
                      pyc_error *err)
 {

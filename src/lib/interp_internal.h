@@ -1,6 +1,6 @@
 /*
  * interp_internal.h - what interp.c (the probe and the record codec) offers
- * interp_cache.c (the probe cache) and pool.c; not installed. Dependencies run one way:
+ * interp_cache.c (the probe cache), pool.c and the compile stage; not installed. Dependencies run one way:
  * interp_cache.c uses interp.c, never the reverse.
  */
 #ifndef PYC_INTERP_INTERNAL_H
@@ -33,6 +33,10 @@ int pyc_interp__run_probe(const char *exe, pyc_buf *output, pyc_error *err);
 /* Parse raw probe output into *out (zeroed first; disposed on failure). */
 int pyc_interp__parse(pyc_interp *out, const char *exe, const char *data, size_t len,
                      pyc_error *err);
+
+/* Whether records in the probe's format (a worker's hello) give in's answers for version
+ * (major.minor), magic, tag, optimize and prefix, all five present, before "end". */
+bool pyc_interp__same_answer(const pyc_interp *in, const char *data, size_t len);
 
 /* interp_identity.c: the records that describe the exact build (sys.version, ABI flags,
  * free-threading, the resolved executable, libpython) into *out; true for other names. */

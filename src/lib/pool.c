@@ -58,6 +58,8 @@ struct pyc_pool {
 	unsigned busy;
 	int fatal;          /* set when workers cannot start at all */
 	pyc_error fatal_err;
+	bool greeted;       /* the first hello arrived: its payload is in hello */
+	pyc_buf hello;
 };
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -413,6 +415,8 @@ static int take_frames(pyc_pool *pool, worker *w)
 		if (p[0] == 'H' && !w->ready) {
 			w->ready = true;
 			arm_deadline(pool, w);
+			if (!pool->greeted)
+				pool->greeted = pyc_buf_put(&pool->hello, p + 1, len - 1) == 0;
 		} else if ((p[0] == 'R' || p[0] == 'E') && w->njobs > 0 && w->ready) {
 			int status;
 			if (!take_reply(w->jobs[0], p, len, &status))
@@ -563,6 +567,52 @@ int pyc_pool_submit(pyc_pool *pool, pyc_job *job, pyc_error *err)
 	return 0;
 }
 
+/* The first worker failed before its hello: no worker will start (as in worker_lost). */
+static int hello_failed(pyc_pool *pool, worker *w, const char *why, pyc_error *err)
+{
+	pyc_buf text = PYC_BUF_INIT;
+	int status = stop_worker(w, true);
+
+	pyc_buf_printf(&text, "compile worker '%s' %s", pool->exe, why);
+	if (!*why)
+		describe_status(&text, status);
+	pool->fatal = PYC_EINTERP;
+	pyc_error_set(&pool->fatal_err, PYC_EINTERP, 0, "cannot start a compile worker: %s",
+	              pyc_buf_cstr(&text));
+	pyc_buf_dispose(&text);
+	return fatal_error(pool, err);
+}
+
+int pyc_pool_hello(pyc_pool *pool, const char **data, size_t *len, pyc_error *err)
+{
+	worker *w = &pool->w[0];
+	double deadline = pyc_proc__now() + STARTUP_GRACE + pool->timeout;
+
+	while (!pool->greeted && !pool->fatal) {
+		if (w->proc.pid <= 0 && spawn_worker(pool, w, err) < 0)
+			break;
+		struct pollfd p = { w->proc.sock, POLLIN, 0 };
+		double left = deadline - pyc_proc__now();
+		if (left <= 0)
+			return hello_failed(pool, w, "did not say hello in time", err);
+		int got = poll(&p, 1, (int)(left * 1000.0) + 1);
+		if (got < 0 && errno != EINTR)
+			return pyc_error_set(err, PYC_EIO, errno, "cannot wait for the compile workers");
+		if (got <= 0)
+			continue;
+		int eof = read_in(w);
+		if (take_frames(pool, w) != 0)
+			return hello_failed(pool, w, "broke the protocol", err);
+		if (eof && !w->ready)
+			return hello_failed(pool, w, "", err);
+	}
+	if (pool->fatal)
+		return fatal_error(pool, err);
+	*data = pool->hello.ptr ? pool->hello.ptr : "";
+	*len = pool->hello.len;
+	return 0;
+}
+
 int pyc_pool_drain(pyc_pool *pool, pyc_error *err)
 {
 	while (pool->busy > 0) {
@@ -594,6 +644,7 @@ void pyc_pool_free(pyc_pool *pool)
 		}
 	}
 	free(pool->w);
+	pyc_buf_dispose(&pool->hello);
 	for (size_t i = 0; pool->envp && pool->envp[i]; i++)
 		free(pool->envp[i]);
 	free(pool->envp);

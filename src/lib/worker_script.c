@@ -4,7 +4,8 @@
  * Runs as `EXE -c <this>` on CPython 3.6+, talking over fd 3 (a socket; stdin and stdout
  * are /dev/null so nothing stray can corrupt the frames). Frames both ways are a
  * little-endian u32 length followed by that many bytes.
- *   worker -> us, once at start:  'H' + "major.minor.micro"
+ *   worker -> us, once at start:  'H' + records in the probe's format (interp.c):
+ *                                 version, magic, tag, optimize, prefix, end
  *   us -> worker, per job:        u32 nlevels, i32 level * nlevels, u32 discard mask,
  *                                 u32 dfile_len, dfile, source (the rest)
  *   worker -> us, per job:        'R' + u32 n + (u32 len + marshal bytes) * n (n: the
@@ -33,6 +34,12 @@
  * through), captured per job in a text layer of the real stderr's encoding and error
  * handler: the bytes compileall's process writes to its stderr for the file, which
  * pyc-tool prints when it reports the file (and a cache can replay).
+ *
+ * The hello answers the questions of the probe a cached answer may have got wrong since
+ * (interp.c, pyc_interp__same_answer): the first worker is the re-probe, no extra start.
+ * It binds no new long-lived names (only k, v, h; the rest is what compileall's process
+ * has loaded too): a name the worker holds changes the reference flags of that string in
+ * what it compiles (see above).
  *
  * SIGINT is ignored: a Ctrl-C meant for pyc-tool reaches the whole process group, and the
  * workers should leave quietly when pyc-tool closes their socket, not print tracebacks.
@@ -102,8 +109,14 @@ const char pyc_worker_script__text[] =
 	"        import compileall, argparse, runpy\n"
 	"    except Exception:\n"
 	"        pass\n"
-	"    hello = ('H%d.%d.%d' % tuple(sys.version_info[:3])).encode('ascii')\n"
-	"    wr(U.pack(len(hello)) + hello)\n"
+	"    import importlib.util\n"
+	"    h = [(b'version', '%d.%d.%d' % tuple(sys.version_info[:3])),\n"
+	"         (b'magic', importlib.util.MAGIC_NUMBER), (b'tag', sys.implementation.cache_tag),\n"
+	"         (b'optimize', str(sys.flags.optimize)),\n"
+	"         (b'prefix', getattr(sys, 'pycache_prefix', None)), (b'end', '')]\n"
+	"    h = b'H' + b''.join(k + b' -\\n' if v is None else\n"
+	"                        b'%s %d:%s\\n' % (k, len(os.fsencode(v)), os.fsencode(v)) for k, v in h)\n"
+	"    wr(U.pack(len(h)) + h)\n"
 	"    while True:\n"
 	"        h = rd(4)\n"
 	"        if h is None:\n"

@@ -11,7 +11,8 @@
  *   output of older versions varies with reference counts), a broken source one FAILED
  *   event with py_compile's error text; the same without a store, with a cold one (the
  *   write stage records both), warm (both are hits, no interpreter starts) and warm at
- *   another path (the stored body re-targeted: py_compile's bytes at that path).
+ *   another path (the stored body re-targeted: py_compile's bytes at that path);
+ * - a cached probe re-checked by the first worker's hello, without a start of its own.
  */
 #include "testutil.h"
 
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char fresh_oracle[] =
@@ -266,6 +268,66 @@ static void test_compile_write_and_store(void **state)
 	free(exe);
 }
 
+static size_t lines_in(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+	int ch;
+	while (f && (ch = fgetc(f)) != EOF)
+		n += ch == '\n';
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/*
+ * A cached probe is re-checked before the first compile by the first worker's hello: one
+ * interpreter start in all (a wrapper logs each), the file compiled when the answer holds;
+ * when it no longer does (here: the cached optimize level), the run stops with reprobed
+ * set, for the caller to probe afresh, and writes nothing.
+ */
+static void test_cached_probe_checked_by_hello(void **state)
+{
+	(void)state;
+	char *exe = tu_python3();
+	if (!exe)
+		tu_skip("no CPython 3 found");
+	char *dir = tu_mkdtemp(), *oldcwd = getcwd(NULL, 0);
+	assert_int_equal(chdir(dir), 0);
+	char *log = strdup(tu_path(dir, "log")), *wrapper = strdup(tu_path(dir, "py"));
+	tu_write_str(dir, "py", "#!/bin/sh\necho start >> \"$PYC_TEST_LOG\"\n"
+	             "exec \"$PYC_TEST_REAL\" \"$@\"\n");
+	assert_int_equal(chmod(wrapper, 0755), 0);
+	assert_int_equal(setenv("PYC_TEST_REAL", exe, 1) | setenv("PYC_TEST_LOG", log, 1), 0);
+	tu_write_str(dir, "root/ok.py", "x = 1\n");
+	pyc_interp in;
+	pyc_error err = { 0 };
+	assert_int_equal(pyc_interp_probe_fresh(&in, wrapper, &err), 0);
+	in.from_cache = true;
+	for (int stale = 0; stale < 2; stale++) {
+		unlink(log);
+		tu_sh("rm -rf root/__pycache__");
+		in.optimize = stale;
+		pipe_end p;
+		pipe_init(&p, &in, NULL);
+		pipe_file(&p, "root/ok.py");
+		pipe_finish(&p);
+		pyc_buf_dispose(&p.events);
+		assert_int_equal(lines_in(log), 1);
+		assert_int_equal(p.st.reprobed, stale);
+		char pyc[256];
+		snprintf(pyc, sizeof(pyc), "root/__pycache__/ok.%s.pyc", in.cache_tag);
+		assert_int_equal(access(pyc, F_OK) == 0, !stale);
+	}
+	unsetenv("PYC_TEST_REAL");
+	unsetenv("PYC_TEST_LOG");
+	assert_int_equal(chdir(oldcwd), 0);
+	free(oldcwd);
+	pyc_interp_dispose(&in);
+	tu_rm_rf(dir);
+	free(dir), free(log), free(wrapper), free(exe);
+}
+
 /* The store value format: what is written parses back to the same fields, and no
  * truncation or extension of it parses (a damaged value is a miss, never half a result). */
 static void test_record_round_trip(void **state)
@@ -324,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_check_agrees_with_importlib),
 		cmocka_unit_test(test_record_round_trip),
 		cmocka_unit_test(test_compile_write_and_store),
+		cmocka_unit_test(test_cached_probe_checked_by_hello),
 	};
 	return tu_run_tests("compileall_stages", tests);
 }

@@ -6,11 +6,13 @@
  * byte-identical for 3.11+, equal in every co_* field (recursively) for 3.10 and earlier,
  * where marshal's reference flags depend on reference counts. Error texts must equal
  * PyCompileError.msg, and compileall's printed report. Fault cases: timeout, a killed
- * worker, a dead idle worker, an interpreter that cannot start.
+ * worker, a dead idle worker, an interpreter that cannot start. The first worker's hello
+ * (what a cached probe is re-checked with).
  */
 #include "testutil.h"
 #include "pyc/pool.h"
 #include "pyc/interp.h"
+#include "interp_internal.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -669,6 +671,57 @@ static void check_fault_with_queued_job(double timeout, bool kill_it)
 	free(exe);
 }
 
+/* The first worker's hello answers what a cached probe must be re-checked on (the
+ * worker is then the one the first job goes to); one that cannot start says why. */
+static void test_hello_answers_the_probe(void **state)
+{
+	(void)state;
+	char *exe = tu_python3();
+	if (!exe)
+		tu_skip("no CPython 3 found");
+	pyc_interp in;
+	pyc_pool *pool;
+	pyc_error err = { 0 };
+	done_log log = { 0 };
+	pyc_job job;
+	const char *hello;
+	size_t len;
+	assert_int_equal(pyc_interp_probe_fresh(&in, exe, &err), 0);
+	assert_int_equal(pyc_pool_new(&pool, &in, 2, 0, on_done, &log, &err), 0);
+	assert_int_equal(pyc_pool_hello(pool, &hello, &len, &err), 0);
+	assert_true(pyc_interp__same_answer(&in, hello, len));
+	in.optimize = 2;
+	assert_false(pyc_interp__same_answer(&in, hello, len));
+	in.optimize = 0;
+	free(in.pycache_prefix);
+	in.pycache_prefix = strdup("/elsewhere");
+	assert_false(pyc_interp__same_answer(&in, hello, len));
+	assert_false(pyc_interp__same_answer(&in, hello, len / 2));
+	small_job(&job, "x = 1\n");
+	assert_int_equal(pyc_pool_submit(pool, &job, &err), 0);
+	assert_int_equal(pyc_pool_drain(pool, &err), 0);
+	assert_int_equal(job.status, 0);
+	assert_int_equal(pyc_pool_started(pool), 1);
+	pyc_pool_free(pool);
+	pyc_interp_dispose(&in);
+
+	char *dir = tu_mkdtemp();
+	tu_write_str(dir, "py", "#!/bin/sh\necho 'broken python' >&2\nexit 1\n");
+	char *broken = strdup(tu_path(dir, "py"));
+	assert_int_equal(chmod(broken, 0755), 0);
+	fake_interp(&in, broken, 12);
+	assert_int_equal(pyc_pool_new(&pool, &in, 1, 0, on_done, &log, &err), 0);
+	assert_int_equal(pyc_pool_hello(pool, &hello, &len, &err), PYC_EINTERP);
+	assert_non_null(strstr(err.message, "cannot start a compile worker"));
+	assert_non_null(strstr(err.message, "exited with status 1"));
+	assert_int_equal(pyc_pool_submit(pool, &job, &err), PYC_EINTERP);
+	assert_int_equal(log.count, 1);
+	pyc_pool_free(pool);
+	pyc_job_dispose(&job);
+	tu_rm_rf(dir);
+	free(dir), free(broken), free(exe);
+}
+
 static void test_crash_resubmits_queued_job(void **state)
 {
 	(void)state;
@@ -851,6 +904,7 @@ int main(void)
 		cmocka_unit_test(test_dead_idle_worker_is_replaced),
 		cmocka_unit_test(test_worker_ignores_sigint),
 		cmocka_unit_test(test_interpreter_that_cannot_start),
+		cmocka_unit_test(test_hello_answers_the_probe),
 		cmocka_unit_test(test_crash_resubmits_queued_job),
 		cmocka_unit_test(test_timeout_resubmits_queued_job),
 		cmocka_unit_test(test_timeout_counts_running_time_only),
