@@ -82,11 +82,14 @@ def make_tree(root):
 
 
 def caches(root):
-    """{relative path: (mode, nlink, inode group)} of every .pyc under root."""
+    """{relative path: (mode, nlink, inode group)} of every .pyc under root; groups are
+    numbered in path order (a directory lists its entries in an order of the file system's:
+    on a tmpfs, the order they were made in)."""
     out = {}
     inodes = {}
     for d, dirs, files in os.walk(root):
-        for n in files:
+        dirs.sort()
+        for n in sorted(files):
             if n.endswith(".pyc"):
                 p = os.path.join(d, n)
                 st = os.lstat(p)
