@@ -11,6 +11,8 @@ import os
 import struct
 import tempfile
 
+from pyc_e2e import tmpfs_dir
+
 TAG = "cpython-311"
 MAGIC_311 = (3495).to_bytes(2, "little") + b"\r\n"
 SOURCE = b"X = 1\n"
@@ -122,11 +124,4 @@ def scratch(fallback):
     """A new directory for big trees, on /dev/shm when it is a tmpfs with room (making and
     removing 200,000 names on a shared VM's disk takes minutes), else under fallback.
     Remove it with `rm -rf`, which, unlike shutil.rmtree, copes with any depth."""
-    base = fallback
-    try:
-        st = os.statvfs("/dev/shm")
-        if st.f_bavail * st.f_frsize >= (512 << 20) and os.access("/dev/shm", os.W_OK):
-            base = "/dev/shm"
-    except OSError:
-        pass
-    return tempfile.mkdtemp(prefix="pyc-hostile-", dir=base)
+    return tempfile.mkdtemp(prefix="pyc-hostile-", dir=tmpfs_dir() or fallback)

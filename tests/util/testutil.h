@@ -14,7 +14,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* A fresh directory under $TMPDIR; caller frees the string and removes the tree. */
+/* A fresh directory under $TMPDIR, else /dev/shm (a tmpfs with room) or /tmp; caller frees
+ * the string and removes the tree. */
 char *tu_mkdtemp(void);
 /* Remove a tree (never following symlinks). */
 void tu_rm_rf(const char *path);
