@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define REMOTE_DIR "remote"
+#define REMOTE_DIR STORE_REMOTE_DIR
 /* A longer escaped URL is cut at a whole escape: its counters are still kept, under
  * the shortened URL. */
 #define NAME_MAX_LEN 240

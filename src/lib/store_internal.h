@@ -15,6 +15,8 @@
 /* Top-level directories "0".."f", each with "0".."f" below it: the key's first two hex
  * digits. Cleanup works on one top-level directory, 1/16 of the store. */
 #define STORE_FANOUT 16
+/* The remote caches' counter files (remote_stats.c), removed by clear with the store's. */
+#define STORE_REMOTE_DIR "remote"
 
 /* The entry header: magic, version, compression, reserved, key, lengths, compile time,
  * the SHA-256 of the stored payload. Little-endian, decoded field by field. */

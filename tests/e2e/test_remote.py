@@ -220,6 +220,11 @@ def case_share(interp, work, remote):
     files, summ, err, _ = compile_(interp, b, sb, remote.dead_url(refused_port()))
     expect_all(files, ("hit", "local"), n)
     no_warning(err)
+    # clear resets the remote counters with the store's
+    run_tool(["cache", "clear", "--cache-dir", sb], check_rc=0)
+    r = run_tool(["cache", "stats", "--json", "--cache-dir", sb], check_rc=0)
+    if b'"type":"remote"' in r.stdout:
+        raise AssertionError("remote counters survived clear:\n%s" % r.stdout.decode())
 
 
 def case_read_only(interp, work, remote):
