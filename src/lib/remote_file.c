@@ -12,11 +12,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 typedef struct file_cfg {
@@ -83,7 +85,26 @@ static void file_disconnect(void *client)
 /* Absent, or something no entry can be (a symlink, a file where a level belongs). */
 static bool missing(int e)
 {
-	return e == ENOENT || e == ENOTDIR || e == ELOOP;
+	return e == ENOENT || e == ENOTDIR || e == ELOOP || e == EXDEV;
+}
+
+/* Open entry `name` ("h0/h1/hex") for reading with no symlink followed anywhere in it:
+ * one openat2(RESOLVE_NO_SYMLINKS) where the kernel has it (5.6+), else level by level.
+ * O_NONBLOCK: a FIFO in an entry's place must not hang us. An fd, or -1 with errno. */
+static int open_entry(int rootfd, const char *name)
+{
+	const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	struct open_how how = { .flags = flags, .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH };
+	int fd = (int)syscall(SYS_openat2, rootfd, name, &how, sizeof(how));
+	if (fd >= 0 || (errno != ENOSYS && errno != EPERM))
+		return fd;
+	int leaf = pyc_store__open_leaf(rootfd, name, false);
+	fd = leaf < 0 ? -1 : openat(leaf, name + 4, flags);
+	int e = errno;
+	if (leaf >= 0)
+		close(leaf);
+	errno = e;
+	return fd;
 }
 
 static int file_get(void *client, const char *hex, pyc_buf *out, pyc_error *err)
@@ -92,12 +113,7 @@ static int file_get(void *client, const char *hex, pyc_buf *out, pyc_error *err)
 	char name[69];
 	struct stat sb;
 	snprintf(name, sizeof(name), "%c/%c/%s", hex[0], hex[1], hex);
-	int leaf = pyc_store__open_leaf(fc->rootfd, name, false);
-	/* O_NONBLOCK: a FIFO in an entry's place must not hang us. */
-	int fd = leaf < 0 ? -1 : openat(leaf, hex, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	int e = errno, rc = 0;
-	if (leaf >= 0)
-		close(leaf);
+	int fd = open_entry(fc->rootfd, name), e = errno, rc = 0;
 	if (fd < 0)
 		return missing(e) ? PYC_ENOTFOUND : pyc_error_set(err, PYC_EIO, e,
 		                    "cannot read from the remote cache '%s'", fc->cfg->shown);
