@@ -57,14 +57,15 @@ static const char *arena_decode(arena *a, const char *s, size_t n)
 	return out;
 }
 
-/* The URL with the password of its userinfo replaced by "***". */
+/* The URL with the password of its userinfo replaced by "***". The userinfo ends at the
+ * URL's last '@', not at the first '/': a password with an unescaped '/' (a malformed
+ * URL) is hidden too, and an '@' in a path hides too much rather than too little. */
 static const char *redact(arena *a, const char *url, size_t n)
 {
 	const char *sep = strstr(url, "://");
 	const char *auth = sep && (size_t)(sep - url) < n ? sep + 3 : url;
-	size_t alen = strcspn(auth, "/");
 	const char *at = NULL;
-	for (const char *p = auth; p < auth + alen && p < url + n; p++)
+	for (const char *p = auth; p < url + n; p++)
 		if (*p == '@')
 			at = p;
 	const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;

@@ -125,6 +125,8 @@ static void test_url_errors(void **state)
 	expect_bad("http://u:sekrit@h/|read-only=maybe", "read-only takes");
 	expect_bad("file://host/dir", "file:///path");
 	expect_bad("file://u:sekrit@/dir", "file:///path");
+	/* a '/' the user forgot to escape in the password still hides it */
+	expect_bad("http://u:sekrit/x@h/", "invalid port");
 	/* Attributes are the backend's to check: the file backend takes none of its own. */
 	pyc_error err = { 0 };
 	assert_int_equal(pyc_remote_check("file:///tmp|layout=flat", &err), PYC_EINVAL);
