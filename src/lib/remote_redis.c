@@ -15,6 +15,7 @@
  * Debian's hiredis 0.14 has no TLS, so rediss:// is refused with a message saying so.
  */
 #include "remote_internal.h"
+#include "proc_internal.h"
 
 #include <hiredis/hiredis.h>
 
@@ -22,11 +23,10 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
+#include <sys/time.h>
 
 #define DEFAULT_PORT 6379
 #define KEY_PREFIX "pyc-tool:"
@@ -47,11 +47,10 @@ typedef struct redis_client {
 /* A failed exchange: how the caller should treat the connection. */
 enum { KEEP, BROKEN };
 
-static int64_t now_ms(void)
+/* A deadline this many milliseconds from now, in pyc_proc__now()'s seconds. */
+static double after_ms(unsigned ms)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return pyc_proc__now() + ms / 1000.0;
 }
 
 static struct timeval to_timeval(unsigned ms)
@@ -146,22 +145,23 @@ static int timed_out(const redis_cfg *cfg, const char *doing, pyc_error *err)
 }
 
 /* Wait until fd is ready for events; PYC_ETIMEOUT at the deadline. */
-static int wait_fd(int fd, short events, int64_t deadline)
+static int wait_fd(int fd, short events, double deadline)
 {
 	struct pollfd p = { fd, events, 0 };
-	int64_t left;
+	double left;
 	int n;
 
 	do {
-		left = deadline - now_ms();
+		left = (deadline - pyc_proc__now()) * 1000.0;
 		if (left <= 0)
 			return PYC_ETIMEOUT;
-		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		/* rounded up: poll(0) would spin through the last millisecond */
+		n = poll(&p, 1, left >= INT_MAX ? INT_MAX : (int)left + 1);
 	} while (n < 0 && errno == EINTR);
 	return n > 0 ? 0 : n == 0 ? PYC_ETIMEOUT : PYC_EIO;
 }
 
-static int send_all(redis_client *c, const char *cmd, size_t len, int64_t deadline,
+static int send_all(redis_client *c, const char *cmd, size_t len, double deadline,
                     pyc_error *err)
 {
 	const redis_cfg *cfg = c->cfg;
@@ -182,7 +182,7 @@ static int send_all(redis_client *c, const char *cmd, size_t len, int64_t deadli
 	return 0;
 }
 
-static int recv_reply(redis_client *c, redisReply **out, int64_t deadline, pyc_error *err)
+static int recv_reply(redis_client *c, redisReply **out, double deadline, pyc_error *err)
 {
 	const redis_cfg *cfg = c->cfg;
 	void *reply = NULL;
@@ -208,7 +208,7 @@ static int recv_reply(redis_client *c, redisReply **out, int64_t deadline, pyc_e
 /* Send argv, read the reply into *out. On failure *broken says whether the connection
  * is unusable (an I/O failure or a timeout: a late reply would answer the next command). */
 static int exchange(redis_client *c, int argc, const char **argv, const size_t *lens,
-                    int64_t deadline, redisReply **out, int *broken, pyc_error *err)
+                    double deadline, redisReply **out, int *broken, pyc_error *err)
 {
 	char *cmd = NULL;
 	int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
@@ -237,7 +237,7 @@ static void drop(redis_client *c)
 
 /* One command whose reply must be a status ("OK") for the connection to be usable. */
 static int setup_command(redis_client *c, int argc, const char **argv, const char *doing,
-                         int64_t deadline, pyc_error *err)
+                         double deadline, pyc_error *err)
 {
 	redisReply *r;
 	int broken;
@@ -250,7 +250,7 @@ static int setup_command(redis_client *c, int argc, const char **argv, const cha
 	return rc;
 }
 
-static int authenticate(redis_client *c, int64_t deadline, pyc_error *err)
+static int authenticate(redis_client *c, double deadline, pyc_error *err)
 {
 	const pyc_remote_url *u = c->cfg->u;
 	const char *argv[3] = { "AUTH" };
@@ -264,7 +264,7 @@ static int authenticate(redis_client *c, int64_t deadline, pyc_error *err)
 	return setup_command(c, argc, argv, "authenticate to", deadline, err);
 }
 
-static int select_db(redis_client *c, int64_t deadline, pyc_error *err)
+static int select_db(redis_client *c, double deadline, pyc_error *err)
 {
 	char num[24];
 	const char *argv[2] = { "SELECT", num };
@@ -275,10 +275,10 @@ static int select_db(redis_client *c, int64_t deadline, pyc_error *err)
 	return setup_command(c, 2, argv, "select the database of", deadline, err);
 }
 
-static int open_ctx(redis_client *c, int64_t deadline, pyc_error *err)
+static int open_ctx(redis_client *c, double deadline, pyc_error *err)
 {
 	const redis_cfg *cfg = c->cfg;
-	int64_t start = now_ms();
+	double start = pyc_proc__now();
 	int rc;
 
 	errno = 0;
@@ -288,7 +288,7 @@ static int open_ctx(redis_client *c, int64_t deadline, pyc_error *err)
 		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
 	/* hiredis 0.14 has no REDIS_ERR_TIMEOUT: a timeout is ETIMEDOUT behind REDIS_ERR_IO. */
 	if (c->ctx->err && (errno == ETIMEDOUT ||
-	                    now_ms() - start >= (int64_t)cfg->u->connect_timeout_ms)) {
+	                    pyc_proc__now() - start >= cfg->u->connect_timeout_ms / 1000.0)) {
 		rc = pyc_error_set(err, PYC_ETIMEOUT, 0, "timed out after %u ms connecting to '%s'",
 		                   cfg->u->connect_timeout_ms, cfg->u->redacted);
 		goto fail;
@@ -320,7 +320,7 @@ static int redis_connect(const void *cfg, void **client, pyc_error *err)
 	if (!c)
 		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
 	c->cfg = cfg;
-	rc = open_ctx(c, now_ms() + c->cfg->u->operation_timeout_ms, err);
+	rc = open_ctx(c, after_ms(c->cfg->u->operation_timeout_ms), err);
 	if (rc) {
 		free(c);
 		return rc;
@@ -345,7 +345,7 @@ static void redis_disconnect(void *client)
 static int command(redis_client *c, int argc, const char **argv, const size_t *lens,
                    redisReply **out, pyc_error *err)
 {
-	int64_t deadline = now_ms() + c->cfg->u->operation_timeout_ms;
+	double deadline = after_ms(c->cfg->u->operation_timeout_ms);
 	bool fresh = !c->ctx;
 	int broken;
 	int rc;

@@ -184,8 +184,8 @@ static void stored_equal(redisContext *a, const char *hex, const void *data, siz
 	freeReplyObject(r);
 }
 
-/* A port where nothing listens (bound, then released). */
-static int dead_port(void)
+/* A TCP socket bound to a free loopback port. */
+static int loopback_socket(int *port)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
@@ -194,22 +194,25 @@ static int dead_port(void)
 	assert_true(fd >= 0);
 	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* A port where nothing listens (bound, then released). */
+static int dead_port(void)
+{
+	int port;
+
+	close(loopback_socket(&port));
+	return port;
 }
 
 /* A listener that completes TCP handshakes (the kernel does) and never says a word. */
 static int mute_listener(int *port)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = loopback_socket(port);
 
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(listen(fd, 8), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*port = ntohs(sa.sin_port);
 	return fd;
 }
 
