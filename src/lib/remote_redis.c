@@ -235,7 +235,7 @@ static void drop(redis_client *c)
 	c->ctx = NULL;
 }
 
-/* One command whose reply must be a status ("OK") for the connection to be usable. */
+/* A command of a new connection (AUTH, SELECT): an error reply leaves it unusable. */
 static int setup_command(redis_client *c, int argc, const char **argv, const char *doing,
                          double deadline, pyc_error *err)
 {
