@@ -222,11 +222,12 @@ def server(**opts):
 
 
 def main(argv):
-    spare = "--spare" in argv[: argv.index("--")] if "--" in argv else False
-    if "--" not in argv or argv.index("--") == len(argv) - 1:
+    split = argv.index("--") if "--" in argv else len(argv)
+    opts, cmd = argv[:split], argv[split + 1:]
+    if not cmd or any(o != "--spare" for o in opts):
         print("usage: srv_redis.py [--spare] -- CMD...", file=sys.stderr)
         return 2
-    cmd = argv[argv.index("--") + 1:]
+    spare = "--spare" in opts
     ok, why = available()
     if not ok:
         print("SKIP: %s" % why, flush=True)
