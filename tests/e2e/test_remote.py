@@ -14,8 +14,11 @@ For each kind, with one CPython 3.11+ (bytes comparable with compileall's):
   compiled, compileall's bytes, each entry counted as an error;
 - a remote that refuses connections, and (network kinds) one that accepts and never
   answers: compileall's bytes, one warning (its password not in it), the run ends
-  within the timeouts.
+  within the timeouts;
+- (network kinds) a full server that refuses writes, and the server killed mid-run:
+  compileall's bytes, at most one warning, within the timeouts.
 """
+import subprocess
 import contextlib
 import json
 import os
@@ -27,7 +30,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from pyc_e2e import Suite, SkipCase, clean_env, interpreters, run_tool  # noqa: E402
+from pyc_e2e import TOOL, Suite, SkipCase, clean_env, interpreters, run_tool  # noqa: E402
 from test_cache_faults import compileall, modules, same, take_pycs, write_tree  # noqa: E402
 
 TIMEOUTS = "|connect-timeout=500|operation-timeout=1500"
@@ -63,14 +66,27 @@ class FileRemote:
     def dead_url(self, _port):
         return "file://" + os.path.join(self.root, "no", "such", "dir")
 
+    def full_url(self):
+        raise SkipCase("no way to fill a directory here (root writes anyway)")
+
+    def kill(self):
+        raise SkipCase("a directory cannot die mid-run")
+
 
 class DirServerRemote(FileRemote):
     """A server whose entries are files in a directory (nginx WebDAV: .root)."""
 
     def __init__(self, srv, scheme):
         FileRemote.__init__(self, srv.root)
+        self.srv = srv
         self.url = srv.url
         self.scheme = scheme
+
+    def full_url(self):
+        return self.srv.full_url   # PUT answers 507 Insufficient Storage
+
+    def kill(self):
+        self.srv.kill()
 
     def dead_url(self, port):
         return "http://u:sekrit@127.0.0.1:%d/cache" % port
@@ -94,6 +110,13 @@ class RedisRemote:
 
     def dead_url(self, port):
         return "redis://:sekrit@127.0.0.1:%d" % port
+
+    def full_url(self):
+        self.srv.set_maxmemory(1)   # noeviction: every SET refused
+        return self.url
+
+    def kill(self):
+        self.srv.kill()
 
 
 @contextlib.contextmanager
@@ -327,6 +350,46 @@ def case_hang(interp, work, remote):
     against_compileall(interp, root)
 
 
+def case_full(interp, work, remote):
+    n = 6
+    root, store = os.path.join(work, "full", "tree"), os.path.join(work, "store-full")
+    write_tree(root, modules("full", n, "pkg"))
+    url = remote.full_url()
+    files, _, err, took = compile_(interp, root, store, url + TIMEOUTS)
+    expect_all(files, ("miss", None), n)
+    one_warning(err, url)
+    if took > MAX_SECONDS:
+        raise AssertionError("took %.1f s" % took)
+    against_compileall(interp, root)
+    got = remote_stats(store, url)
+    if got["stores"] or got["errors"] != 1:
+        raise AssertionError("cache stats: %s" % got)
+
+
+def case_killed(interp, work, remote):
+    """The server dies while a cold run writes to it (last: the server stays dead)."""
+    n = 60
+    root, store = os.path.join(work, "killed", "tree"), os.path.join(work, "store-killed")
+    write_tree(root, modules("killed", n, "pkg"))
+    args = [TOOL, "compile", "-q", "-j2", "--python",
+            interp.exe, "--cache-dir", store, "--cache-remote", remote.url + TIMEOUTS, root]
+    t0 = time.time()
+    proc = subprocess.Popen(args, env=clean_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    time.sleep(0.5)
+    remote.kill()
+    out, err = proc.communicate(timeout=120)
+    took = time.time() - t0
+    if proc.returncode != 0 or out:
+        raise AssertionError("exit %d\n%s%s" % (proc.returncode, out.decode(), err.decode()))
+    warnings = [ln for ln in err.decode().splitlines() if "warning:" in ln]
+    if len(warnings) > 1 or (warnings and remote.url not in warnings[0]):
+        raise AssertionError("expected at most one warning:\n%s" % err.decode())
+    if took > MAX_SECONDS + 30:
+        raise AssertionError("took %.1f s" % took)
+    against_compileall(interp, root)
+
+
 CASES = (
     ("A fills the remote; B at another path: all remote hits, compileall's bytes; "
      "then the remote gone: all local hits", case_share),
@@ -336,6 +399,8 @@ CASES = (
     ("refused connection: compileall's bytes, one warning, within the timeouts", case_down),
     ("accepts and never answers: compileall's bytes, one warning, within the timeouts",
      case_hang),
+    ("full, refusing writes: compileall's bytes, one warning", case_full),
+    ("killed mid-run: compileall's bytes, at most one warning", case_killed),
 )
 
 
