@@ -11,17 +11,19 @@
 #include "store_internal.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum layout { LAYOUT_SUBDIRS, LAYOUT_FLAT, LAYOUT_BAZEL };
 
 typedef struct http_cfg {
 	char *base;                 /* the URL, no credentials, query or fragment; ends in '/' */
 	const char *redacted;       /* borrowed from the URL, as the strings below */
-	const char *user, *password, *bearer;
+	const char *user, *password, *bearer, *ca_file;
 	enum layout layout;
 	bool keep_alive;
 	unsigned connect_ms, operation_ms;
@@ -93,6 +95,9 @@ static int add_header(http_cfg *c, const char *v, const pyc_remote_url *u, pyc_e
 static int set_attr(http_cfg *c, const char *name, const char *v, const pyc_remote_url *u,
                     pyc_error *err)
 {
+	static const char *const valued[] = { "bearer-token", "ca-file", "keep-alive" };
+	bool has = v && *v;
+
 	if (!strcmp(name, "read-only") || !strcmp(name, "connect-timeout") ||
 	    !strcmp(name, "operation-timeout"))
 		return 0; /* the core's */
@@ -100,19 +105,26 @@ static int set_attr(http_cfg *c, const char *name, const char *v, const pyc_remo
 		return set_layout(c, v, u, err);
 	if (!strcmp(name, "header"))
 		return add_header(c, v, u, err);
-	if (!strcmp(name, "bearer-token") && v && *v) {
+	if (!strcmp(name, "bearer-token") && has) {
 		c->bearer = v;
 		return 0;
 	}
-	if (!strcmp(name, "keep-alive") && v && (!strcmp(v, "true") || !strcmp(v, "false"))) {
+	if (!strcmp(name, "ca-file") && has) {
+		c->ca_file = v;
+		if (access(v, R_OK) != 0)
+			return pyc_error_set(err, PYC_EINVAL, errno,
+			                     "cannot read CA file '%s' for '%s'", v, u->redacted);
+		return 0;
+	}
+	if (!strcmp(name, "keep-alive") && has && (!strcmp(v, "true") || !strcmp(v, "false"))) {
 		c->keep_alive = !strcmp(v, "true");
 		return 0;
 	}
-	if (!strcmp(name, "bearer-token") || !strcmp(name, "keep-alive"))
-		return pyc_error_set(err, PYC_EINVAL, 0, "bad value for attribute '%s' of '%s'",
-		                     name, u->redacted);
-	return pyc_error_set(err, PYC_EINVAL, 0, "unknown attribute '%s' for '%s'", name,
-	                     u->redacted);
+	const char *what = "unknown attribute";
+	for (size_t i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
+		if (!strcmp(name, valued[i]))
+			what = "bad value for attribute";
+	return pyc_error_set(err, PYC_EINVAL, 0, "%s '%s' for '%s'", what, name, u->redacted);
 }
 
 /* The URL as curl will request it: no credentials (CURLOPT_USERNAME carries them), no
@@ -287,6 +299,9 @@ static void set_common(http_client *cl)
 		curl_easy_setopt(h, CURLOPT_USERNAME, c->user);
 		curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
 	}
+	/* Verification stays on; a private CA is added, never a check removed. */
+	if (c->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	if (c->bearer) {
 		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
 		curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->bearer);

@@ -12,6 +12,8 @@ another:
   /hdr/    GET, 403 without the header "X-Pyc-Token: TOKEN":         .hdr_url
   /bearer/ GET, 403 without "Authorization: Bearer TOKEN":           .bearer_url
   /auth/   GET and PUT behind basic auth (.user, .password) on .auth_root: .auth_url
+and on a second port, with TLS (a self-signed certificate for 127.0.0.1, .ca_file):
+  /cache/  as above:                                                  .tls_url
 Outside nginx, two sockets this process holds: .hang_url, a listener that accepts (the
 kernel's backlog) and never answers; .refused_url, a bound port that refuses connections.
 
@@ -24,6 +26,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -79,6 +82,16 @@ http {
             create_full_put_path on;
         }
     }
+    server {
+        listen 127.0.0.1:%(tls_port)d ssl;
+        ssl_certificate %(p)s/cert.pem;
+        ssl_certificate_key %(p)s/key.pem;
+        root %(p)s/www;
+        location /cache/ {
+            dav_methods PUT DELETE;
+            create_full_put_path on;
+        }
+    }
 }
 """
 
@@ -98,9 +111,13 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def _answers(port):
+def _answers(port, tls=False):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            if tls:
+                ctx = ssl.create_default_context()
+                ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+                s = ctx.wrap_socket(s)
             s.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
             return s.recv(16).startswith(b"HTTP/")
     except OSError:
@@ -111,7 +128,8 @@ class Server:
     def __init__(self, prefix):
         self.prefix = prefix
         self.proc = None
-        self.port = 0
+        self.port = self.tls_port = 0
+        self.ca_file = os.path.join(prefix, "cert.pem")
         self.root = os.path.join(prefix, "www", "cache")
         self.auth_root = os.path.join(prefix, "www", "auth")
         self.user, self.password = USER, PASSWORD
@@ -128,6 +146,7 @@ class Server:
     ro_url = property(lambda self: self._url("ro"))
     full_url = property(lambda self: self._url("full"))
     auth_url = property(lambda self: self._url("auth"))
+    tls_url = property(lambda self: "https://127.0.0.1:%d/cache" % self.tls_port)
     hdr_url = property(lambda self: self._url("hdr"))
     bearer_url = property(lambda self: self._url("bearer"))
     hang_url = property(lambda self: "http://127.0.0.1:%d/cache" % self._hang.getsockname()[1])
@@ -139,17 +158,25 @@ class Server:
             os.makedirs(os.path.join(self.prefix, d), exist_ok=True)
         digest = subprocess.run(["openssl", "passwd", "-apr1", PASSWORD], check=True,
                                 capture_output=True, text=True).stdout.strip()
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", os.path.join(self.prefix, "key.pem"), "-out", self.ca_file],
+                       check=True, capture_output=True)
         with open(os.path.join(self.prefix, "htpasswd"), "w") as f:
             f.write("%s:%s\n" % (USER, digest))
         # As root, nginx would switch to "nobody", who cannot enter the private temp dir.
         user = "user root root;" if os.geteuid() == 0 else ""
         with open(os.path.join(self.prefix, "nginx.conf"), "w") as f:
-            f.write(CONF % {"user": user, "p": self.prefix, "port": self.port, "token": TOKEN})
+            f.write(CONF % {"user": user, "p": self.prefix, "port": self.port,
+                           "tls_port": self.tls_port, "token": TOKEN})
 
     def start(self):
         # A free port can be taken between the probe and nginx's bind: try a few.
         for _ in range(5):
-            self.port = _free_port()
+            self.port = self.tls_port = _free_port()
+            while self.tls_port == self.port:
+                self.tls_port = _free_port()
             self._write_config()
             log = open(os.path.join(self.prefix, "stderr.log"), "ab")
             self.proc = subprocess.Popen(
@@ -159,7 +186,7 @@ class Server:
             log.close()
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and self.proc.poll() is None:
-                if _answers(self.port):
+                if _answers(self.port) and _answers(self.tls_port, tls=True):
                     return self
                 time.sleep(0.02)
             self.kill()
@@ -192,6 +219,7 @@ class Server:
             "PYC_TEST_HTTP_USER": self.user, "PYC_TEST_HTTP_PASSWORD": self.password,
             "PYC_TEST_HTTP_HDR_URL": self.hdr_url, "PYC_TEST_HTTP_BEARER_URL": self.bearer_url,
             "PYC_TEST_HTTP_TOKEN": TOKEN,
+            "PYC_TEST_HTTPS_URL": self.tls_url, "PYC_TEST_HTTPS_CA": self.ca_file,
             "PYC_TEST_HTTP_HANG_URL": self.hang_url,
             "PYC_TEST_HTTP_REFUSED_URL": self.refused_url,
             "PYC_TEST_HTTP_PID": str(self.proc.pid),

@@ -25,26 +25,28 @@
 /* A remote URL and the storage its strings point into. */
 typedef struct turl {
 	pyc_remote_url u;
-	char url[512], redacted[512], host[64], path[128];
+	char url[512], redacted[512], scheme[8], host[64], path[128];
 } turl;
 
-/* Fill t from "http://HOST:PORT/PATH" (the env's URLs), with credentials when given. */
+/* Fill t from "SCHEME://HOST:PORT/PATH" (the env's URLs), with credentials when given. */
 static void turl_init(turl *t, const char *env_url, const char *user, const char *pw_enc,
                       const char *pw)
 {
 	memset(t, 0, sizeof(*t));
 	int port = 0;
-	assert_int_equal(sscanf(env_url, "http://%63[^:/]:%d%127s", t->host, &port, t->path), 3);
+	assert_int_equal(sscanf(env_url, "%7[a-z]://%63[^:/]:%d%127s", t->scheme, t->host, &port,
+	                        t->path),
+	                 4);
 	if (user) {
-		snprintf(t->url, sizeof(t->url), "http://%s:%s@%s:%d%s", user, pw_enc, t->host,
-		         port, t->path);
-		snprintf(t->redacted, sizeof(t->redacted), "http://%s:***@%s:%d%s", user, t->host,
-		         port, t->path);
+		snprintf(t->url, sizeof(t->url), "%s://%s:%s@%s:%d%s", t->scheme, user, pw_enc,
+		         t->host, port, t->path);
+		snprintf(t->redacted, sizeof(t->redacted), "%s://%s:***@%s:%d%s", t->scheme, user,
+		         t->host, port, t->path);
 	} else {
 		snprintf(t->url, sizeof(t->url), "%s", env_url);
 		snprintf(t->redacted, sizeof(t->redacted), "%s", env_url);
 	}
-	t->u = (pyc_remote_url){ .url = t->url, .redacted = t->redacted, .scheme = "http",
+	t->u = (pyc_remote_url){ .url = t->url, .redacted = t->redacted, .scheme = t->scheme,
 		                 .user = user, .password = user ? pw : NULL, .host = t->host,
 		                 .port = port, .path = t->path, .connect_timeout_ms = 2000,
 		                 .operation_timeout_ms = 10000 };
@@ -368,6 +370,8 @@ static void test_config_errors(void **state)
 		{ "header", "A=b\r\nX-Injected=1", "NAME=VALUE" },
 		{ "keep-alive", "maybe", "'keep-alive'" },
 		{ "bearer-token", NULL, "'bearer-token'" },
+		{ "ca-file", "/nonexistent/ca.pem", "cannot read CA file '/nonexistent/ca.pem'" },
+		{ "ca-file", "", "'ca-file'" },
 	};
 	turl t;
 	void *cfg = NULL;
@@ -388,6 +392,44 @@ static void test_config_errors(void **state)
 	t.u.host = "";
 	assert_int_equal(pyc_remote__http.config(&t.u, &cfg, &err), PYC_EINVAL);
 	assert_null(cfg);
+}
+
+/* TLS is verified: a self-signed server fails until its certificate is the CA file. */
+static void test_https_verifies_the_certificate(void **state)
+{
+	(void)state;
+	const char *ca = need("PYC_TEST_HTTPS_CA");
+	char rel[80];
+	fx f;
+
+	fx_open(&f, "PYC_TEST_HTTPS_URL", 0xa0);
+	assert_int_equal(fx_put(&f, f.hex, "tls", 3), PYC_EIO);
+	assert_non_null(strstr(f.err.message, "certificate"));
+	assert_non_null(strstr(f.err.message, f.t.redacted));
+	fx_close(&f);
+
+	memset(&f, 0, sizeof(f));
+	turl_init(&f.t, need("PYC_TEST_HTTPS_URL"), NULL, NULL, NULL);
+	turl_attr(&f.t, "ca-file", ca);
+	snprintf(f.hex, sizeof(f.hex), "a0%062u", 1u);
+	fx_connect(&f);
+	assert_int_equal(fx_put(&f, f.hex, "tls", 3), 0);
+	assert_file(need("PYC_TEST_HTTP_ROOT"), subdir_path(f.hex, rel), "tls", 3);
+	assert_int_equal(fx_get(&f, f.hex), 0);
+	assert_memory_equal(f.out.ptr, "tls", 3);
+
+	/* The certificate names 127.0.0.1, not localhost: the host is checked too. */
+	fx g;
+	char url[256];
+	memset(&g, 0, sizeof(g));
+	snprintf(url, sizeof(url), "https://localhost:%d%s", f.t.u.port, f.t.path);
+	turl_init(&g.t, url, NULL, NULL, NULL);
+	turl_attr(&g.t, "ca-file", ca);
+	fx_connect(&g);
+	assert_int_equal(fx_get(&g, f.hex), PYC_EIO);
+	assert_non_null(strstr(g.err.message, "host name 'localhost'"));
+	fx_close(&g);
+	fx_close(&f);
 }
 
 /* A listener that accepts (the kernel's backlog) and never answers: a timeout, on time. */
@@ -474,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_full_server_refuses_put),
 		cmocka_unit_test(test_basic_auth_from_the_url),
 		cmocka_unit_test(test_header_and_bearer_token),
+		cmocka_unit_test(test_https_verifies_the_certificate),
 		cmocka_unit_test(test_silent_server_times_out),
 		cmocka_unit_test(test_refused_connection_fails_fast),
 		cmocka_unit_test(test_server_killed),
