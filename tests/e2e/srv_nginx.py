@@ -12,6 +12,7 @@ another:
   /hdr/    GET, 403 without the header "X-Pyc-Token: TOKEN":         .hdr_url
   /bearer/ GET, 403 without "Authorization: Bearer TOKEN":           .bearer_url
   /auth/   GET and PUT behind basic auth (.user, .password) on .auth_root: .auth_url
+  /conn/   GET answers the client's port (one per connection), PUT 507: .conn_url
 and on a second port, with TLS (a self-signed certificate for 127.0.0.1, .ca_file):
   /cache/  as above:                                                  .tls_url
 Outside nginx, two sockets this process holds: .hang_url, a listener that accepts (the
@@ -74,6 +75,10 @@ http {
         location /bearer/ {
             alias %(p)s/www/cache/;
             if ($http_authorization != "Bearer %(token)s") { return 403; }
+        }
+        location /conn/ {
+            if ($request_method = PUT) { return 507; }
+            return 200 "$remote_port";
         }
         location /auth/ {
             auth_basic "pyc-tool";
@@ -147,6 +152,7 @@ class Server:
     full_url = property(lambda self: self._url("full"))
     auth_url = property(lambda self: self._url("auth"))
     tls_url = property(lambda self: "https://127.0.0.1:%d/cache" % self.tls_port)
+    conn_url = property(lambda self: self._url("conn"))
     hdr_url = property(lambda self: self._url("hdr"))
     bearer_url = property(lambda self: self._url("bearer"))
     hang_url = property(lambda self: "http://127.0.0.1:%d/cache" % self._hang.getsockname()[1])
@@ -218,7 +224,7 @@ class Server:
             "PYC_TEST_HTTP_AUTH_URL": self.auth_url, "PYC_TEST_HTTP_AUTH_ROOT": self.auth_root,
             "PYC_TEST_HTTP_USER": self.user, "PYC_TEST_HTTP_PASSWORD": self.password,
             "PYC_TEST_HTTP_HDR_URL": self.hdr_url, "PYC_TEST_HTTP_BEARER_URL": self.bearer_url,
-            "PYC_TEST_HTTP_TOKEN": TOKEN,
+            "PYC_TEST_HTTP_TOKEN": TOKEN, "PYC_TEST_HTTP_CONN_URL": self.conn_url,
             "PYC_TEST_HTTPS_URL": self.tls_url, "PYC_TEST_HTTPS_CA": self.ca_file,
             "PYC_TEST_HTTP_HANG_URL": self.hang_url,
             "PYC_TEST_HTTP_REFUSED_URL": self.refused_url,

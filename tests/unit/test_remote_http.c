@@ -233,6 +233,46 @@ static void test_miss_is_not_found(void **state)
 	fx_close(&f);
 }
 
+/* The connection nginx served f's next get on (the client's port, as nginx saw it). */
+static long conn_port(fx *f)
+{
+	assert_int_equal(fx_get(f, f->hex), 0);
+	assert_int_equal(pyc_buf_putc(&f->out, '\0'), 0);
+	return strtol(f->out.ptr, NULL, 10);
+}
+
+/* A client keeps its connection across calls; two clients are two connections;
+ * keep-alive=false opens one per call. */
+static void test_keep_alive(void **state)
+{
+	(void)state;
+	fx a, b, off;
+	fx_open(&a, "PYC_TEST_HTTP_CONN_URL", 0xb0);
+	fx_open(&b, "PYC_TEST_HTTP_CONN_URL", 0xb0);
+	memset(&off, 0, sizeof(off));
+	turl_init(&off.t, need("PYC_TEST_HTTP_CONN_URL"), NULL, NULL, NULL);
+	turl_attr(&off.t, "keep-alive", "false");
+	snprintf(off.hex, sizeof(off.hex), "%s", a.hex);
+	fx_connect(&off);
+
+	long first = conn_port(&a);
+	assert_true(first > 0);
+	assert_int_equal(conn_port(&a), first);
+	assert_int_equal(conn_port(&a), first);
+	assert_true(conn_port(&b) != first);
+	long o1 = conn_port(&off), o2 = conn_port(&off);
+	assert_true(o1 != o2 && o1 != first && o2 != first);
+	/* nginx answers 507 before reading the body, and curl drops such a connection ("HTTP
+	 * error before end of send"): the next call opens a new one. */
+	assert_int_equal(fx_put(&a, a.hex, "x", 1), PYC_EIO);
+	long again = conn_port(&a);
+	assert_true(again > 0 && again != first);
+	assert_int_equal(conn_port(&a), again);
+	fx_close(&off);
+	fx_close(&b);
+	fx_close(&a);
+}
+
 /* A location that serves GET but not PUT: nginx without dav (405), or full (507). */
 static void refused_put(const char *env, unsigned prefix, const char *status)
 {
@@ -512,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip_binary_1mib),
 		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_miss_is_not_found),
+		cmocka_unit_test(test_keep_alive),
 		cmocka_unit_test(test_read_only_location_refuses_put),
 		cmocka_unit_test(test_full_server_refuses_put),
 		cmocka_unit_test(test_basic_auth_from_the_url),
