@@ -12,7 +12,7 @@ another:
   /hdr/    GET, 403 without the header "X-Pyc-Token: TOKEN":         .hdr_url
   /bearer/ GET, 403 without "Authorization: Bearer TOKEN":           .bearer_url
   /auth/   GET and PUT behind basic auth (.user, .password) on .auth_root: .auth_url
-  /conn/   GET answers the client's port (one per connection), PUT 507: .conn_url
+  /conn/   GET: "client-port requests-on-this-connection", PUT 507:   .conn_url
 and on a second port, with TLS (a self-signed certificate for 127.0.0.1, .ca_file):
   /cache/  as above:                                                  .tls_url
 Outside nginx, two sockets this process holds: .hang_url, a listener that accepts (the
@@ -78,7 +78,7 @@ http {
         }
         location /conn/ {
             if ($request_method = PUT) { return 507; }
-            return 200 "$remote_port";
+            return 200 "$remote_port $connection_requests";
         }
         location /auth/ {
             auth_basic "pyc-tool";
