@@ -295,8 +295,8 @@ static void set_common(http_client *cl)
 	curl_easy_setopt(h, CURLOPT_SEEKDATA, cl);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, cl);
-	if (c->user) {
-		curl_easy_setopt(h, CURLOPT_USERNAME, c->user);
+	if (c->user || c->password) {
+		curl_easy_setopt(h, CURLOPT_USERNAME, c->user ? c->user : "");
 		curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
 	}
 	/* Verification stays on; a private CA is added, never a check removed. */

@@ -8,6 +8,7 @@
  */
 #include "testutil.h"
 #include "remote_internal.h"
+#include "store_internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -330,6 +331,27 @@ static void test_keep_alive(void **state)
 	fx_close(&a);
 }
 
+/* A reply larger than any entry is refused as soon as its length is known, before the
+ * body (a sparse file on the server: no disk, no transfer). */
+static void test_oversized_reply(void **state)
+{
+	(void)state;
+	char rel[80];
+	fx f;
+	fx_open(&f, "PYC_TEST_HTTP_URL", 0xd0);
+	assert_int_equal(fx_put(&f, f.hex, "small", 5), 0);
+	const char *path = tu_path(need("PYC_TEST_HTTP_ROOT"), subdir_path(f.hex, rel));
+	assert_int_equal(truncate(path, (off_t)(STORE_ENTRY_MAX + STORE_HEADER_SIZE + 1)), 0);
+
+	double t0 = now();
+	assert_int_equal(fx_get(&f, f.hex), PYC_EIO);
+	assert_true(now() - t0 < 1.0);
+	assert_non_null(strstr(f.err.message, "reply larger than any entry"));
+	assert_int_equal(f.out.len, 0);
+	assert_int_equal(unlink(path), 0);
+	fx_close(&f);
+}
+
 /* A location that serves GET but not PUT: nginx without dav (405), or full (507). */
 static void refused_put(const char *env, unsigned prefix, const char *status)
 {
@@ -617,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_miss_is_not_found),
 		cmocka_unit_test(test_keep_alive),
+		cmocka_unit_test(test_oversized_reply),
 		cmocka_unit_test(test_read_only_location_refuses_put),
 		cmocka_unit_test(test_full_server_refuses_put),
 		cmocka_unit_test(test_basic_auth_from_the_url),
