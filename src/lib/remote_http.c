@@ -299,7 +299,7 @@ static void set_common(http_client *cl)
 		curl_easy_setopt(h, CURLOPT_USERNAME, c->user ? c->user : "");
 		curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
 	}
-	/* Verification stays on; a private CA is added, never a check removed. */
+	/* Verification stays on: ca-file only chooses whom to trust. */
 	if (c->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	if (c->bearer) {
