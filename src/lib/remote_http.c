@@ -237,7 +237,8 @@ static size_t on_read(char *p, size_t size, size_t n, void *ud)
 
 	if (k > size * n)
 		k = size * n;
-	memcpy(p, cl->data + cl->off, k);
+	if (k)
+		memcpy(p, cl->data + cl->off, k);
 	cl->off += k;
 	return k;
 }
@@ -272,54 +273,43 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	return len;
 }
 
-static void set_common(http_client *cl)
+/* Nonzero when an option is refused (out of memory copying a string). */
+static int set_common(http_client *cl)
 {
 	const http_cfg *c = cl->cfg;
 	CURL *h = cl->curl;
+	int bad = 0;
 
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM for timeouts: threads */
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cl->errbuf);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "pyc-tool/" PYC_VERSION);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_ms);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->operation_ms);
-	curl_easy_setopt(h, CURLOPT_FORBID_REUSE, c->keep_alive ? 0L : 1L);
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-	                 (curl_off_t)(STORE_ENTRY_MAX + STORE_HEADER_SIZE));
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, cl);
-	curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-	curl_easy_setopt(h, CURLOPT_READDATA, cl);
-	curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
-	curl_easy_setopt(h, CURLOPT_SEEKDATA, cl);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, cl);
+	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM for timeouts: threads */
+	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cl->errbuf);
+	bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, "pyc-tool/" PYC_VERSION);
+	bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_ms);
+	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->operation_ms);
+	bad |= curl_easy_setopt(h, CURLOPT_FORBID_REUSE, c->keep_alive ? 0L : 1L);
+	bad |= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+	                        (curl_off_t)(STORE_ENTRY_MAX + STORE_HEADER_SIZE));
+	bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, cl);
+	bad |= curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+	bad |= curl_easy_setopt(h, CURLOPT_READDATA, cl);
+	bad |= curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+	bad |= curl_easy_setopt(h, CURLOPT_SEEKDATA, cl);
+	bad |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	bad |= curl_easy_setopt(h, CURLOPT_HEADERDATA, cl);
 	if (c->user || c->password) {
-		curl_easy_setopt(h, CURLOPT_USERNAME, c->user ? c->user : "");
-		curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
+		bad |= curl_easy_setopt(h, CURLOPT_USERNAME, c->user ? c->user : "");
+		bad |= curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
 	}
 	/* Verification stays on: ca-file only chooses whom to trust. */
 	if (c->ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+		bad |= curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	if (c->bearer) {
-		curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
-		curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->bearer);
+		bad |= curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+		bad |= curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->bearer);
 	}
-}
-
-static int client_new(const void *cfg, void **out, pyc_error *err)
-{
-	http_client *cl = calloc(1, sizeof(*cl));
-
-	if (!cl || !(cl->curl = curl_easy_init())) {
-		free(cl);
-		return pyc_error_set(err, PYC_ENOMEM, 0, "cannot create a curl handle");
-	}
-	cl->cfg = cfg;
-	set_common(cl);
-	*out = cl;
-	return 0;
+	return bad;
 }
 
 static void client_free(void *p)
@@ -331,6 +321,23 @@ static void client_free(void *p)
 	curl_easy_cleanup(cl->curl);
 	pyc_buf_dispose(&cl->url);
 	free(cl);
+}
+
+static int client_new(const void *cfg, void **out, pyc_error *err)
+{
+	http_client *cl = calloc(1, sizeof(*cl));
+
+	if (!cl || !(cl->curl = curl_easy_init())) {
+		free(cl);
+		return pyc_error_set(err, PYC_ENOMEM, 0, "cannot create a curl handle");
+	}
+	cl->cfg = cfg;
+	if (set_common(cl) != 0) {
+		client_free(cl);
+		return pyc_error_set(err, PYC_ENOMEM, 0, "cannot set up a curl handle");
+	}
+	*out = cl;
+	return 0;
 }
 
 /* The key's place under the base URL, in the configured layout. */
