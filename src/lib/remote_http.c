@@ -6,11 +6,17 @@
  * core gives a client to one thread at a time. The key layouts are ccache's
  * (storage/remote/HttpStorage.cpp), so a server can be shared with its conventions:
  * subdirs (default) "ab/cdef...", flat "abcdef...", bazel "ac/abcdef...".
+ *
+ * libcurl is loaded (dlopen) when the first http remote is configured, not linked: it
+ * brings some 20 shared libraries that every run would load at start, doubling the CPU
+ * time of `pyc-tool --version` or a pre-commit `check`, as git keeps curl out of git in
+ * git-remote-http. <curl/curl.h> still types every function through the table below.
  */
 #include "remote_internal.h"
 #include "store_internal.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -42,12 +48,49 @@ typedef struct http_client {
 	size_t len, off;
 } http_client;
 
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc = CURLE_FAILED_INIT;
+/* Every libcurl function this file calls, as lc.<name> for curl_<name>. */
+#define CURL_FUNCTIONS(X)                                                                  \
+	X(global_init) X(version_info) X(easy_init) X(easy_setopt) X(easy_perform)         \
+	X(easy_getinfo) X(easy_cleanup) X(easy_strerror) X(slist_append) X(slist_free_all) \
+	X(url) X(url_set) X(url_get) X(url_cleanup) X(free)
 
-static void global_init(void)
+#define CURL_MEMBER(name) __typeof__(curl_##name) *name;
+static struct {
+	CURL_FUNCTIONS(CURL_MEMBER)
+} lc;
+
+/* CURLOPT_PROTOCOLS_STR; the version of the headers is checked by CMake. */
+#define CURL_MIN_VERSION 0x075500
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static char load_error[256]; /* empty once libcurl is loaded and initialised */
+
+/* Never dlclose'd: a config or a client may live until exit. */
+static void load_curl(void)
 {
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	const char *why = NULL;
+
+	if (!h)
+		why = dlerror();
+#define CURL_LOAD(name)                                                           \
+	if (!why && !(lc.name = dlsym(h, "curl_" #name)))                          \
+		why = dlerror();
+	CURL_FUNCTIONS(CURL_LOAD)
+	if (why) {
+		snprintf(load_error, sizeof(load_error), "libcurl is not available: %s", why);
+		return;
+	}
+	const curl_version_info_data *v = lc.version_info(CURLVERSION_NOW);
+	if (v->version_num < CURL_MIN_VERSION) {
+		snprintf(load_error, sizeof(load_error),
+		         "libcurl is not available: version %s is older than 7.85", v->version);
+		return;
+	}
+	CURLcode rc = lc.global_init(CURL_GLOBAL_DEFAULT);
+	if (rc != CURLE_OK)
+		snprintf(load_error, sizeof(load_error), "cannot initialise libcurl: %s",
+		         lc.easy_strerror(rc));
 }
 
 /* The redacted URL without its trailing '/' (a message appends "/<key path>"). */
@@ -84,7 +127,7 @@ static int add_header(http_cfg *c, const char *v, const pyc_remote_url *u, pyc_e
 		                     "attribute 'header' of '%s' must be NAME=VALUE", u->redacted);
 	pyc_buf line = PYC_BUF_INIT;
 	int rc = pyc_buf_printf(&line, "%.*s: %s", (int)name_len, v, eq + 1);
-	struct curl_slist *l = rc == 0 ? curl_slist_append(c->headers, line.ptr) : NULL;
+	struct curl_slist *l = rc == 0 ? lc.slist_append(c->headers, line.ptr) : NULL;
 	pyc_buf_dispose(&line);
 	if (!l)
 		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
@@ -131,7 +174,7 @@ static int set_attr(http_cfg *c, const char *name, const char *v, const pyc_remo
  * query or fragment (a key path is appended), the path ending in '/'. */
 static int base_url(http_cfg *c, const pyc_remote_url *u, pyc_error *err)
 {
-	CURLU *h = curl_url();
+	CURLU *h = lc.url();
 	char *path = NULL, *url = NULL;
 	pyc_buf b = PYC_BUF_INIT;
 	int rc = PYC_ENOMEM;
@@ -139,19 +182,19 @@ static int base_url(http_cfg *c, const pyc_remote_url *u, pyc_error *err)
 	if (!h)
 		goto done;
 	rc = PYC_EINVAL;
-	if (curl_url_set(h, CURLUPART_URL, u->url, 0) != CURLUE_OK ||
-	    curl_url_set(h, CURLUPART_USER, NULL, 0) != CURLUE_OK ||
-	    curl_url_set(h, CURLUPART_PASSWORD, NULL, 0) != CURLUE_OK ||
-	    curl_url_set(h, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
-	    curl_url_set(h, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
-	    curl_url_get(h, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+	if (lc.url_set(h, CURLUPART_URL, u->url, 0) != CURLUE_OK ||
+	    lc.url_set(h, CURLUPART_USER, NULL, 0) != CURLUE_OK ||
+	    lc.url_set(h, CURLUPART_PASSWORD, NULL, 0) != CURLUE_OK ||
+	    lc.url_set(h, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
+	    lc.url_set(h, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
+	    lc.url_get(h, CURLUPART_PATH, &path, 0) != CURLUE_OK)
 		goto done;
 	rc = PYC_ENOMEM;
 	if (pyc_buf_puts(&b, path) != 0 || (b.ptr[b.len - 1] != '/' && pyc_buf_putc(&b, '/') != 0))
 		goto done;
 	rc = PYC_EINVAL;
-	if (curl_url_set(h, CURLUPART_PATH, b.ptr, 0) != CURLUE_OK ||
-	    curl_url_get(h, CURLUPART_URL, &url, 0) != CURLUE_OK)
+	if (lc.url_set(h, CURLUPART_PATH, b.ptr, 0) != CURLUE_OK ||
+	    lc.url_get(h, CURLUPART_URL, &url, 0) != CURLUE_OK)
 		goto done;
 	rc = (c->base = strdup(url)) ? 0 : PYC_ENOMEM;
 done:
@@ -159,10 +202,10 @@ done:
 		pyc_error_set(err, rc, 0, "malformed URL '%s'", u->redacted);
 	else if (rc)
 		pyc_error_set(err, rc, 0, "out of memory");
-	curl_free(url);
-	curl_free(path);
+	lc.free(url);
+	lc.free(path);
 	pyc_buf_dispose(&b);
-	curl_url_cleanup(h);
+	lc.url_cleanup(h);
 	return rc;
 }
 
@@ -172,22 +215,22 @@ static void cfg_free(void *p)
 
 	if (!c)
 		return;
-	curl_slist_free_all(c->headers);
+	lc.slist_free_all(c->headers);
 	free(c->base);
 	free(c);
 }
 
 static int cfg_new(const pyc_remote_url *u, void **out, pyc_error *err)
 {
-	pthread_once(&global_once, global_init);
-	if (global_rc != CURLE_OK)
-		return pyc_error_set(err, PYC_EIO, 0, "cannot initialise libcurl: %s",
-		                     curl_easy_strerror(global_rc));
 	if (strcmp(u->scheme, "http") && strcmp(u->scheme, "https"))
 		return pyc_error_set(err, PYC_EINVAL, 0, "'%s' is not an http:// or https:// URL",
 		                     u->redacted);
 	if (!u->host || !*u->host)
 		return pyc_error_set(err, PYC_EINVAL, 0, "no host in '%s'", u->redacted);
+	pthread_once(&load_once, load_curl);
+	if (load_error[0])
+		return pyc_error_set(err, PYC_EUNSUPPORTED, 0, "http remote '%s': %s", u->redacted,
+		                     load_error);
 
 	http_cfg *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -199,7 +242,7 @@ static int cfg_new(const pyc_remote_url *u, void **out, pyc_error *err)
 	c->connect_ms = u->connect_timeout_ms;
 	c->operation_ms = u->operation_timeout_ms;
 	/* curl would wait up to a second for "100 Continue" before sending a large body. */
-	c->headers = curl_slist_append(NULL, "Expect:");
+	c->headers = lc.slist_append(NULL, "Expect:");
 	int rc = c->headers ? 0 : pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
 	for (size_t i = 0; rc == 0 && i < u->nattrs; i++)
 		rc = set_attr(c, u->attrs[i].name, u->attrs[i].value, u, err);
@@ -280,34 +323,34 @@ static int set_common(http_client *cl)
 	CURL *h = cl->curl;
 	int bad = 0;
 
-	bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM for timeouts: threads */
-	bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cl->errbuf);
-	bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, "pyc-tool/" PYC_VERSION);
-	bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
-	bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_ms);
-	bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->operation_ms);
-	bad |= curl_easy_setopt(h, CURLOPT_FORBID_REUSE, c->keep_alive ? 0L : 1L);
-	bad |= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
-	                        (curl_off_t)(STORE_ENTRY_MAX + STORE_HEADER_SIZE));
-	bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, cl);
-	bad |= curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-	bad |= curl_easy_setopt(h, CURLOPT_READDATA, cl);
-	bad |= curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
-	bad |= curl_easy_setopt(h, CURLOPT_SEEKDATA, cl);
-	bad |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	bad |= curl_easy_setopt(h, CURLOPT_HEADERDATA, cl);
+	bad |= lc.easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM for timeouts: threads */
+	bad |= lc.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	bad |= lc.easy_setopt(h, CURLOPT_ERRORBUFFER, cl->errbuf);
+	bad |= lc.easy_setopt(h, CURLOPT_USERAGENT, "pyc-tool/" PYC_VERSION);
+	bad |= lc.easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+	bad |= lc.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_ms);
+	bad |= lc.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->operation_ms);
+	bad |= lc.easy_setopt(h, CURLOPT_FORBID_REUSE, c->keep_alive ? 0L : 1L);
+	bad |= lc.easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+	                      (curl_off_t)(STORE_ENTRY_MAX + STORE_HEADER_SIZE));
+	bad |= lc.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	bad |= lc.easy_setopt(h, CURLOPT_WRITEDATA, cl);
+	bad |= lc.easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+	bad |= lc.easy_setopt(h, CURLOPT_READDATA, cl);
+	bad |= lc.easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+	bad |= lc.easy_setopt(h, CURLOPT_SEEKDATA, cl);
+	bad |= lc.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	bad |= lc.easy_setopt(h, CURLOPT_HEADERDATA, cl);
 	if (c->user || c->password) {
-		bad |= curl_easy_setopt(h, CURLOPT_USERNAME, c->user ? c->user : "");
-		bad |= curl_easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
+		bad |= lc.easy_setopt(h, CURLOPT_USERNAME, c->user ? c->user : "");
+		bad |= lc.easy_setopt(h, CURLOPT_PASSWORD, c->password ? c->password : "");
 	}
 	/* Verification stays on: ca-file only chooses whom to trust. */
 	if (c->ca_file)
-		bad |= curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+		bad |= lc.easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
 	if (c->bearer) {
-		bad |= curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
-		bad |= curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->bearer);
+		bad |= lc.easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+		bad |= lc.easy_setopt(h, CURLOPT_XOAUTH2_BEARER, c->bearer);
 	}
 	return bad;
 }
@@ -318,7 +361,7 @@ static void client_free(void *p)
 
 	if (!cl)
 		return;
-	curl_easy_cleanup(cl->curl);
+	lc.easy_cleanup(cl->curl);
 	pyc_buf_dispose(&cl->url);
 	free(cl);
 }
@@ -327,7 +370,7 @@ static int client_new(const void *cfg, void **out, pyc_error *err)
 {
 	http_client *cl = calloc(1, sizeof(*cl));
 
-	if (!cl || !(cl->curl = curl_easy_init())) {
+	if (!cl || !(cl->curl = lc.easy_init())) {
 		free(cl);
 		return pyc_error_set(err, PYC_ENOMEM, 0, "cannot create a curl handle");
 	}
@@ -359,22 +402,22 @@ static int perform(http_client *cl, bool get, const char *rel, long *status, pyc
 	pyc_buf_clear(&cl->url);
 	if (pyc_buf_printf(&cl->url, "%s%s", c->base, rel) != 0)
 		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
-	curl_easy_setopt(cl->curl, CURLOPT_URL, cl->url.ptr);
+	lc.easy_setopt(cl->curl, CURLOPT_URL, cl->url.ptr);
 	cl->errbuf[0] = cl->reason[0] = '\0';
 	cl->too_big = cl->oom = false;
 
-	CURLcode rc = curl_easy_perform(cl->curl);
+	CURLcode rc = lc.easy_perform(cl->curl);
 	if (cl->oom)
 		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
 	if (rc != CURLE_OK) {
-		const char *why = cl->errbuf[0] ? cl->errbuf : curl_easy_strerror(rc);
+		const char *why = cl->errbuf[0] ? cl->errbuf : lc.easy_strerror(rc);
 		if (cl->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 			why = "reply larger than any entry";
 		return pyc_error_set(err, rc == CURLE_OPERATION_TIMEDOUT ? PYC_ETIMEOUT : PYC_EIO,
 		                     0, "cannot %s '%.*s/%s': %s", what, redacted_len(c),
 		                     c->redacted, rel, why);
 	}
-	curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, status);
+	lc.easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, status);
 	if (*status >= 200 && *status <= 299)
 		return 0;
 	if (*status == 404 && get)
@@ -392,7 +435,7 @@ static int http_get(void *client, const char *hex, pyc_buf *out, pyc_error *err)
 
 	pyc_buf_clear(out);
 	cl->out = out;
-	curl_easy_setopt(cl->curl, CURLOPT_HTTPGET, 1L);
+	lc.easy_setopt(cl->curl, CURLOPT_HTTPGET, 1L);
 	char rel[68];
 	int rc = perform(cl, true, key_path(cl->cfg, hex, rel), &status, err);
 	cl->out = NULL;
@@ -412,8 +455,8 @@ static int http_put(void *client, const char *hex, const void *data, size_t len,
 	cl->data = data;
 	cl->len = len;
 	cl->off = 0;
-	curl_easy_setopt(cl->curl, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(cl->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	lc.easy_setopt(cl->curl, CURLOPT_UPLOAD, 1L);
+	lc.easy_setopt(cl->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
 	char rel[68];
 	int rc = perform(cl, false, key_path(cl->cfg, hex, rel), &status, err);
 	cl->out = NULL;
