@@ -12,15 +12,20 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -630,11 +635,67 @@ static void test_server_killed(void **state)
 	fx_close(&f);
 }
 
+#define HIDE_ENV "PYC_TEST_HIDE_LIBCURL"
+
+/* A fresh process (test_without_libcurl runs it): libcurl hidden by /dev/null bound over
+ * it in a mount namespace of its own, configure an http remote; prints "RC MESSAGE".
+ * Exits 77 when it cannot hide the library (no user namespaces). */
+static int without_libcurl_child(const char *lib)
+{
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0 ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("/dev/null", lib, NULL, MS_BIND, NULL) != 0) {
+		printf("cannot hide '%s': %s\n", lib, strerror(errno));
+		return 77;
+	}
+	turl t;
+	void *cfg = NULL;
+	pyc_error err = { 0 };
+	turl_init(&t, "http://127.0.0.1:1/c", NULL, NULL, NULL);
+	int rc = pyc_remote__http.config(&t.u, &cfg, &err);
+	printf("%d %s\n", rc, cfg ? "(a config)" : err.message);
+	return 0;
+}
+
+/* The binary does not need libcurl to start; an http remote without it fails, saying why. */
+static void test_without_libcurl(void **state)
+{
+	(void)state;
+	void *h = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
+	struct link_map *lm = NULL;
+	assert_non_null(h);
+	assert_int_equal(dlinfo(h, RTLD_DI_LINKMAP, &lm), 0);
+	char lib[512], cmd[1100], line[700] = "";
+	snprintf(lib, sizeof(lib), "%s", lm->l_name);
+	dlclose(h);
+
+	snprintf(cmd, sizeof(cmd), "%s=%s /proc/%ld/exe 2>&1", HIDE_ENV, lib, (long)getpid());
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	char *got = fgets(line, sizeof(line), p);
+	int status = pclose(p);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		tu_skip("%s", line);
+	if (!got || WEXITSTATUS(status) != 0)
+		fail_msg("exit %d: %s", WEXITSTATUS(status), line);
+	char *msg = NULL;
+	assert_int_equal(strtol(line, &msg, 10), PYC_EUNSUPPORTED);
+	if (!strstr(msg, " http remote 'http://127.0.0.1:1/c': libcurl is not available: ") ||
+	    !strstr(msg, "libcurl.so.4"))
+		fail_msg("message: %s", msg);
+}
+
 int main(void)
 {
+	const char *hide = getenv(HIDE_ENV);
+	if (hide)
+		return without_libcurl_child(hide);
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_threads_each_with_a_client),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_without_libcurl),
 		cmocka_unit_test(test_round_trip_binary_1mib),
 		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_miss_is_not_found),
