@@ -82,6 +82,14 @@ class DirServerRemote(FileRemote):
         self.url = srv.url
         self.scheme = scheme
 
+    def entries(self):
+        """Every file below the root: the layout is the backend's (ccache's subdirs:
+        <2 hex>/<62 hex>)."""
+        out = []
+        for dirpath, _, names in os.walk(self.root):
+            out += [os.path.join(dirpath, n) for n in names if not n.startswith(".")]
+        return sorted(out)
+
     def full_url(self):
         return self.srv.full_url   # PUT answers 507 Insufficient Storage
 
