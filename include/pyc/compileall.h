@@ -58,6 +58,10 @@ typedef struct pyc_compileall_opts {
 	                                 errors) in the bytecode store (pyc/store.h,
 	                                 docs/cache.md): a known source compiles without Python */
 	const char *store_dir;      /**< the store; NULL = pyc_store_dir()'s default */
+	const char *const *remotes; /**< with use_store: remote caches asked after the store, in
+	                                 order (pyc/remote.h specs, checked with
+	                                 pyc_remote_check); a miss is written through to them */
+	size_t nremotes;
 } pyc_compileall_opts;
 
 /** Zero everything, maxlevels -1, jobs 1, timeout 600 s. */
@@ -173,8 +177,9 @@ enum pyc_compileall_event_kind {
 	PYC_COMPILEALL_FAILED,          /**< (path, error_kind, error_text) */
 	PYC_COMPILEALL_WARNED,          /**< what compiling wrote to stderr (path, warnings), just
 	                                     before its COMPILED or FAILED */
-	PYC_COMPILEALL_STORE_WARNING,   /**< the store cannot be used or written: compiling goes
-	                                     on without it (error_text); at most once a run */
+	PYC_COMPILEALL_STORE_WARNING,   /**< the store or a remote cache cannot be used or
+	                                     written: compiling goes on without it (error_text);
+	                                     at most once a run for the store, once per remote */
 };
 
 typedef struct pyc_compileall_event {
@@ -193,6 +198,7 @@ typedef struct pyc_compileall_event {
 	                                  its stderr for the file (SyntaxWarning lines...) */
 	size_t warnings_len;
 	enum pyc_compileall_cache cache; /**< COMPILED, FAILED: where the result came from */
+	bool cache_remote;           /**< cache HIT: from a remote cache (now in the store too) */
 } pyc_compileall_event;
 
 typedef void (*pyc_compileall_event_fn)(const pyc_compileall_event *ev, void *ctx);
@@ -212,6 +218,7 @@ typedef struct pyc_compileall_stats {
 	unsigned workers_started;
 	size_t cache_hits;    /**< files whose result came from the store */
 	size_t cache_misses;  /**< files compiled with the store in use */
+	size_t cache_remote_hits; /**< of cache_hits, those from a remote cache */
 	bool reprobed;        /**< a cached probe turned out stale and was replaced */
 } pyc_compileall_stats;
 

@@ -25,6 +25,7 @@
 #include "leftover.h"
 #include "compileall.h"
 #include "store.h"
+#include "remote.h"
 #include "git.h"
 #include "ignore.h"
 #include "untrack.h"

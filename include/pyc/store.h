@@ -162,8 +162,8 @@ PYC_API int pyc_store_prune(const char *dir, uint64_t max_size, pyc_store_result
                             pyc_error *err);
 
 /**
- * Remove every entry, temporary and counter file of the store and its empty fan-out
- * directories; nothing else (the interpreter probe cache in <dir>/interp stays).
+ * Remove every entry, temporary and counter file of the store (the remote caches'
+ * counters too, pyc/remote.h) and its empty fan-out directories; nothing else (the interpreter probe cache in <dir>/interp stays).
  * Returns 0, PYC_ENOTFOUND, PYC_EIO or PYC_ENOMEM.
  */
 PYC_API int pyc_store_clear(const char *dir, pyc_store_result *out, pyc_error *err);

@@ -1,12 +1,13 @@
 /*
  * cmd_cache.c - `pyc-tool cache stats|prune|clear`: the local store of compile results
- * (the library's pyc/store.h; docs/cache.md). stats reads the counter files only, prune
- * and clear scan the store.
+ * (the library's pyc/store.h; docs/cache.md). stats reads the counter files only (the
+ * store's, then each remote cache's, pyc/remote.h), prune and clear scan the store.
  */
 #include "cli.h"
 #include "suggest.h"
 #include "out.h"
 
+#include "pyc/remote.h"
 #include "pyc/store.h"
 
 #include <errno.h>
@@ -143,7 +144,42 @@ static void json_head(const char *type, const char *dir)
 	out_json_cstr(stdout, dir);
 }
 
-static void print_stats(const struct cache_opts *o, const char *dir, const pyc_store_counts *c)
+/* One remote's counters (pyc/remote.h), after the local store's. */
+static void print_remote(const struct cache_opts *o, const char *dir, const pyc_remote_counts *r)
+{
+	uint64_t gets = r->hits + r->misses;
+	char rd[32], wr[32];
+
+	if (o->json) {
+		json_head("remote", dir);
+		fputs(",\"url\":", stdout);
+		out_json_cstr(stdout, r->url);
+		printf(",\"hits\":%llu,\"misses\":%llu,\"stores\":%llu,\"errors\":%llu,"
+		       "\"bytes_read\":%llu,\"bytes_written\":%llu,\"seconds\":%.6f}\n",
+		       (unsigned long long)r->hits, (unsigned long long)r->misses,
+		       (unsigned long long)r->stores, (unsigned long long)r->errors,
+		       (unsigned long long)r->bytes_read, (unsigned long long)r->bytes_written,
+		       r->seconds);
+		return;
+	}
+	if (o->quiet)
+		return;
+	out_bytes_human(rd, sizeof(rd), r->bytes_read);
+	out_bytes_human(wr, sizeof(wr), r->bytes_written);
+	fputs("Remote:              ", stdout);
+	out_human_path(stdout, r->url);
+	printf("\n  Hits:             %10llu / %llu (%.2f %%)\n", (unsigned long long)r->hits,
+	       (unsigned long long)gets, gets ? 100.0 * (double)r->hits / (double)gets : 0.0);
+	printf("  Misses:           %10llu\n", (unsigned long long)r->misses);
+	printf("  Stores:           %10llu\n", (unsigned long long)r->stores);
+	printf("  Errors:           %10llu\n", (unsigned long long)r->errors);
+	printf("  Read:             %10s\n", rd);
+	printf("  Written:          %10s\n", wr);
+	printf("  Time spent:       %10.2f s\n", r->seconds);
+}
+
+static void print_stats(const struct cache_opts *o, const char *dir, const pyc_store_counts *c,
+                        const pyc_remote_counts *remotes, size_t nremotes)
 {
 	uint64_t gets = c->hits + c->misses;
 	char size[32];
@@ -156,6 +192,8 @@ static void print_stats(const struct cache_opts *o, const char *dir, const pyc_s
 		       (unsigned long long)c->stores, (unsigned long long)c->errors,
 		       (unsigned long long)c->cleanups, (unsigned long long)c->entries,
 		       (unsigned long long)c->bytes, c->seconds_saved);
+		for (size_t i = 0; i < nremotes; i++)
+			print_remote(o, dir, &remotes[i]);
 		json_head("summary", dir);
 		printf(",\"action\":\"stats\",\"entries\":%llu,\"bytes\":%llu}\n",
 		       (unsigned long long)c->entries, (unsigned long long)c->bytes);
@@ -176,6 +214,8 @@ static void print_stats(const struct cache_opts *o, const char *dir, const pyc_s
 	printf("Cleanups:           %10llu\n", (unsigned long long)c->cleanups);
 	printf("Entries:            %10llu\n", (unsigned long long)c->entries);
 	printf("Size:               %10s\n", size);
+	for (size_t i = 0; i < nremotes; i++)
+		print_remote(o, dir, &remotes[i]);
 }
 
 static void print_result(const struct cache_opts *o, const char *dir, const pyc_store_result *r)
@@ -213,6 +253,8 @@ int cmd_cache(int argc, char **argv, cli_ctx *ctx)
 	pyc_error err = { 0 };
 	pyc_store_counts counts;
 	pyc_store_result res;
+	pyc_remote_counts *remotes = NULL;
+	size_t nremotes = 0;
 
 	int rc = parse_args(&o, argc, argv, ctx);
 	if (rc >= 0)
@@ -222,9 +264,10 @@ int cmd_cache(int argc, char **argv, cli_ctx *ctx)
 		          "give --cache-dir");
 		return CLI_EXIT_RUNTIME;
 	}
-	if (o.action == CACHE_STATS)
-		rc = pyc_store_stats(dir.ptr, &counts, &err);
-	else if (o.action == CACHE_PRUNE)
+	if (o.action == CACHE_STATS) {
+		if ((rc = pyc_store_stats(dir.ptr, &counts, &err)) == 0)
+			rc = pyc_remote_stats(dir.ptr, &remotes, &nremotes, &err);
+	} else if (o.action == CACHE_PRUNE)
 		rc = pyc_store_prune(dir.ptr, o.max_size, &res, &err);
 	else
 		rc = pyc_store_clear(dir.ptr, &res, &err);
@@ -233,11 +276,12 @@ int cmd_cache(int argc, char **argv, cli_ctx *ctx)
 		rc = CLI_EXIT_RUNTIME;
 	} else {
 		if (o.action == CACHE_STATS)
-			print_stats(&o, dir.ptr, &counts);
+			print_stats(&o, dir.ptr, &counts, remotes, nremotes);
 		else
 			print_result(&o, dir.ptr, &res);
 		rc = cli_finish_stdout(CLI_EXIT_OK);
 	}
+	pyc_remote_counts_free(remotes, nremotes);
 	pyc_buf_dispose(&dir);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include "pyc/buf.h"
 #include "pyc/compileall.h"
 #include "pyc/interrupt.h"
+#include "pyc/remote.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -40,6 +41,9 @@ typedef struct compile_opts {
 	size_t npaths;
 	char **owned;       /* strings read from -i */
 	size_t nowned;
+	char **remotes;     /* --cache-remote, else $PYC_TOOL_CACHE_REMOTE (owned) */
+	size_t nremotes;
+	bool remote_opt;    /* a --cache-remote was given: the environment's are not used */
 } compile_opts;
 
 /* Per-run rendering state. */
@@ -64,7 +68,8 @@ static const char usage_text[] =
 	"                        [--invalidation-mode {checked-hash,timestamp,unchecked-hash}]\n"
 	"                        [-o LEVEL] [-e DIR] [--hardlink-dupes] [--python EXE]\n"
 	"                        [-n] [--json] [--timeout SECONDS] [--cache-dir DIR]\n"
-	"                        [--no-cache] [--color WHEN] [-V] [FILE|DIR ...]\n";
+	"                        [--cache-remote URL] [--no-cache] [--color WHEN] [-V]\n"
+	"                        [FILE|DIR ...]\n";
 
 static void print_help(void)
 {
@@ -93,7 +98,10 @@ static void print_help(void)
 	      "  --timeout SECONDS   per-file worker time limit (default 600, 0 = none)\n"
 	      "  --cache-dir DIR     the compile cache (default $PYC_TOOL_CACHE_DIR, else\n"
 	      "                      $XDG_CACHE_HOME/pyc-tool or ~/.cache/pyc-tool)\n"
-	      "  --no-cache          neither the compile cache nor the probe cache\n"
+	      "  --cache-remote URL  also a remote cache, after the local one (repeatable;\n"
+	      "                      default $PYC_TOOL_CACHE_REMOTE): redis://, http(s)://\n"
+	      "                      or file:// URL, then |read-only and the like\n"
+	      "  --no-cache          neither the compile cache nor the probe cache (nor remotes)\n"
 	      CLI_COMMON_HELP
 	      "\nExit status: 0 ok, 1 a file failed to compile or the -i list cannot be read\n"
 	      "(as compileall), 2 usage, 3 a path is missing or cannot be listed, or an\n"
@@ -132,6 +140,9 @@ static void json_file(render *rd, const pyc_compileall_event *ev, const char *st
 	fputs(",\"reason\":", stdout);
 	out_json_cstr(stdout, failed ? NULL : pyc_compileall_why_name(ev->why));
 	printf(",\"cache\":\"%s\"", pyc_compileall_cache_name(ev->cache));
+	fputs(",\"cache_source\":", stdout);
+	out_json_cstr(stdout, ev->cache != PYC_COMPILEALL_CACHE_HIT ? NULL
+	              : ev->cache_remote ? "remote" : "local");
 	fputs(",\"outputs\":[", stdout);
 	for (size_t i = 0; !failed && i < ev->noutputs; i++) {
 		if (i)
@@ -276,10 +287,10 @@ static void on_event(const pyc_compileall_event *ev, void *ctx)
 		fwrite(ev->warnings, 1, ev->warnings_len, stderr);
 		break;
 	case PYC_COMPILEALL_STORE_WARNING: {
-		/* Once, not once per --python: it is the same store. */
-		static bool warned;
-		if (!warned) {
-			warned = true;
+		/* Each text once, not once per --python: it is the same store or remote. */
+		static pyc_buf warned;
+		if (!strstr(pyc_buf_cstr(&warned), ev->error_text)) {
+			pyc_buf_printf(&warned, "%s\n", ev->error_text);
 			progress_clear(rd);
 			fflush(stdout);
 			cli_warn("%s", ev->error_text);
@@ -294,7 +305,7 @@ static void on_event(const pyc_compileall_event *ev, void *ctx)
 
 enum {
 	OPT_INVALIDATION = 256, OPT_HARDLINK, OPT_PYTHON, OPT_JSON, OPT_TIMEOUT,
-	OPT_NO_PROBE_CACHE, OPT_CACHE_DIR,
+	OPT_NO_PROBE_CACHE, OPT_CACHE_DIR, OPT_CACHE_REMOTE,
 };
 
 static const struct option long_opts[] = {
@@ -310,6 +321,7 @@ static const struct option long_opts[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "no-cache", no_argument, NULL, OPT_NO_PROBE_CACHE },
 	{ "cache-dir", required_argument, NULL, OPT_CACHE_DIR },
+	{ "cache-remote", required_argument, NULL, OPT_CACHE_REMOTE },
 	CLI_COMMON_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
@@ -385,6 +397,11 @@ static int parse_one(compile_opts *o, int c, const char *arg)
 	}
 	case OPT_NO_PROBE_CACHE: o->no_probe_cache = true; break;
 	case OPT_CACHE_DIR: ca->store_dir = arg; break;
+	case OPT_CACHE_REMOTE:
+		o->remote_opt = true;
+		if (pyc_remote_specs_split(arg, &o->remotes, &o->nremotes) < 0)
+			return CLI_EXIT_RUNTIME;
+		break;
 	case 'h': print_help(); return HELP_DONE;
 	default: return cli_usage_error("compile", "unknown option");
 	}
@@ -463,6 +480,23 @@ static void show_flist_error(const compile_opts *o, const pyc_interp *in, int er
 	}
 }
 
+/* The remotes of --cache-remote, else of the environment, each checked now: a bad URL
+ * is a usage error before anything is compiled. */
+static int setup_remotes(compile_opts *o)
+{
+	if (!o->remote_opt &&
+	    pyc_remote_specs_split(getenv(PYC_REMOTE_ENV), &o->remotes, &o->nremotes) < 0)
+		return CLI_EXIT_RUNTIME;
+	for (size_t i = 0; i < o->nremotes; i++) {
+		pyc_error err = { 0 };
+		if (pyc_remote_check(o->remotes[i], &err) < 0)
+			return cli_usage_error("compile", "%s", err.message);
+	}
+	o->ca.remotes = (const char *const *)o->remotes;
+	o->ca.nremotes = o->nremotes;
+	return 0;
+}
+
 static int parse_args(compile_opts *o, int argc, char **argv, cli_ctx *ctx)
 {
 	pyc_compileall_opts_init(&o->ca);
@@ -491,6 +525,9 @@ static int parse_args(compile_opts *o, int argc, char **argv, cli_ctx *ctx)
 	if (o->ca.jobs == 0)
 		o->ca.jobs = dflt;
 	o->ca.use_store = !o->no_probe_cache && pyc_interp_cache_enabled();
+	int rrc = o->ca.use_store ? setup_remotes(o) : 0;
+	if (rrc != 0)
+		return rrc;
 	o->ca.maxlevels = o->have_recursion ? o->recursion : o->no_recurse ? 0 : -1;
 	if (o->json && o->verbose)
 		return cli_usage_error("compile", "--json and -v cannot be combined");
@@ -506,6 +543,7 @@ static void free_opts(compile_opts *o)
 		free(o->owned[i]);
 	free(o->owned);
 	free(o->paths);
+	pyc_remote_specs_free(o->remotes, o->nremotes);
 }
 
 static void print_summary(render *rd, double secs)
@@ -516,10 +554,11 @@ static void print_summary(render *rd, double secs)
 		out_json_cstr(stdout, rd->tag);
 		printf(",\"dry_run\":%s,\"compiled\":%zu,\"up_to_date\":%zu,\"failed\":%zu,"
 		       "\"unlisted\":%zu,\"files_written\":%zu,\"workers_started\":%u,"
-		       "\"cache_hits\":%zu,\"cache_misses\":%zu,\"seconds\":%.3f}\n",
+		       "\"cache_hits\":%zu,\"cache_misses\":%zu,\"cache_remote_hits\":%zu,"
+		       "\"seconds\":%.3f}\n",
 		       rd->opts->ca.dry_run ? "true" : "false", st->compiled, st->up_to_date,
 		       st->failed, st->unlisted, st->files_written, st->workers_started,
-		       st->cache_hits, st->cache_misses, secs);
+		       st->cache_hits, st->cache_misses, st->cache_remote_hits, secs);
 		return;
 	}
 	if (rd->opts->quiet)

@@ -16,7 +16,7 @@ _pyc_tool_opts_status="--tag --python -o --prefix --exclude --no-default-exclude
 _pyc_tool_opts_inspect="--json -q --quiet --prefix $_pyc_tool_common_opts"
 _pyc_tool_opts_compile="-l -r -f -q --quiet -v --verbose -b -d -s -p -x -i -j --workers
 	--invalidation-mode -o -e --hardlink-dupes --python -n --dry-run --json --timeout --cache-dir
-	--no-cache $_pyc_tool_common_opts"
+	--cache-remote --no-cache $_pyc_tool_common_opts"
 _pyc_tool_opts_clean="--stale --orphans --tag --keep-tag --python --legacy --sourceless --prefix
 	--exclude --cross-mounts --no-default-excludes -n --dry-run --json -v --verbose -q --quiet
 	$_pyc_tool_common_opts"
@@ -36,7 +36,7 @@ _pyc_tool_valued=" -C --tag --keep-tag --python --prefix --exclude -o -j --worke
 # -n is --dry-run).
 _pyc_tool_valued_importtime=" -n --path --top --svg "
 _pyc_tool_valued_cache=" --cache-dir --max-size "
-_pyc_tool_valued_compile=" --cache-dir "
+_pyc_tool_valued_compile=" --cache-dir --cache-remote "
 
 # Whether word $1 takes the next word as its value in command $2.
 _pyc_tool_is_valued()

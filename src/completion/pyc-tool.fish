@@ -114,6 +114,7 @@ complete -c pyc-tool -n $s -s n -l dry-run -d 'list what would be compiled and w
 complete -c pyc-tool -n $s -l json -d 'JSON Lines output'
 complete -c pyc-tool -n $s -l timeout -x -d 'per-file worker time limit'
 complete -c pyc-tool -n $s -l cache-dir -x -a '(__fish_complete_directories)' -d 'the compile cache'
+complete -c pyc-tool -n $s -l cache-remote -x -a 'redis:// http:// https:// file:///' -d 'a remote cache after the local one'
 complete -c pyc-tool -n $s -l no-cache -d 'neither the compile cache nor the probe cache'
 
 # clean

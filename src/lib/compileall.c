@@ -162,7 +162,9 @@ static int wire(ca_run *r, pyc_error *err)
 	                     .local_dispose = dispose_scratch,
 	                     .local_size = PYC_COMPILEALL_MAX_LEVELS * sizeof(pyc_buf), .ctx = r };
 	return pyc_compileall__queue_start(&r->q, &ops,
-	                                   pyc_compileall__queue_helpers(r->cfg.o->jobs));
+	                                   pyc_compileall__queue_helpers(r->cfg.o->jobs,
+	                                                                 r->cfg.o->use_store &&
+	                                                                 r->cfg.o->nremotes > 0));
 }
 
 int pyc_compileall_run(const pyc_compileall_opts *o, const pyc_interp *interp,

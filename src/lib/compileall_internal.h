@@ -21,6 +21,7 @@
 
 #include "pyc/marshal.h"
 #include "pyc/pool.h"
+#include "pyc/remote.h"
 #include "pyc/store.h"
 
 #include <pthread.h>
@@ -110,6 +111,7 @@ typedef struct pyc_ca_item {
 	bool by_path;                    /* its entry is keyed with the dfile */
 	bool portable;                   /* the dfile can be re-targeted to (UTF-8) */
 	pyc_store_key key;               /* the path-less key */
+	bool remote_hit;                 /* HIT: the entry came from a remote */
 	/* set by the pool stage */
 	double submitted, compile_seconds;
 } pyc_ca_item;
@@ -165,8 +167,9 @@ typedef struct ca_queue {
 } ca_queue;
 
 /* Helper threads worth starting for `jobs` worker slots: one per core besides the main
- * thread, none for -j1 (compileall's sequential mode), at most 7. */
-unsigned pyc_compileall__queue_helpers(unsigned jobs);
+ * thread, none for -j1 (compileall's sequential mode), at most 7; with remote caches,
+ * whose lookups wait on the network rather than use a core, 8 (but none for -j1). */
+unsigned pyc_compileall__queue_helpers(unsigned jobs, bool remote);
 /* Start with up to `helpers` threads (fewer if they cannot start: same results). Returns
  * 0 or PYC_ENOMEM. */
 int pyc_compileall__queue_start(ca_queue *q, const ca_queue_ops *ops, unsigned helpers);
@@ -235,11 +238,13 @@ typedef struct ca_lookup {
 	pthread_mutex_t mu;
 	atomic_bool ready;               /* the store was opened (or found unusable) */
 	pyc_store *store;                /* NULL: no store this run */
+	pyc_remotes *remotes;            /* NULL: none this run */
 	pyc_buf identity;                /* the compiler, for the keys */
 	bool utf8_fs;                    /* dfile bytes are co_filename's UTF-8 */
 	char *seed;                      /* PYTHONHASHSEED, where the bytes depend on it */
 	pyc_buf warning;                 /* under mu: why the store is not used */
 	bool warned;                     /* main thread: a warning was reported */
+	pyc_buf remote_warning;          /* main thread: a remote's warning */
 	pyc_buf scratch;                 /* main thread: record encoding */
 } ca_lookup;
 

@@ -11,6 +11,10 @@
  * keyed with the dfile as well, and a small "by path" marker under the path-less key says
  * so. Lookups run on the queue's helper threads, so hashing and reading run ahead of the
  * main thread, which only writes.
+ *
+ * Remote caches (pyc/remote.h) come after the store, as ccache's: a remote hit is put
+ * into the store (the next run finds it locally), and what the pool makes of a miss goes
+ * to the store and to every writable remote. Without remotes nothing here changes.
  */
 #include "compileall_internal.h"
 
@@ -63,6 +67,10 @@ static void open_store(ca_lookup *l)
 	/* No cache directory configured at all (no HOME): no store, nothing to warn about. */
 	if (rc < 0 && rc != PYC_ENOTFOUND)
 		pyc_buf_printf(&l->warning, "the compile cache is not used: %s", err.message);
+	/* The remotes hang off the store: without a store, no remote either. */
+	if (rc == 0 && c->o->nremotes > 0 &&
+	    pyc_remotes_new(&l->remotes, c->o->remotes, c->o->nremotes, c->o->store_dir, &err) < 0)
+		pyc_buf_printf(&l->warning, "the remote caches are not used: %s", err.message);
 	const char *enc = c->in->fs_encoding;
 	l->utf8_fs = enc && strcmp(enc, "utf-8") == 0;
 	if (c->in->major == 3 && c->in->minor < 11) {
@@ -109,11 +117,32 @@ static int make_key(const ca_lookup *l, const pyc_ca_item *it, const char *dfile
 	return pyc_store_key_final(&k, out);
 }
 
-/* Get and parse the entry at key; false for a miss (absent, unusable, not a record). */
-static bool get_record(ca_lookup *l, const pyc_store_key *key, pyc_buf *val, ca_record *rec)
+/* The entry at key from the remotes, put into the store as well; false for a miss. */
+static bool get_remote(ca_lookup *l, const pyc_store_key *key, pyc_buf *val)
 {
-	return pyc_store_get(l->store, key, val, NULL) == 0 &&
-	       pyc_compileall__record_parse(rec, (const uint8_t *)val->ptr, val->len) == 0;
+	double seconds = 0;
+	pyc_error err = { 0 };
+	if (pyc_remotes_get(l->remotes, key, val, &seconds, NULL, NULL) != 0)
+		return false;
+	if (pyc_store_put(l->store, key, val->ptr, val->len, seconds, &err) == PYC_EIO) {
+		pthread_mutex_lock(&l->mu);
+		if (!l->warning.len)
+			pyc_buf_printf(&l->warning, "the compile cache is not written: %s", err.message);
+		pthread_mutex_unlock(&l->mu);
+	}
+	return true;
+}
+
+/* Get and parse the entry at key, from the store or else a remote (*remote set); false
+ * for a miss (absent, unusable, not a record). */
+static bool get_record(ca_lookup *l, const pyc_store_key *key, pyc_buf *val, ca_record *rec,
+                       bool *remote)
+{
+	*remote = false;
+	if (pyc_store_get(l->store, key, val, NULL) != 0 &&
+	    !(l->remotes && (*remote = get_remote(l, key, val))))
+		return false;
+	return pyc_compileall__record_parse(rec, (const uint8_t *)val->ptr, val->len) == 0;
 }
 
 static bool copy_span(pyc_buf *to, ca_span s)
@@ -183,13 +212,16 @@ void pyc_compileall__lookup(ca_lookup *l, pyc_ca_item *it)
 		it->cache = PYC_COMPILEALL_CACHE_OFF;   /* out of memory: just compile */
 		return;
 	}
-	if (it->portable && get_record(l, &it->key, &val, &rec)) {
+	bool remote = false;
+	if (it->portable && get_record(l, &it->key, &val, &rec, &remote)) {
 		it->by_path = rec.kind == 'P';
 		hit = rec.kind == 'B' && take_result(l, it, &rec, dfile);
 	}
 	pyc_store_key key;
-	if (it->by_path && make_key(l, it, dfile, &key) == 0 && get_record(l, &key, &val, &rec))
+	if (it->by_path && make_key(l, it, dfile, &key) == 0 &&
+	    get_record(l, &key, &val, &rec, &remote))
 		hit = rec.kind != 'P' && take_result(l, it, &rec, dfile);
+	it->remote_hit = hit && remote;
 	if (hit)
 		it->cache = PYC_COMPILEALL_CACHE_HIT;
 	else
@@ -206,6 +238,16 @@ static void warn_once(ca_lookup *l, ca_sink *s, const char *text)
 	pyc_compileall__emit(s, &ev);
 }
 
+/* Each remote that failed warns once (its own text). */
+static void warn_remotes(ca_lookup *l, ca_sink *s)
+{
+	while (pyc_remotes_warning(l->remotes, &l->remote_warning)) {
+		pyc_compileall_event ev = { .kind = PYC_COMPILEALL_STORE_WARNING,
+		                            .error_text = pyc_buf_cstr(&l->remote_warning) };
+		pyc_compileall__emit(s, &ev);
+	}
+}
+
 bool pyc_compileall__lookup_resolve(ca_lookup *l, ca_sink *s, pyc_ca_item *it)
 {
 	if (!l->warned && atomic_load(&l->ready)) {
@@ -214,6 +256,8 @@ bool pyc_compileall__lookup_resolve(ca_lookup *l, ca_sink *s, pyc_ca_item *it)
 			warn_once(l, s, pyc_buf_cstr(&l->warning));
 		pthread_mutex_unlock(&l->mu);
 	}
+	if (l->remotes)
+		warn_remotes(l, s);
 	return it->cache == PYC_COMPILEALL_CACHE_HIT;
 }
 
@@ -244,12 +288,16 @@ static void put(ca_lookup *l, ca_sink *s, const pyc_store_key *key, double secon
 		snprintf(msg, sizeof(msg), "the compile cache is not written: %s", err.message);
 		warn_once(l, s, msg);
 	}
+	if (l->remotes) {
+		pyc_remotes_put(l->remotes, key, l->scratch.ptr, l->scratch.len, seconds);
+		warn_remotes(l, s);
+	}
 }
 
 void pyc_compileall__lookup_record(ca_lookup *l, ca_sink *s, const pyc_ca_item *it)
 {
 	const pyc_job *job = &it->job;
-	if (it->cache != PYC_COMPILEALL_CACHE_MISS || pyc_store_degraded(l->store) ||
+	if (it->cache != PYC_COMPILEALL_CACHE_MISS || (pyc_store_degraded(l->store) && !l->remotes) ||
 	    (job->status != 0 && job->status != PYC_ECOMPILE))
 		return;
 	pyc_marshal_slot slots[PYC_JOB_MAX_LEVELS] = { { 0, 0 } };
@@ -270,8 +318,11 @@ void pyc_compileall__lookup_record(ca_lookup *l, ca_sink *s, const pyc_ca_item *
 
 void pyc_compileall__lookup_dispose(ca_lookup *l)
 {
+	pyc_remotes_free(l->remotes);
+	l->remotes = NULL;
 	pyc_store_free(l->store);
 	l->store = NULL;
+	pyc_buf_dispose(&l->remote_warning);
 	pyc_buf_dispose(&l->identity);
 	pyc_buf_dispose(&l->warning);
 	pyc_buf_dispose(&l->scratch);

@@ -103,8 +103,10 @@ static void *helper(void *arg)
 	return NULL;
 }
 
-unsigned pyc_compileall__queue_helpers(unsigned jobs)
+unsigned pyc_compileall__queue_helpers(unsigned jobs, bool remote)
 {
+	if (remote && jobs > 1)
+		return 8;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned n = jobs;
 	if (cores > 0 && (unsigned long)cores < n)

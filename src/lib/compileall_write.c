@@ -109,7 +109,8 @@ static int write_outputs(ca_writer *w, const pyc_ca_item *it, pyc_error *err)
 static void fail(ca_writer *w, const pyc_ca_item *it, const char *kind, const char *text)
 {
 	pyc_compileall_event ev = { .kind = PYC_COMPILEALL_FAILED, .path = it->fullname,
-	                            .error_kind = kind, .error_text = text, .cache = it->cache };
+	                            .error_kind = kind, .error_text = text, .cache = it->cache,
+	                            .cache_remote = it->remote_hit };
 	w->sink->st->failed++;
 	pyc_compileall__emit(w->sink, &ev);
 }
@@ -120,6 +121,7 @@ void pyc_compileall__write(ca_writer *w, pyc_ca_item *it)
 	pyc_compileall__lookup_record(w->store, s, it);
 	s->st->cache_hits += it->cache == PYC_COMPILEALL_CACHE_HIT;
 	s->st->cache_misses += it->cache == PYC_COMPILEALL_CACHE_MISS;
+	s->st->cache_remote_hits += it->cache == PYC_COMPILEALL_CACHE_HIT && it->remote_hit;
 	if (it->job.warnings.len > 0) {
 		/* What compiling wrote to stderr, stored with a hit: in the same place. */
 		pyc_compileall_event ev = { .kind = PYC_COMPILEALL_WARNED, .path = it->fullname,
@@ -145,7 +147,8 @@ void pyc_compileall__write(ca_writer *w, pyc_ca_item *it)
 			pyc_compileall_event ev = { .kind = PYC_COMPILEALL_COMPILED,
 			                            .path = it->fullname, .why = it->why,
 			                            .outputs = (const char *const *)it->cfiles,
-			                            .noutputs = w->cfg->nlevels, .cache = it->cache };
+			                            .noutputs = w->cfg->nlevels, .cache = it->cache,
+			                            .cache_remote = it->remote_hit };
 			s->st->compiled++;
 			pyc_compileall__emit(s, &ev);
 		}

@@ -181,7 +181,7 @@ void pyc_store_free(pyc_store *st)
 	free(st);
 }
 
-static int read_fd_all(int fd, size_t size, pyc_buf *out)
+int pyc_store__read_fd(int fd, size_t size, pyc_buf *out)
 {
 	pyc_buf_clear(out);
 	if (pyc_buf_grow(out, size) < 0)
@@ -216,7 +216,7 @@ static int load(pyc_store *st, const pyc_store_key *key, const char *name, pyc_b
 		rc = pyc_error_set(err, PYC_EINVAL, 0, "'%s/%s' is not a regular file", st->path, name);
 	else if ((uint64_t)sb.st_size > STORE_ENTRY_MAX + STORE_HEADER_SIZE)
 		rc = pyc_error_set(err, PYC_EINVAL, 0, "'%s/%s' is too large", st->path, name);
-	else if ((rc = read_fd_all(fd, (size_t)sb.st_size, &data)) < 0 && rc != PYC_ENOMEM)
+	else if ((rc = pyc_store__read_fd(fd, (size_t)sb.st_size, &data)) < 0 && rc != PYC_ENOMEM)
 		rc = pyc_error_set(err, PYC_EIO, errno, "cannot read '%s/%s'", st->path, name);
 	if (rc == 0)
 		rc = pyc_store__decode((const uint8_t *)data.ptr, data.len, key, value, seconds, err);
@@ -249,44 +249,48 @@ int pyc_store_get(pyc_store *st, const pyc_store_key *key, pyc_buf *value, pyc_e
 	return rc == 0 ? 0 : PYC_ENOTFOUND;
 }
 
-/* Open (making it) one directory level below parent, never through a symlink. */
-static int open_level(int parent, const char *name)
+/* Open one directory level below parent (making it with create), never through a
+ * symlink. Opened first: it exists on every put but the first few hundred. */
+static int open_level(int parent, const char *name, bool create)
 {
+	const int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	int fd = openat(parent, name, flags);
+	if (fd >= 0 || errno != ENOENT || !create)
+		return fd;
 	if (mkdirat(parent, name, 0777) != 0 && errno != EEXIST)
 		return -1;
-	return openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return openat(parent, name, flags);
 }
 
-static int open_leaf(pyc_store *st, const char *name)
+int pyc_store__open_leaf(int rootfd, const char *name, bool create)
 {
 	char level[2] = { name[0], '\0' };
-	int top = open_level(st->rootfd, level);
+	int top = open_level(rootfd, level, create);
 
 	if (top < 0)
 		return -1;
 	level[0] = name[2];
-	int leaf = open_level(top, level);
+	int leaf = open_level(top, level, create);
 	int e = errno;
 	close(top);
 	errno = e;
 	return leaf;
 }
 
-/* Write the entry to a new temporary file in leaf; its name into tmp. */
-static int write_temp(pyc_store *st, int leaf, const char *base, const pyc_buf *entry,
-                      char tmp[112])
+int pyc_store__write_temp(int leaf, const char *base, const void *data, size_t len,
+                          atomic_uint *seq, char tmp[112])
 {
 	int fd = -1;
 
 	for (int tries = 0; fd < 0 && tries < 16; tries++) {
-		snprintf(tmp, 112, "%s.%ld.%u.tmp", base, (long)getpid(), atomic_fetch_add(&st->tmp_seq, 1));
+		snprintf(tmp, 112, "%s.%ld.%u.tmp", base, (long)getpid(), atomic_fetch_add(seq, 1));
 		fd = openat(leaf, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (fd < 0 && errno != EEXIST)
 			return -1;
 	}
 	if (fd < 0)
 		return -1;
-	int rc = pyc_atomic_file__write_all(fd, entry->ptr, entry->len);
+	int rc = pyc_atomic_file__write_all(fd, data, len);
 	int e = errno;
 	if (close(fd) != 0 && rc == 0)
 		rc = -1, e = errno;
@@ -296,10 +300,9 @@ static int write_temp(pyc_store *st, int leaf, const char *base, const pyc_buf *
 	return rc;
 }
 
-/* Move the temporary file into the entry's place; *old gets the size of the regular file
- * it replaced, -1 when it made a new entry. RENAME_NOREPLACE first, so that of several
- * processes putting one key at once exactly one counts a new entry. */
-static int install(int leaf, const char *tmp, const char *base, int64_t *old)
+/* RENAME_NOREPLACE first, so that of several processes putting one key at once exactly
+ * one counts a new entry. */
+int pyc_store__install(int leaf, const char *tmp, const char *base, int64_t *old)
 {
 	struct stat sb;
 
@@ -343,12 +346,12 @@ int pyc_store_put(pyc_store *st, const pyc_store_key *key, const void *value, si
 		pyc_buf_dispose(&entry);
 		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
 	}
-	int rc = 0, leaf = open_leaf(st, name);
+	int rc = 0, leaf = pyc_store__open_leaf(st->rootfd, name, true);
 	if (leaf < 0)
 		rc = degrade(st, key, name, errno, err);
-	else if (write_temp(st, leaf, name + 4, &entry, tmp) != 0)
+	else if (pyc_store__write_temp(leaf, name + 4, entry.ptr, entry.len, &st->tmp_seq, tmp) != 0)
 		rc = degrade(st, key, name, errno, err);
-	else if (install(leaf, tmp, name + 4, &old) != 0) {
+	else if (pyc_store__install(leaf, tmp, name + 4, &old) != 0) {
 		int e = errno;
 		unlinkat(leaf, tmp, 0);
 		rc = degrade(st, key, name, e, err);

@@ -289,6 +289,8 @@ int pyc_store_clear(const char *dir, pyc_store_result *out, pyc_error *err)
 	for (unsigned top = 0; rc == 0 && fd >= 0 && top < STORE_FANOUT; top++)
 		if (scan_top(fd, top, &none, true, out) < 0)
 			rc = pyc_error_set(err, PYC_EIO, errno, "cannot clear '%s/%x'", path.ptr, top);
+	if (rc == 0 && fd >= 0 && pyc_store__remove_at(fd, STORE_REMOTE_DIR) != 0 && errno != ENOENT)
+		rc = pyc_error_set(err, PYC_EIO, errno, "cannot clear '%s/%s'", path.ptr, STORE_REMOTE_DIR);
 	if (fd >= 0)
 		close(fd);
 	free(none.v);

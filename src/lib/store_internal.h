@@ -9,20 +9,25 @@
 
 #include "pyc/store.h"
 
+#include <stdatomic.h>
 #include <sys/types.h>
 
 /* Top-level directories "0".."f", each with "0".."f" below it: the key's first two hex
  * digits. Cleanup works on one top-level directory, 1/16 of the store. */
 #define STORE_FANOUT 16
+/* The remote caches' counter files (remote_stats.c), removed by clear with the store's. */
+#define STORE_REMOTE_DIR "remote"
 
 /* The entry header: magic, version, compression, reserved, key, lengths, compile time,
  * the SHA-256 of the stored payload. Little-endian, decoded field by field. */
 #define STORE_HEADER_SIZE 104
 #define STORE_ENTRY_MAX (UINT64_C(1) << 30)
 
-/* Counters of one top-level directory (or their sum). entries/bytes may go down. */
+/* Counters of one top-level directory (or their sum). entries/bytes may go down. The
+ * last three are a remote's (remote_stats.c shares the file format), zero here. */
 typedef struct store_counters {
 	int64_t hits, misses, stores, errors, cleanups, entries, bytes, saved_us;
+	int64_t bytes_read, bytes_written, time_us;
 } store_counters;
 
 /* Entry bytes for value into *out (replacing its contents). 0 or PYC_ENOMEM. */
@@ -43,6 +48,10 @@ int pyc_store__counters_update(int rootfd, unsigned top, const store_counters *d
                                bool set_size, store_counters *now);
 /* Read directory top's counters; an absent file is all zeros. 0 or -1 with errno set. */
 int pyc_store__counters_read(int rootfd, unsigned top, store_counters *out);
+/* The same on any counter file `name` in dirfd (its directory must exist). */
+int pyc_store__counters_update_at(int dirfd, const char *name, const store_counters *delta,
+                                  bool set_size, store_counters *now);
+int pyc_store__counters_read_at(int dirfd, const char *name, store_counters *out);
 
 /* Clean top-level directory `top` of the store at rootfd down to `target` bytes, oldest
  * entries first, and remove stale temporary files; then set its counters to what is left
@@ -55,6 +64,21 @@ int pyc_store__remove_at(int dirfd, const char *name);
 /* Whether a name in a leaf directory is an entry ("<64 hex>") or a temporary file. */
 bool pyc_store__is_entry_name(const char *name);
 bool pyc_store__is_temp_name(const char *name);
+
+/* Read exactly size bytes of fd into out: 0, PYC_ETRUNCATED (a shorter file), PYC_EIO
+ * (errno set) or PYC_ENOMEM. */
+int pyc_store__read_fd(int fd, size_t size, pyc_buf *out);
+/* The leaf directory "<h0>/<h1>" of entry name (as pyc_store__entry_path) below rootfd,
+ * each level opened with O_NOFOLLOW (made first with create): an fd or -1, errno set. */
+int pyc_store__open_leaf(int rootfd, const char *name, bool create);
+/* Write data[0..len) to a new temporary file "<base>.<pid>.<seq>.tmp" in leaf; its name
+ * into tmp. 0 or -1 with errno set (nothing left behind). */
+int pyc_store__write_temp(int leaf, const char *base, const void *data, size_t len,
+                          atomic_uint *seq, char tmp[112]);
+/* Move temporary file tmp into the entry's place base (a symlink there is replaced, a
+ * directory removed first); *old gets the size of the regular file it replaced, -1 when
+ * it made a new entry. 0 or -1 with errno set (tmp is left for the caller to remove). */
+int pyc_store__install(int leaf, const char *tmp, const char *base, int64_t *old);
 
 /* Open the store directory (no creation): an O_DIRECTORY fd, or -1 with errno set. */
 int pyc_store__open_root(const char *dir, bool create);

@@ -34,6 +34,9 @@ static const struct {
 	{ "entries", offsetof(store_counters, entries) },
 	{ "bytes", offsetof(store_counters, bytes) },
 	{ "saved_us", offsetof(store_counters, saved_us) },
+	{ "bytes_read", offsetof(store_counters, bytes_read) },
+	{ "bytes_written", offsetof(store_counters, bytes_written) },
+	{ "time_us", offsetof(store_counters, time_us) },
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
@@ -81,17 +84,22 @@ static int read_fd(int fd, store_counters *out)
 	return 0;
 }
 
-static int open_stats(int rootfd, unsigned top, int flags)
+static void stats_name(unsigned top, char path[24])
 {
-	char path[24];
-
-	snprintf(path, sizeof(path), "%x/stats", top);
-	return openat(rootfd, path, flags | O_NOFOLLOW | O_CLOEXEC, 0666);
+	snprintf(path, 24, "%x/stats", top);
 }
 
 int pyc_store__counters_read(int rootfd, unsigned top, store_counters *out)
 {
-	int fd = open_stats(rootfd, top, O_RDONLY);
+	char path[24];
+
+	stats_name(top, path);
+	return pyc_store__counters_read_at(rootfd, path, out);
+}
+
+int pyc_store__counters_read_at(int dirfd, const char *name, store_counters *out)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	memset(out, 0, sizeof(*out));
 	if (fd < 0)
@@ -117,13 +125,20 @@ static int rewrite(int fd, const store_counters *c)
 int pyc_store__counters_update(int rootfd, unsigned top, const store_counters *delta,
                                bool set_size, store_counters *now)
 {
-	char dir[16];
-	store_counters c;
+	char dir[16], path[24];
 
 	snprintf(dir, sizeof(dir), "%x", top);
 	if (mkdirat(rootfd, dir, 0777) != 0 && errno != EEXIST)
 		return -1;
-	int fd = open_stats(rootfd, top, O_RDWR | O_CREAT);
+	stats_name(top, path);
+	return pyc_store__counters_update_at(rootfd, path, delta, set_size, now);
+}
+
+int pyc_store__counters_update_at(int dirfd, const char *name, const store_counters *delta,
+                                  bool set_size, store_counters *now)
+{
+	store_counters c;
+	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return -1;
 	int rc = -1;

@@ -773,7 +773,7 @@ def flist_json_case(area):
     want = [{"type": "error", "path": flist, "error": msg, "python": None},
             {"type": "summary", "python": None, "dry_run": False, "compiled": 0, "up_to_date": 0,
              "failed": 0, "unlisted": 0, "files_written": 0, "workers_started": 0,
-             "cache_hits": 0, "cache_misses": 0, "seconds": 0}]
+             "cache_hits": 0, "cache_misses": 0, "cache_remote_hits": 0, "seconds": 0}]
     assert (r.returncode, records, r.stderr) == (
         1, want, b"pyc-tool compile: error: %s\n" % msg.encode()), (
         r.returncode, records, r.stderr)

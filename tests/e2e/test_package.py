@@ -3,7 +3,9 @@
 The package must hold the binary, pyc-tool(1) and a pyc-tool-<command>(1) page for every
 command `pyc-tool --help` lists, the bash, zsh and fish completions, and the licence;
 its Depends must name the packages of the shared libraries the binary loads (ldd, then
-dpkg -S: the oracle for dpkg-shlibdeps); extracted, the binary must run and say what the
+dpkg -S: the oracle for dpkg-shlibdeps), its Recommends those of the libraries the library
+loads at run time (dlopen: libcurl for an http remote), which the binary must not link;
+extracted, the binary must run and say what the
 built one says, the pages must be gzipped (`gzip -9n`, Debian policy 12.1) and render
 without warnings (groff -ww, man --warnings -l) and the bash completion must complete.
 Skipped without cpack, dpkg-deb or dpkg-shlibdeps (package dpkg-dev).
@@ -32,18 +34,34 @@ def run(args, **kw):
 def library_packages(exe):
     """The Debian packages of the shared libraries EXE names as NEEDED (readelf), found
     where the loader finds them (ldd); the sanitizer runtimes aside."""
-    needed = set(re.findall(r"\(NEEDED\)\s+Shared library: \[(\S+)\]", run(["readelf", "-d", exe])))
+    linked = needed(exe)
     pkgs = set()
     for name, path in re.findall(r"^\s*(\S+) => (/\S+)", run(["ldd", exe]), re.M):
-        if name not in needed or re.match(r"lib(asan|ubsan)", name):
+        if name not in linked or re.match(r"lib(asan|ubsan)", name):
             continue
-        owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
-        if owner.returncode != 0:  # /lib is /usr/lib on merged-/usr systems
-            owner = subprocess.run(["dpkg", "-S", os.path.realpath(path)],
-                                   capture_output=True, text=True)
-        assert owner.returncode == 0, "no package owns %s" % path
-        pkgs.add(owner.stdout.split(":")[0])
+        pkgs.add(package_of(path))
     return pkgs
+
+
+def package_of(path):
+    owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
+    if owner.returncode != 0:  # /lib is /usr/lib on merged-/usr systems
+        owner = subprocess.run(["dpkg", "-S", os.path.realpath(path)],
+                               capture_output=True, text=True)
+    assert owner.returncode == 0, "no package owns %s" % path
+    return owner.stdout.split(":")[0]
+
+
+def dlopened_sonames():
+    """The sonames libpyc names as strings: those it dlopens, as it is a static library
+    and links nothing itself."""
+    with open(os.path.join(BUILD_DIR, "libpyc.a"), "rb") as f:
+        found = re.findall(rb"\0(lib[\w+-]+\.so\.\d+)\0", f.read())
+    return {n.decode() for n in found}
+
+
+def needed(exe):
+    return set(re.findall(r"\(NEEDED\)\s+Shared library: \[(\S+)\]", run(["readelf", "-d", exe])))
 
 
 def main():
@@ -74,6 +92,19 @@ def main():
         depends = {d.split()[0] for d in fields["Depends"].split(", ")}
         want = library_packages(os.path.join(BUILD_DIR, "pyc-tool"))
         assert want and want <= depends, "Depends %s lacks %s" % (depends, want - depends)
+    with suite.case("control: Recommends the libraries loaded at run time, not linked"):
+        sonames = dlopened_sonames()
+        if not sonames:
+            raise pyc_e2e.SkipCase("libpyc dlopens nothing (built without the http remote)")
+        cache = run([shutil.which("ldconfig") or "/sbin/ldconfig", "-p"])
+        exe = os.path.join(BUILD_DIR, "pyc-tool")
+        assert not sonames & needed(exe), "%s links %s" % (exe, sonames & needed(exe))
+        recommends = {d.split()[0] for d in fields.get("Recommends", "").split(", ")}
+        for soname in sonames:
+            path = re.search(r"^\s*%s \(.*\) => (\S+)$" % re.escape(soname), cache, re.M)
+            assert path, "%s is not installed here" % soname
+            pkg = package_of(path.group(1))
+            assert pkg in recommends, "Recommends %s lacks %s (%s)" % (recommends, pkg, soname)
 
     listing = set(re.findall(r" \./(\S+)$", run(["dpkg-deb", "-c", deb]), re.M))
     want = {"usr/bin/pyc-tool", "usr/share/man/man1/pyc-tool.1.gz",
