@@ -259,10 +259,18 @@ typedef struct ca_writer {
 	const ca_cfg *cfg;
 	ca_sink *sink;
 	ca_lookup *store;                /* where a miss's result is recorded */
+	/* The last file's directories, kept open for the next file of the same directory
+	 * (the walk's order keeps them together): its source directory and cache directory
+	 * paths, and their fds (-1 or 0 before the first: `open` says which). */
+	pyc_buf src_dir, cache_dir;
+	int srcfd, cachefd;
+	bool open;
 } ca_writer;
 
 /* Write a finished item's pycs (job.status 0) or report its failure; takes ownership. */
 void pyc_compileall__write(ca_writer *w, pyc_ca_item *it);
+/* Close the directories the writer keeps. */
+void pyc_compileall__write_dispose(ca_writer *w);
 /* Open the source's directory (*srcfd) and, below it without following symlinks or
  * below the pycache prefix, the directory of its cache files (*cachefd).
  * Returns 0 or <0 (err names the path; PYC_EUNSAFE for a symlink on the way). */

@@ -178,6 +178,7 @@ static void pipe_file(pipe_end *p, const char *path)
 static void pipe_finish(pipe_end *p)
 {
 	assert_int_equal(pyc_compileall__compile_finish(&p->comp), 0);
+	pyc_compileall__write_dispose(&p->writer);
 	pyc_compileall__lookup_dispose(&p->lookup);
 	free(p->cfg.cwd);
 }
