@@ -277,10 +277,11 @@ static void test_record_round_trip(void **state)
 	pyc_buf_put(&bodies[1], "\0\1\2", 3);
 	pyc_buf_puts(&warn, "x.py:1: SyntaxWarning: invalid escape sequence '\\d'\n");
 	pyc_marshal_slot slots[2] = { { 5, 12 }, { 1, 2 } };
-	assert_int_equal(pyc_compileall__record_bodies(&v, bodies, 2, slots, &warn), 0);
+	assert_int_equal(pyc_compileall__record_bodies(&v, bodies, 2, slots, &warn, false), 0);
 	ca_record r;
 	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len), 0);
 	assert_int_equal(r.kind, 'B');
+	assert_false(r.templated);
 	assert_int_equal(r.n, 2);
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(r.body[i].len, bodies[i].len);
@@ -300,12 +301,25 @@ static void test_record_round_trip(void **state)
 	pyc_job job = { 0 };
 	pyc_buf_puts(&job.error_type, "SyntaxError");
 	pyc_buf_puts(&job.error_text, "  File \"x.py\", line 1\nSyntaxError: invalid syntax");
-	assert_int_equal(pyc_compileall__record_error(&v, &job), 0);
+	assert_int_equal(pyc_compileall__record_error(&v, &job.error_type, &job.error_text,
+	                                              &job.warnings, false), 0);
 	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len), 0);
 	assert_int_equal(r.kind, 'E');
+	assert_false(r.templated);
 	assert_int_equal(r.error_text.len, job.error_text.len);
 	assert_memory_equal(r.error_type.p, "SyntaxError", 11);
 	assert_int_equal(r.warnings.len, 0);
+	/* Templates: the same fields, flagged, under kinds of their own. */
+	assert_int_equal(pyc_compileall__record_error(&v, &job.error_type, &job.error_text,
+	                                              &warn, true), 0);
+	assert_int_equal(v.ptr[4], 'F');
+	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len), 0);
+	assert_true(r.kind == 'E' && r.templated);
+	assert_int_equal(r.warnings.len, warn.len);
+	assert_int_equal(pyc_compileall__record_bodies(&v, bodies, 2, slots, &warn, true), 0);
+	assert_int_equal(v.ptr[4], 'T');
+	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len), 0);
+	assert_true(r.kind == 'B' && r.templated && r.n == 2);
 	assert_int_equal(pyc_compileall__record_marker(&v), 0);
 	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len), 0);
 	assert_int_equal(r.kind, 'P');
