@@ -333,11 +333,62 @@ static void test_record_round_trip(void **state)
 	pyc_buf_dispose(&v);
 }
 
+/* A text naming the dfile becomes a template only when putting another dfile in is
+ * provably what the compiler would print there; it expands to the new path exactly. */
+static void test_text_templates(void **state)
+{
+	(void)state;
+	pyc_ca_item *p = pyc_compileall__item_new("/a/p/mod.py");
+	pyc_ca_item *q = pyc_compileall__item_new("/elsewhere/q/mod.py");
+	pyc_buf text = PYC_BUF_INIT, tmpl = PYC_BUF_INIT, out = PYC_BUF_INIT;
+	static const char src[] = "x = '\\d'\n";
+	p->source = (uint8_t *)strdup(src);
+	p->source_len = strlen(src);
+	pyc_buf_puts(&text, "/a/p/mod.py:1: SyntaxWarning: invalid escape sequence '\\d'\n"
+	                    "  File \"/a/p/mod.py\", line 1\n");
+	assert_int_equal(pyc_compileall__text_template(p, &text, &tmpl), 1);
+	assert_null(memmem(tmpl.ptr, tmpl.len, "/a/p", 4));
+	ca_span t = { (const uint8_t *)tmpl.ptr, tmpl.len };
+	assert_int_equal(pyc_compileall__text_expand(q, t, &out), 0);
+	assert_string_equal(pyc_buf_cstr(&out),
+	                    "/elsewhere/q/mod.py:1: SyntaxWarning: invalid escape sequence '\\d'\n"
+	                    "  File \"/elsewhere/q/mod.py\", line 1\n");
+	assert_int_equal(pyc_compileall__text_expand(p, t, &out), 0);
+	assert_string_equal(pyc_buf_cstr(&out), pyc_buf_cstr(&text));
+
+	/* The base name elsewhere in the text: another form of the path, not provable. */
+	pyc_buf_puts(&text, "SyntaxError: bad (mod.py, line 1)\n");
+	assert_int_equal(pyc_compileall__text_template(p, &text, &tmpl), 0);
+	/* The source quotes its own path: an occurrence may be the source's. */
+	pyc_buf_clear(&text);
+	pyc_buf_puts(&text, "/a/p/mod.py:1: SyntaxWarning: x\n");
+	free(p->source);
+	p->source = (uint8_t *)strdup("W = '/a/p/mod.py'\n");
+	p->source_len = strlen((const char *)p->source);
+	assert_int_equal(pyc_compileall__text_template(p, &text, &tmpl), 0);
+	/* A dfile that is not the source's path (-d), or not printable ASCII: neither way. */
+	p->source_len = 0;
+	assert_int_equal(pyc_compileall__text_template(p, &text, &tmpl), 1);
+	pyc_buf_puts(&p->dfile, "/srv/mod.py");
+	p->has_dfile = true;
+	assert_int_equal(pyc_compileall__text_template(p, &text, &tmpl), 0);
+	assert_int_equal(pyc_compileall__text_expand(p, t, &out), PYC_EINVAL);
+	pyc_ca_item *u = pyc_compileall__item_new("/a/\xc3\xbc/mod.py");
+	assert_int_equal(pyc_compileall__text_expand(u, t, &out), PYC_EINVAL);
+	pyc_compileall__item_free(u);
+	pyc_compileall__item_free(p);
+	pyc_compileall__item_free(q);
+	pyc_buf_dispose(&text);
+	pyc_buf_dispose(&tmpl);
+	pyc_buf_dispose(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_agrees_with_importlib),
 		cmocka_unit_test(test_record_round_trip),
+		cmocka_unit_test(test_text_templates),
 		cmocka_unit_test(test_compile_write_and_store),
 	};
 	return tu_run_tests("compileall_stages", tests);
