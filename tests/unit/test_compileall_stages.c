@@ -383,12 +383,56 @@ static void test_text_templates(void **state)
 	pyc_buf_dispose(&out);
 }
 
+/* The write stage keeps the last file's directories open; a __pycache__ removed between
+ * two files of one directory is opened (made) again, not a failed write. */
+static void test_write_after_cache_dir_removed(void **state)
+{
+	(void)state;
+	char *exe = tu_python3();
+	if (!exe)
+		tu_skip("no CPython 3 found");
+	pyc_interp in;
+	pyc_error err = { 0 };
+	assert_int_equal(pyc_interp_probe_fresh(&in, exe, &err), 0);
+	char *dir = tu_mkdtemp(), *oldcwd = getcwd(NULL, 0);
+	assert_int_equal(chdir(dir), 0);
+	tu_write_str(dir, "root/a.py", "A = 1\n");
+	tu_write_str(dir, "root/b.py", "B = 2\n");
+	pipe_end p;
+	pipe_init(&p, &in, NULL);
+	char *written[2];
+	for (int i = 0; i < 2; i++) {
+		pyc_ca_item *it = checked_item(&p.cfg, i ? "root/b.py" : "root/a.py");
+		for (size_t l = 0; l < p.cfg.nlevels; l++)
+			pyc_buf_puts(&it->job.body[l], "\xe3 not really code");
+		written[i] = strdup(it->cfiles[0]);
+		pyc_compileall__write(&p.writer, it);
+		if (i == 0)
+			tu_rm_rf(tu_path(dir, "root/__pycache__"));
+	}
+	assert_int_equal(p.st.failed, 0);
+	assert_int_equal(p.st.compiled, 2);
+	assert_int_equal(access(written[1], F_OK), 0);
+	assert_int_not_equal(access(written[0], F_OK), 0);
+	pipe_finish(&p);
+	pyc_buf_dispose(&p.events);
+	assert_int_equal(chdir(oldcwd), 0);
+	tu_rm_rf(dir);
+	free(written[0]);
+	free(written[1]);
+	free(oldcwd);
+	free(dir);
+	pyc_interp_dispose(&in);
+	free(exe);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_agrees_with_importlib),
 		cmocka_unit_test(test_record_round_trip),
 		cmocka_unit_test(test_text_templates),
+		cmocka_unit_test(test_write_after_cache_dir_removed),
 		cmocka_unit_test(test_compile_write_and_store),
 	};
 	return tu_run_tests("compileall_stages", tests);
