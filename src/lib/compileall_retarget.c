@@ -12,9 +12,11 @@
  *   encoding and error handler), both when stored and when expanded;
  * - the source does not contain the dfile, so every occurrence in the text is the
  *   compiler naming the file, not a quoted source line;
- * - no other form of the path is left: the text without the dfile's occurrences does
- *   not contain its base name (SyntaxError's str() says "(name.py, line 3)");
- * - the text does not contain the placeholder itself.
+ * - the one other form of the path, its base name (a SyntaxError subclass's str() says
+ *   "(name.py, line 3)", which py_compile prints for an IndentationError), gets a
+ *   placeholder of its own, once the whole dfile's are in, when the source does not
+ *   contain it either;
+ * - the text does not contain the placeholders themselves.
  *
  * Anything else stays keyed by path, as before.
  */
@@ -23,8 +25,15 @@
 #include <string.h>
 
 /* NUL bytes: never in a path, so a template's placeholders cannot be a path's bytes. */
-static const char placeholder[] = "\0pyc-tool:dfile\0";
+static const char placeholder[] = "\0pyc-tool:dfile\0", base_placeholder[] = "\0pyc-tool:base\0";
 #define PLACEHOLDER_LEN (sizeof(placeholder) - 1)
+#define BASE_PLACEHOLDER_LEN (sizeof(base_placeholder) - 1)
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
 
 static bool printable_ascii(const char *s)
 {
@@ -60,24 +69,36 @@ static int replace_all(pyc_buf *out, const char *text, size_t len, const char *f
 
 int pyc_compileall__text_template(const pyc_ca_item *it, const pyc_buf *text, pyc_buf *out)
 {
-	const char *dfile = pyc_compileall__item_dfile(it);
-	size_t dlen = strlen(dfile);
+	const char *dfile = pyc_compileall__item_dfile(it), *base = base_name(dfile);
+	size_t dlen = strlen(dfile), blen = strlen(base);
+	pyc_buf whole = PYC_BUF_INIT;
 	pyc_buf_clear(out);
-	if (!pyc_compileall__text_portable(it) || contains(it->source, it->source_len, dfile, dlen) ||
-	    contains(text->ptr, text->len, placeholder, PLACEHOLDER_LEN))
+	if (!pyc_compileall__text_portable(it) || !*base ||
+	    contains(it->source, it->source_len, dfile, dlen) ||
+	    contains(it->source, it->source_len, base, blen) ||
+	    contains(text->ptr, text->len, placeholder, PLACEHOLDER_LEN) ||
+	    contains(text->ptr, text->len, base_placeholder, BASE_PLACEHOLDER_LEN))
 		return 0;
-	if (replace_all(out, text->ptr, text->len, dfile, dlen, placeholder, PLACEHOLDER_LEN) < 0)
-		return PYC_ENOMEM;
-	const char *slash = strrchr(dfile, '/'), *base = slash ? slash + 1 : dfile;
-	return contains(out->ptr, out->len, base, strlen(base)) ? 0 : 1;
+	int rc = replace_all(&whole, text->ptr, text->len, dfile, dlen, placeholder, PLACEHOLDER_LEN);
+	if (rc == 0)
+		rc = replace_all(out, whole.ptr, whole.len, base, blen, base_placeholder,
+		                 BASE_PLACEHOLDER_LEN);
+	pyc_buf_dispose(&whole);
+	return rc < 0 ? rc : 1;
 }
 
 int pyc_compileall__text_expand(const pyc_ca_item *it, ca_span tmpl, pyc_buf *out)
 {
-	const char *dfile = pyc_compileall__item_dfile(it);
+	const char *dfile = pyc_compileall__item_dfile(it), *base = base_name(dfile);
+	pyc_buf whole = PYC_BUF_INIT;
 	pyc_buf_clear(out);
 	if (!pyc_compileall__text_portable(it))
 		return PYC_EINVAL;
-	return replace_all(out, (const char *)tmpl.p, tmpl.len, placeholder, PLACEHOLDER_LEN,
-	                   dfile, strlen(dfile));
+	int rc = replace_all(&whole, (const char *)tmpl.p, tmpl.len, placeholder, PLACEHOLDER_LEN,
+	                     dfile, strlen(dfile));
+	if (rc == 0)
+		rc = replace_all(out, whole.ptr, whole.len, base_placeholder, BASE_PLACEHOLDER_LEN,
+		                 base, strlen(base));
+	pyc_buf_dispose(&whole);
+	return rc;
 }

@@ -356,8 +356,20 @@ static void test_text_templates(void **state)
 	assert_int_equal(pyc_compileall__text_expand(p, t, &out), 0);
 	assert_string_equal(pyc_buf_cstr(&out), pyc_buf_cstr(&text));
 
-	/* The base name elsewhere in the text: another form of the path, not provable. */
-	pyc_buf_puts(&text, "SyntaxError: bad (mod.py, line 1)\n");
+	/* The base name alone (py_compile's "Sorry: IndentationError: ... (mod.py, line
+	 * 2)") follows the new path's base name. */
+	pyc_buf_clear(&text);
+	pyc_buf_puts(&text, "Sorry: IndentationError: expected (mod.py, line 2)");
+	assert_int_equal(pyc_compileall__text_template(p, &text, &tmpl), 1);
+	pyc_ca_item *r = pyc_compileall__item_new("/a/p/other.py");
+	ca_span tb = { (const uint8_t *)tmpl.ptr, tmpl.len };
+	assert_int_equal(pyc_compileall__text_expand(r, tb, &out), 0);
+	assert_string_equal(pyc_buf_cstr(&out), "Sorry: IndentationError: expected (other.py, line 2)");
+	pyc_compileall__item_free(r);
+	/* The source holds the base name: an occurrence may be the source's. */
+	free(p->source);
+	p->source = (uint8_t *)strdup("import mod.py\n");
+	p->source_len = strlen((const char *)p->source);
 	assert_int_equal(pyc_compileall__text_template(p, &text, &tmpl), 0);
 	/* The source quotes its own path: an occurrence may be the source's. */
 	pyc_buf_clear(&text);
