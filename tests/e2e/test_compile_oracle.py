@@ -812,7 +812,8 @@ def second_path_case(area, vdir):
         compare_areas(area.interp, oracle2, second)
         remove_areas(second)
         copy_area(area.pristine, second)
-        rt = run_tool(cmd, cwd=second, env=env)
+        # -v: what compileall prints by default (pyc-tool's default is failures only)
+        rt = run_tool(cmd[:1] + ["-v"] + cmd[1:], cwd=second, env=env)
         where = compare_output(ro, rt, exact=True)
         assert rt.returncode == ro.returncode and not where, (
             "\n".join(where) + "\n" + transcript(ro, rt))
