@@ -10,8 +10,8 @@
  * object is shared, or the compile wrote warnings or failed: both texts name the path) is
  * keyed with the dfile as well, and a small "by path" marker under the path-less key says
  * so; warnings and errors whose dfile can be put back exactly are stored as templates
- * under the path-less key instead (compileall_retarget.c). Lookups run on the queue's helper threads, so hashing and reading run ahead of the
- * main thread, which only writes.
+ * under the path-less key instead (compileall_retarget.c). Lookups run on the queue's
+ * helper threads, so hashing and reading run ahead of the main thread, which only writes.
  */
 #include "compileall_internal.h"
 
@@ -275,8 +275,9 @@ void pyc_compileall__lookup_record(ca_lookup *l, ca_sink *s, const pyc_ca_item *
 	pyc_marshal_slot slots[PYC_JOB_MAX_LEVELS] = { { 0, 0 } };
 	pyc_buf tw = PYC_BUF_INIT, tt = PYC_BUF_INIT;
 	bool texts = job->status != 0 || job->warnings.len > 0;
-	bool tmpl = texts && !it->by_path && template_texts(it, &tw, &tt);
-	bool by_path = it->by_path || (texts && !tmpl) || (job->status == 0 && !find_slots(l, it, slots));
+	bool by_path = it->by_path || (job->status == 0 && !find_slots(l, it, slots));
+	bool tmpl = texts && !by_path && template_texts(it, &tw, &tt);
+	by_path = by_path || (texts && !tmpl);
 	const pyc_buf *warnings = tmpl ? &tw : &job->warnings;
 	int rc = job->status == 0 ? pyc_compileall__record_bodies(&l->scratch, job->body,
 	                                                         l->cfg->nlevels, slots, warnings,
