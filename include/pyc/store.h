@@ -81,6 +81,10 @@ PYC_API void pyc_store_key_hex(const pyc_store_key *key, char out[65]);
 
 typedef struct pyc_store_opts {
 	uint64_t max_size;   /**< bytes of entries to keep; 0 = PYC_STORE_DEFAULT_MAX_SIZE */
+	/** zstd level for the entries this handle writes (negative: zstd's fast levels);
+	 *  0 = stored uncompressed, the default (docs/cache.md, "Entries"). Entries of
+	 *  either kind are read. */
+	int compress_level;
 } pyc_store_opts;
 
 typedef struct pyc_store pyc_store;

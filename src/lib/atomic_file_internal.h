@@ -13,6 +13,9 @@
 
 /* Write all n bytes, retrying short writes and EINTR. Returns 0, or -1 with errno set. */
 int pyc_atomic_file__write_all(int fd, const void *data, size_t n);
+/* Write a then b whole, in one writev when the kernel takes it all (a pyc's header and
+ * body: one system call per file instead of two). 0 or -1 with errno set. */
+int pyc_atomic_file__write_two(int fd, const void *a, size_t alen, const void *b, size_t blen);
 
 /*
  * mkdir -p of the directory part of `path` (0777 before the umask), the way py_compile's

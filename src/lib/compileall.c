@@ -185,6 +185,7 @@ int pyc_compileall_run(const pyc_compileall_opts *o, const pyc_interp *interp,
 	int drc = pyc_compileall__compile_finish(&r.compiler);
 	if (rc == 0)
 		rc = drc ? drc : r.sink.fatal;
+	pyc_compileall__write_dispose(&r.writer);
 	pyc_compileall__lookup_dispose(&r.lookup);
 	pyc_compileall__walk_dispose(&r.walk);
 	free(r.cfg.limit_real);

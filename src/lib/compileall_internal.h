@@ -110,6 +110,8 @@ typedef struct pyc_ca_item {
 	enum pyc_compileall_cache cache; /* HIT: job holds a stored result */
 	bool by_path;                    /* its entry is keyed with the dfile */
 	bool portable;                   /* the dfile can be re-targeted to (UTF-8) */
+	bool keep_template;              /* the path-less entry's texts are templates that
+	                                    cannot be expanded to this dfile: no marker */
 	pyc_store_key key;               /* the path-less key */
 	bool remote_hit;                 /* HIT: the entry came from a remote */
 	/* set by the pool stage */
@@ -223,15 +225,27 @@ typedef struct ca_record {
 	pyc_marshal_slot slot[PYC_JOB_MAX_LEVELS];
 	ca_span error_type, error_text;  /* E */
 	ca_span warnings;                /* B, E */
+	bool templated;                  /* B, E: the texts are templates (stored 'T', 'F') */
 } ca_record;
 
 /* Encode a record into *out (replacing its contents). 0 or PYC_ENOMEM. */
 int pyc_compileall__record_bodies(pyc_buf *out, const pyc_buf *bodies, size_t n,
-                                  const pyc_marshal_slot *slots, const pyc_buf *warnings);
-int pyc_compileall__record_error(pyc_buf *out, const pyc_job *job);
+                                  const pyc_marshal_slot *slots, const pyc_buf *warnings,
+                                  bool templated);
+int pyc_compileall__record_error(pyc_buf *out, const pyc_buf *type, const pyc_buf *text,
+                                 const pyc_buf *warnings, bool templated);
 int pyc_compileall__record_marker(pyc_buf *out);
 /* Parse a value: 0, or PYC_EINVAL when it is not one whole record. */
 int pyc_compileall__record_parse(ca_record *r, const uint8_t *v, size_t len);
+
+/* Texts that name the dfile, re-targetable to any path (compileall_retarget.c). */
+/* Whether it's dfile can be put into (taken out of) a text exactly. */
+bool pyc_compileall__text_portable(const pyc_ca_item *it);
+/* text with it's dfile replaced by a placeholder into out: 1 done, 0 not provably exact
+ * (keep the entry by path), PYC_ENOMEM. */
+int pyc_compileall__text_template(const pyc_ca_item *it, const pyc_buf *text, pyc_buf *out);
+/* A template with it's dfile put back into out: 0, PYC_EINVAL (not portable), PYC_ENOMEM. */
+int pyc_compileall__text_expand(const pyc_ca_item *it, ca_span tmpl, pyc_buf *out);
 
 typedef struct ca_lookup {
 	const ca_cfg *cfg;
@@ -264,10 +278,18 @@ typedef struct ca_writer {
 	const ca_cfg *cfg;
 	ca_sink *sink;
 	ca_lookup *store;                /* where a miss's result is recorded */
+	/* The last file's directories, kept open for the next file of the same directory
+	 * (the walk's order keeps them together): its source directory and cache directory
+	 * paths, and their fds (-1 or 0 before the first: `open` says which). */
+	pyc_buf src_dir, cache_dir;
+	int srcfd, cachefd;
+	bool open;
 } ca_writer;
 
 /* Write a finished item's pycs (job.status 0) or report its failure; takes ownership. */
 void pyc_compileall__write(ca_writer *w, pyc_ca_item *it);
+/* Close the directories the writer keeps. */
+void pyc_compileall__write_dispose(ca_writer *w);
 /* Open the source's directory (*srcfd) and, below it without following symlinks or
  * below the pycache prefix, the directory of its cache files (*cachefd).
  * Returns 0 or <0 (err names the path; PYC_EUNSAFE for a symlink on the way). */

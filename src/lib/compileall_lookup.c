@@ -9,8 +9,9 @@
  * to this file's dfile (pyc/marshal.h). An entry that cannot be re-targeted (the filename
  * object is shared, or the compile wrote warnings or failed: both texts name the path) is
  * keyed with the dfile as well, and a small "by path" marker under the path-less key says
- * so. Lookups run on the queue's helper threads, so hashing and reading run ahead of the
- * main thread, which only writes.
+ * so; warnings and errors whose dfile can be put back exactly are stored as templates
+ * under the path-less key instead (compileall_retarget.c). Lookups run on the queue's
+ * helper threads, so hashing and reading run ahead of the main thread, which only writes.
  *
  * Remote caches (pyc/remote.h) come after the store, as ccache's: a remote hit is put
  * into the store (the next run finds it locally), and what the pool makes of a miss goes
@@ -162,17 +163,23 @@ static void clear_result(pyc_job *job)
 	pyc_buf_clear(&job->error_text);
 }
 
+/* A stored text into to, its template expanded with it's dfile when it is one. */
+static bool take_text(const pyc_ca_item *it, const ca_record *rec, ca_span s, pyc_buf *to)
+{
+	return rec->templated ? pyc_compileall__text_expand(it, s, to) == 0 : copy_span(to, s);
+}
+
 /* The stored result into it->job; bodies re-targeted to dfile unless by path. */
 static bool take_result(const ca_lookup *l, pyc_ca_item *it, const ca_record *rec,
                         const char *dfile)
 {
 	pyc_job *job = &it->job;
-	if (!copy_span(&job->warnings, rec->warnings))
+	if (!take_text(it, rec, rec->warnings, &job->warnings))
 		return false;
 	if (rec->kind == 'E') {
 		job->status = PYC_ECOMPILE;
 		return copy_span(&job->error_type, rec->error_type) &&
-		       copy_span(&job->error_text, rec->error_text);
+		       take_text(it, rec, rec->error_text, &job->error_text);
 	}
 	if (rec->kind != 'B' || rec->n != l->cfg->nlevels)
 		return false;
@@ -214,8 +221,12 @@ void pyc_compileall__lookup(ca_lookup *l, pyc_ca_item *it)
 	}
 	bool remote = false;
 	if (it->portable && get_record(l, &it->key, &val, &rec, &remote)) {
-		it->by_path = rec.kind == 'P';
-		hit = rec.kind == 'B' && take_result(l, it, &rec, dfile);
+		/* Texts stored as templates that cannot be expanded here exactly: this path's
+		 * own entry, if any; the template stays (no marker over it). */
+		it->keep_template = rec.templated && !pyc_compileall__text_portable(it);
+		it->by_path = rec.kind == 'P' || it->keep_template;
+		hit = !it->by_path && (rec.kind == 'B' || rec.kind == 'E') &&
+		      take_result(l, it, &rec, dfile);
 	}
 	pyc_store_key key;
 	if (it->by_path && make_key(l, it, dfile, &key) == 0 &&
@@ -294,6 +305,15 @@ static void put(ca_lookup *l, ca_sink *s, const pyc_store_key *key, double secon
 	}
 }
 
+/* The texts of a miss that failed or warned as templates into tw, tt (warnings, error
+ * text): true when both are provably exact (compileall_retarget.c). */
+static bool template_texts(const pyc_ca_item *it, pyc_buf *tw, pyc_buf *tt)
+{
+	const pyc_job *job = &it->job;
+	return pyc_compileall__text_template(it, &job->warnings, tw) == 1 &&
+	       (job->status == 0 || pyc_compileall__text_template(it, &job->error_text, tt) == 1);
+}
+
 void pyc_compileall__lookup_record(ca_lookup *l, ca_sink *s, const pyc_ca_item *it)
 {
 	const pyc_job *job = &it->job;
@@ -301,18 +321,27 @@ void pyc_compileall__lookup_record(ca_lookup *l, ca_sink *s, const pyc_ca_item *
 	    (job->status != 0 && job->status != PYC_ECOMPILE))
 		return;
 	pyc_marshal_slot slots[PYC_JOB_MAX_LEVELS] = { { 0, 0 } };
-	bool by_path = it->by_path || job->status != 0 || job->warnings.len > 0 ||
-	               !find_slots(l, it, slots);
+	pyc_buf tw = PYC_BUF_INIT, tt = PYC_BUF_INIT;
+	bool texts = job->status != 0 || job->warnings.len > 0;
+	bool by_path = it->by_path || (job->status == 0 && !find_slots(l, it, slots));
+	bool tmpl = texts && !by_path && template_texts(it, &tw, &tt);
+	by_path = by_path || (texts && !tmpl);
+	const pyc_buf *warnings = tmpl ? &tw : &job->warnings;
 	int rc = job->status == 0 ? pyc_compileall__record_bodies(&l->scratch, job->body,
-	                                                         l->cfg->nlevels, slots,
-	                                                         &job->warnings)
-	                          : pyc_compileall__record_error(&l->scratch, job);
+	                                                         l->cfg->nlevels, slots, warnings,
+	                                                         tmpl)
+	                          : pyc_compileall__record_error(&l->scratch, &job->error_type,
+	                                                        tmpl ? &tt : &job->error_text,
+	                                                        warnings, tmpl);
+	pyc_buf_dispose(&tw);
+	pyc_buf_dispose(&tt);
 	pyc_store_key key;
 	if (rc < 0 || (by_path && make_key(l, it, pyc_compileall__item_dfile(it), &key) < 0))
 		return;
 	put(l, s, by_path ? &key : &it->key, it->compile_seconds);
 	/* The marker saves no compile: "time saved" counts the entry's seconds once. */
-	if (by_path && it->portable && pyc_compileall__record_marker(&l->scratch) == 0)
+	if (by_path && it->portable && !it->keep_template &&
+	    pyc_compileall__record_marker(&l->scratch) == 0)
 		put(l, s, &it->key, 0);
 }
 

@@ -7,6 +7,8 @@
  *                   u64 len, warnings
  *     'E' (a compile error): u64 len, exception type, u64 len, message, u64 len, warnings
  *     'P' (by path): the entry for this source is under the key with the dfile
+ *     'T', 'F': 'B', 'E' whose texts (warnings, message) are templates, the dfile
+ *               replaced by a placeholder (compileall_retarget.c)
  *
  * Integers little-endian, decoded field by field; a value that does not parse to its last
  * byte is no record (a miss).
@@ -41,9 +43,10 @@ static int put_head(pyc_buf *out, char kind)
 }
 
 int pyc_compileall__record_bodies(pyc_buf *out, const pyc_buf *bodies, size_t n,
-                                  const pyc_marshal_slot *slots, const pyc_buf *warnings)
+                                  const pyc_marshal_slot *slots, const pyc_buf *warnings,
+                                  bool templated)
 {
-	int rc = put_head(out, 'B');
+	int rc = put_head(out, templated ? 'T' : 'B');
 	if (rc == 0)
 		rc = put_le(out, n, 4);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -58,15 +61,16 @@ int pyc_compileall__record_bodies(pyc_buf *out, const pyc_buf *bodies, size_t n,
 	return rc;
 }
 
-int pyc_compileall__record_error(pyc_buf *out, const pyc_job *job)
+int pyc_compileall__record_error(pyc_buf *out, const pyc_buf *type, const pyc_buf *text,
+                                 const pyc_buf *warnings, bool templated)
 {
-	int rc = put_head(out, 'E');
+	int rc = put_head(out, templated ? 'F' : 'E');
 	if (rc == 0)
-		rc = put_field(out, job->error_type.ptr, job->error_type.len);
+		rc = put_field(out, type->ptr, type->len);
 	if (rc == 0)
-		rc = put_field(out, job->error_text.ptr, job->error_text.len);
+		rc = put_field(out, text->ptr, text->len);
 	if (rc == 0)
-		rc = put_field(out, job->warnings.ptr, job->warnings.len);
+		rc = put_field(out, warnings->ptr, warnings->len);
 	return rc;
 }
 
@@ -126,6 +130,10 @@ int pyc_compileall__record_parse(ca_record *r, const uint8_t *v, size_t len)
 	if (len < c.pos || memcmp(v, magic, sizeof(magic)) != 0)
 		return PYC_EINVAL;
 	r->kind = (char)v[sizeof(magic)];
+	/* Templates parse as their plain kinds, flagged. */
+	r->templated = r->kind == 'T' || r->kind == 'F';
+	if (r->templated)
+		r->kind = r->kind == 'T' ? 'B' : 'E';
 	bool ok = r->kind == 'P' ||
 	          (r->kind == 'B' && parse_bodies(&c, r)) ||
 	          (r->kind == 'E' && take_field(&c, &r->error_type) &&

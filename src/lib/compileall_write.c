@@ -79,31 +79,87 @@ static int write_levels(ca_writer *w, const pyc_ca_item *it, int dfd, const uint
 	return 0;
 }
 
-static int write_outputs(ca_writer *w, const pyc_ca_item *it, pyc_error *err)
+/* The directory part of path (up to its last slash) into out. */
+static int dir_part(pyc_buf *out, const char *path)
 {
-	int srcfd, dfd;
-	int rc = pyc_compileall__open_dests(w->cfg, it, &srcfd, &dfd, err);
-	if (rc < 0)
-		return rc;
+	const char *slash = strrchr(path, '/');
+	pyc_buf_clear(out);
+	return slash ? pyc_buf_put(out, path, (size_t)(slash - path)) : 0;
+}
+
+static void close_dests(ca_writer *w)
+{
+	if (!w->open)
+		return;
+	close(w->cachefd);
+	close(w->srcfd);
+	w->open = false;
+}
+
+void pyc_compileall__write_dispose(ca_writer *w)
+{
+	close_dests(w);
+	pyc_buf_dispose(&w->src_dir);
+	pyc_buf_dispose(&w->cache_dir);
+}
+
+/* The source and cache directories of it, re-used from the previous file when both are
+ * the same directories by path (one openat per file saved three opens and three closes:
+ * docs/benchmarks.md, "## cache"). *kept says whether they were re-used. */
+static int open_dests(ca_writer *w, const pyc_ca_item *it, bool *kept, pyc_error *err)
+{
+	const char *sslash = strrchr(it->fullname, '/'), *cslash = strrchr(it->cfiles[0], '/');
+	size_t slen = sslash ? (size_t)(sslash - it->fullname) : 0;
+	size_t clen = cslash ? (size_t)(cslash - it->cfiles[0]) : 0;
+	*kept = w->open && w->src_dir.len == slen && w->cache_dir.len == clen &&
+	        memcmp(w->src_dir.ptr, it->fullname, slen) == 0 &&
+	        memcmp(w->cache_dir.ptr, it->cfiles[0], clen) == 0;
+	if (*kept)
+		return 0;
+	close_dests(w);
+	if (dir_part(&w->src_dir, it->fullname) < 0 || dir_part(&w->cache_dir, it->cfiles[0]) < 0)
+		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
+	int rc = pyc_compileall__open_dests(w->cfg, it, &w->srcfd, &w->cachefd, err);
+	w->open = rc == 0;
+	return rc;
+}
+
+static int write_into(ca_writer *w, const pyc_ca_item *it, pyc_error *err)
+{
 	/* One stat for both things py_compile stats the source for after compiling: the
 	 * header's mtime and size (path_stats) and the pyc's mode (_calc_mode). */
 	struct stat st;
 	bool have_st;
 	int stat_errno;
 	uint8_t hdr[PYC_HEADER_MAX];
-	rc = stat_source(it, srcfd, &st, &have_st, &stat_errno, err);
+	int rc = stat_source(it, w->srcfd, &st, &have_st, &stat_errno, err);
 	int hlen = rc < 0 ? rc : build_header(w->cfg, it, have_st ? &st : NULL, stat_errno,
 	                                      hdr, sizeof(hdr), err);
-	if (hlen >= 0)
-		rc = write_levels(w, it, dfd, hdr, (size_t)hlen,
-		                  pyc_pyc_mode_from_stat(have_st ? &st : NULL), err);
-	else
-		rc = hlen;
-	close(dfd);
-	close(srcfd);
-	return rc;
+	if (hlen < 0)
+		return hlen;
+	return write_levels(w, it, w->cachefd, hdr, (size_t)hlen,
+	                    pyc_pyc_mode_from_stat(have_st ? &st : NULL), err);
 }
 
+static int write_outputs(ca_writer *w, const pyc_ca_item *it, pyc_error *err)
+{
+	bool kept;
+	int rc = open_dests(w, it, &kept, err);
+	if (rc < 0)
+		return rc;
+	rc = write_into(w, it, err);
+	/* A kept directory may have been removed since the last file (ENOENT creating the
+	 * temporary file): open the paths again, as a fresh run would, and try once more. */
+	if (rc < 0 && kept && err->sys_errno == ENOENT) {
+		close_dests(w);
+		pyc_error again = { 0 };
+		if (open_dests(w, it, &kept, &again) == 0) {
+			*err = (pyc_error){ 0 };
+			rc = write_into(w, it, err);
+		}
+	}
+	return rc;
+}
 
 /* A failed file, with where its result came from. */
 static void fail(ca_writer *w, const pyc_ca_item *it, const char *kind, const char *text)

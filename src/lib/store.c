@@ -32,7 +32,12 @@ struct pyc_store {
 	char *path;
 	int rootfd;
 	uint64_t max_size;
+	int level;              /* zstd level of the entries written; 0: none */
 	atomic_bool degraded;
+	/* The 256 leaf directories, opened (and made) by the first put into each and kept
+	 * for the handle's life: a put is then a temporary file and a rename, not two
+	 * mkdirat, two opens and two closes. -1: not open yet. */
+	atomic_int leaf[STORE_FANOUT * STORE_FANOUT];
 	atomic_uint tmp_seq;
 	pthread_mutex_t lock;   /* guards pending, updates and cleaning */
 	store_counters pending[STORE_FANOUT];
@@ -102,6 +107,9 @@ int pyc_store_open(pyc_store **out, const char *dir, const pyc_store_opts *o, py
 	st->path = pyc_buf_detach(&path);
 	st->rootfd = fd;
 	st->max_size = o && o->max_size ? o->max_size : PYC_STORE_DEFAULT_MAX_SIZE;
+	st->level = o ? o->compress_level : 0;
+	for (size_t i = 0; i < STORE_FANOUT * STORE_FANOUT; i++)
+		atomic_init(&st->leaf[i], -1);
 	pthread_mutex_init(&st->lock, NULL);
 	*out = st;
 	return 0;
@@ -176,6 +184,9 @@ void pyc_store_free(pyc_store *st)
 		clean_if_over(st, top, flush_locked(st, top));
 	pthread_mutex_unlock(&st->lock);
 	pthread_mutex_destroy(&st->lock);
+	for (size_t i = 0; i < STORE_FANOUT * STORE_FANOUT; i++)
+		if (atomic_load(&st->leaf[i]) >= 0)
+			close(atomic_load(&st->leaf[i]));
 	close(st->rootfd);
 	free(st->path);
 	free(st);
@@ -320,6 +331,31 @@ int pyc_store__install(int leaf, const char *tmp, const char *base, int64_t *old
 	return renameat(leaf, tmp, leaf, base);
 }
 
+/* The leaf directory of entry `name` ("h/h/..."), kept open in st->leaf[slot]; a thread
+ * that loses the race to open it closes its own fd and takes the winner's. */
+static int leaf_fd(pyc_store *st, const char *name, unsigned slot)
+{
+	int fd = atomic_load(&st->leaf[slot]), none = -1;
+
+	if (fd >= 0)
+		return fd;
+	if ((fd = pyc_store__open_leaf(st->rootfd, name, true)) < 0)
+		return -1;
+	if (!atomic_compare_exchange_strong(&st->leaf[slot], &none, fd)) {
+		close(fd);
+		fd = none;
+	}
+	return fd;
+}
+
+/* Forget a kept leaf directory that went away (a `cache clear` by another process): the
+ * next put opens (makes) it again. */
+static void leaf_forget(pyc_store *st, unsigned slot, int fd)
+{
+	if (atomic_compare_exchange_strong(&st->leaf[slot], &fd, -1))
+		close(fd);
+}
+
 static int degrade(pyc_store *st, const pyc_store_key *key, const char *name, int e,
                    pyc_error *err)
 {
@@ -330,37 +366,58 @@ static int degrade(pyc_store *st, const pyc_store_key *key, const char *name, in
 	return pyc_error_set(err, PYC_EIO, e, "cannot write to the cache '%s/%s'", st->path, name);
 }
 
+/* Write the entry into the leaf directory at slot: 0, or -1 with errno set. */
+static int write_entry(pyc_store *st, unsigned slot, const char *name, const pyc_buf *entry,
+                       int64_t *old)
+{
+	char tmp[112];
+
+	for (int tries = 0; tries < 2; tries++) {
+		int leaf = leaf_fd(st, name, slot);
+		if (leaf < 0)
+			return -1;
+		if (pyc_store__write_temp(leaf, name + 4, entry->ptr, entry->len, &st->tmp_seq, tmp) != 0) {
+			/* ENOENT: the kept directory was removed since it was opened. */
+			if (errno != ENOENT || tries)
+				return -1;
+			leaf_forget(st, slot, leaf);
+			continue;
+		}
+		if (pyc_store__install(leaf, tmp, name + 4, old) != 0) {
+			int e = errno;
+			unlinkat(leaf, tmp, 0);
+			errno = e;
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
 int pyc_store_put(pyc_store *st, const pyc_store_key *key, const void *value, size_t len,
                   double compile_seconds, pyc_error *err)
 {
 	pyc_buf entry = PYC_BUF_INIT;
-	char name[69], tmp[112];
+	char name[69];
 	int64_t old;
+	int rc = 0;
 
 	if (atomic_load(&st->degraded))
 		return 0;
 	if (len > STORE_ENTRY_MAX)
 		return pyc_error_set(err, PYC_EINVAL, 0, "value too large for the cache (%zu bytes)", len);
 	pyc_store__entry_path(key, name);
-	if (pyc_store__encode(&entry, key, value, len, compile_seconds) < 0) {
+	if (pyc_store__encode_level(&entry, key, value, len, compile_seconds, st->level) < 0) {
 		pyc_buf_dispose(&entry);
 		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
 	}
-	int rc = 0, leaf = pyc_store__open_leaf(st->rootfd, name, true);
-	if (leaf < 0)
+	if (write_entry(st, key->bytes[0], name, &entry, &old) != 0) {
 		rc = degrade(st, key, name, errno, err);
-	else if (pyc_store__write_temp(leaf, name + 4, entry.ptr, entry.len, &st->tmp_seq, tmp) != 0)
-		rc = degrade(st, key, name, errno, err);
-	else if (pyc_store__install(leaf, tmp, name + 4, &old) != 0) {
-		int e = errno;
-		unlinkat(leaf, tmp, 0);
-		rc = degrade(st, key, name, e, err);
 	} else {
-		store_counters d = { .stores = 1, .entries = old < 0, .bytes = (int64_t)entry.len - (old < 0 ? 0 : old) };
+		store_counters d = { .stores = 1, .entries = old < 0,
+		                     .bytes = (int64_t)entry.len - (old < 0 ? 0 : old) };
 		count(st, key, &d);
 	}
-	if (leaf >= 0)
-		close(leaf);
 	pyc_buf_dispose(&entry);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * The entry codec of the store (docs/cache.md, "Entries"): a 104-byte header, then the
- * payload, zstd level 1 (as ccache) when that is smaller than the value.
+ * payload, zstd-compressed at the writer's level when that is smaller than the value (the
+ * local store writes plain payloads: compressing cost more than the cold-store budget).
  *
  *   0  "pycstore"   8  u16 version   10 u16 compression (0 none, 1 zstd)   12 u32 zero
  *   16 key[32]      48 u64 stored length   56 u64 value length   64 u64 compile microseconds
@@ -43,21 +44,21 @@ static int sha256(const void *data, size_t len, uint8_t out[32])
 }
 
 /* Compress into out after its header room; false when zstd saves nothing. */
-static bool try_compress(pyc_buf *out, const void *value, size_t len)
+static bool try_compress(pyc_buf *out, const void *value, size_t len, int level)
 {
 	size_t bound = ZSTD_compressBound(len);
 
-	if (len < 64 || pyc_buf_grow(out, bound) < 0)
+	if (level == 0 || len < 64 || pyc_buf_grow(out, bound) < 0)
 		return false;
-	size_t n = ZSTD_compress(out->ptr + out->len, bound, value, len, 1);
+	size_t n = ZSTD_compress(out->ptr + out->len, bound, value, len, level);
 	if (ZSTD_isError(n) || n >= len)
 		return false;
 	out->len += n;
 	return true;
 }
 
-int pyc_store__encode(pyc_buf *out, const pyc_store_key *key, const void *value, size_t len,
-                      double compile_seconds)
+int pyc_store__encode_level(pyc_buf *out, const pyc_store_key *key, const void *value,
+                            size_t len, double compile_seconds, int level)
 {
 	uint8_t h[STORE_HEADER_SIZE] = { 0 };
 	double us = compile_seconds > 0 && isfinite(compile_seconds) ? compile_seconds * 1e6 : 0;
@@ -65,7 +66,7 @@ int pyc_store__encode(pyc_buf *out, const pyc_store_key *key, const void *value,
 	pyc_buf_clear(out);
 	if (pyc_buf_put(out, h, sizeof(h)) < 0)
 		return PYC_ENOMEM;
-	bool zstd = try_compress(out, value, len);
+	bool zstd = try_compress(out, value, len, level);
 	if (!zstd && pyc_buf_put(out, value, len) < 0)
 		return PYC_ENOMEM;
 	memcpy(h, entry_magic, sizeof(entry_magic));
@@ -79,6 +80,12 @@ int pyc_store__encode(pyc_buf *out, const pyc_store_key *key, const void *value,
 		return PYC_ENOMEM;
 	memcpy(out->ptr, h, sizeof(h));
 	return 0;
+}
+
+int pyc_store__encode(pyc_buf *out, const pyc_store_key *key, const void *value, size_t len,
+                      double compile_seconds)
+{
+	return pyc_store__encode_level(out, key, value, len, compile_seconds, 1);
 }
 
 static int corrupt(pyc_error *err, const char *why)

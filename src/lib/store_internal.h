@@ -30,7 +30,11 @@ typedef struct store_counters {
 	int64_t bytes_read, bytes_written, time_us;
 } store_counters;
 
-/* Entry bytes for value into *out (replacing its contents). 0 or PYC_ENOMEM. */
+/* Entry bytes for value into *out (replacing its contents), compressed at zstd `level`
+ * when that is smaller (0: never). 0 or PYC_ENOMEM. */
+int pyc_store__encode_level(pyc_buf *out, const pyc_store_key *key, const void *value,
+                            size_t len, double compile_seconds, int level);
+/* The same at zstd level 1 (as ccache): for entries that travel (remotes). */
 int pyc_store__encode(pyc_buf *out, const pyc_store_key *key, const void *value, size_t len,
                       double compile_seconds);
 /* Check and unpack an entry read from the key's place: 0 (value and *seconds set),

@@ -159,7 +159,7 @@ int pyc_write_pyc_at(int dirfd, const char *name, const char *shown, const uint8
 		rc = fd;
 		goto done;
 	}
-	if (pyc_atomic_file__write_all(fd, header, hlen) != 0 || pyc_atomic_file__write_all(fd, body, blen) != 0)
+	if (pyc_atomic_file__write_two(fd, header, hlen, body, blen) != 0)
 		rc = pyc_error_set(err, PYC_EIO, errno, "cannot write '%s'", shown);
 	if (close(fd) != 0 && rc == 0)
 		rc = pyc_error_set(err, PYC_EIO, errno, "cannot write '%s'", shown);

@@ -2,9 +2,13 @@
 # bench_cache.sh [--big] [PYTHON]
 # The compile cache (issue #11, docs/cache.md) against compileall and a plain copy, side by
 # side in one run. Trees (sources only, PYTHON's: default pyenv's 3.12, else python3):
-#   small: every .py under PYTHON's library directory (the standard library with its tests,
-#          and site-packages), the first 3,500 in path order when there are more
-#          (pyenv's 3.12.1: 2,231 files);
+#   small: an environment of about 3,500 files: every .py under PYTHON's library
+#          directory (the standard library with its tests, and site-packages: pyenv's
+#          3.12.1 has 2,231), then those of the packages Debian installed in DIST
+#          (default /usr/lib/python3/dist-packages, 1,680 files here) as the tree's
+#          dist-packages/, up to SMALL_FILES (default 3,500) in path order; what is on
+#          the machine without a network, and, unlike a second copy of the library, not
+#          sources the first part already holds (which would hit in the "cold" run);
 #   --big: the sources of tests/bench/make_tree.sh's tree (34 copies of the standard
 #          library, ~59,000 files; copied here, not compiled), measured once, and
 #          only compileall, the warm runs and the copy (BIG_FULL=1: everything). Its 34
@@ -47,6 +51,7 @@ export PYTHONHASHSEED=0
 unset PYTHONDONTWRITEBYTECODE SOURCE_DATE_EPOCH PYTHONPYCACHEPREFIX PYC_TOOL_CACHE_DIR \
 	PYC_TOOL_NO_PROBE_CACHE
 
+dist=$(realpath "${DIST:-/usr/lib/python3/dist-packages}" 2>/dev/null || echo /nonexistent)
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
 ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
@@ -64,19 +69,39 @@ list_sources() {
 		rm -f "$1.one"
 		echo "$lib (x${COPIES:-34})"
 	else
-		(cd "$lib" && find . -name '*.py' -not -path '*/__pycache__/*' | LC_ALL=C sort |
-			head -n "${SMALL_FILES:-3500}") > "$1"
-		echo "$lib"
+		{
+			(cd "$lib" && find . -name '*.py' -not -path '*/__pycache__/*' | LC_ALL=C sort)
+			[ ! -d "$dist" ] || (cd "$dist/.." && find "./$(basename "$dist")" -name '*.py' \
+				-not -path '*/__pycache__/*' | LC_ALL=C sort)
+		} | head -n "${SMALL_FILES:-3500}" > "$1"
+		echo "$lib + $dist"
 	fi
+}
+
+# copy_sources LIST DEST: the listed files (relative to lib, the dist-packages part to
+# dist's parent) into DEST; `du -k` of the same files with -s.
+dist_part() { grep "^\./$(basename "$dist")/" "$1" || true; }
+lib_part() { grep -v "^\./$(basename "$dist")/" "$1" || true; }
+copy_sources() {
+	(cd "$lib" && lib_part "$1" | tr '\n' '\0' | xargs -0 -r cp --parents -t "$2")
+	[ ! -d "$dist" ] || (cd "$dist/.." && dist_part "$1" | tr '\n' '\0' |
+		xargs -0 -r cp --parents -t "$2")
 }
 
 list=$(mktemp)
 trap 'rm -f "$list"' EXIT
 from=$(list_sources "$list")
 lib=${from% (x*}
+lib=${lib% + *}
 nfiles=$(wc -l < "$list")
-src_kib=$(cd "$lib" && sed 's|^\./copy[0-9]*/|./|' "$list" | tr '\n' '\0' |
-	du -c -l --files0-from=- -k | tail -n1 | cut -f1)
+if [ "$big" = 1 ]; then
+	src_kib=$(cd "$lib" && sed 's|^\./copy[0-9]*/|./|' "$list" | tr '\n' '\0' |
+		du -c -l --files0-from=- -k | tail -n1 | cut -f1)
+else
+	src_kib=$(( $(cd "$lib" && lib_part "$list" | tr '\n' '\0' | du -c -l --files0-from=- -k |
+		tail -n1 | cut -f1) + $( (cd "$dist/.." && dist_part "$list" | tr '\n' '\0' |
+		du -c -l --files0-from=- -k | tail -n1 | cut -f1) || echo 0) ))
+fi
 # The sources, compileall's tree (sources and caches), the trees at P and Q, the two
 # comparison trees, the stores: about 10 times the sources at most.
 need_kib=$((src_kib * 12))
@@ -101,7 +126,7 @@ if [ "$big" = 1 ]; then
 			xargs -0 cp --parents -t "$src/copy$i")
 	done
 else
-	(cd "$lib" && tr '\n' '\0' < "$base/list" | xargs -0 cp --parents -t "$src")
+	copy_sources "$base/list" "$src"
 fi
 export XDG_CACHE_HOME=$base/xdg     # a probe cache of the benchmark's own
 

@@ -387,14 +387,15 @@ def alive(pid):
 
 
 def hit_while_writing(interp, d, sig):
-    """Run `compile -j1` under strace, which delays each write() of pyc-tool by 0.3 s, so
-    a temporary .pyc file exists (created, not yet written) for that long; send `sig` to
-    pyc-tool then. Returns (tree, exit status of pyc-tool, its worker pids)."""
+    """Run `compile -j1` under strace, which delays each write() and writev() (a pyc's
+    header and body) of pyc-tool by 0.3 s, so a temporary .pyc file exists (created, not
+    yet written) for that long; send `sig` to pyc-tool then. Returns (tree, exit status of
+    pyc-tool, its worker pids)."""
     strace_works()
     root = os.path.join(d, "tree")
     make_tree(root, n=6, funcs=1)
-    p = subprocess.Popen(["strace", "-qq", "-o", "/dev/null", "-e", "trace=write",
-                          "-e", "inject=write:delay_enter=300000", TOOL, "compile", "-j1",
+    p = subprocess.Popen(["strace", "-qq", "-o", "/dev/null", "-e", "trace=write,writev",
+                          "-e", "inject=write,writev:delay_enter=300000", TOOL, "compile", "-j1",
                           "--python", interp.exe, root],
                          env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -180,6 +180,7 @@ static void pipe_file(pipe_end *p, const char *path)
 static void pipe_finish(pipe_end *p)
 {
 	assert_int_equal(pyc_compileall__compile_finish(&p->comp), 0);
+	pyc_compileall__write_dispose(&p->writer);
 	pyc_compileall__lookup_dispose(&p->lookup);
 	free(p->cfg.cwd);
 }
@@ -338,10 +339,11 @@ static void test_record_round_trip(void **state)
 	pyc_buf_put(&bodies[1], "\0\1\2", 3);
 	pyc_buf_puts(&warn, "x.py:1: SyntaxWarning: invalid escape sequence '\\d'\n");
 	pyc_marshal_slot slots[2] = { { 5, 12 }, { 1, 2 } };
-	assert_int_equal(pyc_compileall__record_bodies(&v, bodies, 2, slots, &warn), 0);
+	assert_int_equal(pyc_compileall__record_bodies(&v, bodies, 2, slots, &warn, false), 0);
 	ca_record r;
 	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len), 0);
 	assert_int_equal(r.kind, 'B');
+	assert_false(r.templated);
 	assert_int_equal(r.n, 2);
 	for (size_t i = 0; i < 2; i++) {
 		assert_int_equal(r.body[i].len, bodies[i].len);
@@ -361,12 +363,25 @@ static void test_record_round_trip(void **state)
 	pyc_job job = { 0 };
 	pyc_buf_puts(&job.error_type, "SyntaxError");
 	pyc_buf_puts(&job.error_text, "  File \"x.py\", line 1\nSyntaxError: invalid syntax");
-	assert_int_equal(pyc_compileall__record_error(&v, &job), 0);
+	assert_int_equal(pyc_compileall__record_error(&v, &job.error_type, &job.error_text,
+	                                              &job.warnings, false), 0);
 	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len), 0);
 	assert_int_equal(r.kind, 'E');
+	assert_false(r.templated);
 	assert_int_equal(r.error_text.len, job.error_text.len);
 	assert_memory_equal(r.error_type.p, "SyntaxError", 11);
 	assert_int_equal(r.warnings.len, 0);
+	/* Templates: the same fields, flagged, under kinds of their own. */
+	assert_int_equal(pyc_compileall__record_error(&v, &job.error_type, &job.error_text,
+	                                              &warn, true), 0);
+	assert_int_equal(v.ptr[4], 'F');
+	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len), 0);
+	assert_true(r.kind == 'E' && r.templated);
+	assert_int_equal(r.warnings.len, warn.len);
+	assert_int_equal(pyc_compileall__record_bodies(&v, bodies, 2, slots, &warn, true), 0);
+	assert_int_equal(v.ptr[4], 'T');
+	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len), 0);
+	assert_true(r.kind == 'B' && r.templated && r.n == 2);
 	assert_int_equal(pyc_compileall__record_marker(&v), 0);
 	assert_int_equal(pyc_compileall__record_parse(&r, (const uint8_t *)v.ptr, v.len), 0);
 	assert_int_equal(r.kind, 'P');
@@ -380,11 +395,118 @@ static void test_record_round_trip(void **state)
 	pyc_buf_dispose(&v);
 }
 
+/* A text naming the dfile becomes a template only when putting another dfile in is
+ * provably what the compiler would print there; it expands to the new path exactly. */
+static void test_text_templates(void **state)
+{
+	(void)state;
+	pyc_ca_item *p = pyc_compileall__item_new("/a/p/mod.py");
+	pyc_ca_item *q = pyc_compileall__item_new("/elsewhere/q/mod.py");
+	pyc_buf text = PYC_BUF_INIT, tmpl = PYC_BUF_INIT, out = PYC_BUF_INIT;
+	static const char src[] = "x = '\\d'\n";
+	p->source = (uint8_t *)strdup(src);
+	p->source_len = strlen(src);
+	pyc_buf_puts(&text, "/a/p/mod.py:1: SyntaxWarning: invalid escape sequence '\\d'\n"
+	                    "  File \"/a/p/mod.py\", line 1\n");
+	assert_int_equal(pyc_compileall__text_template(p, &text, &tmpl), 1);
+	assert_null(memmem(tmpl.ptr, tmpl.len, "/a/p", 4));
+	ca_span t = { (const uint8_t *)tmpl.ptr, tmpl.len };
+	assert_int_equal(pyc_compileall__text_expand(q, t, &out), 0);
+	assert_string_equal(pyc_buf_cstr(&out),
+	                    "/elsewhere/q/mod.py:1: SyntaxWarning: invalid escape sequence '\\d'\n"
+	                    "  File \"/elsewhere/q/mod.py\", line 1\n");
+	assert_int_equal(pyc_compileall__text_expand(p, t, &out), 0);
+	assert_string_equal(pyc_buf_cstr(&out), pyc_buf_cstr(&text));
+
+	/* The base name alone (py_compile's "Sorry: IndentationError: ... (mod.py, line
+	 * 2)") follows the new path's base name. */
+	pyc_buf_clear(&text);
+	pyc_buf_puts(&text, "Sorry: IndentationError: expected (mod.py, line 2)");
+	assert_int_equal(pyc_compileall__text_template(p, &text, &tmpl), 1);
+	pyc_ca_item *r = pyc_compileall__item_new("/a/p/other.py");
+	ca_span tb = { (const uint8_t *)tmpl.ptr, tmpl.len };
+	assert_int_equal(pyc_compileall__text_expand(r, tb, &out), 0);
+	assert_string_equal(pyc_buf_cstr(&out), "Sorry: IndentationError: expected (other.py, line 2)");
+	pyc_compileall__item_free(r);
+	/* The source holds the base name: an occurrence may be the source's. */
+	free(p->source);
+	p->source = (uint8_t *)strdup("import mod.py\n");
+	p->source_len = strlen((const char *)p->source);
+	assert_int_equal(pyc_compileall__text_template(p, &text, &tmpl), 0);
+	/* The source quotes its own path: an occurrence may be the source's. */
+	pyc_buf_clear(&text);
+	pyc_buf_puts(&text, "/a/p/mod.py:1: SyntaxWarning: x\n");
+	free(p->source);
+	p->source = (uint8_t *)strdup("W = '/a/p/mod.py'\n");
+	p->source_len = strlen((const char *)p->source);
+	assert_int_equal(pyc_compileall__text_template(p, &text, &tmpl), 0);
+	/* A dfile that is not the source's path (-d), or not printable ASCII: neither way. */
+	p->source_len = 0;
+	assert_int_equal(pyc_compileall__text_template(p, &text, &tmpl), 1);
+	pyc_buf_puts(&p->dfile, "/srv/mod.py");
+	p->has_dfile = true;
+	assert_int_equal(pyc_compileall__text_template(p, &text, &tmpl), 0);
+	assert_int_equal(pyc_compileall__text_expand(p, t, &out), PYC_EINVAL);
+	pyc_ca_item *u = pyc_compileall__item_new("/a/\xc3\xbc/mod.py");
+	assert_int_equal(pyc_compileall__text_expand(u, t, &out), PYC_EINVAL);
+	pyc_compileall__item_free(u);
+	pyc_compileall__item_free(p);
+	pyc_compileall__item_free(q);
+	pyc_buf_dispose(&text);
+	pyc_buf_dispose(&tmpl);
+	pyc_buf_dispose(&out);
+}
+
+/* The write stage keeps the last file's directories open; a __pycache__ removed between
+ * two files of one directory is opened (made) again, not a failed write. */
+static void test_write_after_cache_dir_removed(void **state)
+{
+	(void)state;
+	char *exe = tu_python3();
+	if (!exe)
+		tu_skip("no CPython 3 found");
+	pyc_interp in;
+	pyc_error err = { 0 };
+	assert_int_equal(pyc_interp_probe_fresh(&in, exe, &err), 0);
+	char *dir = tu_mkdtemp(), *oldcwd = getcwd(NULL, 0);
+	assert_int_equal(chdir(dir), 0);
+	tu_write_str(dir, "root/a.py", "A = 1\n");
+	tu_write_str(dir, "root/b.py", "B = 2\n");
+	pipe_end p;
+	pipe_init(&p, &in, NULL);
+	char *written[2];
+	for (int i = 0; i < 2; i++) {
+		pyc_ca_item *it = checked_item(&p.cfg, i ? "root/b.py" : "root/a.py");
+		for (size_t l = 0; l < p.cfg.nlevels; l++)
+			pyc_buf_puts(&it->job.body[l], "\xe3 not really code");
+		written[i] = strdup(it->cfiles[0]);
+		pyc_compileall__write(&p.writer, it);
+		if (i == 0)
+			tu_rm_rf(tu_path(dir, "root/__pycache__"));
+	}
+	assert_int_equal(p.st.failed, 0);
+	assert_int_equal(p.st.compiled, 2);
+	assert_int_equal(access(written[1], F_OK), 0);
+	assert_int_not_equal(access(written[0], F_OK), 0);
+	pipe_finish(&p);
+	pyc_buf_dispose(&p.events);
+	assert_int_equal(chdir(oldcwd), 0);
+	tu_rm_rf(dir);
+	free(written[0]);
+	free(written[1]);
+	free(oldcwd);
+	free(dir);
+	pyc_interp_dispose(&in);
+	free(exe);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_agrees_with_importlib),
 		cmocka_unit_test(test_record_round_trip),
+		cmocka_unit_test(test_text_templates),
+		cmocka_unit_test(test_write_after_cache_dir_removed),
 		cmocka_unit_test(test_compile_write_and_store),
 		cmocka_unit_test(test_cached_probe_checked_by_hello),
 	};

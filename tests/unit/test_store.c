@@ -45,15 +45,20 @@ static pyc_store_key key_in(unsigned top, unsigned *seq)
 	}
 }
 
-static pyc_store *open_store(const char *dir, uint64_t max_size)
+static pyc_store *open_store_at(const char *dir, uint64_t max_size, int level)
 {
-	pyc_store_opts o = { max_size };
+	pyc_store_opts o = { .max_size = max_size, .compress_level = level };
 	pyc_store *st = NULL;
 	pyc_error err = { 0 };
 
 	if (pyc_store_open(&st, dir, &o, &err) != 0)
 		fail_msg("open: %s", err.message);
 	return st;
+}
+
+static pyc_store *open_store(const char *dir, uint64_t max_size)
+{
+	return open_store_at(dir, max_size, 0);
 }
 
 static const char *entry_file(const char *dir, const pyc_store_key *key)
@@ -195,28 +200,60 @@ static void test_key_fields_are_unambiguous(void **state)
 	assert_memory_equal(x.bytes, y.bytes, 32);
 }
 
-/* Compressible values are stored compressed, random ones as they are; both round-trip. */
+/* With a level, compressible values are stored compressed and random ones as they are;
+ * the default stores both plain; every kind round-trips through either handle. */
 static void test_round_trip_compressed_and_plain(void **state)
 {
 	(void)state;
 	char *dir = tu_mkdtemp();
-	pyc_store *st = open_store(dir, 0);
+	pyc_store *st = open_store_at(dir, 0, 1), *plain = open_store(dir, 0);
 	static uint8_t text[20000], noise[20000];
 	for (size_t i = 0; i < sizeof(text); i++)
 		text[i] = (uint8_t)"def f(x):\n    return x\n"[i % 23];
 	fill_random(noise, sizeof(noise), 7);
 	pyc_store_key kt = key_of("text"), kn = key_of("noise"), ke = key_of("empty");
+	pyc_store_key kp = key_of("plain text");
 
 	get_misses(st, &kt);
 	put_ok(st, &kt, text, sizeof(text), 0.25);
 	put_ok(st, &kn, noise, sizeof(noise), 0.25);
 	put_ok(st, &ke, "", 0, 0);
+	put_ok(plain, &kp, text, sizeof(text), 0.25);
 	get_equals(st, &kt, text, sizeof(text));
 	get_equals(st, &kn, noise, sizeof(noise));
 	get_equals(st, &ke, "", 0);
+	get_equals(plain, &kt, text, sizeof(text));
+	get_equals(st, &kp, text, sizeof(text));
 	assert_true(file_size(entry_file(dir, &kt)) < (off_t)sizeof(text) / 10);
 	assert_int_equal(file_size(entry_file(dir, &kn)), STORE_HEADER_SIZE + sizeof(noise));
+	assert_int_equal(file_size(entry_file(dir, &kp)), STORE_HEADER_SIZE + sizeof(text));
 	assert_false(pyc_store_degraded(st));
+	pyc_store_free(plain);
+	pyc_store_free(st);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
+/* A handle keeps its leaf directories open across puts; a `cache clear` by someone else
+ * removes them under it, and the next puts make them again instead of degrading. */
+static void test_put_after_directories_removed(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	pyc_store *st = open_store(dir, 0);
+	pyc_store_key a = key_of("first"), b = key_of("second");
+	pyc_store_result res;
+
+	put_ok(st, &a, "one", 3, 0);
+	put_ok(st, &b, "two", 3, 0);
+	assert_int_equal(pyc_store_clear(dir, &res, NULL), 0);
+	get_misses(st, &a);
+	put_ok(st, &a, "one again", 9, 0);
+	put_ok(st, &b, "two again", 9, 0);
+	assert_false(pyc_store_degraded(st));
+	get_equals(st, &a, "one again", 9);
+	get_equals(st, &b, "two again", 9);
+	assert_int_equal(file_size(entry_file(dir, &a)), STORE_HEADER_SIZE + 9);
 	pyc_store_free(st);
 	tu_rm_rf(dir);
 	free(dir);
@@ -701,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_key_matches_documented_encoding),
 		cmocka_unit_test(test_key_fields_are_unambiguous),
 		cmocka_unit_test(test_round_trip_compressed_and_plain),
+		cmocka_unit_test(test_put_after_directories_removed),
 		cmocka_unit_test(test_damaged_entries_miss_and_are_replaced),
 		cmocka_unit_test(test_stats_count_exactly),
 		cmocka_unit_test(test_hit_refreshes_old_mtime),

@@ -61,8 +61,11 @@ int main(int argc, char **argv)
 	pyc_store *st;
 	pyc_buf value = PYC_BUF_INIT;
 	int bad = 0;
+	/* Level 1: the store then holds compressed and plain entries, as a store written
+	 * by an older pyc-tool (or received from a remote) does. */
+	pyc_store_opts o = { .compress_level = 1 };
 
-	if (argc < 2 || pyc_store_open(&st, argv[1], NULL, &err) != 0)
+	if (argc < 2 || pyc_store_open(&st, argv[1], &o, &err) != 0)
 		return fprintf(stderr, "store_fill: %s\n", argc < 2 ? "usage: store_fill DIR OP..." : err.message), 1;
 	for (int i = 2; i < argc && !bad; i++) {
 		if (strncmp(argv[i], "put:", 4) == 0) {
