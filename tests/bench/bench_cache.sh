@@ -30,6 +30,11 @@
 # (/usr/bin/time -f %M, else getrusage), the store's entries and size (`cache stats
 # --json`), hits/misses of the warm runs (--json), and whether the warm runs' pycs equal
 # compileall's at P and at Q byte for byte (diff -rq; 3.11+ only).
+# REMOTES="NAME=URL ..." (tests/bench/bench_remote.sh sets it, with servers it starts):
+# each remote is filled once by a compile at P into an empty store, then every run
+# compiles a fresh copy at Q with an EMPTY local store and that remote (issue #12's
+# goal: >= 10x faster than compileall); the cost per remote hit is its time above the
+# warm local run at Q, divided by its hits.
 # Trees go to /dev/shm when it has room (else /tmp; BENCH_DIR overrides).
 # Needs PYC_TOOL (default: build/pyc-tool of this checkout). Prints a Markdown table
 # (for docs/benchmarks.md, "## cache").
@@ -136,7 +141,7 @@ fresh() {   # fresh DIR: a new copy of the sources at DIR (new mtimes, no caches
 	[ "$on_disk" = 0 ] || sync
 }
 
-declare -A walls cpus rsss
+declare -A walls cpus rsss remote_counts remote_hits
 # CPU time: perf's task-clock counts every descendant (compileall -j0's workers are
 # children of a forkserver that nobody waits for, so getrusage misses them); without
 # perf, user + sys of the waited-for children.
@@ -203,6 +208,17 @@ stats=$("$tool" cache stats --json --cache-dir "$warm" | head -n1)
 entries=$(echo "$stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["entries"])')
 store_bytes=$(echo "$stats" | python3 -c 'import json, sys; print(json.load(sys.stdin)["bytes"])')
 
+# Each remote: one compile at P into an empty local store, written through to it.
+declare -A remote_url
+for r in ${REMOTES:-}; do
+	remote_url[${r%%=*}]=${r#*=}
+	fresh "$P"
+	rm -rf "$base/store-rfill"
+	"${compile[@]}" --cache-dir "$base/store-rfill" --cache-remote "${r#*=}" "$P" \
+		> "$scratch/out.rfill.${r%%=*}" 2>&1 || true
+done
+rm -rf "$base/store-rfill"
+
 echo "machine: $(nproc) cores, $("$py" -V 2>&1), $(date -u '+%Y-%m-%d %H:%M UTC'), load average $(loadavg), trees in $base"
 echo "tree: $nfiles .py files ($src_kib KiB) from $from"
 echo
@@ -232,6 +248,15 @@ for i in $(seq 1 "$runs"); do
 	measure warm_q "${compile[@]}" --cache-dir "$store" "$Q"
 	read -r wq_hits wq_misses wq_workers < <(json_counts "$scratch/out.warm_q")
 	[ "$i" = "$runs" ] && mv "$Q" "$base/q/ours"
+	for name in "${!remote_url[@]}"; do
+		fresh "$Q"
+		rm -rf "$store"
+		measure "remote_$name" "${compile[@]}" --cache-dir "$store" \
+			--cache-remote "${remote_url[$name]}" "$Q"
+		read -r rh rm_ _ < <(json_counts "$scratch/out.remote_$name")
+		remote_counts[$name]="$rh hits, $rm_ misses"
+		remote_hits[$name]=$rh
+	done
 	fresh "$P"
 	measure cp_a env -C "$refp" xargs -0 -a "$scratch/pycache.list" cp -a --parents -t "$P"
 done
@@ -265,6 +290,10 @@ row warm_p "warm store, fresh copy at P" "pyc-tool compile --cache-dir WARM P" \
 	"$wp_hits hits, $wp_misses misses, $wp_workers workers"
 row warm_q "warm store, same tree at Q" "pyc-tool compile --cache-dir WARM Q" \
 	"$wq_hits hits, $wq_misses misses, $wq_workers workers"
+for name in "${!remote_url[@]}"; do
+	row "remote_$name" "empty store, warm $name remote, at Q" \
+		"pyc-tool compile --cache-dir EMPTY --cache-remote URL Q" "${remote_counts[$name]}"
+done
 row cp_a "copy of compileall's caches" "xargs -0 cp -a --parents -t P (the __pycache__ dirs)"
 echo
 wp=$(med "${walls[warm_p]}") wq=$(med "${walls[warm_q]}")
@@ -274,6 +303,10 @@ if [ "$full" = 1 ]; then
 fi
 echo "- warm at P: $(ratio "$ca" "$wp")x faster than compileall (goal >= 15), $(ratio "$wp" "$cpa") x cp -a (goal <= 2)"
 echo "- warm at Q: $(ratio "$ca" "$wq")x faster than compileall (goal >= 15), $(ratio "$wq" "$cpa") x cp -a (goal <= 2)"
+for name in "${!remote_url[@]}"; do
+	rw=$(med "${walls[remote_$name]}")
+	echo "- $name remote into an empty store at Q: $(ratio "$ca" "$rw")x faster than compileall (goal >= 10), $(ratio "$rw" "$wq") x the warm local store; $(printf '%.0f' "$(echo "($rw - $wq) * 1000000 / ${remote_hits[$name]:-1}" | bc -l)") us per remote hit above a local hit"
+done
 echo "- store after the fill at P ($fill_misses misses, $fill_hits hits): $entries entries, $store_bytes bytes"
 [ "$full" = 1 ] &&
 	echo "- pycs equal to compileall's (diff -rq): at P $((wp_n - wp_diff)) of $wp_n, at Q $((wq_n - wq_diff)) of $wq_n"
