@@ -18,16 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static pyc_store_key key_of(const char *text)
-{
-	pyc_store_keyer k;
-	pyc_store_key key;
-	assert_int_equal(pyc_store_key_init(&k), 0);
-	pyc_store_key_add(&k, text, strlen(text));
-	assert_int_equal(pyc_store_key_final(&k, &key), 0);
-	return key;
-}
-
 /* ---- URL parsing ---- */
 
 static void parse_ok(pyc_remote_url *u, char **mem, const char *spec)
@@ -232,7 +222,7 @@ static void test_put_then_get_through_the_directory(void **state)
 {
 	fixture *f = *state;
 	const char *specs[] = { f->spec };
-	pyc_store_key key = key_of("one");
+	pyc_store_key key = tu_store_key("one");
 	pyc_buf v = PYC_BUF_INIT, want = PYC_BUF_INIT, disk = PYC_BUF_INIT;
 	const char value[] = "a compile result";
 	double sec = 0;
@@ -257,7 +247,7 @@ static void test_put_then_get_through_the_directory(void **state)
 	assert_int_equal(v.len, sizeof(value));
 	assert_memory_equal(v.ptr, value, sizeof(value));
 	assert_true(sec > 1.49 && sec < 1.51);
-	pyc_store_key other = key_of("two");
+	pyc_store_key other = tu_store_key("two");
 	assert_int_equal(pyc_remotes_get(r, &other, &v, &sec, NULL, NULL), PYC_ENOTFOUND);
 	assert_int_equal(v.len, 0);
 	pyc_remotes_free(r);
@@ -287,7 +277,7 @@ static void test_bad_entries_are_misses_and_errors(void **state)
 	fixture *f = *state;
 	const char *specs[] = { f->spec };
 	pyc_buf good = PYC_BUF_INIT, bad = PYC_BUF_INIT, v = PYC_BUF_INIT;
-	pyc_store_key key = key_of("victim"), other = key_of("other");
+	pyc_store_key key = tu_store_key("victim"), other = tu_store_key("other");
 	const char value[] = "the real value, long enough to be worth checking";
 	double sec;
 	pyc_error err = { 0 };
@@ -334,7 +324,7 @@ static void test_symlinks_are_never_followed(void **state)
 {
 	fixture *f = *state;
 	const char *specs[] = { f->spec };
-	pyc_store_key key = key_of("linked");
+	pyc_store_key key = tu_store_key("linked");
 	pyc_buf good = PYC_BUF_INIT, v = PYC_BUF_INIT;
 	double sec;
 	char name[69];
@@ -371,7 +361,7 @@ static void test_failed_remote_is_disabled_with_one_warning(void **state)
 	snprintf(gone, sizeof(gone), "file://%s/absent", f->root);
 	snprintf(good, sizeof(good), "file://%s", f->shared);
 	const char *specs[] = { gone, good };
-	pyc_store_key key = key_of("k");
+	pyc_store_key key = tu_store_key("k");
 	pyc_buf v = PYC_BUF_INIT, msg = PYC_BUF_INIT;
 	double sec;
 	size_t which = 9;
@@ -401,7 +391,7 @@ static void test_failed_put_disables(void **state)
 {
 	fixture *f = *state;
 	const char *specs[] = { f->spec };
-	pyc_store_key key = key_of("blocked");
+	pyc_store_key key = tu_store_key("blocked");
 	char name[69];
 	pyc_store__entry_path(&key, name);
 	char level[2] = { name[0], 0 };
@@ -429,7 +419,7 @@ static void test_read_only_is_never_written(void **state)
 	char spec[4300];
 	snprintf(spec, sizeof(spec), "%s|read-only", f->spec);
 	const char *specs[] = { spec };
-	pyc_store_key key = key_of("ro");
+	pyc_store_key key = tu_store_key("ro");
 	pyc_buf v = PYC_BUF_INIT;
 	double sec;
 
@@ -478,7 +468,7 @@ static void test_threads_share_the_pool(void **state)
 	for (int k = 0; k < 32; k++) {
 		char text[16];
 		snprintf(text, sizeof(text), "t%d", k);
-		g[0].keys[k] = key_of(text);
+		g[0].keys[k] = tu_store_key(text);
 		if (k % 2 == 0)
 			assert_int_equal(pyc_remotes_put(r, &g[0].keys[k], text, strlen(text), 0), 1);
 	}

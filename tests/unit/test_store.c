@@ -20,24 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
-static pyc_store_key key_of(const char *text)
-{
-	pyc_store_keyer k;
-	pyc_store_key key;
-
-	assert_int_equal(pyc_store_key_init(&k), 0);
-	pyc_store_key_add(&k, text, strlen(text));
-	assert_int_equal(pyc_store_key_final(&k, &key), 0);
-	return key;
-}
-
 /* A key whose entry lands in top-level directory `top` (keys are hashes: search). */
 static pyc_store_key key_in(unsigned top, unsigned *seq)
 {
 	for (;; (*seq)++) {
 		char text[32];
 		snprintf(text, sizeof(text), "k%u", *seq);
-		pyc_store_key key = key_of(text);
+		pyc_store_key key = tu_store_key(text);
 		if ((key.bytes[0] >> 4) == top) {
 			(*seq)++;
 			return key;
@@ -196,7 +185,7 @@ static void test_key_fields_are_unambiguous(void **state)
 	assert_int_equal(pyc_store_key_final(&k, &d), 0);
 	assert_memory_not_equal(a.bytes, b.bytes, 32);
 	assert_memory_not_equal(c.bytes, d.bytes, 32);
-	pyc_store_key x = key_of("same"), y = key_of("same");
+	pyc_store_key x = tu_store_key("same"), y = tu_store_key("same");
 	assert_memory_equal(x.bytes, y.bytes, 32);
 }
 
@@ -211,8 +200,8 @@ static void test_round_trip_compressed_and_plain(void **state)
 	for (size_t i = 0; i < sizeof(text); i++)
 		text[i] = (uint8_t)"def f(x):\n    return x\n"[i % 23];
 	fill_random(noise, sizeof(noise), 7);
-	pyc_store_key kt = key_of("text"), kn = key_of("noise"), ke = key_of("empty");
-	pyc_store_key kp = key_of("plain text");
+	pyc_store_key kt = tu_store_key("text"), kn = tu_store_key("noise"), ke = tu_store_key("empty");
+	pyc_store_key kp = tu_store_key("plain text");
 
 	get_misses(st, &kt);
 	put_ok(st, &kt, text, sizeof(text), 0.25);
@@ -241,7 +230,7 @@ static void test_put_after_directories_removed(void **state)
 	(void)state;
 	char *dir = tu_mkdtemp();
 	pyc_store *st = open_store(dir, 0);
-	pyc_store_key a = key_of("first"), b = key_of("second");
+	pyc_store_key a = tu_store_key("first"), b = tu_store_key("second");
 	pyc_store_result res;
 
 	put_ok(st, &a, "one", 3, 0);
@@ -278,7 +267,7 @@ static void test_damaged_entries_miss_and_are_replaced(void **state)
 	pyc_store *st = open_store(dir, 0);
 	uint8_t v[3000];
 	fill_random(v, sizeof(v), 1);
-	pyc_store_key key = key_of("damaged");
+	pyc_store_key key = tu_store_key("damaged");
 	const char *f = entry_file(dir, &key);
 	char path[4200];
 	snprintf(path, sizeof(path), "%s", f);
@@ -340,7 +329,7 @@ static void test_stats_count_exactly(void **state)
 	assert_int_equal(c.hits + c.misses + c.entries + c.bytes, 0);
 
 	pyc_store *st = open_store(dir, 0);
-	pyc_store_key a = key_of("a"), b = key_of("b"), x = key_of("x");
+	pyc_store_key a = tu_store_key("a"), b = tu_store_key("b"), x = tu_store_key("x");
 	put_ok(st, &a, "alpha", 5, 0.5);
 	put_ok(st, &b, "beta", 4, 1.25);
 	put_ok(st, &a, "alpha", 5, 0.5);  /* replaced: no new entry */
@@ -368,7 +357,7 @@ static void test_hit_refreshes_old_mtime(void **state)
 	(void)state;
 	char *dir = tu_mkdtemp();
 	pyc_store *st = open_store(dir, 0);
-	pyc_store_key old = key_of("old"), recent = key_of("recent");
+	pyc_store_key old = tu_store_key("old"), recent = tu_store_key("recent");
 	char name[69];
 	struct stat sb;
 	time_t now = time(NULL);
@@ -394,7 +383,7 @@ static void test_hit_refreshes_old_mtime(void **state)
  * number of the failed check (plain code: it also runs in a forked child). */
 static int read_only_checks(const char *dir)
 {
-	pyc_store_key a = key_of("a"), b = key_of("b");
+	pyc_store_key a = tu_store_key("a"), b = tu_store_key("b");
 	pyc_error err = { 0 };
 	pyc_buf got = PYC_BUF_INIT;
 	pyc_store *st = NULL;
@@ -425,7 +414,7 @@ static void test_read_only_store_degrades(void **state)
 {
 	(void)state;
 	char *dir = tu_mkdtemp();
-	pyc_store_key a = key_of("a");
+	pyc_store_key a = tu_store_key("a");
 	pyc_store *st = open_store(dir, 0);
 
 	put_ok(st, &a, "alpha", 5, 0);
@@ -454,7 +443,7 @@ static void test_file_in_place_of_a_directory(void **state)
 {
 	(void)state;
 	char *dir = tu_mkdtemp();
-	pyc_store_key b = key_of("b");
+	pyc_store_key b = tu_store_key("b");
 	pyc_error err = { 0 };
 	char name[69];
 
@@ -507,7 +496,7 @@ static int racer(const char *dir, unsigned id)
 			unsigned own = 1000 * (id + 1) + k;
 			unsigned which = (k + r + id) % 2 ? k : own;
 			snprintf(name, sizeof(name), "race%u", which);
-			pyc_store_key key = key_of(name);
+			pyc_store_key key = tu_store_key(name);
 			size_t len = race_value(which % 1000 + (which >= 1000 ? RACE_KEYS : 0), v);
 			int rc = pyc_store_get(st, &key, &got, NULL);
 			if (rc == 0 && (got.len != len || memcmp(got.ptr, v, len) != 0))
@@ -581,7 +570,7 @@ static void *thread_main(void *p)
 	for (unsigned r = 0; r < 50; r++) {
 		char name[32];
 		snprintf(name, sizeof(name), "t%u", r % 20);
-		pyc_store_key key = key_of(name);
+		pyc_store_key key = tu_store_key(name);
 		size_t len = race_value(r % 20, v);
 		if (pyc_store_get(a->st, &key, &got, NULL) == 0) {
 			a->bad |= got.len != len || memcmp(got.ptr, v, len) != 0;
@@ -636,7 +625,7 @@ static void test_prune_to_size(void **state)
 	for (unsigned i = 0; i < 10; i++) {
 		char name[16], rel[69];
 		snprintf(name, sizeof(name), "p%u", i);
-		keys[i] = key_of(name);
+		keys[i] = tu_store_key(name);
 		put_ok(st, &keys[i], v, sizeof(v), 0);
 		pyc_store__entry_path(&keys[i], rel);
 		tu_set_mtime(dir, rel, now - 10000 + i * 100, 0);   /* p0 oldest */
@@ -704,7 +693,7 @@ static void test_clear_removes_only_the_store(void **state)
 	(void)state;
 	char *dir = tu_mkdtemp();
 	pyc_store *st = open_store(dir, 0);
-	pyc_store_key a = key_of("a"), b = key_of("b");
+	pyc_store_key a = tu_store_key("a"), b = tu_store_key("b");
 	uint64_t bytes;
 
 	put_ok(st, &a, "alpha", 5, 0);

@@ -416,3 +416,14 @@ struct pyc_git *tu_git_open_cwd(void)
 		fail_msg("pyc_git_open: %s", err.message);
 	return g;
 }
+
+pyc_store_key tu_store_key(const char *text)
+{
+	pyc_store_keyer k;
+	pyc_store_key key;
+
+	assert_int_equal(pyc_store_key_init(&k), 0);
+	pyc_store_key_add(&k, text, strlen(text));
+	assert_int_equal(pyc_store_key_final(&k, &key), 0);
+	return key;
+}

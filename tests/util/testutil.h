@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "pyc/store.h"
+
 /* A fresh directory under $TMPDIR, else /dev/shm (a tmpfs with room) or /tmp; caller frees
  * the string and removes the tree. */
 char *tu_mkdtemp(void);
@@ -52,6 +54,9 @@ char *tu_git_scratch(int *oldcwd);
 int tu_git_scratch_end(char *root, int oldcwd);
 /* pyc_git_open() of the repository around the current directory; fails the test if none. */
 struct pyc_git *tu_git_open_cwd(void);
+
+/* The store key of one field, text (test_store and test_remote key their entries so). */
+pyc_store_key tu_store_key(const char *text);
 
 /* Interpreters to use as oracles, oldest first: pyenv's versions (under `pyenv root`, else
  * $PYENV_ROOT, else ~/.pyenv of the real user: CTest gives tests their own HOME),
