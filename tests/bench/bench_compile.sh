@@ -16,12 +16,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 big=0
 if [ "${1:-}" = "--big" ]; then big=1; shift; fi
-py=${1:-}
-if [ -z "$py" ]; then
-	root=$(pyenv root 2>/dev/null || true)
-	py=$(ls -d "$root"/versions/3.12.*/bin/python3 2>/dev/null | head -n1 || true)
-	[ -n "$py" ] || py=python3
-fi
+. "$(dirname "$0")/bench_python.sh"
+py=$(bench_python "${1:-}")
 tool=${PYC_TOOL:-$here/../../build/pyc-tool}
 runs=${RUNS:-3}
 cores=$(nproc)

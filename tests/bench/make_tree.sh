@@ -7,12 +7,8 @@
 set -euo pipefail
 dir=${1:?usage: make_tree.sh DIR [COPIES] [PYTHON]}
 copies=${2:-34}
-py=${3:-}
-if [ -z "$py" ]; then
-	root=$(pyenv root 2>/dev/null || true)
-	py=$(ls -d "$root"/versions/3.12.*/bin/python3 2>/dev/null | head -n1 || true)
-	[ -n "$py" ] || py=python3
-fi
+. "$(dirname "$0")/bench_python.sh"
+py=$(bench_python "${3:-}")
 # Several benchmarks share one tree: build it under a lock, once.
 exec 9>"${dir%/}.lock"
 flock 9
