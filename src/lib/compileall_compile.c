@@ -6,15 +6,7 @@
  */
 #include "compileall_internal.h"
 #include "interp_internal.h"
-
-#include <time.h>
-
-static double now_sec(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "proc_internal.h"
 
 size_t pyc_compileall__sequence(const ca_cfg *c, int *seq, bool *discard)
 {
@@ -29,7 +21,7 @@ static void on_done(pyc_job *job, void *ctx)
 	ca_compiler *c = ctx;
 	pyc_ca_item *it = job->user;
 	/* From the submit: includes the wait behind a worker's other job (docs/cache.md). */
-	it->compile_seconds = now_sec() - it->submitted;
+	it->compile_seconds = pyc_proc__now() - it->submitted;
 	pyc_compileall__write(c->writer, it);
 }
 
@@ -77,7 +69,7 @@ static int start_job(ca_compiler *c, pyc_ca_item *it)
 	it->job.dfile = pyc_compileall__item_dfile(it);
 	it->job.nlevels = pyc_compileall__sequence(cfg, it->job.levels, it->job.discard);
 	it->job.user = it;
-	it->submitted = now_sec();
+	it->submitted = pyc_proc__now();
 	return pyc_pool_submit(c->pool, &it->job, c->sink->err);
 }
 

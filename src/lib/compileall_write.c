@@ -79,12 +79,22 @@ static int write_levels(ca_writer *w, const pyc_ca_item *it, int dfd, const uint
 	return 0;
 }
 
-/* The directory part of path (up to its last slash) into out. */
-static int dir_part(pyc_buf *out, const char *path)
+/* The length of path's directory part (up to its last slash; 0 without one). */
+static size_t dir_len(const char *path)
 {
 	const char *slash = strrchr(path, '/');
-	pyc_buf_clear(out);
-	return slash ? pyc_buf_put(out, path, (size_t)(slash - path)) : 0;
+	return slash ? (size_t)(slash - path) : 0;
+}
+
+static bool same_dir(const pyc_buf *dir, const char *path, size_t len)
+{
+	return dir->len == len && memcmp(dir->ptr, path, len) == 0;
+}
+
+static int set_dir(pyc_buf *dir, const char *path, size_t len)
+{
+	pyc_buf_clear(dir);
+	return pyc_buf_put(dir, path, len);
 }
 
 static void close_dests(ca_writer *w)
@@ -108,16 +118,14 @@ void pyc_compileall__write_dispose(ca_writer *w)
  * docs/benchmarks.md, "## cache"). *kept says whether they were re-used. */
 static int open_dests(ca_writer *w, const pyc_ca_item *it, bool *kept, pyc_error *err)
 {
-	const char *sslash = strrchr(it->fullname, '/'), *cslash = strrchr(it->cfiles[0], '/');
-	size_t slen = sslash ? (size_t)(sslash - it->fullname) : 0;
-	size_t clen = cslash ? (size_t)(cslash - it->cfiles[0]) : 0;
-	*kept = w->open && w->src_dir.len == slen && w->cache_dir.len == clen &&
-	        memcmp(w->src_dir.ptr, it->fullname, slen) == 0 &&
-	        memcmp(w->cache_dir.ptr, it->cfiles[0], clen) == 0;
+	size_t slen = dir_len(it->fullname), clen = dir_len(it->cfiles[0]);
+	*kept = w->open && same_dir(&w->src_dir, it->fullname, slen) &&
+	        same_dir(&w->cache_dir, it->cfiles[0], clen);
 	if (*kept)
 		return 0;
 	close_dests(w);
-	if (dir_part(&w->src_dir, it->fullname) < 0 || dir_part(&w->cache_dir, it->cfiles[0]) < 0)
+	if (set_dir(&w->src_dir, it->fullname, slen) < 0 ||
+	    set_dir(&w->cache_dir, it->cfiles[0], clen) < 0)
 		return pyc_error_set(err, PYC_ENOMEM, 0, "out of memory");
 	int rc = pyc_compileall__open_dests(w->cfg, it, &w->srcfd, &w->cachefd, err);
 	w->open = rc == 0;

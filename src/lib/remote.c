@@ -10,6 +10,7 @@
  * server works, one value on it does not.
  */
 #include "pyc/remote.h"
+#include "proc_internal.h"
 #include "remote_internal.h"
 #include "remote_stats_internal.h"
 #include "remote_url_internal.h"
@@ -18,7 +19,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct remote {
 	pyc_remote_url url;
@@ -94,9 +94,7 @@ int pyc_remote_check(const char *spec, pyc_error *err)
 
 static int64_t now_us(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return (int64_t)(pyc_proc__now() * 1e6);
 }
 
 /* Disable r for the rest of the run, keeping the first reason for the warning. */
