@@ -38,6 +38,8 @@ struct pyc_store {
 	 * for the handle's life: a put is then a temporary file and a rename, not two
 	 * mkdirat, two opens and two closes. -1: not open yet. */
 	atomic_int leaf[STORE_FANOUT * STORE_FANOUT];
+	int *retired;           /* kept leaves that went away, closed with the handle (lock) */
+	size_t nretired;
 	atomic_uint tmp_seq;
 	pthread_mutex_t lock;   /* guards pending, updates and cleaning */
 	store_counters pending[STORE_FANOUT];
@@ -187,6 +189,9 @@ void pyc_store_free(pyc_store *st)
 	for (size_t i = 0; i < STORE_FANOUT * STORE_FANOUT; i++)
 		if (atomic_load(&st->leaf[i]) >= 0)
 			close(atomic_load(&st->leaf[i]));
+	for (size_t i = 0; i < st->nretired; i++)
+		close(st->retired[i]);
+	free(st->retired);
 	close(st->rootfd);
 	free(st->path);
 	free(st);
@@ -349,11 +354,20 @@ static int leaf_fd(pyc_store *st, const char *name, unsigned slot)
 }
 
 /* Forget a kept leaf directory that went away (a `cache clear` by another process): the
- * next put opens (makes) it again. */
+ * next put opens (makes) it again. The descriptor stays open until the handle closes:
+ * another thread may be putting through it right now, and a closed number can come back
+ * from any open in the process, which would make that put write into another directory. */
 static void leaf_forget(pyc_store *st, unsigned slot, int fd)
 {
-	if (atomic_compare_exchange_strong(&st->leaf[slot], &fd, -1))
-		close(fd);
+	if (!atomic_compare_exchange_strong(&st->leaf[slot], &fd, -1))
+		return;
+	pthread_mutex_lock(&st->lock);
+	int *grown = realloc(st->retired, (st->nretired + 1) * sizeof(*grown));
+	if (grown) {            /* else it stays open until exit: never closed under a put */
+		st->retired = grown;
+		st->retired[st->nretired++] = fd;
+	}
+	pthread_mutex_unlock(&st->lock);
 }
 
 static int degrade(pyc_store *st, const pyc_store_key *key, const char *name, int e,
