@@ -134,18 +134,11 @@ static int file_get(void *client, const char *hex, pyc_buf *out, pyc_error *err)
 static int file_put(void *client, const char *hex, const void *data, size_t len, pyc_error *err)
 {
 	file_client *fc = client;
-	char name[69], tmp[112];
+	char name[69];
 	int64_t old;
 	snprintf(name, sizeof(name), "%c/%c/%s", hex[0], hex[1], hex);
-	int leaf = pyc_store__open_leaf(fc->rootfd, name, true), rc = -1;
-	if (leaf >= 0 && pyc_store__write_temp(leaf, hex, data, len, &fc->seq, tmp) == 0) {
-		rc = pyc_store__install(leaf, tmp, hex, &old);
-		if (rc != 0) {
-			int e = errno;
-			unlinkat(leaf, tmp, 0);
-			errno = e;
-		}
-	}
+	int leaf = pyc_store__open_leaf(fc->rootfd, name, true);
+	int rc = leaf < 0 ? -1 : pyc_store__put_at(leaf, hex, data, len, &fc->seq, &old);
 	int e = errno;
 	if (leaf >= 0)
 		close(leaf);

@@ -293,8 +293,10 @@ int pyc_store__open_leaf(int rootfd, const char *name, bool create)
 	return leaf;
 }
 
-int pyc_store__write_temp(int leaf, const char *base, const void *data, size_t len,
-                          atomic_uint *seq, char tmp[112])
+/* Write data[0..len) to a new temporary file in leaf; its name into tmp. 0 or -1 with
+ * errno set (nothing left behind). */
+static int write_temp(int leaf, const char *base, const void *data, size_t len,
+                      atomic_uint *seq, char tmp[112])
 {
 	int fd = -1;
 
@@ -316,9 +318,9 @@ int pyc_store__write_temp(int leaf, const char *base, const void *data, size_t l
 	return rc;
 }
 
-/* RENAME_NOREPLACE first, so that of several processes putting one key at once exactly
- * one counts a new entry. */
-int pyc_store__install(int leaf, const char *tmp, const char *base, int64_t *old)
+/* Move tmp into the entry's place base. RENAME_NOREPLACE first, so that of several
+ * processes putting one key at once exactly one counts a new entry. */
+static int install(int leaf, const char *tmp, const char *base, int64_t *old)
 {
 	struct stat sb;
 
@@ -380,30 +382,36 @@ static int degrade(pyc_store *st, const pyc_store_key *key, const char *name, in
 	return pyc_error_set(err, PYC_EIO, e, "cannot write to the cache '%s/%s'", st->path, name);
 }
 
+int pyc_store__put_at(int leaf, const char *base, const void *data, size_t len,
+                      atomic_uint *seq, int64_t *old)
+{
+	char tmp[112];
+
+	if (write_temp(leaf, base, data, len, seq, tmp) != 0)
+		return -1;
+	if (install(leaf, tmp, base, old) != 0) {
+		int e = errno;
+		unlinkat(leaf, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
 /* Write the entry into the leaf directory at slot: 0, or -1 with errno set. */
 static int write_entry(pyc_store *st, unsigned slot, const char *name, const pyc_buf *entry,
                        int64_t *old)
 {
-	char tmp[112];
-
 	for (int tries = 0; tries < 2; tries++) {
 		int leaf = leaf_fd(st, name, slot);
 		if (leaf < 0)
 			return -1;
-		if (pyc_store__write_temp(leaf, name + 4, entry->ptr, entry->len, &st->tmp_seq, tmp) != 0) {
-			/* ENOENT: the kept directory was removed since it was opened. */
-			if (errno != ENOENT || tries)
-				return -1;
-			leaf_forget(st, slot, leaf);
-			continue;
-		}
-		if (pyc_store__install(leaf, tmp, name + 4, old) != 0) {
-			int e = errno;
-			unlinkat(leaf, tmp, 0);
-			errno = e;
+		if (pyc_store__put_at(leaf, name + 4, entry->ptr, entry->len, &st->tmp_seq, old) == 0)
+			return 0;
+		/* ENOENT: the kept directory was removed since it was opened. */
+		if (errno != ENOENT || tries)
 			return -1;
-		}
-		return 0;
+		leaf_forget(st, slot, leaf);
 	}
 	return -1;
 }

@@ -75,14 +75,12 @@ int pyc_store__read_fd(int fd, size_t size, pyc_buf *out);
 /* The leaf directory "<h0>/<h1>" of entry name (as pyc_store__entry_path) below rootfd,
  * each level opened with O_NOFOLLOW (made first with create): an fd or -1, errno set. */
 int pyc_store__open_leaf(int rootfd, const char *name, bool create);
-/* Write data[0..len) to a new temporary file "<base>.<pid>.<seq>.tmp" in leaf; its name
- * into tmp. 0 or -1 with errno set (nothing left behind). */
-int pyc_store__write_temp(int leaf, const char *base, const void *data, size_t len,
-                          atomic_uint *seq, char tmp[112]);
-/* Move temporary file tmp into the entry's place base (a symlink there is replaced, a
- * directory removed first); *old gets the size of the regular file it replaced, -1 when
- * it made a new entry. 0 or -1 with errno set (tmp is left for the caller to remove). */
-int pyc_store__install(int leaf, const char *tmp, const char *base, int64_t *old);
+/* Put data[0..len) into leaf as entry base: a new temporary file "<base>.<pid>.<seq>.tmp"
+ * renamed into place (a symlink there is replaced, a directory removed first). *old gets
+ * the size of the regular file it replaced, -1 when it made a new entry. 0, or -1 with
+ * errno set and nothing left behind. */
+int pyc_store__put_at(int leaf, const char *base, const void *data, size_t len,
+                      atomic_uint *seq, int64_t *old);
 
 /* Open the store directory (no creation): an O_DIRECTORY fd, or -1 with errno set. */
 int pyc_store__open_root(const char *dir, bool create);
