@@ -5,8 +5,9 @@
  * sends it to a worker over a pipe in length-prefixed binary frames (any file name, any
  * bytes), and gets back marshal.dumps(code) per requested optimisation level, or the error
  * text compileall would print. Workers start lazily on the first submit (a no-op run
- * starts no interpreter), one per job slot, each with up to two jobs in flight (one
- * running, one queued on its socket); a worker that crashes or exceeds the timeout fails
+ * starts no interpreter), at most one per job slot, each with up to two jobs in flight (one
+ * running, one queued on its socket), and a caller that says how many jobs are coming
+ * (pyc_pool_expect) gets a second worker only when there is work enough for it; a worker that crashes or exceeds the timeout fails
  * only the job it was running, is replaced, and the replacement gets the queued job.
  * Single-threaded: the caller's thread drives poll().
  *
@@ -85,8 +86,8 @@ PYC_API int pyc_pool_new(pyc_pool **out, const pyc_interp *interp, unsigned jobs
                          double timeout_sec, pyc_job_done_fn on_done, void *ctx, pyc_error *err);
 
 /**
- * Hand a job to an idle worker, else to a new worker in an empty slot, else queue it
- * behind a worker's only job; when every worker has two, wait for one to finish first
+ * Hand a job to an idle worker, else to a new worker in an empty slot (see
+ * pyc_pool_expect), else queue it behind a worker's only job; when every worker has two, wait for one to finish first
  * (calling on_done for it). Returns 0 when the job was accepted (on_done
  * will be called for it exactly once), or an error and on_done is not called for it:
  * PYC_EINTERP when no worker can be started at all (err says why; a worker that dies
@@ -94,6 +95,20 @@ PYC_API int pyc_pool_new(pyc_pool **out, const pyc_interp *interp, unsigned jobs
  * a job with no or too many levels or a source over 4 GiB.
  */
 PYC_API int pyc_pool_submit(pyc_pool *pool, pyc_job *job, pyc_error *err);
+
+/**
+ * Say that about `more` jobs will be submitted after the next one (an upper bound is
+ * fine). Until a caller says so, every slot gets a worker as soon as two jobs overlap.
+ * Once it has, a submit that finds no idle worker starts another one only while at least
+ * PYC_POOL_JOBS_PER_WORKER jobs wait per worker running; otherwise the job queues behind a
+ * running worker's. A worker costs an interpreter start (about 35 ms of CPU with the
+ * modules compileall has loaded): a handful of files compile sooner in the worker that is
+ * already up than it takes another one to start.
+ */
+PYC_API void pyc_pool_expect(pyc_pool *pool, size_t more);
+
+/** Jobs that must wait per running worker before pyc_pool_expect lets one more start. */
+#define PYC_POOL_JOBS_PER_WORKER 16
 
 /**
  * Start the first worker if none has started, and wait for its hello: *data and *len are

@@ -87,6 +87,7 @@ static int route_stale(ca_run *r, pyc_ca_item *it)
 		pyc_compileall__write(&r->writer, it);
 		return 0;
 	}
+	r->compiler.backlog = pyc_compileall__queue_waiting(&r->q);
 	return pyc_compileall__compile(&r->compiler, it);
 }
 
@@ -153,7 +154,8 @@ static int wire(ca_run *r, pyc_error *err)
 {
 	pyc_compileall__lookup_init(&r->lookup, &r->cfg);
 	r->writer = (ca_writer){ .cfg = &r->cfg, .sink = &r->sink, .store = &r->lookup };
-	r->compiler = (ca_compiler){ .cfg = &r->cfg, .sink = &r->sink, .writer = &r->writer };
+	r->compiler = (ca_compiler){ .cfg = &r->cfg, .sink = &r->sink, .writer = &r->writer,
+	                             .backlog = SIZE_MAX };
 	int rc = pyc_compileall__walk_init(&r->walk, &r->cfg, &r->q, &r->sink.stop, err);
 	if (rc < 0)
 		return rc;

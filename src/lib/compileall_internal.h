@@ -180,6 +180,10 @@ int pyc_compileall__queue_start(ca_queue *q, const ca_queue_ops *ops, unsigned h
 int pyc_compileall__queue_push(ca_queue *q, void *item);
 /* Consume everything pushed so far. */
 int pyc_compileall__queue_flush(ca_queue *q);
+/* Items pushed and not consumed yet, the one being consumed excepted (pushing thread):
+ * an upper bound of the compiles still to come, or SIZE_MAX when the queue streams (no
+ * helpers: each item is consumed as soon as it is pushed, so nothing is known ahead). */
+size_t pyc_compileall__queue_waiting(const ca_queue *q);
 /* Consume everything, then stop the helpers and free the queue. */
 int pyc_compileall__queue_finish(ca_queue *q);
 
@@ -302,6 +306,8 @@ typedef struct ca_compiler {
 	ca_sink *sink;
 	ca_writer *writer;               /* where results go */
 	pyc_pool *pool;                  /* started on the first miss */
+	size_t backlog;                  /* queued items behind the current one (the pool's
+	                                    pyc_pool_expect), SIZE_MAX when unknown */
 	bool verified;                   /* the probe was re-checked (or did not need it) */
 } ca_compiler;
 

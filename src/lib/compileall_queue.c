@@ -210,6 +210,11 @@ int pyc_compileall__queue_flush(ca_queue *q)
 	return q->started ? pump(q, true) : 0;
 }
 
+size_t pyc_compileall__queue_waiting(const ca_queue *q)
+{
+	return q->nthreads == 0 ? SIZE_MAX : q->filled - q->head;
+}
+
 int pyc_compileall__queue_finish(ca_queue *q)
 {
 	if (!q->started)

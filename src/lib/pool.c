@@ -58,6 +58,8 @@ struct pyc_pool {
 	unsigned busy;
 	int fatal;          /* set when workers cannot start at all */
 	pyc_error fatal_err;
+	bool expecting;     /* pyc_pool_expect was called: `more` is the caller's backlog */
+	size_t more;
 	bool greeted;       /* the first hello arrived: its payload is in hello */
 	pyc_buf hello;
 };
@@ -501,12 +503,26 @@ static int wait_some(pyc_pool *pool, pyc_error *err)
 	return 0;
 }
 
+void pyc_pool_expect(pyc_pool *pool, size_t more)
+{
+	pool->expecting = true;
+	pool->more = more;
+}
+
+/* Whether a job that finds no idle worker may start one more, `running` being up. */
+static bool worth_starting(const pyc_pool *pool, unsigned running)
+{
+	return !pool->expecting || running == 0 ||
+	       pool->more >= (size_t)running * PYC_POOL_JOBS_PER_WORKER;
+}
+
 /* Where the next job goes: an idle running worker (so no more interpreters start than
- * there is work for), else an empty slot (start one more), else behind the job of a
- * worker with room in its queue; NULL when every queue is full. */
+ * there is work for), else an empty slot (start one more) when worth it, else behind the
+ * job of a worker with room in its queue; NULL when every queue is full. */
 static worker *pick_slot(pyc_pool *pool)
 {
 	worker *empty = NULL, *queue = NULL;
+	unsigned running = 0;
 
 	for (unsigned i = 0; i < pool->jobs; i++) {
 		worker *w = &pool->w[i];
@@ -514,10 +530,13 @@ static worker *pick_slot(pyc_pool *pool)
 			return w;
 		if (w->proc.pid <= 0 && !empty)
 			empty = w;
-		if (w->proc.pid > 0 && w->njobs < DEPTH && (!queue || w->njobs < queue->njobs))
-			queue = w;
+		if (w->proc.pid > 0) {
+			running++;
+			if (w->njobs < DEPTH && (!queue || w->njobs < queue->njobs))
+				queue = w;
+		}
 	}
-	return empty ? empty : queue;
+	return empty && worth_starting(pool, running) ? empty : queue;
 }
 
 static void reset_results(pyc_job *job)

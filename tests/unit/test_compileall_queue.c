@@ -31,6 +31,8 @@ typedef struct fake {
 	size_t pushed;
 	bool locals_ok;                 /* each thread's local was zeroed for it */
 	atomic_uint disposed;           /* locals released */
+	const ca_queue *q;              /* when set, consume records queue_waiting per item */
+	size_t waiting[NITEMS];
 } fake;
 
 static fake F;
@@ -72,6 +74,8 @@ static int consume(void *ctx, void *item)
 	assert_int_equal(it->why, PYC_COMPILEALL_WHY_MISSING);
 	f->next++;
 	f->consumed[i]++;
+	if (f->q)
+		f->waiting[i] = pyc_compileall__queue_waiting(f->q);
 	size_t ahead = 0;
 	for (size_t j = i + 1; j < f->pushed && atomic_load(&f->judged[j]); j++)
 		ahead++;
@@ -220,6 +224,23 @@ static void test_finish_with_work_in_flight(void **state)
 	assert_all_once(800);
 }
 
+/* What the compile stage tells the pool (pyc_pool_expect): with helpers, a tree that
+ * fits the ring is all pushed before the first consume, so each item sees exactly the
+ * items behind it; without helpers nothing is known ahead. */
+static void test_waiting_counts_the_items_behind(void **state)
+{
+	(void)state;
+	for (unsigned helpers = 0; helpers <= 1; helpers++) {
+		ca_queue q;
+		reset(SIZE_MAX, 0);
+		F.q = &q;
+		assert_int_equal(produce(&q, helpers, 100), 0);
+		assert_int_equal(pyc_compileall__queue_finish(&q), 0);
+		for (size_t i = 0; i < 100; i++)
+			assert_int_equal(F.waiting[i], helpers ? 99 - i : SIZE_MAX);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_no_helper_judges_inline),
 		cmocka_unit_test(test_error_mid_stream_drops_the_rest),
 		cmocka_unit_test(test_finish_with_work_in_flight),
+		cmocka_unit_test(test_waiting_counts_the_items_behind),
 	};
 	return tu_run_tests("compileall_queue", tests);
 }

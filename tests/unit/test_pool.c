@@ -383,6 +383,50 @@ static void test_lazy_start(void **state)
 	assert_non_null(strstr(err.message, "2.7"));
 }
 
+/* Submit n small jobs at once, each after saying `more` jobs follow; all must compile.
+ * Returns the workers the pool started. */
+static unsigned submit_told(const char *exe, size_t n, size_t more)
+{
+	pyc_interp in;
+	pyc_pool *pool;
+	pyc_error err = { 0 };
+	done_log log = { 0 };
+	pyc_job jobs[4];
+
+	assert_true(n <= 4);
+	fake_interp(&in, exe, 11);
+	assert_int_equal(pyc_pool_new(&pool, &in, 2, 0, on_done, &log, &err), 0);
+	for (size_t i = 0; i < n; i++) {
+		small_job(&jobs[i], "x = 1\n");
+		pyc_pool_expect(pool, more);
+		assert_int_equal(pyc_pool_submit(pool, &jobs[i], &err), 0);
+	}
+	assert_int_equal(pyc_pool_drain(pool, &err), 0);
+	assert_int_equal(log.count, (int)n);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(jobs[i].status, 0);
+		pyc_job_dispose(&jobs[i]);
+	}
+	unsigned started = pyc_pool_started(pool);
+	pyc_pool_free(pool);
+	assert_no_children();
+	return started;
+}
+
+/* A second worker starts only for a backlog worth its start; without a word from the
+ * caller, as soon as two jobs overlap. The first worker is busy with the first job when
+ * the second is submitted (its reply cannot have been read yet), so the counts are exact. */
+static void test_expect_starts_workers_for_the_backlog(void **state)
+{
+	(void)state;
+	const char *exe = any_python3();
+	if (!exe)
+		tu_skip("no python3 found");
+	assert_int_equal(submit_told(exe, 4, PYC_POOL_JOBS_PER_WORKER - 1), 1);
+	assert_int_equal(submit_told(exe, 2, PYC_POOL_JOBS_PER_WORKER), 2);
+	assert_int_equal(submit_told(exe, 1, 1000), 1);
+}
+
 static void test_timeout_fails_only_that_job(void **state)
 {
 	(void)state;
@@ -899,6 +943,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matches_py_compile),
 		cmocka_unit_test(test_lazy_start),
+		cmocka_unit_test(test_expect_starts_workers_for_the_backlog),
 		cmocka_unit_test(test_timeout_fails_only_that_job),
 		cmocka_unit_test(test_killed_worker_fails_only_its_job),
 		cmocka_unit_test(test_dead_idle_worker_is_replaced),
