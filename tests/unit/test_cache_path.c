@@ -434,39 +434,55 @@ static void test_live_interpreters(void **state)
 
 /* ---- pyc_cache_find_source: where py_compile puts a cache, mapped back to its source. ---- */
 
-/* Runs under every interpreter: for each source argument, the caches py_compile writes
- * (PEP 3147 at -1 and 2 when the version has them, and legacy beside the source), one
- * "kind path" line each; the first line is the cache tag ("none" before 3.2). */
+/* Runs under every interpreter: for each source argument (after the prefix), the caches
+ * py_compile writes (PEP 3147 at -1 and 2 when the version has them, and legacy beside the
+ * source), one "kind path" line each; the first line is the cache tag ("none" before 3.2).
+ * Twice: without a prefix, then with the first argument as the pycache prefix, each pass
+ * after a line "prefix -" or "prefix PATH". PYTHONPYCACHEPREFIX does nothing but set
+ * sys.pycache_prefix at start (3.8+; 3.6 and 3.7 have neither), and importlib reads that at
+ * each call: one process asks both, as two processes with and without the variable did. */
 static const char find_script[] =
 	"import sys, py_compile\n"
 	"t = getattr(sys, \"implementation\", None)\n"
 	"print(t.cache_tag if t else \"none\")\n"
-	"for s in sys.argv[1:]:\n"
-	"    if t:\n"
-	"        print(\"p \" + py_compile.compile(s, doraise=True))\n"
-	"        if sys.version_info >= (3, 5):\n"
-	"            print(\"p \" + py_compile.compile(s, doraise=True, optimize=2))\n"
-	"    print(\"l \" + py_compile.compile(s, cfile=s + \"c\", doraise=True))\n";
+	"for prefix in (None, sys.argv[1]):\n"
+	"    print(\"prefix \" + (prefix or \"-\"))\n"
+	"    sys.pycache_prefix = prefix\n"
+	"    for s in sys.argv[2:]:\n"
+	"        if t:\n"
+	"            print(\"p \" + py_compile.compile(s, doraise=True))\n"
+	"            if sys.version_info >= (3, 5):\n"
+	"                print(\"p \" + py_compile.compile(s, doraise=True, optimize=2))\n"
+	"        print(\"l \" + py_compile.compile(s, cfile=s + \"c\", doraise=True))\n";
 
-/* Check every cache one interpreter wrote for the sources; returns how many. */
-static size_t check_find_source(const char *exe, const char *dir, const char *prefix)
+/* Check every cache one interpreter wrote for the sources, without a prefix and with
+ * pfx; returns how many. */
+static size_t check_find_source(const char *exe, const char *dir, const char *pfx)
 {
 	static const char *const srcs[] = { "m.py", "x.tar.py", "pkg/sub.py", "sp ace.py" };
 	pyc_buf cmd = PYC_BUF_INIT, src = PYC_BUF_INIT, out = PYC_BUF_INIT;
 	char tag[64] = "", line[8192];
 	size_t checked = 0;
 
-	assert_int_equal(pyc_buf_printf(&cmd, "cd '%s' && %s%s%s '%s' -c '%s'", dir,
-	                                 prefix ? "PYTHONPYCACHEPREFIX='" : "", prefix ? prefix : "",
-	                                 prefix ? "' " : "", exe, find_script), 0);
+	const char *prefix = NULL;
+	size_t passes = 0;
+	assert_int_equal(pyc_buf_printf(&cmd, "cd '%s' && '%s' -c '%s' '%s'", dir, exe,
+	                                find_script, pfx), 0);
 	for (size_t i = 0; i < COUNT(srcs); i++)
 		assert_int_equal(pyc_buf_printf(&cmd, " '%s/%s'", dir, srcs[i]), 0);
 	FILE *p = popen(cmd.ptr, "r");
 	assert_non_null(p);
 	assert_non_null(fgets(tag, sizeof(tag), p));
 	tag[strcspn(tag, "\n")] = '\0';
-	for (size_t i = 0; fgets(line, sizeof(line), p); checked++) {
+	for (size_t i = 0; fgets(line, sizeof(line), p);) {
 		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "prefix ", 7) == 0) {
+			prefix = passes++ ? pfx : NULL;
+			assert_string_equal(line + 7, prefix ? prefix : "-");
+			i = 0;
+			continue;
+		}
+		checked++;
 		bool legacy = line[0] == 'l';
 		const char *cache = line + 2;
 		pyc_cache_name cn;
@@ -487,6 +503,7 @@ static size_t check_find_source(const char *exe, const char *dir, const char *pr
 		pyc_buf_clear(&src);
 	}
 	assert_int_equal(pclose(p), 0);
+	assert_int_equal(passes, 2);
 	pyc_buf_dispose(&cmd);
 	pyc_buf_dispose(&src);
 	pyc_buf_dispose(&out);
@@ -509,12 +526,9 @@ static void test_find_source(void **state)
 		tu_write_str(dir, s, "x = 1\n");
 	assert_int_equal(pyc_buf_printf(&pfx, "%s/pfx", dir), 0);
 	tu_interps_find(&exes, false);
-	for (size_t i = 0; i < exes.n; i++) {
-		size_t n = check_find_source(exes.path[i], dir, NULL);
-		/* A prefix only means something from 3.8 on; older versions ignore it. */
-		n += check_find_source(exes.path[i], dir, pfx.ptr);
-		asked += n > 0;
-	}
+	/* A prefix only means something from 3.8 on; older versions ignore it. */
+	for (size_t i = 0; i < exes.n; i++)
+		asked += check_find_source(exes.path[i], dir, pfx.ptr) > 0;
 	tu_interps_free(&exes);
 
 	/* Relative names, and files that belong to no source. */
