@@ -164,12 +164,18 @@ size_t tu_vectors_foreach(const char *table, tu_row_fn fn, void *ctx)
 	return rows;
 }
 
-/* X.Y from a name like python3.12, else from the interpreter itself; 0 or -1. */
-static int interp_version(const char *exe, int *major, int *minor)
+static bool name_version(const char *path, int *major, int *minor)
 {
-	const char *base = strrchr(exe, '/');
+	const char *base = strrchr(path, '/');
 	char tail;
-	if (base && sscanf(base, "/python%d.%d%c", major, minor, &tail) == 2)
+	return base && sscanf(base, "/python%d.%d%c", major, minor, &tail) == 2;
+}
+
+/* X.Y from a name like python3.12, its own or the one it resolves to (/usr/bin/python3 is
+ * a link to python3.11), else from the interpreter itself; 0 or -1. */
+static int interp_version(const char *exe, const char *real, int *major, int *minor)
+{
+	if (name_version(exe, major, minor) || name_version(real, major, minor))
 		return 0;
 	char cmd[4200];
 	snprintf(cmd, sizeof(cmd), "'%s' -S -c 'import sys; "
@@ -195,7 +201,7 @@ static void consider(struct finder *f, const char *exe)
 	bool keep = real && l->n < TU_MAX_INTERPS && access(real, X_OK) == 0;
 	for (size_t i = 0; keep && i < l->n; i++)
 		keep = strcmp(f->real[i], real) != 0;
-	keep = keep && interp_version(exe, &major, &minor) == 0 &&
+	keep = keep && interp_version(exe, real, &major, &minor) == 0 &&
 	       (major == 3 || (major == 2 && (f->flags & TU_INTERPS_PY2)));
 	for (size_t i = 0; keep && !(f->flags & TU_INTERPS_EVERY) && i < l->n; i++)
 		keep = l->major[i] != major || l->minor[i] != minor;
@@ -263,7 +269,8 @@ static void finder_env_take(struct finder_env *e)
 
 static const char *pyenv_root_search(char *root, size_t cap)
 {
-	FILE *p = popen("pyenv root 2>/dev/null", "r");
+	const char *env = getenv("PYENV_ROOT");
+	FILE *p = env && *env ? NULL : popen("pyenv root 2>/dev/null", "r");
 	root[0] = '\0';
 	if (p) {
 		if (!fgets(root, (int)cap, p))
@@ -272,17 +279,21 @@ static const char *pyenv_root_search(char *root, size_t cap)
 		if (pclose(p) != 0)
 			root[0] = '\0';
 	}
-	const char *env = getenv("PYENV_ROOT");
 	const struct passwd *pw = getpwuid(getuid());
-	if (!root[0] && env && *env)
+	if (!root[0] && env && *env) {
 		snprintf(root, cap, "%s", env);
+		size_t n = strlen(root);
+		if (n > 1 && root[n - 1] == '/')
+			root[n - 1] = '\0';
+	}
 	if (!root[0] && pw && pw->pw_dir)
 		snprintf(root, cap, "%s/.pyenv", pw->pw_dir);
 	struct stat st;
 	return root[0] && stat(root, &st) == 0 && S_ISDIR(st.st_mode) ? root : NULL;
 }
 
-/* `pyenv root` is a shell script: asked once per environment, not once per finder call. */
+/* `pyenv root` is a shell script that answers $PYENV_ROOT, without a trailing slash, when
+ * that is set: asked only when it is not, and once per environment. */
 const char *tu_pyenv_root(void)
 {
 	static char root[2048];
