@@ -251,8 +251,8 @@ static bool env_same(const char *kept, const char *now)
 
 static bool finder_env_current(const struct finder_env *e)
 {
-	return e->taken && env_same(e->path, getenv("PATH")) && env_same(e->pyenv_root, getenv("PYENV_ROOT")) &&
-	       env_same(e->home, getenv("HOME"));
+	return e->taken && env_same(e->path, getenv("PATH")) &&
+	       env_same(e->pyenv_root, getenv("PYENV_ROOT")) && env_same(e->home, getenv("HOME"));
 }
 
 static void finder_env_take(struct finder_env *e)
@@ -350,9 +350,9 @@ static void interps_search(tu_interps *list, unsigned flags)
 		free(f.real[i]);
 }
 
-/* A search starts interpreters whose names do not tell their version (/usr/bin/python3):
- * each executable searches once per set of flags and environment, and every caller gets
- * its own copy. */
+/* A search may run pyenv and start interpreters whose names do not tell their version: each
+ * executable searches once per set of flags and environment, and every caller gets its own
+ * copy. */
 void tu_interps_find(tu_interps *list, unsigned flags)
 {
 	static struct {
