@@ -80,10 +80,11 @@ static const opt_case opt_cases[] = {
  * - usage: compileall's main() for each line of opts.txt: the exit status a
  *   `python -m compileall -q OPTS empty` would have;
  * - judge: py_compile's pycs of m.py (timestamp, checked and unchecked hash), and the magic.
- * Each answer follows a line "== name".
+ * Each answer follows a line "== name". What only one question needs, it imports: the
+ * processes that answer only "sequence" do not pay for inspect.
  */
 static const char oracle_script[] =
-	"import compileall, importlib.util, inspect, os, py_compile, shlex, sys\n"
+	"import compileall, importlib.util, os, py_compile, sys\n"
 	"real_compile = py_compile.compile\n"
 	"top = os.getcwd()\n"
 	"def dfile():\n"
@@ -107,6 +108,7 @@ static const char oracle_script[] =
 	"        except TypeError:\n"
 	"            print('CRASH')\n"
 	"def maxlevels():\n"
+	"    import inspect\n"
 	"    d = inspect.signature(compileall.compile_dir).parameters['maxlevels'].default\n"
 	"    print(sys.getrecursionlimit() if d is None else d, sys.getrecursionlimit())\n"
 	"def sequence():\n"
@@ -126,6 +128,7 @@ static const char oracle_script[] =
 	"                                            'd' if c in [k for _, k in calls[i + 1:]] else '')\n"
 	"                                  for i, (o, c) in enumerate(calls)) + '\\n')\n"
 	"def usage():\n"
+	"    import shlex\n"
 	"    stderr, sys.stderr = sys.stderr, open(os.devnull, 'w')\n"
 	"    for line in open('opts.txt'):\n"
 	"        sys.argv = ['compileall', '-q'] + shlex.split(line) + ['empty']\n"
