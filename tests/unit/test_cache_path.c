@@ -288,22 +288,133 @@ static void write_cases(const struct live_cases *cs, const char *file)
 	assert_int_equal(fclose(f), 0);
 }
 
-/* Runs under every interpreter (so: no single quotes). "!" is a ValueError/IndexError. */
-static const char live_script[] =
-	"import sys, os, importlib.util as u\n"
-	"if sys.version_info < (3, 6):\n"
-	"    print(\"old\"); sys.exit(0)\n"
-	"print(sys.implementation.cache_tag)\n"
-	"def dec(f): return None if f == b\"-\" else os.fsdecode(bytes.fromhex(f[1:].decode()))\n"
-	"for line in open(sys.argv[1], \"rb\"):\n"
-	"    k, cwd, pfx, opt, path = line.split()\n"
-	"    os.chdir(dec(cwd)); sys.pycache_prefix = dec(pfx)\n"
-	"    try:\n"
-	"        if k == b\"c\": r = u.cache_from_source(dec(path), optimization=dec(opt))\n"
-	"        else: r = u.source_from_cache(dec(path))\n"
-	"        print(\"=\" + os.fsencode(r).hex())\n"
-	"    except (ValueError, IndexError):\n"
-	"        print(\"!\")\n";
+/*
+ * One process per interpreter (every one testutil finds) answers both live checks; it runs
+ * in the scratch directory with the arguments: the cases file, the pycache prefix, then
+ * the sources. "== live" is followed by the cache tag (or "old" before 3.6) and one line
+ * per case: "=HEX" (the answer's bytes) or "!" (a ValueError/IndexError). "== find" is
+ * followed by the cache tag ("none" before 3.2) and, for each source, the caches
+ * py_compile writes (PEP 3147 at -1 and 2 when the version has them, and legacy beside
+ * the source), one "kind path" line each; twice: without a prefix, then with it, each
+ * pass after a line "prefix -" or "prefix PATH". PYTHONPYCACHEPREFIX does nothing but set
+ * sys.pycache_prefix at start (3.8+; 3.6 and 3.7 have neither), and importlib reads that at
+ * each call: one process asks both passes, as two processes with and without the variable
+ * did. Runs under every interpreter, so: no single quotes.
+ */
+static const char oracle_script[] =
+	"import sys, os, py_compile\n"
+	"top = os.getcwd()\n"
+	"def live():\n"
+	"    if sys.version_info < (3, 6):\n"
+	"        print(\"old\"); return\n"
+	"    import importlib.util as u\n"
+	"    print(sys.implementation.cache_tag)\n"
+	"    def dec(f): return None if f == b\"-\" else os.fsdecode(bytes.fromhex(f[1:].decode()))\n"
+	"    for line in open(sys.argv[1], \"rb\"):\n"
+	"        k, cwd, pfx, opt, path = line.split()\n"
+	"        os.chdir(dec(cwd)); sys.pycache_prefix = dec(pfx)\n"
+	"        try:\n"
+	"            if k == b\"c\": r = u.cache_from_source(dec(path), optimization=dec(opt))\n"
+	"            else: r = u.source_from_cache(dec(path))\n"
+	"            print(\"=\" + os.fsencode(r).hex())\n"
+	"        except (ValueError, IndexError):\n"
+	"            print(\"!\")\n"
+	"def find():\n"
+	"    os.chdir(top)\n"
+	"    t = getattr(sys, \"implementation\", None)\n"
+	"    print(t.cache_tag if t else \"none\")\n"
+	"    for prefix in (None, sys.argv[2]):\n"
+	"        print(\"prefix \" + (prefix or \"-\"))\n"
+	"        sys.pycache_prefix = prefix\n"
+	"        for s in sys.argv[3:]:\n"
+	"            if t:\n"
+	"                print(\"p \" + py_compile.compile(s, doraise=True))\n"
+	"                if sys.version_info >= (3, 5):\n"
+	"                    print(\"p \" + py_compile.compile(s, doraise=True, optimize=2))\n"
+	"            print(\"l \" + py_compile.compile(s, cfile=s + \"c\", doraise=True))\n"
+	"print(\"== live\"); live()\n"
+	"print(\"== find\"); find()\n";
+
+static const char *const find_srcs[] = { "m.py", "x.tar.py", "pkg/sub.py", "sp ace.py" };
+
+/* The interpreters and their answers, asked by the first test that needs them. */
+static struct oracle {
+	bool asked;
+	tu_interps exes;
+	char *tmp, *dir;   /* dir: tmp resolved, as os.getcwd() answers it */
+	struct live_cases cs;
+	char *answer[TU_MAX_INTERPS];
+} oracle;
+
+static void oracle_ask(size_t i)
+{
+	pyc_buf cmd = PYC_BUF_INIT, out = PYC_BUF_INIT;
+	const char *dir = oracle.dir;
+	assert_int_equal(pyc_buf_printf(&cmd, "cd '%s' && '%s' -E -c '%s' '%s/cases' '%s/pfx'", dir,
+	                                oracle.exes.path[i], oracle_script, dir, dir), 0);
+	for (size_t k = 0; k < COUNT(find_srcs); k++)
+		assert_int_equal(pyc_buf_printf(&cmd, " '%s/%s'", dir, find_srcs[k]), 0);
+	assert_int_equal(pyc_buf_puts(&cmd, " 2>/dev/null"), 0);
+	FILE *p = popen(cmd.ptr, "r");
+	assert_non_null(p);
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+		assert_int_equal(pyc_buf_put(&out, chunk, n), 0);
+	if (pclose(p) != 0)
+		fail_msg("%s failed; it said:\n%s", oracle.exes.path[i], pyc_buf_cstr(&out));
+	oracle.answer[i] = pyc_buf_detach(&out);
+	assert_non_null(oracle.answer[i]);
+	pyc_buf_dispose(&cmd);
+}
+
+static const tu_interps *oracle_interps(void)
+{
+	if (!oracle.asked) {
+		oracle.tmp = tu_mkdtemp();
+		oracle.dir = realpath(oracle.tmp, NULL);
+		assert_non_null(oracle.dir);
+		make_cases(&oracle.cs, oracle.dir);
+		write_cases(&oracle.cs, tu_path(oracle.dir, "cases"));
+		for (size_t k = 0; k < COUNT(find_srcs); k++)
+			tu_write_str(oracle.dir, find_srcs[k], "x = 1\n");
+		tu_interps_find(&oracle.exes, TU_INTERPS_EVERY);
+		for (size_t i = 0; i < oracle.exes.n; i++)
+			oracle_ask(i);
+		oracle.asked = true;
+	}
+	return &oracle.exes;
+}
+
+/* Interpreter i's answer to one half ("live" or "find"), to be read as a stream. */
+static FILE *oracle_answer(size_t i, const char *half)
+{
+	char mark[32];
+	snprintf(mark, sizeof(mark), "== %s\n", half);
+	char *from = strstr(oracle.answer[i], mark);
+	if (!from)
+		fail_msg("%s: no %s answer in:\n%s", oracle.exes.path[i], half, oracle.answer[i]);
+	from += strlen(mark);
+	char *end = strstr(from, "\n== ");
+	size_t len = end ? (size_t)(end - from) + 1 : strlen(from);
+	FILE *f = fmemopen(from, len, "r");
+	assert_non_null(f);
+	return f;
+}
+
+static void oracle_dispose(void)
+{
+	for (size_t i = 0; i < oracle.exes.n; i++)
+		free(oracle.answer[i]);
+	tu_interps_free(&oracle.exes);
+	for (size_t i = 0; i < oracle.cs.n; i++)
+		free(oracle.cs.v[i].path);
+	free(oracle.cs.v);
+	if (oracle.tmp)
+		tu_rm_rf(oracle.tmp);
+	free(oracle.tmp);
+	free(oracle.dir);
+}
 
 static void hex_of(pyc_buf *b, const char *s)
 {
@@ -313,13 +424,12 @@ static void hex_of(pyc_buf *b, const char *s)
 		assert_int_equal(pyc_buf_printf(b, "%02x", *p), 0);
 }
 
-/* Ask one interpreter; returns the number of cases compared (0: not 3.6+ or absent). */
-static size_t check_interpreter(const char *exe, const struct live_cases *cs, const char *file)
+/* Interpreter i's live answers checked; returns the number of cases compared (0: not 3.6+). */
+static size_t check_interpreter(size_t i, const struct live_cases *cs)
 {
-	pyc_buf cmd = PYC_BUF_INIT, ours = PYC_BUF_INIT, want = PYC_BUF_INIT;
-	assert_int_equal(pyc_buf_printf(&cmd, "'%s' -E -c '%s' '%s' 2>/dev/null", exe, live_script, file), 0);
-	FILE *p = popen(cmd.ptr, "r");
-	assert_non_null(p);
+	const char *exe = oracle.exes.path[i];
+	pyc_buf ours = PYC_BUF_INIT, want = PYC_BUF_INIT;
+	FILE *p = oracle_answer(i, "live");
 	char tag[64] = "", line[8192];
 	size_t done = 0, bad = 0;
 	if (fgets(tag, sizeof(tag), p) && strncmp(tag, "cpython-3", 9) == 0) {
@@ -343,8 +453,7 @@ static size_t check_interpreter(const char *exe, const struct live_cases *cs, co
 		if (done != cs->n)
 			fail_msg("%s answered %zu of %zu cases", exe, done, cs->n);
 	}
-	pclose(p);
-	pyc_buf_dispose(&cmd);
+	fclose(p);
 	pyc_buf_dispose(&ours);
 	pyc_buf_dispose(&want);
 	if (bad)
@@ -405,74 +514,48 @@ static void test_abspath_table_is_posixpath(void **state)
 static void test_live_interpreters(void **state)
 {
 	(void)state;
-	char *tmp = tu_mkdtemp();
-	char *real = realpath(tmp, NULL); /* os.getcwd() answers the resolved path */
-	assert_non_null(real);
-	struct live_cases cs = {NULL, 0, 0};
-	make_cases(&cs, real);
-	char file[4200];
-	snprintf(file, sizeof(file), "%s/cases", real);
-	write_cases(&cs, file);
-	tu_interps exes;
-	tu_interps_find(&exes, TU_INTERPS_EVERY);
+	const tu_interps *exes = oracle_interps();
 	size_t asked = 0;
-	for (size_t i = 0; i < exes.n; i++)
-		if (check_interpreter(exes.path[i], &cs, file) > 0)
+	for (size_t i = 0; i < exes->n; i++)
+		if (check_interpreter(i, &oracle.cs) > 0)
 			asked++;
-	tu_interps_free(&exes);
 	if (asked > 0)
-		print_message("cross-checked %zu cases with %zu interpreters\n", cs.n, asked);
-	for (size_t i = 0; i < cs.n; i++)
-		free(cs.v[i].path);
-	free(cs.v);
-	tu_rm_rf(tmp);
-	free(real);
-	free(tmp);
+		print_message("cross-checked %zu cases with %zu interpreters\n", oracle.cs.n, asked);
 	if (asked == 0)
 		tu_skip("no CPython 3.6+ found to cross-check cache paths");
 }
 
 /* ---- pyc_cache_find_source: where py_compile puts a cache, mapped back to its source. ---- */
 
-/* Runs under every interpreter: for each source argument, the caches py_compile writes
- * (PEP 3147 at -1 and 2 when the version has them, and legacy beside the source), one
- * "kind path" line each; the first line is the cache tag ("none" before 3.2). */
-static const char find_script[] =
-	"import sys, py_compile\n"
-	"t = getattr(sys, \"implementation\", None)\n"
-	"print(t.cache_tag if t else \"none\")\n"
-	"for s in sys.argv[1:]:\n"
-	"    if t:\n"
-	"        print(\"p \" + py_compile.compile(s, doraise=True))\n"
-	"        if sys.version_info >= (3, 5):\n"
-	"            print(\"p \" + py_compile.compile(s, doraise=True, optimize=2))\n"
-	"    print(\"l \" + py_compile.compile(s, cfile=s + \"c\", doraise=True))\n";
-
-/* Check every cache one interpreter wrote for the sources; returns how many. */
-static size_t check_find_source(const char *exe, const char *dir, const char *prefix)
+/* Check every cache interpreter i wrote for the sources, without a prefix and with pfx;
+ * returns how many. */
+static size_t check_find_source(size_t i_exe, const char *dir, const char *pfx)
 {
-	static const char *const srcs[] = { "m.py", "x.tar.py", "pkg/sub.py", "sp ace.py" };
-	pyc_buf cmd = PYC_BUF_INIT, src = PYC_BUF_INIT, out = PYC_BUF_INIT;
+	const char *exe = oracle.exes.path[i_exe];
+	pyc_buf src = PYC_BUF_INIT, out = PYC_BUF_INIT;
 	char tag[64] = "", line[8192];
 	size_t checked = 0;
 
-	assert_int_equal(pyc_buf_printf(&cmd, "cd '%s' && %s%s%s '%s' -c '%s'", dir,
-	                                 prefix ? "PYTHONPYCACHEPREFIX='" : "", prefix ? prefix : "",
-	                                 prefix ? "' " : "", exe, find_script), 0);
-	for (size_t i = 0; i < COUNT(srcs); i++)
-		assert_int_equal(pyc_buf_printf(&cmd, " '%s/%s'", dir, srcs[i]), 0);
-	FILE *p = popen(cmd.ptr, "r");
-	assert_non_null(p);
+	const char *prefix = NULL;
+	size_t passes = 0;
+	FILE *p = oracle_answer(i_exe, "find");
 	assert_non_null(fgets(tag, sizeof(tag), p));
 	tag[strcspn(tag, "\n")] = '\0';
-	for (size_t i = 0; fgets(line, sizeof(line), p); checked++) {
+	for (size_t i = 0; fgets(line, sizeof(line), p);) {
 		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "prefix ", 7) == 0) {
+			prefix = passes++ ? pfx : NULL;
+			assert_string_equal(line + 7, prefix ? prefix : "-");
+			i = 0;
+			continue;
+		}
+		checked++;
 		bool legacy = line[0] == 'l';
 		const char *cache = line + 2;
 		pyc_cache_name cn;
 		enum pyc_cache_kind kind;
 		/* Each source gives its PEP 3147 lines, then its legacy line. */
-		assert_int_equal(pyc_buf_printf(&src, "%s/%s", dir, srcs[i]), 0);
+		assert_int_equal(pyc_buf_printf(&src, "%s/%s", dir, find_srcs[i]), 0);
 		assert_int_equal(pyc_cache_find_source(&out, &cn, &kind, cache, prefix), 0);
 		if (strcmp(pyc_buf_cstr(&out), pyc_buf_cstr(&src)) != 0)
 			fail_msg("%s: '%s' -> '%s', want '%s'", exe, cache, pyc_buf_cstr(&out), src.ptr);
@@ -486,8 +569,8 @@ static size_t check_find_source(const char *exe, const char *dir, const char *pr
 		}
 		pyc_buf_clear(&src);
 	}
-	assert_int_equal(pclose(p), 0);
-	pyc_buf_dispose(&cmd);
+	fclose(p);
+	assert_int_equal(passes, 2);
 	pyc_buf_dispose(&src);
 	pyc_buf_dispose(&out);
 	return checked;
@@ -496,26 +579,17 @@ static size_t check_find_source(const char *exe, const char *dir, const char *pr
 static void test_find_source(void **state)
 {
 	(void)state;
-	char *tmp = tu_mkdtemp();
-	char *dir = realpath(tmp, NULL);
+	const tu_interps *exes = oracle_interps();
+	const char *dir = oracle.dir;
 	pyc_buf out = PYC_BUF_INIT, pfx = PYC_BUF_INIT;
 	pyc_cache_name cn;
 	enum pyc_cache_kind kind;
-	tu_interps exes;
 	size_t asked = 0;
 
-	assert_non_null(dir);
-	for (const char *s = "m.py\0x.tar.py\0pkg/sub.py\0sp ace.py\0"; *s; s += strlen(s) + 1)
-		tu_write_str(dir, s, "x = 1\n");
 	assert_int_equal(pyc_buf_printf(&pfx, "%s/pfx", dir), 0);
-	tu_interps_find(&exes, false);
-	for (size_t i = 0; i < exes.n; i++) {
-		size_t n = check_find_source(exes.path[i], dir, NULL);
-		/* A prefix only means something from 3.8 on; older versions ignore it. */
-		n += check_find_source(exes.path[i], dir, pfx.ptr);
-		asked += n > 0;
-	}
-	tu_interps_free(&exes);
+	/* A prefix only means something from 3.8 on; older versions ignore it. */
+	for (size_t i = 0; i < exes->n; i++)
+		asked += check_find_source(i, dir, pfx.ptr) > 0;
 
 	/* Relative names, and files that belong to no source. */
 	assert_int_equal(pyc_cache_find_source(&out, &cn, &kind, "__pycache__/a.b.cpython-34.opt-1.pyo", NULL), 0);
@@ -537,9 +611,6 @@ static void test_find_source(void **state)
 
 	pyc_buf_dispose(&out);
 	pyc_buf_dispose(&pfx);
-	tu_rm_rf(dir);
-	free(dir);
-	free(tmp);
 	if (asked == 0) {
 		print_message("SKIP: no interpreter found to write caches for pyc_cache_find_source\n");
 		skip();
@@ -558,5 +629,7 @@ int main(void)
 		cmocka_unit_test(test_live_interpreters),
 		cmocka_unit_test(test_find_source),
 	};
-	return tu_run_tests("cache_path", tests);
+	int rc = tu_run_tests("cache_path", tests);
+	oracle_dispose();
+	return rc;
 }

@@ -3,7 +3,8 @@
  * what each installed CPython 3.6+'s own compileall.compile_dir does on the same tree
  * (its compile_file replaced by a recorder that prints the arguments the walk decides:
  * the path, ddir, stripdir, prependdir and whether -x matches; "Listing" lines as it
- * prints them). The queue is driven with a consumer that only records.
+ * prints them). The queue is driven with a consumer that only records. Each interpreter
+ * walks every case in one process, a line "== N" before case N's lines.
  */
 #include "testutil.h"
 
@@ -24,10 +25,12 @@ static const char oracle[] =
 	"              k.get('prependdir'), x))\n"
 	"    return True\n"
 	"compileall.compile_file = rec\n"
-	"maxlevels, ddir, rx = open('args').read().split()\n"
-	"kw = {} if maxlevels == '-' else {'maxlevels': int(maxlevels)}\n"
-	"compileall.compile_dir('root', ddir=None if ddir == '-' else ddir,\n"
-	"                       rx=None if rx == '-' else re.compile(rx), quiet=0, **kw)\n";
+	"for n, line in enumerate(open('args')):\n"
+	"    maxlevels, ddir, rx = line.split()\n"
+	"    print('== %d' % n)\n"
+	"    kw = {} if maxlevels == '-' else {'maxlevels': int(maxlevels)}\n"
+	"    compileall.compile_dir('root', ddir=None if ddir == '-' else ddir,\n"
+	"                           rx=None if rx == '-' else re.compile(rx), quiet=0, **kw)\n";
 
 typedef struct recorder {
 	pyc_buf out;
@@ -126,18 +129,29 @@ static void test_walk_matches_compile_dir(void **state)
 	static const char *const cases[][3] = {
 		{ "-", "-", "-" }, { "1", "-", "-" }, { "0", "-", "-" }, { "-", "/dest", "deep|B" },
 	};
-	static char expect[65536];
+	const size_t ncases = sizeof(cases) / sizeof(cases[0]);
+	pyc_buf args = PYC_BUF_INIT;
+	for (size_t c = 0; c < ncases; c++)
+		pyc_buf_printf(&args, "%s %s %s\n", cases[c][0], cases[c][1], cases[c][2]);
+	tu_write_str(dir, "args", pyc_buf_cstr(&args));
+	static char all[65536];
 	for (size_t i = 0; i < list.n; i++) {
 		pyc_interp in;
 		pyc_error err = { 0 };
 		if (pyc_interp_probe_fresh(&in, list.path[i], &err) < 0)
 			fail_msg("probe %s: %s", list.path[i], err.message);
-		for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-			char args[256];
-			snprintf(args, sizeof(args), "%s %s %s", cases[c][0], cases[c][1], cases[c][2]);
-			tu_write_str(dir, "args", args);
-			assert_int_equal(tu_run_python(list.path[i], dir, oracle, expect, sizeof(expect)),
-			                 0);
+		assert_int_equal(tu_run_python(list.path[i], dir, oracle, all, sizeof(all)), 0);
+		char *next = all;
+		for (size_t c = 0; c < ncases; c++) {
+			char mark[32];
+			snprintf(mark, sizeof(mark), "== %zu\n", c);
+			if (strncmp(next, mark, strlen(mark)) != 0)
+				fail_msg("3.%d: no case %zu in the oracle's answer:\n%s", in.minor, c, next);
+			char *expect = next + strlen(mark);
+			next = strstr(expect, "\n== ");
+			next = next ? next + 1 : expect + strlen(expect);
+			char saved = *next;
+			*next = '\0';
 			/* The oracle saw the tree (a broken script would print nothing). */
 			assert_non_null(strstr(expect, "Listing 'root'..."));
 			pyc_buf got;
@@ -145,12 +159,14 @@ static void test_walk_matches_compile_dir(void **state)
 			     strcmp(cases[c][1], "-") ? cases[c][1] : NULL,
 			     strcmp(cases[c][2], "-") ? cases[c][2] : NULL, &got);
 			if (strcmp(pyc_buf_cstr(&got), expect) != 0)
-				fail_msg("3.%d, case %zu (%s):\ncompileall:\n%sours:\n%s", in.minor, c, args,
-				         expect, pyc_buf_cstr(&got));
+				fail_msg("3.%d, case %zu (%s %s %s):\ncompileall:\n%sours:\n%s", in.minor, c,
+				         cases[c][0], cases[c][1], cases[c][2], expect, pyc_buf_cstr(&got));
 			pyc_buf_dispose(&got);
+			*next = saved;
 		}
 		pyc_interp_dispose(&in);
 	}
+	pyc_buf_dispose(&args);
 	assert_int_equal(chdir(oldcwd), 0);
 	free(oldcwd);
 	tu_rm_rf(dir);

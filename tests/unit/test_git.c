@@ -38,25 +38,23 @@ static int teardown(void **state)
 	return rc;
 }
 
-/* One line of output of a git command run in the current directory and environment,
- * e.g. `git rev-parse --show-toplevel`; "/" appended to match our trailing slash. */
-static char *oracle_dir(const char *args)
+/* The work tree, git dir and common dir as `git rev-parse` run in the current directory
+ * and environment answers them, a line each from one process; "/" appended to match our
+ * trailing slash. */
+static void oracle_dirs(char dirs[3][PATH_MAX + 2])
 {
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "git rev-parse --path-format=absolute %s", args);
-	FILE *p = popen(cmd, "r");
+	FILE *p = popen("git rev-parse --path-format=absolute --show-toplevel --git-dir "
+	                "--git-common-dir", "r");
 	assert_non_null(p);
-	char line[PATH_MAX + 2];
-	char *got = fgets(line, (int)sizeof(line) - 1, p);
+	for (int i = 0; i < 3; i++) {
+		char *line = dirs[i];
+		assert_non_null(fgets(line, PATH_MAX + 1, p));
+		line[strcspn(line, "\n")] = '\0';
+		size_t n = strlen(line);
+		if (n == 0 || line[n - 1] != '/')
+			memcpy(line + n, "/", 2);
+	}
 	assert_int_equal(pclose(p), 0);
-	assert_non_null(got);
-	line[strcspn(line, "\n")] = '\0';
-	size_t n = strlen(line);
-	if (n == 0 || line[n - 1] != '/')
-		memcpy(line + n, "/", 2);
-	char *r = strdup(line);
-	assert_non_null(r);
-	return r;
 }
 
 /* Open from the cwd and compare all three directories with git's answer. */
@@ -67,15 +65,11 @@ static void expect_same_as_git(void)
 	int rc = pyc_git_open(&g, NULL, &err);
 	if (rc != 0)
 		fail_msg("open failed (%d): %s", rc, err.message);
-	char *top = oracle_dir("--show-toplevel");
-	char *gd = oracle_dir("--git-dir");
-	char *cd = oracle_dir("--git-common-dir");
-	assert_string_equal(pyc_git_workdir(g), top);
-	assert_string_equal(pyc_git_gitdir(g), gd);
-	assert_string_equal(pyc_git_commondir(g), cd);
-	free(top);
-	free(gd);
-	free(cd);
+	static char dirs[3][PATH_MAX + 2];
+	oracle_dirs(dirs);
+	assert_string_equal(pyc_git_workdir(g), dirs[0]);
+	assert_string_equal(pyc_git_gitdir(g), dirs[1]);
+	assert_string_equal(pyc_git_commondir(g), dirs[2]);
 	pyc_git_free(g);
 }
 

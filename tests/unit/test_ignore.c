@@ -64,15 +64,52 @@ static bool git_ignores(const char *rel)
 	return rc == 0;
 }
 
+/* git's verdict on every probe path from one check-ignore, which prints the ignored ones,
+ * a line each (exit 1: none); each path is judged as when it is asked alone. The probe
+ * paths are plain ASCII, so git prints them unquoted. */
+static void git_ignored_probes(bool ignored[PYC_IGNORE_NPROBES])
+{
+	const char *const *probes = pyc_ignore_probe_paths();
+	pyc_buf cmd = PYC_BUF_INIT, out = PYC_BUF_INIT;
+	assert_int_equal(pyc_buf_puts(&cmd, "git check-ignore --no-index --"), 0);
+	for (size_t i = 0; probes[i]; i++) {
+		assert_int_equal(pyc_buf_printf(&cmd, " '%s'", probes[i]), 0);
+		ignored[i] = false;
+	}
+	FILE *p = popen(cmd.ptr, "r");
+	assert_non_null(p);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+		assert_int_equal(pyc_buf_put(&out, chunk, n), 0);
+	int st = pclose(p);
+	assert_true(WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 1));
+	assert_int_equal(pyc_buf_putc(&out, '\0'), 0);   /* also when git printed nothing */
+	char *save = NULL;
+	for (char *line = strtok_r(out.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t i = 0;
+		while (probes[i] && strcmp(probes[i], line) != 0)
+			i++;
+		if (!probes[i])
+			fail_msg("git check-ignore printed '%s', no probe path", line);
+		ignored[i] = true;
+	}
+	pyc_buf_dispose(&cmd);
+	pyc_buf_dispose(&out);
+}
+
 /* Our verdict per probe must match git's for the same synthetic path. */
 static void expect_probes_match_git(const pyc_ignore_report *r)
 {
-	for (const char *const *p = pyc_ignore_probe_paths(); *p; p++) {
+	bool git[PYC_IGNORE_NPROBES];
+	git_ignored_probes(git);
+	const char *const *probes = pyc_ignore_probe_paths();
+	for (size_t k = 0; probes[k]; k++) {
 		bool ours = true;
 		for (size_t i = 0; i < r->n_not_ignored; i++)
-			ours = ours && strcmp(r->not_ignored[i], *p) != 0;
-		if (ours != git_ignores(*p))
-			fail_msg("probe '%s': pyc-tool says %d, git says %d", *p, ours, !ours);
+			ours = ours && strcmp(r->not_ignored[i], probes[k]) != 0;
+		if (ours != git[k])
+			fail_msg("probe '%s': pyc-tool says %d, git says %d", probes[k], ours, !ours);
 	}
 }
 

@@ -164,12 +164,18 @@ size_t tu_vectors_foreach(const char *table, tu_row_fn fn, void *ctx)
 	return rows;
 }
 
-/* X.Y from a name like python3.12, else from the interpreter itself; 0 or -1. */
-static int interp_version(const char *exe, int *major, int *minor)
+static bool name_version(const char *path, int *major, int *minor)
 {
-	const char *base = strrchr(exe, '/');
+	const char *base = strrchr(path, '/');
 	char tail;
-	if (base && sscanf(base, "/python%d.%d%c", major, minor, &tail) == 2)
+	return base && sscanf(base, "/python%d.%d%c", major, minor, &tail) == 2;
+}
+
+/* X.Y from a name like python3.12, its own or the one it resolves to (/usr/bin/python3 is
+ * a link to python3.11), else from the interpreter itself; 0 or -1. */
+static int interp_version(const char *exe, const char *real, int *major, int *minor)
+{
+	if (name_version(exe, major, minor) || name_version(real, major, minor))
 		return 0;
 	char cmd[4200];
 	snprintf(cmd, sizeof(cmd), "'%s' -S -c 'import sys; "
@@ -195,7 +201,7 @@ static void consider(struct finder *f, const char *exe)
 	bool keep = real && l->n < TU_MAX_INTERPS && access(real, X_OK) == 0;
 	for (size_t i = 0; keep && i < l->n; i++)
 		keep = strcmp(f->real[i], real) != 0;
-	keep = keep && interp_version(exe, &major, &minor) == 0 &&
+	keep = keep && interp_version(exe, real, &major, &minor) == 0 &&
 	       (major == 3 || (major == 2 && (f->flags & TU_INTERPS_PY2)));
 	for (size_t i = 0; keep && !(f->flags & TU_INTERPS_EVERY) && i < l->n; i++)
 		keep = l->major[i] != major || l->minor[i] != minor;
@@ -231,26 +237,73 @@ static void consider_glob(struct finder *f, const char *pattern)
 	globfree(&g);
 }
 
-const char *tu_pyenv_root(void)
+/* What the finder's answer depends on: a test that moves HOME (the git sandbox), PATH or
+ * PYENV_ROOT gets a fresh search, any other call the remembered one. */
+struct finder_env {
+	bool taken;
+	char *path, *pyenv_root, *home;
+};
+
+static bool env_same(const char *kept, const char *now)
 {
-	static char root[2048];
-	FILE *p = popen("pyenv root 2>/dev/null", "r");
+	return kept && now ? strcmp(kept, now) == 0 : kept == now;
+}
+
+static bool finder_env_current(const struct finder_env *e)
+{
+	return e->taken && env_same(e->path, getenv("PATH")) &&
+	       env_same(e->pyenv_root, getenv("PYENV_ROOT")) && env_same(e->home, getenv("HOME"));
+}
+
+static void finder_env_take(struct finder_env *e)
+{
+	const char *now[3] = { getenv("PATH"), getenv("PYENV_ROOT"), getenv("HOME") };
+	char **kept[3] = { &e->path, &e->pyenv_root, &e->home };
+	for (size_t i = 0; i < 3; i++) {
+		free(*kept[i]);
+		*kept[i] = now[i] ? strdup(now[i]) : NULL;
+		assert_true(!now[i] || *kept[i]);
+	}
+	e->taken = true;
+}
+
+static const char *pyenv_root_search(char *root, size_t cap)
+{
+	const char *env = getenv("PYENV_ROOT");
+	FILE *p = env && *env ? NULL : popen("pyenv root 2>/dev/null", "r");
 	root[0] = '\0';
 	if (p) {
-		if (!fgets(root, sizeof(root), p))
+		if (!fgets(root, (int)cap, p))
 			root[0] = '\0';
 		root[strcspn(root, "\n")] = '\0';
 		if (pclose(p) != 0)
 			root[0] = '\0';
 	}
-	const char *env = getenv("PYENV_ROOT");
 	const struct passwd *pw = getpwuid(getuid());
-	if (!root[0] && env && *env)
-		snprintf(root, sizeof(root), "%s", env);
+	if (!root[0] && env && *env) {
+		snprintf(root, cap, "%s", env);
+		size_t n = strlen(root);
+		if (n > 1 && root[n - 1] == '/')
+			root[n - 1] = '\0';
+	}
 	if (!root[0] && pw && pw->pw_dir)
-		snprintf(root, sizeof(root), "%s/.pyenv", pw->pw_dir);
+		snprintf(root, cap, "%s/.pyenv", pw->pw_dir);
 	struct stat st;
 	return root[0] && stat(root, &st) == 0 && S_ISDIR(st.st_mode) ? root : NULL;
+}
+
+/* `pyenv root` is a shell script that answers $PYENV_ROOT, without a trailing slash, when
+ * that is set: asked only when it is not, and once per environment. */
+const char *tu_pyenv_root(void)
+{
+	static char root[2048];
+	static const char *answer;
+	static struct finder_env asked;
+	if (!finder_env_current(&asked)) {
+		answer = pyenv_root_search(root, sizeof(root));
+		finder_env_take(&asked);
+	}
+	return answer;
 }
 
 /* The first python3 in a PATH directory, as execvp would pick it; not pyenv's shim, which
@@ -274,7 +327,7 @@ static void consider_path_python3(struct finder *f, const char *pyenv_root)
 	}
 }
 
-void tu_interps_find(tu_interps *list, unsigned flags)
+static void interps_search(tu_interps *list, unsigned flags)
 {
 	struct finder f = { list, flags, { NULL } };
 	const char *root = tu_pyenv_root();
@@ -295,6 +348,29 @@ void tu_interps_find(tu_interps *list, unsigned flags)
 	consider_path_python3(&f, root);
 	for (size_t i = 0; i < list->n; i++)
 		free(f.real[i]);
+}
+
+/* A search may run pyenv and start interpreters whose names do not tell their version: each
+ * executable searches once per set of flags and environment, and every caller gets its own
+ * copy. */
+void tu_interps_find(tu_interps *list, unsigned flags)
+{
+	static struct {
+		tu_interps found;
+		struct finder_env env;
+	} memo[(TU_INTERPS_PY2 | TU_INTERPS_EVERY) + 1];
+	assert_true(flags < sizeof(memo) / sizeof(memo[0]));
+	tu_interps *found = &memo[flags].found;
+	if (!finder_env_current(&memo[flags].env)) {
+		tu_interps_free(found);
+		interps_search(found, flags);
+		finder_env_take(&memo[flags].env);
+	}
+	*list = *found;
+	for (size_t i = 0; i < list->n; i++) {
+		list->path[i] = strdup(found->path[i]);
+		assert_non_null(list->path[i]);
+	}
 }
 
 void tu_interps_free(tu_interps *list)
