@@ -190,9 +190,25 @@ def mutate(interp, d, stem, case):
                 f.write(other_magic(interp, c))
 
 
+# Run by a 3.x target interpreter: compileall.compile_dir for each [dir, levels, mode,
+# legacy], the function and arguments `-m compileall -q [-o L]... [--invalidation-mode M]
+# [-b] DIR` calls, in one process instead of one per directory and level.
+COMPILE = r'''
+import sys, json, compileall
+for d, levels, mode, legacy in json.loads(sys.stdin.read()):
+    kw = {"quiet": 1, "legacy": legacy}
+    if mode:
+        import py_compile
+        kw["invalidation_mode"] = py_compile.PycInvalidationMode[mode.upper().replace("-", "_")]
+    for optimize in ([levels] if sys.version_info >= (3, 9) else levels):
+        if not compileall.compile_dir(d, optimize=optimize, **kw):
+            sys.exit("compile_dir failed: %s" % d)
+'''
+
+
 def build(interp, root):
     """Returns the mode directories made (each a flat dir of unique module names)."""
-    dirs = []
+    dirs, jobs, mutations = [], [], []
     if interp.version >= (3, 7):
         modes = [("ts", "timestamp"), ("ch", "checked-hash"), ("un", "unchecked-hash")]
     else:
@@ -201,18 +217,8 @@ def build(interp, root):
         d = os.path.join(root, "d_" + short)
         names = ["%s_%s" % (short, c) for c in CASES]
         write_sources(d, names)
-        levels = (0, 1, 2)
-        if interp.version >= (3, 9):
-            args = ["-m", "compileall", "-q", "-o", "0", "-o", "1", "-o", "2"]
-            if mode:
-                args += ["--invalidation-mode", mode]
-            r = interp.run(args + [d])
-            assert r.returncode == 0, r.stdout + r.stderr
-        else:
-            for lvl in levels:
-                compile_dir(interp, d, lvl, mode)
-        for n, c in zip(names, CASES):
-            mutate(interp, d, n, c)
+        jobs.append([d, [0, 1, 2], mode, False])
+        mutations += [(d, n, c) for n, c in zip(names, CASES)]
         dirs.append(d)
     # Legacy placement: 3.x compileall -b, or 2.7's own foo.pyc / foo.pyo.
     d = os.path.join(root, "legacy")
@@ -220,14 +226,19 @@ def build(interp, root):
     names = ["lg_" + c for c in lcases] + ["lg_gonetrunc"]
     write_sources(d, names)
     if interp.version < (3,):
+        compile_dir(interp, dirs[0], 0)
+        compile_dir(interp, dirs[0], 1)
+        compile_dir(interp, dirs[0], 2)
         compile_dir(interp, d, 0)
         compile_dir(interp, d, 1)
     else:
-        compile_dir(interp, d, 0, legacy=True)
-    for n, c in zip(names, lcases):
+        jobs.append([d, [0], None, True])
+        r = interp.run(["-c", COMPILE], input=json.dumps(jobs).encode())
+        assert r.returncode == 0, r.stdout + r.stderr
+    mutations += [(d, n, c) for n, c in zip(names, lcases)]
+    mutations += [(d, "lg_gonetrunc", "delete"), (d, "lg_gonetrunc", "trunc")]
+    for d, n, c in mutations:
         mutate(interp, d, n, c)
-    mutate(interp, d, "lg_gonetrunc", "delete")
-    mutate(interp, d, "lg_gonetrunc", "trunc")
     dirs.append(d)
     return dirs
 
