@@ -6,8 +6,9 @@ its Depends must name the packages of the shared libraries the binary loads (ldd
 dpkg -S: the oracle for dpkg-shlibdeps), its Recommends those of the libraries the library
 loads at run time (dlopen: libcurl for an http remote), which the binary must not link;
 extracted, the binary must run and say what the
-built one says, the pages must be gzipped (`gzip -9n`, Debian policy 12.1) and render
-without warnings (groff -ww, man --warnings -l) and the bash completion must complete.
+built one says, the pages must be gzipped (`gzip -9n`, Debian policy 12.1) copies of the
+build's pages, which test_doc_drift renders (groff -ww, man --warnings -l), and the bash
+completion must complete.
 Skipped without cpack, dpkg-deb or dpkg-shlibdeps (package dpkg-dev).
 """
 import glob
@@ -152,7 +153,7 @@ def main():
         got = subprocess.run([exe, "status", os.path.dirname(tree)], capture_output=True,
                              text=True, env=pyc_e2e.clean_env(NO_COLOR="1"))
         assert got.returncode == 1 and "orphan" in got.stdout, (got.stdout, got.stderr)
-    with suite.case("the extracted man pages are gzip -9n and render without warnings"):
+    with suite.case("the extracted man pages are gzip -9n of the pages the build rendered"):
         pages = sorted(glob.glob(os.path.join(root, "usr/share/man/man1/*.1.gz")))
         assert len(pages) == len(cs.commands()) + 1, pages
         for page in pages:
@@ -161,17 +162,13 @@ def main():
             # RFC 1952: magic, deflate, no FNAME flag and MTIME 0 (-n), XFL 2 (-9).
             assert head[:3] == b"\x1f\x8b\x08" and not head[3] & 0x08, (page, head)
             assert head[4:8] == b"\0\0\0\0" and head[8] == 2, (page, head)
-            roff = gzip.decompress(open(page, "rb").read())
-            r = subprocess.run(["groff", "-ww", "-z", "-man", "-Tutf8"], input=roff,
-                               capture_output=True)
-            assert r.returncode == 0 and not r.stderr, (page, r.stderr)
-            if shutil.which("man"):
-                r = subprocess.run(["man", "--warnings", "-l", page], capture_output=True,
-                                   text=True, env=dict(os.environ, MANPAGER="cat",
-                                                       MANWIDTH="80", LC_ALL="C.UTF-8"))
-                title = os.path.basename(page)[:-len(".1.gz")].upper()
-                assert r.returncode == 0 and not r.stderr, (page, r.stderr)
-                assert r.stdout.startswith(title + "("), (page, r.stdout[:200])
+            # These bytes render without a groff or man warning: test_doc_drift runs
+            # groff -ww and man --warnings on each page of the build ("<page> renders
+            # without groff warnings", "... man warnings"), the same checks as on the
+            # package's, so they are not run twice.
+            built = os.path.join(BUILD_DIR, "docs", "man", os.path.basename(page)[:-len(".gz")])
+            with open(page, "rb") as f, open(built, "rb") as b:
+                assert gzip.decompress(f.read()) == b.read(), (page, built)
     with suite.case("cmake --install elsewhere: zsh's site-functions, the rest alike"):
         prefix = os.path.join(suite.tmp, "local")
         run([os.environ.get("PYC_CMAKE") or "cmake", "--install", BUILD_DIR, "--prefix", prefix])
