@@ -13,8 +13,10 @@ code that sets MARKER = 'cache' (its header kept byte for byte), every source se
 MARKER = 'source'; then each module is imported at the cache's optimisation level with
 sys.dont_write_bytecode. 'cache' means the import system used the file, 'source' that it
 rejected it, 'error' that the import failed. Unchecked-hash pycs are accepted unchecked
-by a default import, so 3.7+ runs the oracle a second time with
---check-hash-based-pycs always: that run gives the hash verdict; the default run must
+by a default import, so 3.7+ runs the oracle a second time as under
+--check-hash-based-pycs always (in the same process: it sets the one variable that option
+sets, which the import system reads at every import): that pass gives the hash verdict; the
+default pass must
 still use the file (pyc-tool says so with "unchecked"). Legacy -b files beside their
 source are never read by a 3.x import, so there the oracle asks SourceFileLoader.get_code
 (the same validation) with cache_from_source pointed at the legacy file.
@@ -52,35 +54,44 @@ for top in DIRS:
 
 
 # Run by the target interpreter at one -O level: how does the import system treat each job?
+# One pass per mode in sys.argv[1:]: "default", then "always", which sets what
+# --check-hash-based-pycs always sets (3.7+: the variable SourceLoader.get_code reads at
+# every import), so that one process answers for both.
 ORACLE = r'''
 import sys, json
 sys.dont_write_bytecode = True
-out = {}
-for job in json.loads(sys.stdin.read()):
-    path, d, mod, how, src = job
-    try:
-        if how == "import":
-            sys.path.insert(0, d)
-            try:
-                m = __import__(mod)
-                out[path] = getattr(m, "MARKER", "?")
-            finally:
-                sys.path.pop(0)
-                sys.modules.pop(mod, None)
-        else:
-            import importlib.machinery, importlib._bootstrap_external as be
-            saved = be.cache_from_source
-            be.cache_from_source = lambda p, *a, **k: path
-            try:
-                code = importlib.machinery.SourceFileLoader(mod, src).get_code(mod)
-            finally:
-                be.cache_from_source = saved
-            ns = {}
-            exec(code, ns)
-            out[path] = ns.get("MARKER", "?")
-    except Exception as e:
-        out[path] = "error"
-sys.stdout.write(json.dumps(out))
+jobs = json.loads(sys.stdin.read())
+res = {}
+for mode in sys.argv[1:]:
+    if mode == "always":
+        import _imp
+        _imp.check_hash_based_pycs = "always"
+    out = res[mode] = {}
+    for job in jobs:
+        path, d, mod, how, src = job
+        try:
+            if how == "import":
+                sys.path.insert(0, d)
+                try:
+                    m = __import__(mod)
+                    out[path] = getattr(m, "MARKER", "?")
+                finally:
+                    sys.path.pop(0)
+                    sys.modules.pop(mod, None)
+            else:
+                import importlib.machinery, importlib._bootstrap_external as be
+                saved = be.cache_from_source
+                be.cache_from_source = lambda p, *a, **k: path
+                try:
+                    code = importlib.machinery.SourceFileLoader(mod, src).get_code(mod)
+                finally:
+                    be.cache_from_source = saved
+                ns = {}
+                exec(code, ns)
+                out[path] = ns.get("MARKER", "?")
+        except Exception as e:
+            out[path] = "error"
+sys.stdout.write(json.dumps(res))
 '''
 
 # Run by the target interpreter: the caches it would look for, for the missing check.
@@ -270,21 +281,21 @@ def job_for(interp, path):
     return level, [path, d, stem, "import", None]
 
 
-def run_oracle(interp, caches, check_always):
+def run_oracle(interp, caches, modes):
+    """{mode: {cache: verdict}} for modes "default" and (3.7+) "always"."""
     by_level = {}
     for c in caches:
         lvl, job = job_for(interp, c)
         by_level.setdefault(lvl, []).append(job)
-    out = {}
+    out = {m: {} for m in modes}
     for lvl, jobs in sorted(by_level.items()):
         args = []
         if lvl:
             args.append("-O" if lvl == 1 else "-OO")
-        if check_always:
-            args += ["--check-hash-based-pycs", "always"]
-        r = interp.run(args + ["-c", ORACLE], input=json.dumps(jobs).encode())
+        r = interp.run(args + ["-c", ORACLE] + modes, input=json.dumps(jobs).encode())
         assert r.returncode == 0, r.stderr.decode()
-        out.update(json.loads(r.stdout.decode()))
+        for m, verdicts in json.loads(r.stdout.decode()).items():
+            out[m].update(verdicts)
     return out
 
 
@@ -322,8 +333,10 @@ def check_interp(suite, interp):
     assert len(lines) == len(caches) + 1, "a cache was reported twice"
     assert lines[-1]["caches"] == len(caches) and lines[-1]["errors"] == 0, lines[-1]
 
-    default = run_oracle(interp, caches, False)
-    always = run_oracle(interp, caches, True) if interp.version >= (3, 7) else default
+    verdicts = run_oracle(interp, caches, ["default", "always"] if interp.version >= (3, 7)
+                          else ["default"])
+    default = verdicts["default"]
+    always = verdicts.get("always", default)
     bad = []
     for path in caches:
         rec = recs[path]
