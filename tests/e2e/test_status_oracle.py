@@ -94,25 +94,27 @@ for mode in sys.argv[1:]:
 sys.stdout.write(json.dumps(res))
 '''
 
-# Run by the target interpreter: the caches it would look for, for the missing check.
+# Run by the target interpreter after SWAP: the caches it would look for at levels 0, 1, 2
+# for each source under DIRS, for the missing check (which of them exist is the file
+# system's answer, asked then).
 EXPECT = r'''
-import sys, json, os
 try:
     from importlib.util import cache_from_source
 except ImportError:
     cache_from_source = None
-res = []
-for src in json.loads(sys.stdin.read()):
-    for lvl in (0, 1, 2):
-        if cache_from_source is None:
-            c = src + ("c" if lvl == 0 else "o")
-        elif sys.version_info >= (3, 5):
-            c = cache_from_source(src, optimization=lvl or "")
-        else:
-            c = cache_from_source(src, debug_override=(lvl == 0))
-        if not os.path.exists(c):
-            res.append(c)
-sys.stdout.write(json.dumps(sorted(set(res))))
+names = {}
+for top in DIRS:
+    for src in [os.path.join(top, n) for n in os.listdir(top) if n.endswith(".py")]:
+        for lvl in (0, 1, 2):
+            if cache_from_source is None:
+                c = src + ("c" if lvl == 0 else "o")
+            elif sys.version_info >= (3, 5):
+                c = cache_from_source(src, optimization=lvl or "")
+            else:
+                c = cache_from_source(src, debug_override=(lvl == 0))
+            names.setdefault(src, []).append(c)
+import json
+sys.stdout.write(json.dumps(names))
 '''
 
 
@@ -220,7 +222,7 @@ for d, levels, mode, legacy in JOBS:
 
 def build(interp, root):
     """Returns the mode directories made (each a flat dir of unique module names), their
-    caches' bodies swapped for MARKER code."""
+    caches' bodies swapped for MARKER code, and EXPECT's cache names of each source."""
     dirs, jobs, mutations = [], [], []
     if interp.version >= (3, 7):
         modes = [("ts", "timestamp"), ("ch", "checked-hash"), ("un", "unchecked-hash")]
@@ -244,17 +246,18 @@ def build(interp, root):
         compile_dir(interp, dirs[0], 2)
         compile_dir(interp, d, 0)
         compile_dir(interp, d, 1)
-        r = interp.run(["-c", "DIRS = %r\n" % (dirs + [d]) + SWAP])
+        r = interp.run(["-c", "DIRS = %r\n" % (dirs + [d]) + SWAP + EXPECT])
     else:
         jobs.append([d, [0], None, True])
-        r = interp.run(["-c", COMPILE + SWAP], input=json.dumps(jobs).encode())
+        r = interp.run(["-c", COMPILE + SWAP + EXPECT], input=json.dumps(jobs).encode())
     assert r.returncode == 0, r.stdout + r.stderr
+    expected_names = json.loads(r.stdout.decode())
     mutations += [(d, n, c) for n, c in zip(names, lcases)]
     mutations += [(d, "lg_gonetrunc", "delete"), (d, "lg_gonetrunc", "trunc")]
-    for d, n, c in mutations:
-        mutate(interp, d, n, c)
+    for d_, n, c in mutations:
+        mutate(interp, d_, n, c)
     dirs.append(d)
-    return dirs
+    return dirs, expected_names
 
 
 def all_caches(dirs):
@@ -322,7 +325,7 @@ def expected_outcomes(rec, source_exists, header_only):
 
 def check_interp(suite, interp):
     root = os.path.join(suite.tmp, "py" + interp.short)
-    dirs = build(interp, root)
+    dirs, names = build(interp, root)
     caches = all_caches(dirs)
 
     r = pyc_e2e.run_tool(["status", "--all", "--json", root])
@@ -360,10 +363,10 @@ def check_interp(suite, interp):
     if interp.version >= (3, 7):
         need |= {("stale", "hash"), ("corrupt", "bad-flags")}
     assert need <= seen, "verdicts never produced: %s" % (need - seen)
-    return root, dirs
+    return root, dirs, names
 
 
-def check_missing(interp, root, dirs):
+def check_missing(interp, root, dirs, names):
     # Remove a few caches so that something is missing at each level.
     for c in all_caches(dirs):
         n = os.path.basename(c)
@@ -374,9 +377,7 @@ def check_missing(interp, root, dirs):
     sources = []
     for d in dirs:
         sources += sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".py"))
-    r = interp.run(["-c", EXPECT], input=json.dumps(sources).encode())
-    assert r.returncode == 0, r.stderr.decode()
-    want = json.loads(r.stdout.decode())
+    want = sorted(set(c for src in sources for c in names[src] if not os.path.exists(c)))
     levels = ["-o", "0", "-o", "1"] if interp.version < (3, 5) else ["-o", "0", "-o", "1", "-o", "2"]
     if interp.version < (3, 5):
         # 2.7 writes foo.pyo for both -O and -OO: level 2 names the same file as level 1.
