@@ -15,18 +15,17 @@ sys.dont_write_bytecode. 'cache' means the import system used the file, 'source'
 rejected it, 'error' that the import failed. Unchecked-hash pycs are accepted unchecked
 by a default import, so 3.7+ runs the oracle a second time as under
 --check-hash-based-pycs always (in the same process: it sets the one variable that option
-sets, which the import system reads at every import): that pass gives the hash verdict; the
-default pass must
-still use the file (pyc-tool says so with "unchecked"). Legacy -b files beside their
-source are never read by a 3.x import, so there the oracle asks SourceFileLoader.get_code
-(the same validation) with cache_from_source pointed at the legacy file.
+sets, which the import system reads at every import): that pass gives the hash verdict;
+the default pass must still use the file (pyc-tool says so with "unchecked"). Legacy -b
+files beside their source are never read by a 3.x import, so there the oracle asks
+SourceFileLoader.get_code (the same validation) with cache_from_source pointed at the
+legacy file.
 
 Finally `pyc-tool status --python EXE -o 0 -o 1 -o 2` must report as missing exactly the
 caches that the interpreter's cache_from_source names and that do not exist.
 """
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
