@@ -13,7 +13,6 @@ environment (imports must write caches where a test wants them) and PYTHONHASHSE
 fixed to 0 for byte comparisons.
 """
 import atexit
-import concurrent.futures
 import glob
 import json
 import os
@@ -23,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 
@@ -116,9 +116,14 @@ def pyenv_root():
     gives tests their own HOME); None when there is no such directory. testutil.c's
     tu_pyenv_root() looks in the same places."""
     root = None
+    env_root = os.environ.get("PYENV_ROOT")
+    if env_root:
+        # What `pyenv root` prints when PYENV_ROOT is set (libexec/pyenv strips one
+        # trailing slash), without a bash and pyenv at every script's start.
+        root = env_root[:-1] if env_root.endswith("/") else env_root
     try:
-        r = subprocess.run(["pyenv", "root"], capture_output=True, text=True)
-        if r.returncode == 0:
+        r = None if root else subprocess.run(["pyenv", "root"], capture_output=True, text=True)
+        if r is not None and r.returncode == 0:
             root = r.stdout.strip()
     except OSError:
         pass
@@ -222,13 +227,45 @@ def interpreters(min_version=(2, 7), max_version=(3, 99)):
                 reals.add(real)
                 exes.append(exe)
         found, known = {}, _load_known()
-        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
-            for interp in pool.map(lambda exe: _probe(exe, known), exes):
-                if interp and interp.version[:2] not in found:
-                    found[interp.version[:2]] = interp
-        _save_known(known)
+        before = json.dumps(known, sort_keys=True)
+        for interp in thread_map(lambda exe: _probe(exe, known), exes, 8):
+            if interp and interp.version[:2] not in found:
+                found[interp.version[:2]] = interp
+        if json.dumps(known, sort_keys=True) != before:
+            _save_known(known)
         _cache = [found[k] for k in sorted(found)]
     return [i for i in _cache if min_version <= i.version[:2] <= max_version]
+
+
+def thread_map(fn, items, jobs):
+    """[fn(x) for x in items] computed on up to `jobs` threads, in order; the first
+    exception raised is raised again. (concurrent.futures would cost every script the
+    import of logging.)"""
+    items = list(items)
+    results = [None] * len(items)
+    errors = []
+    lock = threading.Lock()
+    todo = iter(range(len(items)))
+
+    def worker():
+        while True:
+            with lock:
+                i = next(todo, None)
+            if i is None:
+                return
+            try:
+                results[i] = fn(items[i])
+            except BaseException as e:  # noqa: B902 (re-raised in the caller's thread)
+                errors.append(e)
+    threads = [threading.Thread(target=worker) for _ in range(max(1, min(jobs, len(items))))]
+    for t in threads[1:]:
+        t.start()
+    worker()
+    for t in threads[1:]:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def make_env_project(root, interp):
@@ -318,9 +355,12 @@ class Suite:
         class _Case:
             def __enter__(self):
                 self.t0 = time.time()
+                self.c0 = _cpu()
                 return self
 
             def __exit__(self, et, ev, tb):
+                if os.environ.get("PYC_E2E_CPU"):
+                    print("CPU %.2f %s" % (_cpu() - self.c0, name), flush=True)
                 suite.record(name, (et, ev, tb), time.time() - self.t0)
                 return True
         return _Case()
@@ -331,15 +371,17 @@ class Suite:
         files or change the process (cwd, os.environ). A string returned is printed as a
         note."""
         def run(check):
-            t0 = time.time()
+            t0, c0 = time.time(), _cpu()
             try:
                 return check[1](*check[2:]), (None, None, None), time.time() - t0
             except BaseException:
                 return None, sys.exc_info(), time.time() - t0
+            finally:
+                if os.environ.get("PYC_E2E_CPU"):
+                    print("CPU %.2f %s" % (_cpu() - c0, check[0]), flush=True)
         jobs = jobs or int(os.environ.get("PYC_E2E_JOBS", 0)) or os.cpu_count() or 1
-        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-            for check, (note, exc, took) in zip(checks, pool.map(run, checks)):
-                self.record(check[0], exc, took, note if isinstance(note, str) else None)
+        for check, (note, exc, took) in zip(checks, thread_map(run, checks, jobs)):
+            self.record(check[0], exc, took, note if isinstance(note, str) else None)
 
     def finish(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -349,6 +391,15 @@ class Suite:
         if self.passed == 0:
             sys.exit(77)
         sys.exit(0)
+
+
+def _cpu():
+    """CPU seconds (user + system) of this script and its waited-for children so far: with
+    PYC_E2E_CPU=1 each check prints what it cost (exact with PYC_E2E_JOBS=1)."""
+    import resource
+    a = resource.getrusage(resource.RUSAGE_SELF)
+    b = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 
 
 class SkipCase(Exception):

@@ -132,13 +132,15 @@ def build_template(base, interps):
     for rel, data in SOURCES.items():
         write(os.path.join(os.fsencode(tree), rel), data)
     write(os.path.join(base, "outside", "o.py"), b"O = 1\n")
+    argv = ["compileall", "-q", os.path.join(tree, "pkg"), os.path.join(tree, "odd"),
+            os.path.join(tree, "q"), os.path.join(base, "outside")]
     for it in tagged(interps):
-        r = it.run(["-m", "compileall", "-q", os.path.join(tree, "pkg"), os.path.join(tree, "odd"),
-                    os.path.join(tree, "q"), os.path.join(base, "outside")])
+        # An import writes its cache itself (PYTHONDONTWRITEBYTECODE is unset by clean_env);
+        # then, in the same process, what `-m compileall -q DIR...` runs.
+        r = it.run(["-c", "import only_imported, runpy, sys; sys.argv[:] = %r; "
+                    "runpy.run_module('compileall', run_name='__main__', alter_sys=True)" % argv],
+                   cwd=os.path.join(tree, "imp"))
         assert r.returncode == 0, r.stdout + r.stderr
-        # An import writes its cache itself (PYTHONDONTWRITEBYTECODE is unset by clean_env).
-        r = it.run(["-c", "import only_imported"], cwd=os.path.join(tree, "imp"))
-        assert r.returncode == 0, r.stderr
     some = sorted(os.listdir(os.path.join(base, "outside", "__pycache__")))[0]
     # q/__pycache__ becomes a symlink to the outside cache directory.
     shutil.rmtree(os.path.join(tree, "q", "__pycache__"))
@@ -166,15 +168,22 @@ def fresh_copy(suite, template_base, name):
     return dst
 
 
-def cache_paths(interp, sources, env=None):
-    """importlib.util.cache_from_source for each source, asked of the interpreter."""
+def cache_paths(interp, sources, env=None, then_argv=None):
+    """importlib.util.cache_from_source for each source, asked of the interpreter; then,
+    given then_argv, the same process runs what `-m compileall` with those arguments runs."""
     code = ("import sys, os, importlib.util as u\n"
             "for line in sys.stdin.buffer.read().split(b'\\0'):\n"
             "    if line:\n"
             "        p = u.cache_from_source(os.fsdecode(line))\n"
             "        sys.stdout.buffer.write(os.fsencode(p) + b'\\0')\n")
+    if then_argv:
+        code += ("sys.stdout.flush()\n"
+                 "import runpy\n"
+                 "sys.argv[:] = %r\n"
+                 "runpy.run_module('compileall', run_name='__main__', alter_sys=True)\n"
+                 % (["compileall"] + then_argv))
     r = interp.run(["-c", code], input=b"\0".join(sources), env=env or E.clean_env())
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 0 and r.stdout.endswith(b"\0"), r.stdout + r.stderr
     return [p for p in r.stdout.split(b"\0") if p]
 
 
@@ -423,14 +432,13 @@ def case_prefix(suite, interps):
             write(os.path.join(os.fsencode(base), b"tree", rel), data)
             write(os.path.join(os.fsencode(base), b"other", rel), data)
     env = E.clean_env(PYTHONPYCACHEPREFIX=pfx)
-    for it in t:
-        for d in ("tree", "other"):
-            r = it.run(["-m", "compileall", "-q", os.path.join(base, d)], env=env)
-            assert r.returncode == 0, r.stdout
     srcs = [os.path.join(os.fsencode(base), b"tree", s) for s in SOURCES if s.startswith(b"pkg/")]
     mirrored = set()
     for it in t:
-        mirrored |= {os.path.relpath(p, os.fsencode(base)) for p in cache_paths(it, srcs, env)}
+        # Where the interpreter puts the caches, then `-m compileall -q tree other`.
+        paths = cache_paths(it, srcs, env, then_argv=["-q", os.path.join(base, "tree"),
+                                                      os.path.join(base, "other")])
+        mirrored |= {os.path.relpath(p, os.fsencode(base)) for p in paths}
     mirror = os.path.relpath(os.fsencode(pfx + os.path.abspath(os.path.join(base, "tree"))),
                              os.fsencode(base))
     write(os.path.join(os.fsencode(base), mirror, b"pkg", b"readme.txt"), b"left alone\n")

@@ -31,6 +31,7 @@ SCHEMA = os.path.join(pyc_e2e.SOURCE_DIR, "docs", "schema", "importtime.schema.j
 
 
 def make_project(suite, interp):
+    """(the project, the standard library's cache directory of json)."""
     proj = os.path.join(suite.tmp, "proj-%s" % interp.short)
     app = os.path.join(proj, "app")
     os.makedirs(app)
@@ -43,13 +44,20 @@ def make_project(suite, interp):
     for name, text in files.items():
         with open(os.path.join(app, name), "w") as f:
             f.write(text)
-    interp.run(["-m", "compileall", "-q", app], check=True)
+    # The standard library's cache directory of json (watched for changes), then what
+    # `-m compileall -q app` runs, in one process.
+    r = interp.run(["-c", "import json, os, runpy, sys\n"
+                    "print(os.path.join(os.path.dirname(json.__file__), '__pycache__'))\n"
+                    "sys.stdout.flush()\n"
+                    "sys.argv[:] = ['compileall', '-q', %r]\n"
+                    "runpy.run_module('compileall', run_name='__main__', alter_sys=True)\n" % app],
+                   check=True)
     with open(os.path.join(app, "b.py"), "a") as f:
         f.write("B2 = 3\n")
     os.utime(os.path.join(app, "b.py"), (1700000000, 1700000000))
     c_cache = os.path.join(app, "__pycache__", "c.%s.pyc" % interp.tag)
     os.unlink(c_cache)
-    return proj
+    return proj, r.stdout.decode().strip()
 
 
 def snapshot(*roots):
@@ -66,12 +74,6 @@ def snapshot(*roots):
                         data = f.read()
                 out[p] = (data, st.st_mtime_ns)
     return out
-
-
-def stdlib_caches(interp):
-    r = interp.run(["-c", "import json, os; print(os.path.join(os.path.dirname(json.__file__), '__pycache__'))"],
-                   check=True)
-    return r.stdout.decode().strip()
 
 
 def tool_env(suite, tmpdir):
@@ -109,11 +111,11 @@ def check_svg(path):
 
 
 def check_scenarios(suite, interp, runs):
-    proj = make_project(suite, interp)
+    proj, stdlib_caches = make_project(suite, interp)
     tmpdir = os.path.join(suite.tmp, "tmp-%s" % interp.short)
     env = tool_env(suite, tmpdir)
     svg = os.path.join(suite.tmp, "chart-%s.svg" % interp.short)
-    watched = (proj, stdlib_caches(interp))
+    watched = (proj, stdlib_caches)
     before = snapshot(*watched)
     r = run_tool(["importtime", "--python", interp.exe, "-n", str(runs), "--top", "0", "--path", proj,
                   "--json", "--svg", svg, "app", "json"], cwd=suite.tmp, env=env, check_rc=1)
@@ -159,7 +161,7 @@ def check_fix(suite, interp, proj, env, fix):
 
 
 def check_37(suite, interp):
-    proj = make_project(suite, interp)
+    proj = make_project(suite, interp)[0]
     tmpdir = os.path.join(suite.tmp, "tmp-37")
     before = snapshot(proj)
     r = run_tool(["importtime", "--python", interp.exe, "-n", "1", "--path", proj, "--json",

@@ -17,7 +17,6 @@ import glob
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import warnings
@@ -100,24 +99,42 @@ def write(path, data=b"x = 1\n"):
         f.write(data)
 
 
-def py_compile(py, sources, legacy=False):
+def py_compile(py, sources, legacy=()):
+    """py_compile.compile each of `sources` to its cache and each of `legacy` to the
+    legacy file beside it, in one interpreter process."""
     code = ("import py_compile, sys\n"
-            "for s in sys.argv[2:]:\n"
-            "    py_compile.compile(s, cfile=(s + 'c') if sys.argv[1] == '1' else None,"
+            "for s in sys.argv[1:]:\n"
+            "    kind, s = s[0], s[1:]\n"
+            "    py_compile.compile(s, cfile=(s + 'c') if kind == 'L' else None,"
             " doraise=True)\n")
-    subprocess.run([py, "-c", code, "1" if legacy else "0"] + list(sources), check=True,
-                   env=E.clean_env())
+    args = ["S" + s for s in sources] + ["L" + s for s in legacy]
+    subprocess.run([py, "-c", code] + args, check=True, env=E.clean_env())
 
 
 def dirty_tree(root, py):
     """Every kind of record status and clean can write: fresh, stale, orphan, bad-name,
     sourceless, corrupt, a temporary file, a foreign file, a FIFO named like a cache, and
     a name that is not UTF-8."""
-    for name in ("fresh.py", "stale.py", "gone.py", b"odd\xff.py".decode("utf-8", "surrogateescape"),
-                 "legacy.py"):
-        write(os.path.join(root, "pkg", name))
-    py_compile(py, [os.path.join(root, "pkg", n) for n in os.listdir(os.path.join(root, "pkg"))])
-    py_compile(py, [os.path.join(root, "pkg", "legacy.py")], legacy=True)
+    return dirty_trees([root], py)
+
+
+def dirty_trees(roots, py):
+    """dirty_tree for each of `roots`, their sources compiled by one interpreter process."""
+    sources, legacy = [], []
+    for root in roots:
+        for name in ("fresh.py", "stale.py", "gone.py",
+                     b"odd\xff.py".decode("utf-8", "surrogateescape"), "legacy.py"):
+            write(os.path.join(root, "pkg", name))
+        sources += [os.path.join(root, "pkg", n) for n in os.listdir(os.path.join(root, "pkg"))]
+        legacy.append(os.path.join(root, "pkg", "legacy.py"))
+    py_compile(py, sources, legacy)
+    for root in roots:
+        tag = spoil(root)
+    return tag
+
+
+def spoil(root):
+    """dirty_tree's changes to a compiled tree; returns the cache tag."""
     os.remove(os.path.join(root, "pkg", "legacy.py"))           # sourceless legacy.pyc
     os.remove(os.path.join(root, "pkg", "gone.py"))             # orphan
     write(os.path.join(root, "pkg", "stale.py"), b"x = 22\n")   # stale (size)
@@ -161,10 +178,11 @@ def run_inspect(ck, base, py):
 
 
 def run_clean(ck, base, py):
-    for args, rc in ((["-n"], 0), (["--stale", "-n"], 0), (["--orphans"], 0), ([], 0),
-                     (["--legacy", "--sourceless", "-n"], (0, 3))):
-        root = os.path.join(base, "clean%d" % len(os.listdir(base)))
-        dirty_tree(root, py)
+    runs = ((["-n"], 0), (["--stale", "-n"], 0), (["--orphans"], 0), ([], 0),
+            (["--legacy", "--sourceless", "-n"], (0, 3)))
+    roots = [os.path.join(base, "clean%d" % i) for i in range(len(runs))]
+    dirty_trees(roots, py)
+    for (args, rc), root in zip(runs, roots):
         ck.run("clean", args + [root], rc=rc)
     ck.run("clean", [os.path.join(base, "nonexistent")], rc=3)
     ck.run("clean", [root], rc=0)                   # nothing left but the FIFO's directory

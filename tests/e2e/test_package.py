@@ -6,8 +6,9 @@ its Depends must name the packages of the shared libraries the binary loads (ldd
 dpkg -S: the oracle for dpkg-shlibdeps), its Recommends those of the libraries the library
 loads at run time (dlopen: libcurl for an http remote), which the binary must not link;
 extracted, the binary must run and say what the
-built one says, the pages must be gzipped (`gzip -9n`, Debian policy 12.1) and render
-without warnings (groff -ww, man --warnings -l) and the bash completion must complete.
+built one says, the pages must be gzipped (`gzip -9n`, Debian policy 12.1) copies of the
+build's pages, which test_doc_drift renders (groff -ww, man --warnings -l), and the bash
+completion must complete.
 Skipped without cpack, dpkg-deb or dpkg-shlibdeps (package dpkg-dev).
 """
 import glob
@@ -31,25 +32,30 @@ def run(args, **kw):
     return subprocess.run(args, capture_output=True, text=True, check=True, **kw).stdout
 
 
-def library_packages(exe):
-    """The Debian packages of the shared libraries EXE names as NEEDED (readelf), found
-    where the loader finds them (ldd); the sanitizer runtimes aside."""
+def linked_libraries(exe):
+    """The paths of the shared libraries EXE names as NEEDED (readelf), found where the
+    loader finds them (ldd); the sanitizer runtimes aside."""
     linked = needed(exe)
-    pkgs = set()
-    for name, path in re.findall(r"^\s*(\S+) => (/\S+)", run(["ldd", exe]), re.M):
-        if name not in linked or re.match(r"lib(asan|ubsan)", name):
-            continue
-        pkgs.add(package_of(path))
-    return pkgs
+    return [path for name, path in re.findall(r"^\s*(\S+) => (/\S+)", run(["ldd", exe]), re.M)
+            if name in linked and not re.match(r"lib(asan|ubsan)", name)]
 
 
-def package_of(path):
-    owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
-    if owner.returncode != 0:  # /lib is /usr/lib on merged-/usr systems
-        owner = subprocess.run(["dpkg", "-S", os.path.realpath(path)],
-                               capture_output=True, text=True)
-    assert owner.returncode == 0, "no package owns %s" % path
-    return owner.stdout.split(":")[0]
+def package_owners(paths):
+    """{path: the Debian package owning it}: one `dpkg -S` for all of them (each call reads
+    dpkg's whole database), asked for each path and, as /lib is /usr/lib on merged-/usr
+    systems, its real path."""
+    asked = sorted(set(paths) | {os.path.realpath(p) for p in paths})
+    out = subprocess.run(["dpkg", "-S"] + asked, capture_output=True, text=True).stdout
+    owner = {}
+    for line in out.splitlines():
+        pkgs, _, path = line.partition(": ")
+        owner.setdefault(path, pkgs.split(":")[0])
+    found = {}
+    for p in paths:
+        pkg = owner.get(p) or owner.get(os.path.realpath(p))
+        assert pkg, "no package owns %s" % p
+        found[p] = pkg
+    return found
 
 
 def dlopened_sonames():
@@ -76,8 +82,13 @@ def main():
     out = os.path.join(suite.tmp, "out")
     deb = None
     with suite.case("cpack -G DEB builds the package"):
+        # With a Makefile build tree, cpack first runs `make preinstall` (that is, `all`):
+        # after the build CTest runs on, it rebuilds nothing and costs half of cpack's time
+        # in make's checks. The Ninja generator names no preinstall target, so cpack goes
+        # straight to the install script, the same for both generators: the package holds
+        # the same files and control fields (compared with dpkg-deb -R).
         run([CPACK, "-G", "DEB", "--config", os.path.join(BUILD_DIR, "CPackConfig.cmake"),
-             "-B", out])
+             "-B", out, "-D", "CPACK_CMAKE_GENERATOR=Ninja"])
         debs = glob.glob(os.path.join(out, "pyc-tool_*.deb"))
         assert len(debs) == 1, os.listdir(out)
         deb = debs[0]
@@ -90,7 +101,8 @@ def main():
         assert fields["Package"] == "pyc-tool", fields
         assert fields["Version"] == version, fields
         depends = {d.split()[0] for d in fields["Depends"].split(", ")}
-        want = library_packages(os.path.join(BUILD_DIR, "pyc-tool"))
+        libs = linked_libraries(os.path.join(BUILD_DIR, "pyc-tool"))
+        want = set(package_owners(libs).values())
         assert want and want <= depends, "Depends %s lacks %s" % (depends, want - depends)
     with suite.case("control: Recommends the libraries loaded at run time, not linked"):
         sonames = dlopened_sonames()
@@ -100,10 +112,14 @@ def main():
         exe = os.path.join(BUILD_DIR, "pyc-tool")
         assert not sonames & needed(exe), "%s links %s" % (exe, sonames & needed(exe))
         recommends = {d.split()[0] for d in fields.get("Recommends", "").split(", ")}
+        paths = {}
         for soname in sonames:
             path = re.search(r"^\s*%s \(.*\) => (\S+)$" % re.escape(soname), cache, re.M)
             assert path, "%s is not installed here" % soname
-            pkg = package_of(path.group(1))
+            paths[soname] = path.group(1)
+        owners = package_owners(list(paths.values()))
+        for soname, path in paths.items():
+            pkg = owners[path]
             assert pkg in recommends, "Recommends %s lacks %s (%s)" % (recommends, pkg, soname)
 
     listing = set(re.findall(r" \./(\S+)$", run(["dpkg-deb", "-c", deb]), re.M))
@@ -137,7 +153,7 @@ def main():
         got = subprocess.run([exe, "status", os.path.dirname(tree)], capture_output=True,
                              text=True, env=pyc_e2e.clean_env(NO_COLOR="1"))
         assert got.returncode == 1 and "orphan" in got.stdout, (got.stdout, got.stderr)
-    with suite.case("the extracted man pages are gzip -9n and render without warnings"):
+    with suite.case("the extracted man pages are gzip -9n of the pages the build rendered"):
         pages = sorted(glob.glob(os.path.join(root, "usr/share/man/man1/*.1.gz")))
         assert len(pages) == len(cs.commands()) + 1, pages
         for page in pages:
@@ -146,17 +162,13 @@ def main():
             # RFC 1952: magic, deflate, no FNAME flag and MTIME 0 (-n), XFL 2 (-9).
             assert head[:3] == b"\x1f\x8b\x08" and not head[3] & 0x08, (page, head)
             assert head[4:8] == b"\0\0\0\0" and head[8] == 2, (page, head)
-            roff = gzip.decompress(open(page, "rb").read())
-            r = subprocess.run(["groff", "-ww", "-z", "-man", "-Tutf8"], input=roff,
-                               capture_output=True)
-            assert r.returncode == 0 and not r.stderr, (page, r.stderr)
-            if shutil.which("man"):
-                r = subprocess.run(["man", "--warnings", "-l", page], capture_output=True,
-                                   text=True, env=dict(os.environ, MANPAGER="cat",
-                                                       MANWIDTH="80", LC_ALL="C.UTF-8"))
-                title = os.path.basename(page)[:-len(".1.gz")].upper()
-                assert r.returncode == 0 and not r.stderr, (page, r.stderr)
-                assert r.stdout.startswith(title + "("), (page, r.stdout[:200])
+            # These bytes render without a groff or man warning: test_doc_drift runs
+            # groff -ww and man --warnings on each page of the build ("<page> renders
+            # without groff warnings", "... man warnings"), the same checks as on the
+            # package's, so they are not run twice.
+            built = os.path.join(BUILD_DIR, "docs", "man", os.path.basename(page)[:-len(".gz")])
+            with open(page, "rb") as f, open(built, "rb") as b:
+                assert gzip.decompress(f.read()) == b.read(), (page, built)
     with suite.case("cmake --install elsewhere: zsh's site-functions, the rest alike"):
         prefix = os.path.join(suite.tmp, "local")
         run([os.environ.get("PYC_CMAKE") or "cmake", "--install", BUILD_DIR, "--prefix", prefix])

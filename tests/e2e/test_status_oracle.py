@@ -13,18 +13,19 @@ code that sets MARKER = 'cache' (its header kept byte for byte), every source se
 MARKER = 'source'; then each module is imported at the cache's optimisation level with
 sys.dont_write_bytecode. 'cache' means the import system used the file, 'source' that it
 rejected it, 'error' that the import failed. Unchecked-hash pycs are accepted unchecked
-by a default import, so 3.7+ runs the oracle a second time with
---check-hash-based-pycs always: that run gives the hash verdict; the default run must
-still use the file (pyc-tool says so with "unchecked"). Legacy -b files beside their
-source are never read by a 3.x import, so there the oracle asks SourceFileLoader.get_code
-(the same validation) with cache_from_source pointed at the legacy file.
+by a default import, so 3.7+ runs the oracle a second time as under
+--check-hash-based-pycs always (in the same process: it sets the one variable that option
+sets, which the import system reads at every import): that pass gives the hash verdict;
+the default pass must still use the file (pyc-tool says so with "unchecked"). Legacy -b
+files beside their source are never read by a 3.x import, so there the oracle asks
+SourceFileLoader.get_code (the same validation) with cache_from_source pointed at the
+legacy file.
 
 Finally `pyc-tool status --python EXE -o 0 -o 1 -o 2` must report as missing exactly the
 caches that the interpreter's cache_from_source names and that do not exist.
 """
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -35,74 +36,84 @@ BASE_T = 1600000000  # source mtimes before mutation: far from "now", never the 
 CASES = ["ok", "touch", "samesize", "samemtime", "sameboth", "delete", "trunc", "flag", "magic",
          "empty"]
 
-# Run by the target interpreter (2.7 and 3.x): replace each cache body by MARKER code.
+# Run by the target interpreter (2.7 and 3.x): replace the body of each cache under the
+# directories DIRS by MARKER code. Before the mutations: those only cut files to at most
+# their header or rewrite header bytes, so the files end as if swapped after them.
 SWAP = r'''
-import sys, marshal, json
-try:
-    from importlib.util import MAGIC_NUMBER as MAGIC
-except ImportError:
-    import imp; MAGIC = imp.get_magic()
+import sys, os, marshal
 v = sys.version_info
 hlen = 16 if v >= (3, 7) else 12 if v >= (3, 3) else 8
 body = marshal.dumps(compile("MARKER = 'cache'\n", "<marker>", "exec"))
-for path in json.loads(sys.stdin.read()):
-    f = open(path, "rb"); data = f.read(); f.close()
-    if len(data) <= hlen:
-        continue  # truncated, or header only ("empty"): keep it as it is
-    f = open(path, "wb"); f.write(data[:hlen] + body); f.close()
+for top in DIRS:
+    for d, subdirs, files in os.walk(top):
+        for path in [os.path.join(d, n) for n in files if n.endswith((".pyc", ".pyo"))]:
+            f = open(path, "rb"); data = f.read(); f.close()
+            f = open(path, "wb"); f.write(data[:hlen] + body); f.close()
 '''
 
+
 # Run by the target interpreter at one -O level: how does the import system treat each job?
+# One pass per mode in sys.argv[1:]: "default", then "always", which sets what
+# --check-hash-based-pycs always sets (3.7+: the variable SourceLoader.get_code reads at
+# every import), so that one process answers for both.
 ORACLE = r'''
 import sys, json
 sys.dont_write_bytecode = True
-out = {}
-for job in json.loads(sys.stdin.read()):
-    path, d, mod, how, src = job
-    try:
-        if how == "import":
-            sys.path.insert(0, d)
-            try:
-                m = __import__(mod)
-                out[path] = getattr(m, "MARKER", "?")
-            finally:
-                sys.path.pop(0)
-                sys.modules.pop(mod, None)
-        else:
-            import importlib.machinery, importlib._bootstrap_external as be
-            saved = be.cache_from_source
-            be.cache_from_source = lambda p, *a, **k: path
-            try:
-                code = importlib.machinery.SourceFileLoader(mod, src).get_code(mod)
-            finally:
-                be.cache_from_source = saved
-            ns = {}
-            exec(code, ns)
-            out[path] = ns.get("MARKER", "?")
-    except Exception as e:
-        out[path] = "error"
-sys.stdout.write(json.dumps(out))
+jobs = json.loads(sys.stdin.read())
+res = {}
+for mode in sys.argv[1:]:
+    if mode == "always":
+        import _imp
+        _imp.check_hash_based_pycs = "always"
+    out = res[mode] = {}
+    for job in jobs:
+        path, d, mod, how, src = job
+        try:
+            if how == "import":
+                sys.path.insert(0, d)
+                try:
+                    m = __import__(mod)
+                    out[path] = getattr(m, "MARKER", "?")
+                finally:
+                    sys.path.pop(0)
+                    sys.modules.pop(mod, None)
+            else:
+                import importlib.machinery, importlib._bootstrap_external as be
+                saved = be.cache_from_source
+                be.cache_from_source = lambda p, *a, **k: path
+                try:
+                    code = importlib.machinery.SourceFileLoader(mod, src).get_code(mod)
+                finally:
+                    be.cache_from_source = saved
+                ns = {}
+                exec(code, ns)
+                out[path] = ns.get("MARKER", "?")
+        except Exception as e:
+            out[path] = "error"
+sys.stdout.write(json.dumps(res))
 '''
 
-# Run by the target interpreter: the caches it would look for, for the missing check.
+# Run by the target interpreter after SWAP: the caches it would look for at levels 0, 1, 2
+# for each source under DIRS, for the missing check (which of them exist is the file
+# system's answer, asked then).
 EXPECT = r'''
-import sys, json, os
 try:
     from importlib.util import cache_from_source
 except ImportError:
     cache_from_source = None
-res = []
-for src in json.loads(sys.stdin.read()):
-    for lvl in (0, 1, 2):
-        if cache_from_source is None:
-            c = src + ("c" if lvl == 0 else "o")
-        elif sys.version_info >= (3, 5):
-            c = cache_from_source(src, optimization=lvl or "")
-        else:
-            c = cache_from_source(src, debug_override=(lvl == 0))
-        if not os.path.exists(c):
-            res.append(c)
-sys.stdout.write(json.dumps(sorted(set(res))))
+names = {}
+for top in DIRS:
+    for src in [os.path.join(top, n) for n in os.listdir(top) if n.endswith(".py")]:
+        for lvl in (0, 1, 2):
+            if cache_from_source is None:
+                c = src + ("c" if lvl == 0 else "o")
+            elif sys.version_info >= (3, 5):
+                c = cache_from_source(src, optimization=lvl or "")
+            else:
+                c = cache_from_source(src, debug_override=(lvl == 0))
+            names.setdefault(src, []).append(c)
+import json
+sys.stdout.write(json.dumps(names))
 '''
 
 
@@ -190,9 +201,28 @@ def mutate(interp, d, stem, case):
                 f.write(other_magic(interp, c))
 
 
+# Run by a 3.x target interpreter: compileall.compile_dir for each [dir, levels, mode,
+# legacy], the function and arguments `-m compileall -q [-o L]... [--invalidation-mode M]
+# [-b] DIR` calls, in one process instead of one per directory and level; then SWAP.
+COMPILE = r'''
+import sys, json, compileall
+JOBS = json.loads(sys.stdin.read())
+DIRS = [job[0] for job in JOBS]
+for d, levels, mode, legacy in JOBS:
+    kw = {"quiet": 1, "legacy": legacy}
+    if mode:
+        import py_compile
+        kw["invalidation_mode"] = py_compile.PycInvalidationMode[mode.upper().replace("-", "_")]
+    for optimize in ([levels] if sys.version_info >= (3, 9) else levels):
+        if not compileall.compile_dir(d, optimize=optimize, **kw):
+            sys.exit("compile_dir failed: %s" % d)
+'''
+
+
 def build(interp, root):
-    """Returns the mode directories made (each a flat dir of unique module names)."""
-    dirs = []
+    """Returns the mode directories made (each a flat dir of unique module names), their
+    caches' bodies swapped for MARKER code, and EXPECT's cache names of each source."""
+    dirs, jobs, mutations = [], [], []
     if interp.version >= (3, 7):
         modes = [("ts", "timestamp"), ("ch", "checked-hash"), ("un", "unchecked-hash")]
     else:
@@ -201,18 +231,8 @@ def build(interp, root):
         d = os.path.join(root, "d_" + short)
         names = ["%s_%s" % (short, c) for c in CASES]
         write_sources(d, names)
-        levels = (0, 1, 2)
-        if interp.version >= (3, 9):
-            args = ["-m", "compileall", "-q", "-o", "0", "-o", "1", "-o", "2"]
-            if mode:
-                args += ["--invalidation-mode", mode]
-            r = interp.run(args + [d])
-            assert r.returncode == 0, r.stdout + r.stderr
-        else:
-            for lvl in levels:
-                compile_dir(interp, d, lvl, mode)
-        for n, c in zip(names, CASES):
-            mutate(interp, d, n, c)
+        jobs.append([d, [0, 1, 2], mode, False])
+        mutations += [(d, n, c) for n, c in zip(names, CASES)]
         dirs.append(d)
     # Legacy placement: 3.x compileall -b, or 2.7's own foo.pyc / foo.pyo.
     d = os.path.join(root, "legacy")
@@ -220,16 +240,23 @@ def build(interp, root):
     names = ["lg_" + c for c in lcases] + ["lg_gonetrunc"]
     write_sources(d, names)
     if interp.version < (3,):
+        compile_dir(interp, dirs[0], 0)
+        compile_dir(interp, dirs[0], 1)
+        compile_dir(interp, dirs[0], 2)
         compile_dir(interp, d, 0)
         compile_dir(interp, d, 1)
+        r = interp.run(["-c", "DIRS = %r\n" % (dirs + [d]) + SWAP + EXPECT])
     else:
-        compile_dir(interp, d, 0, legacy=True)
-    for n, c in zip(names, lcases):
-        mutate(interp, d, n, c)
-    mutate(interp, d, "lg_gonetrunc", "delete")
-    mutate(interp, d, "lg_gonetrunc", "trunc")
+        jobs.append([d, [0], None, True])
+        r = interp.run(["-c", COMPILE + SWAP + EXPECT], input=json.dumps(jobs).encode())
+    assert r.returncode == 0, r.stdout + r.stderr
+    expected_names = json.loads(r.stdout.decode())
+    mutations += [(d, n, c) for n, c in zip(names, lcases)]
+    mutations += [(d, "lg_gonetrunc", "delete"), (d, "lg_gonetrunc", "trunc")]
+    for d_, n, c in mutations:
+        mutate(interp, d_, n, c)
     dirs.append(d)
-    return dirs
+    return dirs, expected_names
 
 
 def all_caches(dirs):
@@ -256,21 +283,21 @@ def job_for(interp, path):
     return level, [path, d, stem, "import", None]
 
 
-def run_oracle(interp, caches, check_always):
+def run_oracle(interp, caches, modes):
+    """{mode: {cache: verdict}} for modes "default" and (3.7+) "always"."""
     by_level = {}
     for c in caches:
         lvl, job = job_for(interp, c)
         by_level.setdefault(lvl, []).append(job)
-    out = {}
+    out = {m: {} for m in modes}
     for lvl, jobs in sorted(by_level.items()):
         args = []
         if lvl:
             args.append("-O" if lvl == 1 else "-OO")
-        if check_always:
-            args += ["--check-hash-based-pycs", "always"]
-        r = interp.run(args + ["-c", ORACLE], input=json.dumps(jobs).encode())
+        r = interp.run(args + ["-c", ORACLE] + modes, input=json.dumps(jobs).encode())
         assert r.returncode == 0, r.stderr.decode()
-        out.update(json.loads(r.stdout.decode()))
+        for m, verdicts in json.loads(r.stdout.decode()).items():
+            out[m].update(verdicts)
     return out
 
 
@@ -297,10 +324,8 @@ def expected_outcomes(rec, source_exists, header_only):
 
 def check_interp(suite, interp):
     root = os.path.join(suite.tmp, "py" + interp.short)
-    dirs = build(interp, root)
+    dirs, names = build(interp, root)
     caches = all_caches(dirs)
-    r = interp.run(["-c", SWAP], input=json.dumps(caches).encode())
-    assert r.returncode == 0, r.stderr.decode()
 
     r = pyc_e2e.run_tool(["status", "--all", "--json", root])
     assert r.returncode == 1, r.stderr.decode()
@@ -310,8 +335,10 @@ def check_interp(suite, interp):
     assert len(lines) == len(caches) + 1, "a cache was reported twice"
     assert lines[-1]["caches"] == len(caches) and lines[-1]["errors"] == 0, lines[-1]
 
-    default = run_oracle(interp, caches, False)
-    always = run_oracle(interp, caches, True) if interp.version >= (3, 7) else default
+    verdicts = run_oracle(interp, caches, ["default", "always"] if interp.version >= (3, 7)
+                          else ["default"])
+    default = verdicts["default"]
+    always = verdicts.get("always", default)
     bad = []
     for path in caches:
         rec = recs[path]
@@ -335,10 +362,10 @@ def check_interp(suite, interp):
     if interp.version >= (3, 7):
         need |= {("stale", "hash"), ("corrupt", "bad-flags")}
     assert need <= seen, "verdicts never produced: %s" % (need - seen)
-    return root, dirs
+    return root, dirs, names
 
 
-def check_missing(interp, root, dirs):
+def check_missing(interp, root, dirs, names):
     # Remove a few caches so that something is missing at each level.
     for c in all_caches(dirs):
         n = os.path.basename(c)
@@ -349,9 +376,7 @@ def check_missing(interp, root, dirs):
     sources = []
     for d in dirs:
         sources += sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".py"))
-    r = interp.run(["-c", EXPECT], input=json.dumps(sources).encode())
-    assert r.returncode == 0, r.stderr.decode()
-    want = json.loads(r.stdout.decode())
+    want = sorted(set(c for src in sources for c in names[src] if not os.path.exists(c)))
     levels = ["-o", "0", "-o", "1"] if interp.version < (3, 5) else ["-o", "0", "-o", "1", "-o", "2"]
     if interp.version < (3, 5):
         # 2.7 writes foo.pyo for both -O and -OO: level 2 names the same file as level 1.
