@@ -22,6 +22,7 @@ Each case is bounded (a few seconds) and deterministic in its verdict:
 "Valid" is checked against the interpreter itself: each pyc must equal, byte for byte,
 importlib's own timestamp pyc of compile() of its source.
 """
+import concurrent.futures
 import json
 import os
 import re
@@ -245,9 +246,30 @@ def case_compile_swap_race(interp, d, seconds=4.0):
     return "%d runs, %d swaps" % (runs, sw.swaps)
 
 
+# clean's file-name system calls (%file: openat, unlinkat, newfstatat, ...) delayed by
+# strace, longer than the Swapper's 1 ms in each state: every window between a check and
+# the call that uses a name is wide enough for a swap to land in it.
+WIDEN = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=%file",
+         "-e", "inject=%file:delay_enter=1500"]
+# With the bug reintroduced (the walker's O_NOFOLLOW dropped), widened runs caught it
+# within 8 runs in 20 trials; plain runs needed up to 249 (4 s make about 280 on an idle
+# machine, fewer under load).
+WIDENED_RUNS = 40
+
+
+def widens():
+    try:
+        strace_works()
+        return True
+    except SkipCase:
+        return False
+
+
 def case_clean_swap_race(interp, d, seconds=4.0):
     """pkg/__pycache__ swapped for a symlink to an outside directory full of caches while
-    `clean` runs over and over: the outside directory stays exactly as it was."""
+    `clean` runs over and over: the outside directory stays exactly as it was. Under
+    strace (WIDEN) WIDENED_RUNS runs; without it, plain runs for `seconds`."""
+    prefix = WIDEN if widens() else None
     root, outside = os.path.join(d, "tree"), os.path.join(d, "outside")
     make_tree(root, n=60, funcs=1)
     os.makedirs(outside)
@@ -258,7 +280,7 @@ def case_clean_swap_race(interp, d, seconds=4.0):
         victims[name] = "victim %d\n" % i
     cache = os.path.join(root, "pkg", "__pycache__")
     runs, swaps, t0 = 0, 0, time.time()
-    while time.time() - t0 < seconds:
+    while runs < WIDENED_RUNS if prefix else time.time() - t0 < seconds:
         os.makedirs(cache, exist_ok=True)
         for i in range(60):
             with open(os.path.join(cache, "m%03d.%s.pyc" % (i, interp.tag)), "w") as f:
@@ -266,7 +288,8 @@ def case_clean_swap_race(interp, d, seconds=4.0):
         sw = Swapper(cache, outside)
         sw.start()
         try:
-            tool(["clean", "-q", root])
+            subprocess.run((prefix or []) + [TOOL, "clean", "-q", root], env=clean_env(),
+                           capture_output=True, timeout=120)
         finally:
             sw.finish()
         runs += 1
@@ -277,7 +300,7 @@ def case_clean_swap_race(interp, d, seconds=4.0):
             now[name] = f.read()
     assert now == victims, "the outside directory changed: %d of %d files left" % (
         len(now), len(victims))
-    return "%d runs, %d swaps" % (runs, swaps)
+    return "%d %sruns, %d swaps" % (runs, "widened " if prefix else "", swaps)
 
 
 # -- full and read-only file systems -----------------------------------------------------
@@ -519,6 +542,15 @@ def case_leftovers(interp, d):
     assert recs[-1]["leftovers"] == 3, r.text
 
 
+def timed(fn, *args):
+    """(what fn returned, exc_info, seconds), as Suite.parallel records a check."""
+    t0 = time.time()
+    try:
+        return fn(*args), (None, None, None), time.time() - t0
+    except BaseException:
+        return None, sys.exc_info(), time.time() - t0
+
+
 def main():
     suite = Suite("faults")
     found = interpreters((3, 6), (3, 13))
@@ -550,15 +582,22 @@ def main():
         d = os.path.join(suite.tmp, "c%d" % i)
         os.makedirs(d)
         return ("%s %s" % (interp.short, label), fn, interp, d)
-    # The two races run alone, each for its full time: what they catch grows with the runs
-    # they make. The other cases mostly wait (strace's delayed writes, a worker's compile,
-    # mounts), each in its own directory: all at once.
-    races = (case_compile_swap_race, case_clean_swap_race)
-    waiting = [check(*c) for c in picked if c[2] not in races]
-    suite.parallel(waiting, jobs=len(waiting) or 1)
-    for c in picked:
-        if c[2] in races:
-            suite.parallel([check(*c)], jobs=1)
+    # A race without strace's widening runs alone for its full time: what it catches grows
+    # with the runs it makes. The other cases mostly wait (strace's delayed writes and
+    # file-name calls, a worker's compile, mounts), each in its own directory: all at once,
+    # the widened clean race (the longest wait) beside the rest and the compile race.
+    alone = [case_compile_swap_race] + ([] if widens() else [case_clean_swap_race])
+    beside = [check(*c) for c in picked if c[2] is case_clean_swap_race and c[2] not in alone]
+    waiting = [check(*c) for c in picked if c[2] not in alone and c[2] is not case_clean_swap_race]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as bg:
+        late = [(c[0], bg.submit(timed, *c[1:])) for c in beside]
+        suite.parallel(waiting, jobs=len(waiting) or 1)
+        for c in picked:
+            if c[2] in alone:
+                suite.parallel([check(*c)], jobs=1)
+        for name, future in late:
+            note, exc, took = future.result()
+            suite.record(name, exc, took, note if isinstance(note, str) else None)
     suite.finish()
 
 
