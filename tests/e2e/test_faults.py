@@ -17,7 +17,7 @@ Each case is bounded (a few seconds) and deterministic in its verdict:
   and the workers are gone, every pyc present is the interpreter's own bytes;
 - SIGKILL to pyc-tool in the same place: only valid pycs, and the temporary file it could
   not remove is reported by `status` and removed by `clean` once its writer is dead;
-- SIGKILL to a worker mid-compile: only valid pycs, the rest compiled, exit 1.
+- (SIGKILL to a worker mid-compile: test_compile_faults.py, with check_valid.)
 
 "Valid" is checked against the interpreter itself: each pyc must equal, byte for byte,
 importlib's own timestamp pyc of compile() of its source.
@@ -474,15 +474,9 @@ def case_sigkill_tool(interp, d):
     assert not os.path.exists(os.path.dirname(path)), "its __pycache__ was kept"
 
 
-def case_sigkill_worker(interp, d):
-    """A worker killed mid-compile: its file fails, the rest are compiled, every pyc
-    present is valid."""
-    import test_compile_faults as F
-    root, r = F.run_and_hit(interp, d, [], lambda pid: os.kill(pid, signal.SIGKILL))
-    assert r.returncode == 1, r.text
-    assert temps_under(root) == [], temps_under(root)
-    n = check_valid(interp, root)
-    assert n == len(F.SMALL), "%d pycs, expected %d\n%s" % (n, len(F.SMALL), r.text)
+# A worker killed mid-compile (only valid pycs, the rest compiled, exit 1) is checked by
+# test_compile_faults.py's "worker killed (SIGKILL) mid-compile": the same tree and run,
+# and there also every pyc against the interpreter's own bytes (check_valid).
 
 
 # -- leftovers of interrupted writers ----------------------------------------------------
@@ -570,7 +564,6 @@ def main():
         ("SIGTERM while a temporary file exists", case_signal(signal.SIGTERM)),
         ("SIGHUP while a temporary file exists", case_signal(signal.SIGHUP)),
         ("SIGKILL of pyc-tool while a temporary file exists", case_sigkill_tool),
-        ("SIGKILL of a worker mid-compile", case_sigkill_worker),
         ("leftover temporary files: status reports, clean removes the abandoned",
          case_leftovers),
     ]
