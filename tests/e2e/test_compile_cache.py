@@ -34,9 +34,12 @@ from pyc_e2e import Suite, SkipCase, clean_env, interpreters, make_wrapper, run_
 STDLIB_PACKAGES = ("json", "email")
 
 
-def stdlib_dir(interp):
-    r = interp.run(["-c", "import json, os; print(os.path.dirname(os.path.dirname(json.__file__)))"])
-    return r.stdout.decode().strip()
+def stdlib_and_prefix(interp):
+    """(the standard library's directory, sys.prefix): one start of the interpreter."""
+    r = interp.run(["-c", "import json, os, sys; "
+                    "print(os.path.dirname(os.path.dirname(json.__file__))); print(sys.prefix)"])
+    lib, prefix = r.stdout.decode().splitlines()
+    return lib, prefix
 
 
 def build_tree(interp, root, lib):
@@ -174,13 +177,12 @@ def warm_case(interp, ctx, root, by_path=()):
 
 def other_build_case(interp, ctx):
     """A copy of the binary with other bytes is another compiler: nothing may hit."""
-    prefix = interp.run(["-c", "import sys; print(sys.prefix)"]).stdout.decode().strip()
     copy = os.path.join(ctx["vdir"], "bin", os.path.basename(interp.exe))
     os.makedirs(os.path.dirname(copy))
     shutil.copy2(interp.exe, copy)
     with open(copy, "ab") as f:
         f.write(b"\0pyc-tool: another build\0")
-    env = dict(ctx["env"], PYTHONHOME=prefix)
+    env = dict(ctx["env"], PYTHONHOME=ctx["prefix"])
     root = ctx["first"]
     build_tree(interp, root, ctx["lib"])
     r = run_tool(["compile", "--json", "--python", copy, root], env=env)
@@ -208,7 +210,8 @@ def run_version(suite, interp):
     os.makedirs(vdir)
     wrapper, log = make_wrapper(interp, vdir)
     FIRST_ROOT[v] = os.path.join(vdir, "first", "tree")
-    ctx = {"lib": stdlib_dir(interp), "wrapper": wrapper, "log": log, "vdir": vdir,
+    lib, prefix = stdlib_and_prefix(interp)
+    ctx = {"lib": lib, "prefix": prefix, "wrapper": wrapper, "log": log, "vdir": vdir,
            "first": FIRST_ROOT[v],
            "env": clean_env(XDG_CACHE_HOME=os.path.join(vdir, "xdg"),
                             PYC_TOOL_CACHE_DIR=os.path.join(vdir, "store"),

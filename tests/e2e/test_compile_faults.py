@@ -1,7 +1,8 @@
 """pyc-tool compile when things go wrong, end to end through the CLI.
 
 - a worker dies mid-compile (SIGKILL from outside) or hangs (SIGSTOP, then --timeout):
-  only the file it was compiling fails, a replacement worker compiles the rest, exit 1;
+  only the file it was compiling fails, a replacement worker compiles the rest, exit 1
+  (killed: every pyc present is the interpreter's own bytes, no temporary file anywhere);
 - a source that vanishes after the walk listed it, while the only worker is busy;
 - an unwritable __pycache__ (chattr +i, since root ignores permission bits): compared with
   compileall on the same tree (same exit status, same files written);
@@ -26,6 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from pyc_e2e import TOOL, SkipCase, Suite, clean_env, interpreters  # noqa: E402
 from test_compile_oracle import make_wrapper  # noqa: E402
+from test_faults import check_valid, temps_under  # noqa: E402
 
 SMALL = ["b_one.py", "c_two.py", "d_three.py", "pkg/__init__.py", "pkg/e_four.py"]
 SLOW = "a_slow.py"          # first in sorted order: with -j1 it is compiled first
@@ -136,9 +138,14 @@ def check_replaced(r):
 
 
 def case_kill_outside(interp, d):
+    """Also test_faults.py's worker SIGKILL case: every pyc present is the interpreter's
+    own bytes."""
     root, r = run_and_hit(interp, d, [], lambda pid: os.kill(pid, signal.SIGKILL))
     check_rest_compiled(interp, root, r, [SLOW])
     check_replaced(r)
+    assert temps_under(root) == [], temps_under(root)
+    n = check_valid(interp, root)
+    assert n == len(SMALL), "%d valid pycs, expected %d\n%s" % (n, len(SMALL), r.text)
 
 
 def case_timeout(interp, d):

@@ -6,6 +6,7 @@ little-endian fields, importlib.util.source_hash for the hash, its cache tag) an
 JSON of `pyc-tool inspect --json` must say the same. Then the source is touched and the
 verdict must turn stale; the human output must show the same facts.
 """
+import concurrent.futures
 import datetime
 import json
 import os
@@ -17,58 +18,79 @@ from pyc_e2e import run_tool  # noqa: E402
 
 T0 = 1600000000
 
-# Run by the interpreter under test: compile, then decode the header its own way.
+# Run by the interpreter under test: compile, then decode the header its own way; one
+# process answers for every (source, cache, mode) triple of its argv, a JSON list in order.
 DECODE = r'''
 import sys, json, struct, py_compile, binascii
-src, cfile, mode = sys.argv[1:4]
-kw = {}
-if mode != "timestamp":
-    kw["invalidation_mode"] = getattr(py_compile.PycInvalidationMode, mode.upper().replace("-", "_"))
-py_compile.compile(src, cfile, doraise=True, **kw)
-f = open(cfile, "rb"); data = f.read(); f.close()
-try:
-    import importlib.util as u
-    magic, tag = u.MAGIC_NUMBER, sys.implementation.cache_tag
-except ImportError:
-    import imp; magic, tag = imp.get_magic(), None
-v = sys.version_info
-out = {"magic": struct.unpack("<H", magic[:2])[0], "magic_bytes": binascii.hexlify(magic).decode(),
-       "version": "%d.%d" % v[:2], "cache_tag": tag,
-       "header_size": 16 if v >= (3, 7) else 12 if v >= (3, 3) else 8}
-assert data[:4] == magic
-if v >= (3, 7):
-    flags = struct.unpack("<I", data[4:8])[0]
-    out["flags"] = flags
-    if flags & 1:
-        out["hash"] = binascii.hexlify(data[8:16]).decode()
-        out["own_hash"] = binascii.hexlify(u.source_hash(open(src, "rb").read())).decode()
-        out["mode"] = "checked-hash" if flags & 2 else "unchecked-hash"
+def decode(src, cfile, mode):
+    kw = {}
+    if mode != "timestamp":
+        kw["invalidation_mode"] = getattr(py_compile.PycInvalidationMode, mode.upper().replace("-", "_"))
+    py_compile.compile(src, cfile, doraise=True, **kw)
+    f = open(cfile, "rb"); data = f.read(); f.close()
+    try:
+        import importlib.util as u
+        magic, tag = u.MAGIC_NUMBER, sys.implementation.cache_tag
+    except ImportError:
+        import imp; magic, tag = imp.get_magic(), None
+    v = sys.version_info
+    out = {"magic": struct.unpack("<H", magic[:2])[0], "magic_bytes": binascii.hexlify(magic).decode(),
+           "version": "%d.%d" % v[:2], "cache_tag": tag,
+           "header_size": 16 if v >= (3, 7) else 12 if v >= (3, 3) else 8}
+    assert data[:4] == magic
+    if v >= (3, 7):
+        flags = struct.unpack("<I", data[4:8])[0]
+        out["flags"] = flags
+        if flags & 1:
+            out["hash"] = binascii.hexlify(data[8:16]).decode()
+            out["own_hash"] = binascii.hexlify(u.source_hash(open(src, "rb").read())).decode()
+            out["mode"] = "checked-hash" if flags & 2 else "unchecked-hash"
+        else:
+            out["mtime"], out["source_size"] = struct.unpack("<II", data[8:16])
+            out["mode"] = "timestamp"
     else:
-        out["mtime"], out["source_size"] = struct.unpack("<II", data[8:16])
+        out["flags"] = 0
         out["mode"] = "timestamp"
-else:
-    out["flags"] = 0
-    out["mode"] = "timestamp"
-    out["mtime"] = struct.unpack("<I", data[4:8])[0]
-    out["source_size"] = struct.unpack("<I", data[8:12])[0] if v >= (3, 3) else None
-sys.stdout.write(json.dumps(out))
+        out["mtime"] = struct.unpack("<I", data[4:8])[0]
+        out["source_size"] = struct.unpack("<I", data[8:12])[0] if v >= (3, 3) else None
+    return out
+args = sys.argv[1:]
+sys.stdout.write(json.dumps([decode(*args[i:i + 3]) for i in range(0, len(args), 3)]))
 '''
 
 
-def check(suite, interp, mode):
+def layout(suite, interp, mode):
+    """(source, cache) of one mode's case, in a directory of its own."""
     d = os.path.join(suite.tmp, "%s-%s" % (interp.short, mode))
-    os.makedirs(os.path.join(d, "__pycache__"))
     src = os.path.join(d, "m.py")
-    with open(src, "w") as f:
-        f.write("x = 'inspect me'\n")
-    os.utime(src, (T0, T0))
     if interp.tag:
-        cfile = os.path.join(d, "__pycache__", "m.%s.pyc" % interp.tag)
-    else:
-        cfile = src + "c"
-    r = interp.run(["-c", DECODE, src, cfile, mode])
+        return src, os.path.join(d, "__pycache__", "m.%s.pyc" % interp.tag)
+    return src, src + "c"
+
+
+def modes(interp):
+    return ["timestamp"] + (["checked-hash", "unchecked-hash"] if interp.version >= (3, 7) else [])
+
+
+def decode_all(suite, interp):
+    """Every mode's cache written and decoded by one run of the interpreter:
+    {mode: its own reading}."""
+    args = []
+    for mode in modes(interp):
+        src, cfile = layout(suite, interp, mode)
+        os.makedirs(os.path.dirname(cfile), exist_ok=True)
+        with open(src, "w") as f:
+            f.write("x = 'inspect me'\n")
+        os.utime(src, (T0, T0))
+        args += [src, cfile, mode]
+    r = interp.run(["-c", DECODE] + args)
     assert r.returncode == 0, r.stderr.decode()
-    want = json.loads(r.stdout.decode())
+    return dict(zip(modes(interp), json.loads(r.stdout.decode())))
+
+
+def check(suite, interp, mode, decoded):
+    src, cfile = layout(suite, interp, mode)
+    want = decoded.result()[mode]
 
     r = run_tool(["inspect", "--json", cfile], check_rc=0)
     got = first_record(r)
@@ -162,18 +184,19 @@ def main():
     interps = [i for i in pyc_e2e.interpreters() if i.version[:2] == (2, 7) or i.version >= (3, 6)]
     if not interps:
         suite.skip("no CPython interpreter found")
+    # The interpreters' own readings first, one process each, all at once.
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=len(interps) or 1)
     checks = []
     for interp in interps:
-        modes = ["timestamp"]
-        if interp.version >= (3, 7):
-            modes += ["checked-hash", "unchecked-hash"]
-        for mode in modes:
+        decoded = pool.submit(decode_all, suite, interp)
+        for mode in modes(interp):
             checks.append(("inspect agrees with %s's own decoding (%s)" % (interp.short, mode),
-                           check, suite, interp, mode))
+                           check, suite, interp, mode, decoded))
     checks.append(("usage and runtime errors, unknown magic", check_errors, suite))
     checks.append(("a source is not a cache; a renamed pyc is still decoded", check_not_a_cache,
                    suite, interps[-1]))
     suite.parallel(checks)
+    pool.shutdown()
     suite.finish()
 
 

@@ -18,8 +18,9 @@ For each kind, with one CPython 3.11+ (bytes comparable with compileall's):
 - (network kinds) a full server that refuses writes, and the server killed mid-run:
   compileall's bytes, at most one warning, within the timeouts.
 """
-import subprocess
+import concurrent.futures
 import contextlib
+import subprocess
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from pyc_e2e import TOOL, Suite, SkipCase, clean_env, interpreters, run_tool  # noqa: E402
 from test_cache_faults import compileall, modules, same, take_pycs, write_tree  # noqa: E402
+from test_faults import children  # noqa: E402
 
 TIMEOUTS = "|connect-timeout=500|operation-timeout=1500"
 # A run against a dead remote may wait for its timeouts once, and compile: well below this.
@@ -384,7 +386,10 @@ def case_killed(interp, work, remote):
     t0 = time.time()
     proc = subprocess.Popen(args, env=clean_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    time.sleep(0.5)
+    # Mid-run: once pyc-tool has a worker, its lookups have begun and its stores are to come.
+    deadline = time.time() + 60
+    while not children(proc.pid) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
     remote.kill()
     out, err = proc.communicate(timeout=120)
     took = time.time() - t0
@@ -413,20 +418,29 @@ CASES = (
 
 
 def run_kind(suite, interp, name, start, why):
+    """Every case on one kind of remote, in order (they share its server); returns what
+    to record, [(name, exc_info, seconds)], a skip as SkipCase."""
+    def skipped(msg):
+        return [("%s remote" % name, (SkipCase, SkipCase(msg), None), None)]
     if start is None:
-        suite.skip("%s remote: %s" % (name, why))
-        return
+        return skipped(why)
     if name != "file":
         built, msg = backend_built(name)
         if not built:
-            suite.skip("%s remote: %s" % (name, msg))
-            return
+            return skipped(msg)
     work = os.path.join(suite.tmp, name)
     os.makedirs(work)
+    out = []
     with start() as remote:
         for title, fn in CASES:
-            with suite.case("%s %s: %s" % (interp.short, name, title)):
+            t0 = time.time()
+            try:
                 fn(interp, work, remote)
+                exc = (None, None, None)
+            except Exception:
+                exc = sys.exc_info()
+            out.append(("%s %s: %s" % (interp.short, name, title), exc, time.time() - t0))
+    return out
 
 
 def main():
@@ -436,8 +450,13 @@ def main():
         suite.skip("no CPython 3.11+ found (bytes are compared with compileall's)")
         suite.finish()
     interp = found[-1]
-    for name, start, why in kinds():
-        run_kind(suite, interp, name, start, why)
+    # Each kind has its own server and directory, and its cases mostly wait (servers,
+    # timeouts): the kinds run at once.
+    todo = kinds()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(todo)) as pool:
+        for done in pool.map(lambda k: run_kind(suite, interp, *k), todo):
+            for name, exc, took in done:
+                suite.record(name, exc, took)
     suite.finish()
 
 
