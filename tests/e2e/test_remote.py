@@ -71,6 +71,9 @@ class FileRemote:
     def full_url(self):
         raise SkipCase("no way to fill a directory here (root writes anyway)")
 
+    def unfill(self):
+        """Undo full_url: the cases after case_full need a server that takes writes."""
+
     def kill(self):
         raise SkipCase("a directory cannot die mid-run")
 
@@ -124,6 +127,9 @@ class RedisRemote:
     def full_url(self):
         self.srv.set_maxmemory(1)   # noeviction: every SET refused
         return self.url
+
+    def unfill(self):
+        self.srv.set_maxmemory(0)   # no limit again
 
     def kill(self):
         self.srv.kill()
@@ -365,7 +371,10 @@ def case_full(interp, work, remote):
     root, store = os.path.join(work, "full", "tree"), os.path.join(work, "store-full")
     write_tree(root, modules("full", n, "pkg"))
     url = remote.full_url()
-    files, _, err, took = compile_(interp, root, store, url + TIMEOUTS)
+    try:
+        files, _, err, took = compile_(interp, root, store, url + TIMEOUTS)
+    finally:
+        remote.unfill()
     expect_all(files, ("miss", None), n)
     one_warning(err, url)
     if took > MAX_SECONDS:
