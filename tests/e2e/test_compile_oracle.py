@@ -298,10 +298,15 @@ def add_edge_files(interp, work, tree):
 
 def add_existing_caches(interp, work):
     """W/pre: caches already there that no writer may keep or write through: a symlink
-    and a directory where a pyc goes (py_compile refuses both), a junk pyc with mode 0600."""
+    and a directory where a pyc goes (py_compile refuses both), a junk pyc with mode 0600,
+    and W/nodir, whose __pycache__ is a regular file (its sources fail, those of its
+    subdirectory are compiled; this was test_compile_basic's "unwritable cache paths")."""
     pre = os.path.join(work, "pre")
     for name in ("link", "dir", "junk"):
         write(os.path.join(pre, name + ".py"), "%s = 1\n" % name)
+    for name in ("m", "n", "ok/m"):
+        write(os.path.join(work, "nodir", name + ".py"), "%s = 1\n" % name[-1])
+    write(os.path.join(work, "nodir", "__pycache__"), "not a directory\n")
     cache = os.path.join(pre, "__pycache__")
     os.makedirs(cache)
     write(os.path.join(work, "outside", "old.pyc"), b"not a pyc")
@@ -517,7 +522,7 @@ class Area:
             where.append("first run's exit status: compileall %d, pyc-tool %d" % (
                 ro1.returncode, rt1.returncode))
         if twice and output and not SELF_CHECK:
-            where += ["first run: " + w for w in compare_output(ro1, rt1, output == "exact")]
+            where += ["first run: " + w for w in compare_output(ro1, rt1, output)]
         if ro.returncode != rt.returncode:
             where.append("exit status: compileall %d, pyc-tool %d" % (ro.returncode, rt.returncode))
         npycs = digest = 0
@@ -530,7 +535,7 @@ class Area:
         except AssertionError as e:
             where.append(str(e))
         if output and not SELF_CHECK:       # compileall -j2 interleaves its workers' lines
-            where += compare_output(ro, rt, output == "exact")
+            where += compare_output(ro, rt, output)
         if where:
             raise AssertionError("\n".join(where) + "\n" + transcript(ro, rt))
         if nothing and ro.returncode != nothing:   # then it wrote nothing, nor did pyc-tool
@@ -560,7 +565,7 @@ class Area:
         except AssertionError as e:
             where.append("warm run: %s" % e)
         if output:
-            where += ["warm run: " + w for w in compare_output(ro1, rw, output == "exact")]
+            where += ["warm run: " + w for w in compare_output(ro1, rw, output)]
         if where:
             raise AssertionError("\n".join(where) + "\n" + transcript(ro1, rw))
 
@@ -568,13 +573,18 @@ class Area:
 SUMMARY = re.compile(rb"^compiled \d+, up to date \d+, failed \d+ in ")
 
 
-def compare_output(ro, rt, exact=False):
+def compare_output(ro, rt, mode=True):
     """The lines compileall printed (stdout, and the SyntaxWarnings on stderr) as a
     multiset (workers finish in any order, as with compileall -j), against pyc-tool's
-    stdout and stderr without its summary line. exact (pyc-tool -j1): stderr byte for
-    byte, stdout line for line in order."""
+    stdout and stderr without its summary line. "exact" (pyc-tool -j1): stderr byte for
+    byte, stdout line for line in order. "errors": only the "*** Error compiling" lines
+    (which files failed), where compileall's reason names a temporary file of its own."""
+    exact = mode == "exact"
     mine = [l for l in (rt.stdout + rt.stderr).splitlines() if not SUMMARY.match(l)]
     theirs = (ro.stdout + ro.stderr).splitlines()           # + SyntaxWarnings; bytes, exactly
+    if mode == "errors":
+        mine = [l for l in mine if l.startswith(b"*** Error compiling")]
+        theirs = [l for l in theirs if l.startswith(b"*** Error compiling")]
     if exact and ro.stderr != rt.stderr:
         return ["stderr differs:\n  compileall: %r\n  pyc-tool:   %r" % (ro.stderr, rt.stderr)]
     if exact and ro.stdout.splitlines() != [l for l in rt.stdout.splitlines()
@@ -622,11 +632,20 @@ OPTION_SETS = [
      None, None, (3, 7)),
     ("SOURCE_DATE_EPOCH=1700000000", ["{tree}"], {"SOURCE_DATE_EPOCH": "1700000000"},
      None, (3, 6)),
-    ("-d /srv/app DIR FILE", ["-d", "/srv/app", "{tree}/concurrent", "{tree}/keyword.py"],
-     None, None, (3, 6)),
+    # W/tree/links: -d on symlinked files (inside and outside) and a symlinked directory
+    ("-d /srv/app DIR FILE LINKS", ["-d", "/srv/app", "{tree}/concurrent", "{tree}/keyword.py",
+                                    "{tree}/links"], None, None, (3, 6)),
     ("-s W/tree -p /srv/app", ["-s", "{tree}", "-p", "/srv/app", "{tree}"], None, None, (3, 9)),
     ("-s W/tree/ -p /srv/app", ["-s", "{tree}/", "-p", "/srv/app", "{tree}"],
      None, None, (3, 9)),
+    # A -s that is a prefix of the paths as strings but not as components: compileall says
+    # so per file ("not a valid prefix ... ignoring") and strips nothing, unless -qq
+    ("-s W/tr -p /srv/app: not a valid prefix (-v)", ["-s", "{work}/tr", "-p", "/srv/app",
+                                                      "{tree}/json"], None, None, (3, 9),
+     {"output": True, "tool": ["-v"]}),
+    ("-s W/tr -p /srv/app: not a valid prefix (-q)", ["-q", "-s", "{work}/tr", "-p",
+                                                      "/srv/app", "{tree}/json"], None, None,
+     (3, 9), {"output": True}),
     ("-b", ["-b", "{tree}"], None, None, (3, 6)),
     # compileall compiles every level into foo.pyc, the lower one first: in 3.12 that
     # compile interns strings for good and changes the last one's reference flags
@@ -687,6 +706,9 @@ OPTION_SETS = [
      "tree/edge/sp ace.py\n{tree}/links/inside.py\n", (3, 6)),
     ("W/pre: a junk pyc rewritten, a symlink and a directory refused", ["{work}/pre"],
      None, None, (3, 6)),
+    # compileall's reason names a temporary file of its own: the failing files must agree
+    ("W/nodir -q: a __pycache__ that is a file fails its sources, the rest is compiled",
+     ["-q", "{work}/nodir"], None, None, (3, 6), {"output": "errors"}),
     ("W/pre -q: the refusals reported as compileall reports them", ["-q", "{work}/pre"],
      None, None, (3, 6), {"output": True}),
     ("-e W/tree (symlinks)", ["-e", "{tree}", "{tree}"], None, None, (3, 9)),
@@ -694,12 +716,14 @@ OPTION_SETS = [
      None, (3, 6)),
 ]
 
-# The no-op rule, on a tree without the files that fail (they would be retried).
+# The no-op rule, on a tree without the files that fail (they would be retried). A set
+# marked True has its first run compared with compileall's too (what versus() compares but
+# the warm run): no other set has these options (test_compile_basic's "levels-hardlink").
 NOOP_SETS = [
-    ("default", [], (3, 6)),
-    ("--invalidation-mode checked-hash", ["--invalidation-mode", "checked-hash"], (3, 7)),
+    ("default", [], (3, 6), False),
+    ("--invalidation-mode checked-hash", ["--invalidation-mode", "checked-hash"], (3, 7), False),
     ("-o 0 -o 1 -o 2 --hardlink-dupes", ["-o", "0", "-o", "1", "-o", "2", "--hardlink-dupes"],
-     (3, 9)),
+     (3, 9), True),
 ]
 
 
@@ -721,7 +745,7 @@ def pyc_state(root):
 
 
 
-def noop_case(area, wrapper, log, opts):
+def noop_case(area, wrapper, log, opts, versus):
     if SELF_CHECK and "checked-hash" in opts:
         raise SkipCase("compileall recompiles hash-based pycs every time")
     area.restore()
@@ -732,7 +756,16 @@ def noop_case(area, wrapper, log, opts):
         # with a negative mtime: pyc-tool rightly recompiles that one every time.
         skip += "|/neg\\.py$"
     full = opts + ["-x", skip, area.tree]
+    if versus:
+        ro = area.run_compileall(full, env, None)
+        area.aside()
     r1 = area.run_tool(full, env, None, python=wrapper)
+    if versus:
+        assert ro.returncode == r1.returncode, (
+            "exit status: compileall %d, pyc-tool %d\n%s" % (
+                ro.returncode, r1.returncode, transcript(ro, r1)))
+        with timed("comparisons"):
+            compare_areas(area.interp, area.oracle, area.work)
     before = pyc_state(area.work)
     if r1.returncode != 0 or not before:
         raise AssertionError("first run: exit %d, %d pycs\n%s" % (
@@ -814,7 +847,7 @@ def second_path_case(area, vdir):
         copy_area(area.pristine, second)
         # -v: what compileall prints by default (pyc-tool's default is failures only)
         rt = run_tool(cmd[:1] + ["-v"] + cmd[1:], cwd=second, env=env)
-        where = compare_output(ro, rt, exact=True)
+        where = compare_output(ro, rt, "exact")
         assert rt.returncode == ro.returncode and not where, (
             "\n".join(where) + "\n" + transcript(ro, rt))
         compare_areas(area.interp, oracle2, second)
@@ -882,13 +915,13 @@ def run_version(suite, interp):
     with suite.case("%s -i with a list that cannot be read, --json: an error record" % v):
         flist_json_case(area)
     wrapper, log = make_wrapper(interp, vdir)
-    for label, opts, since in NOOP_SETS:
+    for label, opts, since, versus in NOOP_SETS:
         name = "%s no-op rerun: %s" % (v, label)
         if interp.version[:2] < since:
             suite.skip("%s: compileall %s has no such option" % (name, v))
             continue
         with suite.case(name):
-            noop_case(area, wrapper, log, opts)
+            noop_case(area, wrapper, log, opts, versus)
     shutil.rmtree(vdir, ignore_errors=True)
     print("     %s done in %.1f s (%s)" % (v, time.time() - t0, ", ".join(
         "%s %.1f s/%.1f s CPU" % (k, t, CPU[k]) for k, t in sorted(TIMES.items()))), flush=True)
