@@ -154,26 +154,47 @@ def remove_areas(*dirs):
                 shutil.rmtree(d)
 
 
+def scan(root):
+    """{relative path: lstat result} for everything under root, a directory before its
+    entries. scandir and string joins: os.walk with relpath per entry cost more CPU than
+    the lstat calls."""
+    found = {}
+
+    def walk(path, prefix):
+        with os.scandir(path) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for e in entries:
+            rel = prefix + e.name
+            st = found[rel] = e.stat(follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                walk(e.path, rel + "/")
+    walk(root, "")
+    return found
+
+
 class Image:
     """What a work area holds as built, in memory, to put an area back as it was in place
     of a fresh copy per run: most of it is sources that neither tool writes, and copying
     them twice per option set cost a third of the time. An entry is kept when its kind,
     mode, owner, link count, size, mtime and bytes (or link target) are as built;
     anything else a run added or changed is removed, and what is missing is copied back
-    from the pristine copy."""
+    from the pristine copy.
+
+    The bytes of a regular file are read once per inode: `verified` holds the (path,
+    inode) of each file found or made equal to the pristine one, with its ctime then. The
+    kernel sets the ctime to the current time on every change of the inode (a write, a
+    truncate, utime, chmod, a link, a rename), so a file whose ctime is the one recorded
+    still has those bytes."""
 
     def __init__(self, pristine):
         self.pristine = pristine
         self.mode = stat.S_IMODE(os.lstat(pristine).st_mode)
-        self.entries = {}
-        for dirpath, dirs, files in os.walk(pristine):
-            for name in dirs + files:
-                path = os.path.join(dirpath, name)
-                self.entries[os.path.relpath(path, pristine)] = self.entry(path)
+        self.verified = {}
+        self.entries = dict((rel, self.entry(os.path.join(pristine, rel), st))
+                            for rel, st in scan(pristine).items())
 
     @staticmethod
-    def entry(path):
-        st = os.lstat(path)
+    def entry(path, st):
         kind = stat.S_IFMT(st.st_mode)
         meta = (kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
         if stat.S_ISDIR(st.st_mode):
@@ -183,22 +204,39 @@ class Image:
         meta += (st.st_nlink, st.st_size, st.st_mtime_ns)
         return meta + (read(path),) if stat.S_ISREG(st.st_mode) else meta
 
+    def unchanged(self, rel, st):
+        """True when the regular file at rel is, bytes included, one verified as built."""
+        return self.verified.get((rel, st.st_ino)) == st.st_ctime_ns
+
+    def as_built(self, rel, path, st):
+        want = self.entries.get(rel)
+        if want is None or want[0] != stat.S_IFMT(st.st_mode):
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            return want == self.entry(path, st)
+        if want[:7] != (want[0], stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
+                        st.st_nlink, st.st_size, st.st_mtime_ns):
+            return False
+        if not self.unchanged(rel, st):
+            if read(path) != want[7]:
+                return False
+            self.verified[(rel, st.st_ino)] = st.st_ctime_ns
+        return True
+
     def reset(self, root):
         """Make the tree at root what the pristine copy is, touching only what differs."""
-        kept = set()
+        kept, gone = set(), ()
         os.chmod(root, self.mode)
-        for dirpath, dirs, files in os.walk(root):
-            for name in sorted(dirs + files):
-                path = os.path.join(dirpath, name)
-                rel = os.path.relpath(path, root)
-                if self.entries.get(rel) == self.entry(path):
-                    kept.add(rel)
-                    continue
-                if name in dirs:
-                    dirs.remove(name)
-                    if not os.path.islink(path):
-                        shutil.rmtree(path)
-                        continue
+        for rel, st in scan(root).items():
+            if rel.startswith(gone):
+                continue                # in a directory removed as a whole
+            path = os.path.join(root, rel)
+            if self.as_built(rel, path, st):
+                kept.add(rel)
+            elif stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(path)
+                gone += (rel + "/",)
+            else:
                 os.unlink(path)
         for rel in sorted(set(self.entries) - kept):    # a directory before its entries
             src, dst = os.path.join(self.pristine, rel), os.path.join(root, rel)
@@ -212,6 +250,8 @@ class Image:
                 shutil.copystat(src, dst)
             else:
                 shutil.copy2(src, dst)
+                st = os.lstat(dst)
+                self.verified[(rel, st.st_ino)] = st.st_ctime_ns
 
 
 def stdlib_dir(interp):
@@ -341,26 +381,22 @@ def build_area(interp, work):
 
 
 def snapshot(root):
-    """{relative path: (kind, mode, size, content or link target)} for everything under root,
-    plus the hard-link groups among regular files."""
-    entries, inodes = {}, {}
-    for dirpath, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(dirs + files):
-            path = os.path.join(dirpath, name)
-            rel = os.path.relpath(path, root)
-            st = os.lstat(path)
-            if stat.S_ISLNK(st.st_mode):
-                entries[rel] = ("link", os.readlink(path))
-            elif stat.S_ISDIR(st.st_mode):
-                entries[rel] = ("dir", oct(stat.S_IMODE(st.st_mode)))
-            elif not stat.S_ISREG(st.st_mode):
-                entries[rel] = ("special", oct(st.st_mode))     # the FIFO: never read it
-            else:
-                entries[rel] = ("file", oct(stat.S_IMODE(st.st_mode)), st.st_mtime_ns)
-                inodes.setdefault((st.st_dev, st.st_ino), []).append(rel)
+    """({relative path: (kind, mode[, mtime_ns])} for everything under root, the hard-link
+    groups among regular files, {relative path: lstat result} of the regular files)."""
+    entries, inodes, files = {}, {}, {}
+    for rel, st in scan(root).items():
+        if stat.S_ISLNK(st.st_mode):
+            entries[rel] = ("link", os.readlink(os.path.join(root, rel)))
+        elif stat.S_ISDIR(st.st_mode):
+            entries[rel] = ("dir", oct(stat.S_IMODE(st.st_mode)))
+        elif not stat.S_ISREG(st.st_mode):
+            entries[rel] = ("special", oct(st.st_mode))     # the FIFO: never read it
+        else:
+            entries[rel] = ("file", oct(stat.S_IMODE(st.st_mode)), st.st_mtime_ns)
+            files[rel] = st
+            inodes.setdefault((st.st_dev, st.st_ino), []).append(rel)
     links = sorted(tuple(sorted(g)) for g in inodes.values() if len(g) > 1)
-    return entries, links
+    return entries, links, files
 
 
 def read(path):
@@ -376,10 +412,12 @@ def ours(rel, work):
     return rel.startswith("prefix/" + work.lstrip("/") + "/tree")
 
 
-def compare_areas(interp, oracle, tool):
+def compare_areas(interp, oracle, tool, image=None):
     """Raise AssertionError naming every difference between the two work areas; else
-    return ({pyc written by compileall: mtime_ns}, a digest of what it wrote)."""
-    (eo, lo), (et, lt) = snapshot(oracle), snapshot(tool)
+    return ({pyc written by compileall: mtime_ns}, a digest of what it wrote). With the
+    Image both areas were reset by, a file that is in both as built (Image.unchanged) is
+    equal without reading it."""
+    (eo, lo, so), (et, lt, st) = snapshot(oracle), snapshot(tool)
     eo = dict((k, v) for k, v in eo.items() if ours(k, tool))
     et = dict((k, v) for k, v in et.items() if ours(k, tool))
     lo = [g for g in lo if ours(g[0], tool)]
@@ -391,7 +429,7 @@ def compare_areas(interp, oracle, tool):
         problems.append("only compileall wrote: %s" % ", ".join(missing[:8]))
     if extra:
         problems.append("only pyc-tool wrote: %s" % ", ".join(extra[:8]))
-    pairs = []
+    pairs, data = [], {}
     for rel in sorted(set(eo) & set(et)):
         o, t = eo[rel], et[rel]
         if o[0] != t[0] or o[1] != t[1]:
@@ -399,11 +437,15 @@ def compare_areas(interp, oracle, tool):
             continue
         if o[0] != "file":
             continue
-        if not rel.endswith(".pyc"):
-            if o[2] != t[2] or read(os.path.join(oracle, rel)) != read(os.path.join(tool, rel)):
-                problems.append("%s: a source changed" % rel)
+        if image and image.unchanged(rel, so[rel]) and image.unchanged(rel, st[rel]):
+            data[rel] = image.entries[rel][7]
             continue
-        if read(os.path.join(oracle, rel)) != read(os.path.join(tool, rel)):
+        data[rel] = read(os.path.join(oracle, rel))
+        same = data[rel] == read(os.path.join(tool, rel))
+        if not rel.endswith(".pyc"):
+            if o[2] != t[2] or not same:
+                problems.append("%s: a source changed" % rel)
+        elif not same:
             pairs.append(rel)
     if lo != lt:
         problems.append("hard links: compileall %s, pyc-tool %s" % (lo, lt))
@@ -413,7 +455,7 @@ def compare_areas(interp, oracle, tool):
     written = hashlib.sha256()
     pycs = sorted(r for r in eo if r.endswith(".pyc") and eo[r][0] == "file")
     for rel in pycs:
-        written.update(os.fsencode("%s %s\0" % (rel, eo[rel][1])) + read(os.path.join(oracle, rel)))
+        written.update(os.fsencode("%s %s\0" % (rel, eo[rel][1])) + data[rel])
     written.update(repr(lo).encode())
     return dict((r, eo[r][2]) for r in pycs), written.hexdigest()
 
@@ -493,12 +535,12 @@ class Area:
             return subprocess.run(cmd, cwd=self.work, env=env, input=stdin,
                                   capture_output=True, timeout=300)
 
-    def run_tool(self, opts, env, stdin, python=None):
+    def run_tool(self, opts, env, stdin, python=None, kind="pyc-tool"):
         if SELF_CHECK:
             opts = [o for o in opts if o != "-v"]
             return self.run_compileall(opts, env, stdin, extra=["-j2"])
         args = ["compile", "--python", python or self.interp.exe] + opts
-        with timed("pyc-tool"):
+        with timed(kind):
             return run_tool(args, cwd=self.work, env=env, input=stdin)
 
     def versus(self, opts, env_extra=None, stdin=None, tool_extra=(), output=False,
@@ -528,7 +570,7 @@ class Area:
         npycs = digest = 0
         try:
             with timed("comparisons"):
-                pycs, digest = compare_areas(self.interp, self.oracle, self.work)
+                pycs, digest = compare_areas(self.interp, self.oracle, self.work, self.image)
             # pycs written by this run: not there before, or there with another mtime
             npycs = len([r for r, t in pycs.items() if self.before.get(r) != t])
             self.compared = len(pycs)
@@ -554,14 +596,14 @@ class Area:
         still compileall's (issue #11: the oracle runs warm)."""
         with timed("copies"):
             self.image.reset(self.work)
-        rw = self.run_tool(list(tool_extra) + opts, env, stdin)
+        rw = self.run_tool(list(tool_extra) + opts, env, stdin, kind="pyc-tool warm")
         where = []
         if rw.returncode != ro1.returncode:
             where.append("warm run's exit status: compileall %d, pyc-tool %d" % (
                 ro1.returncode, rw.returncode))
         try:
             with timed("comparisons"):
-                compare_areas(self.interp, self.oracle, self.work)
+                compare_areas(self.interp, self.oracle, self.work, self.image)
         except AssertionError as e:
             where.append("warm run: %s" % e)
         if output:
@@ -765,7 +807,7 @@ def noop_case(area, wrapper, log, opts, versus):
             "exit status: compileall %d, pyc-tool %d\n%s" % (
                 ro.returncode, r1.returncode, transcript(ro, r1)))
         with timed("comparisons"):
-            compare_areas(area.interp, area.oracle, area.work)
+            compare_areas(area.interp, area.oracle, area.work, area.image)
     before = pyc_state(area.work)
     if r1.returncode != 0 or not before:
         raise AssertionError("first run: exit %d, %d pycs\n%s" % (
