@@ -460,6 +460,17 @@ def compare_areas(interp, oracle, tool, image=None):
     return dict((r, eo[r][2]) for r in pycs), written.hexdigest()
 
 
+# codecompare's verdict depends on the two files' bytes only: a pair of pycs it found
+# equal is not asked again in this process (the same pairs come back from many option
+# sets, and from each set's warm run). Keys: (interpreter, sha256 of each file).
+EQUAL_CODE = set()
+
+
+def pair_key(interp, oracle, tool, rel):
+    return (interp.exe, hashlib.sha256(read(os.path.join(oracle, rel))).digest(),
+            hashlib.sha256(read(os.path.join(tool, rel))).digest())
+
+
 def compare_pycs(interp, oracle, tool, rels):
     """Byte-different pycs: an error for 3.11+, else equal headers and code required.
     `interp` may be a list (several --python): each pyc goes to the one of its cache tag."""
@@ -470,6 +481,10 @@ def compare_pycs(interp, oracle, tool, rels):
             found += compare_pycs(i, oracle, tool, mine)
         other = [r for r in rels if not any(".%s." % i.tag in os.path.basename(r) for i in interp)]
         return found + ["%s: bytes differ (no cache tag)" % r for r in other]
+    keys = {}
+    if interp.version[:2] < (3, 11):
+        keys = dict((rel, pair_key(interp, oracle, tool, rel)) for rel in rels)
+        rels = [rel for rel in rels if keys[rel] not in EQUAL_CODE]
     if not rels:
         return []
     args = []
@@ -478,14 +493,17 @@ def compare_pycs(interp, oracle, tool, rels):
     r = interp.run([CODECOMPARE] + args)
     if r.returncode not in (0, 1):
         return ["codecompare failed: %s" % r.stderr.decode(errors="replace")]
-    found = []
+    found, told = [], set()
     for line in r.stdout.decode("utf-8", "surrogateescape").splitlines():
         for rel in rels:
             head = "DIFF %s %s: " % (os.path.join(oracle, rel), os.path.join(tool, rel))
             if line.startswith(head):
                 found.append("pyc %s: %s" % (rel, line[len(head):]))
+                told.add(rel)
     if r.returncode and not found:
         found.append("codecompare: %s" % r.stdout.decode(errors="replace"))
+    else:
+        EQUAL_CODE.update(keys[rel] for rel in keys if rel in rels and rel not in told)
     if interp.version[:2] >= (3, 11):
         found += ["%s: bytes differ (3.11+ must be byte-identical)%s" % (
             rel, "" if r.returncode else "; code objects equal") for rel in rels]
