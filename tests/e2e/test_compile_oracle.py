@@ -18,7 +18,7 @@ count, so compileall -j1 and -j2 already differ) the same header and code object
 every co_* attribute (codecompare.py, run by the target interpreter). Some sets also
 compare what both print (-q, -qq, and pyc-tool's -v against compileall's default), byte
 for byte, line for line as multisets. W/pre holds caches already there (junk, a symlink, a
-directory). Then the no-op rule: a second pyc-tool run rewrites nothing and starts no
+directory), W/nodir a __pycache__ that is a regular file. Then the no-op rule: a second pyc-tool run rewrites nothing and starts no
 interpreter (a --python wrapper logs every start). A set marked "known" is a KNOWN
 MISMATCH, run as an expected failure (reported as SKIP while it fails).
 
