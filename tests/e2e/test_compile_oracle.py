@@ -18,9 +18,10 @@ count, so compileall -j1 and -j2 already differ) the same header and code object
 every co_* attribute (codecompare.py, run by the target interpreter). Some sets also
 compare what both print (-q, -qq, and pyc-tool's -v against compileall's default), byte
 for byte, line for line as multisets. W/pre holds caches already there (junk, a symlink, a
-directory), W/nodir a __pycache__ that is a regular file. Then the no-op rule: a second pyc-tool run rewrites nothing and starts no
-interpreter (a --python wrapper logs every start). A set marked "known" is a KNOWN
-MISMATCH, run as an expected failure (reported as SKIP while it fails).
+directory), W/nodir a __pycache__ that is a regular file. Then the no-op rule: a second
+pyc-tool run rewrites nothing and starts no interpreter (a --python wrapper logs every
+start). A set marked "known" is a KNOWN MISMATCH, run as an expected failure (reported
+as SKIP while it fails).
 
     test_compile_oracle.py 3.12 [3.13 ...]   those versions (CTest: oracle.compile.3.12)
     test_compile_oracle.py multi             --python twice (CTest: oracle.compile.multi)
@@ -357,6 +358,39 @@ def add_existing_caches(interp, work):
     os.chmod(os.path.join(cache, "junk.%s.pyc" % interp.tag), 0o600)
 
 
+# The stdlib caches of what compileall (its main(), on a file) and pyc-tool's workers
+# import, where the interpreter looks for them under a PYTHONPYCACHEPREFIX (3.8+), as
+# "SRC\0DST" lines.
+PREFIX_IMPORTS = (
+    "import compileall, argparse, runpy, py_compile, importlib.util, os, signal, struct\n"
+    "import collections.abc, shutil, sys, tempfile\n"
+    "d = tempfile.mkdtemp()\n"
+    "open(os.path.join(d, 'm.py'), 'w').close()\n"
+    "sys.argv[1:] = ['-q', d]\n"
+    "compileall.main()\n"
+    "shutil.rmtree(d)\n"
+    "sys.pycache_prefix = os.environ['PREFIX']\n"
+    "for m in list(sys.modules.values()):\n"
+    "    c, f = getattr(m, '__cached__', None), getattr(m, '__file__', None)\n"
+    "    if c and f and f.endswith('.py') and os.path.isfile(c):\n"
+    "        print(c + '\\0' + importlib.util.cache_from_source(f))\n")
+
+
+def seed_prefix(interp, work):
+    """W/prefix with the stdlib's own caches of those imports, copied: without them every
+    interpreter of the PYTHONPYCACHEPREFIX set (compileall, each worker, cold and warm)
+    compiled its imports from source. They are outside W/prefix/W/tree, which alone is
+    compared (ours)."""
+    prefix = os.path.join(work, "prefix")
+    r = interp.run(["-c", PREFIX_IMPORTS], env=clean_env(PREFIX=prefix))
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    for line in r.stdout.decode("utf-8", "surrogateescape").splitlines():
+        src, dst = line.split("\0")
+        if dst.startswith(prefix + "/"):
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copy2(src, dst)
+
+
 def build_area(interp, work):
     """Lay out W = work: W/tree (compiled), W/outside (symlink targets), W/prefix."""
     lib = stdlib_dir(interp)
@@ -378,6 +412,8 @@ def build_area(interp, work):
               " the synthetic ones stand in" % (lib, interp.version[0], interp.version[1]),
               flush=True)
     add_edge_files(interp, work, tree)
+    if interp.version[:2] >= (3, 8):
+        seed_prefix(interp, work)
 
 
 def snapshot(root):
