@@ -18,9 +18,10 @@ count, so compileall -j1 and -j2 already differ) the same header and code object
 every co_* attribute (codecompare.py, run by the target interpreter). Some sets also
 compare what both print (-q, -qq, and pyc-tool's -v against compileall's default), byte
 for byte, line for line as multisets. W/pre holds caches already there (junk, a symlink, a
-directory). Then the no-op rule: a second pyc-tool run rewrites nothing and starts no
-interpreter (a --python wrapper logs every start). A set marked "known" is a KNOWN
-MISMATCH, run as an expected failure (reported as SKIP while it fails).
+directory), W/nodir a __pycache__ that is a regular file. Then the no-op rule: a second
+pyc-tool run rewrites nothing and starts no interpreter (a --python wrapper logs every
+start). A set marked "known" is a KNOWN MISMATCH, run as an expected failure (reported
+as SKIP while it fails).
 
     test_compile_oracle.py 3.12 [3.13 ...]   those versions (CTest: oracle.compile.3.12)
     test_compile_oracle.py multi             --python twice (CTest: oracle.compile.multi)
@@ -154,26 +155,47 @@ def remove_areas(*dirs):
                 shutil.rmtree(d)
 
 
+def scan(root):
+    """{relative path: lstat result} for everything under root, a directory before its
+    entries. scandir and string joins: os.walk with relpath per entry cost more CPU than
+    the lstat calls."""
+    found = {}
+
+    def walk(path, prefix):
+        with os.scandir(path) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for e in entries:
+            rel = prefix + e.name
+            st = found[rel] = e.stat(follow_symlinks=False)
+            if stat.S_ISDIR(st.st_mode):
+                walk(e.path, rel + "/")
+    walk(root, "")
+    return found
+
+
 class Image:
     """What a work area holds as built, in memory, to put an area back as it was in place
     of a fresh copy per run: most of it is sources that neither tool writes, and copying
     them twice per option set cost a third of the time. An entry is kept when its kind,
     mode, owner, link count, size, mtime and bytes (or link target) are as built;
     anything else a run added or changed is removed, and what is missing is copied back
-    from the pristine copy."""
+    from the pristine copy.
+
+    The bytes of a regular file are read once per inode: `verified` holds the (path,
+    inode) of each file found or made equal to the pristine one, with its ctime then. The
+    kernel sets the ctime to the current time on every change of the inode (a write, a
+    truncate, utime, chmod, a link, a rename), so a file whose ctime is the one recorded
+    still has those bytes."""
 
     def __init__(self, pristine):
         self.pristine = pristine
         self.mode = stat.S_IMODE(os.lstat(pristine).st_mode)
-        self.entries = {}
-        for dirpath, dirs, files in os.walk(pristine):
-            for name in dirs + files:
-                path = os.path.join(dirpath, name)
-                self.entries[os.path.relpath(path, pristine)] = self.entry(path)
+        self.verified = {}
+        self.entries = dict((rel, self.entry(os.path.join(pristine, rel), st))
+                            for rel, st in scan(pristine).items())
 
     @staticmethod
-    def entry(path):
-        st = os.lstat(path)
+    def entry(path, st):
         kind = stat.S_IFMT(st.st_mode)
         meta = (kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
         if stat.S_ISDIR(st.st_mode):
@@ -183,22 +205,39 @@ class Image:
         meta += (st.st_nlink, st.st_size, st.st_mtime_ns)
         return meta + (read(path),) if stat.S_ISREG(st.st_mode) else meta
 
+    def unchanged(self, rel, st):
+        """True when the regular file at rel is, bytes included, one verified as built."""
+        return self.verified.get((rel, st.st_ino)) == st.st_ctime_ns
+
+    def as_built(self, rel, path, st):
+        want = self.entries.get(rel)
+        if want is None or want[0] != stat.S_IFMT(st.st_mode):
+            return False
+        if not stat.S_ISREG(st.st_mode):
+            return want == self.entry(path, st)
+        if want[:7] != (want[0], stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
+                        st.st_nlink, st.st_size, st.st_mtime_ns):
+            return False
+        if not self.unchanged(rel, st):
+            if read(path) != want[7]:
+                return False
+            self.verified[(rel, st.st_ino)] = st.st_ctime_ns
+        return True
+
     def reset(self, root):
         """Make the tree at root what the pristine copy is, touching only what differs."""
-        kept = set()
+        kept, gone = set(), ()
         os.chmod(root, self.mode)
-        for dirpath, dirs, files in os.walk(root):
-            for name in sorted(dirs + files):
-                path = os.path.join(dirpath, name)
-                rel = os.path.relpath(path, root)
-                if self.entries.get(rel) == self.entry(path):
-                    kept.add(rel)
-                    continue
-                if name in dirs:
-                    dirs.remove(name)
-                    if not os.path.islink(path):
-                        shutil.rmtree(path)
-                        continue
+        for rel, st in scan(root).items():
+            if rel.startswith(gone):
+                continue                # in a directory removed as a whole
+            path = os.path.join(root, rel)
+            if self.as_built(rel, path, st):
+                kept.add(rel)
+            elif stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(path)
+                gone += (rel + "/",)
+            else:
                 os.unlink(path)
         for rel in sorted(set(self.entries) - kept):    # a directory before its entries
             src, dst = os.path.join(self.pristine, rel), os.path.join(root, rel)
@@ -212,6 +251,8 @@ class Image:
                 shutil.copystat(src, dst)
             else:
                 shutil.copy2(src, dst)
+                st = os.lstat(dst)
+                self.verified[(rel, st.st_ino)] = st.st_ctime_ns
 
 
 def stdlib_dir(interp):
@@ -298,10 +339,15 @@ def add_edge_files(interp, work, tree):
 
 def add_existing_caches(interp, work):
     """W/pre: caches already there that no writer may keep or write through: a symlink
-    and a directory where a pyc goes (py_compile refuses both), a junk pyc with mode 0600."""
+    and a directory where a pyc goes (py_compile refuses both), a junk pyc with mode 0600,
+    and W/nodir, whose __pycache__ is a regular file (its sources fail, those of its
+    subdirectory are compiled; this was test_compile_basic's "unwritable cache paths")."""
     pre = os.path.join(work, "pre")
     for name in ("link", "dir", "junk"):
         write(os.path.join(pre, name + ".py"), "%s = 1\n" % name)
+    for name in ("m", "n", "ok/m"):
+        write(os.path.join(work, "nodir", name + ".py"), "%s = 1\n" % name[-1])
+    write(os.path.join(work, "nodir", "__pycache__"), "not a directory\n")
     cache = os.path.join(pre, "__pycache__")
     os.makedirs(cache)
     write(os.path.join(work, "outside", "old.pyc"), b"not a pyc")
@@ -310,6 +356,39 @@ def add_existing_caches(interp, work):
     os.makedirs(os.path.join(cache, "dir.%s.pyc" % interp.tag))
     write(os.path.join(cache, "junk.%s.pyc" % interp.tag), b"junk")
     os.chmod(os.path.join(cache, "junk.%s.pyc" % interp.tag), 0o600)
+
+
+# The stdlib caches of what compileall (its main(), on a file) and pyc-tool's workers
+# import, where the interpreter looks for them under a PYTHONPYCACHEPREFIX (3.8+), as
+# "SRC\0DST" lines.
+PREFIX_IMPORTS = (
+    "import compileall, argparse, runpy, py_compile, importlib.util, os, signal, struct\n"
+    "import collections.abc, shutil, sys, tempfile\n"
+    "d = tempfile.mkdtemp()\n"
+    "open(os.path.join(d, 'm.py'), 'w').close()\n"
+    "sys.argv[1:] = ['-q', d]\n"
+    "compileall.main()\n"
+    "shutil.rmtree(d)\n"
+    "sys.pycache_prefix = os.environ['PREFIX']\n"
+    "for m in list(sys.modules.values()):\n"
+    "    c, f = getattr(m, '__cached__', None), getattr(m, '__file__', None)\n"
+    "    if c and f and f.endswith('.py') and os.path.isfile(c):\n"
+    "        print(c + '\\0' + importlib.util.cache_from_source(f))\n")
+
+
+def seed_prefix(interp, work):
+    """W/prefix with the stdlib's own caches of those imports, copied: without them every
+    interpreter of the PYTHONPYCACHEPREFIX set (compileall, each worker, cold and warm)
+    compiled its imports from source. They are outside W/prefix/W/tree, which alone is
+    compared (ours)."""
+    prefix = os.path.join(work, "prefix")
+    r = interp.run(["-c", PREFIX_IMPORTS], env=clean_env(PREFIX=prefix))
+    assert r.returncode == 0, r.stderr.decode(errors="replace")
+    for line in r.stdout.decode("utf-8", "surrogateescape").splitlines():
+        src, dst = line.split("\0")
+        if dst.startswith(prefix + "/"):
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copy2(src, dst)
 
 
 def build_area(interp, work):
@@ -333,29 +412,27 @@ def build_area(interp, work):
               " the synthetic ones stand in" % (lib, interp.version[0], interp.version[1]),
               flush=True)
     add_edge_files(interp, work, tree)
+    if interp.version[:2] >= (3, 8):
+        seed_prefix(interp, work)
 
 
 def snapshot(root):
-    """{relative path: (kind, mode, size, content or link target)} for everything under root,
-    plus the hard-link groups among regular files."""
-    entries, inodes = {}, {}
-    for dirpath, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(dirs + files):
-            path = os.path.join(dirpath, name)
-            rel = os.path.relpath(path, root)
-            st = os.lstat(path)
-            if stat.S_ISLNK(st.st_mode):
-                entries[rel] = ("link", os.readlink(path))
-            elif stat.S_ISDIR(st.st_mode):
-                entries[rel] = ("dir", oct(stat.S_IMODE(st.st_mode)))
-            elif not stat.S_ISREG(st.st_mode):
-                entries[rel] = ("special", oct(st.st_mode))     # the FIFO: never read it
-            else:
-                entries[rel] = ("file", oct(stat.S_IMODE(st.st_mode)), st.st_mtime_ns)
-                inodes.setdefault((st.st_dev, st.st_ino), []).append(rel)
+    """({relative path: (kind, mode[, mtime_ns])} for everything under root, the hard-link
+    groups among regular files, {relative path: lstat result} of the regular files)."""
+    entries, inodes, files = {}, {}, {}
+    for rel, st in scan(root).items():
+        if stat.S_ISLNK(st.st_mode):
+            entries[rel] = ("link", os.readlink(os.path.join(root, rel)))
+        elif stat.S_ISDIR(st.st_mode):
+            entries[rel] = ("dir", oct(stat.S_IMODE(st.st_mode)))
+        elif not stat.S_ISREG(st.st_mode):
+            entries[rel] = ("special", oct(st.st_mode))     # the FIFO: never read it
+        else:
+            entries[rel] = ("file", oct(stat.S_IMODE(st.st_mode)), st.st_mtime_ns)
+            files[rel] = st
+            inodes.setdefault((st.st_dev, st.st_ino), []).append(rel)
     links = sorted(tuple(sorted(g)) for g in inodes.values() if len(g) > 1)
-    return entries, links
+    return entries, links, files
 
 
 def read(path):
@@ -371,10 +448,12 @@ def ours(rel, work):
     return rel.startswith("prefix/" + work.lstrip("/") + "/tree")
 
 
-def compare_areas(interp, oracle, tool):
+def compare_areas(interp, oracle, tool, image=None):
     """Raise AssertionError naming every difference between the two work areas; else
-    return ({pyc written by compileall: mtime_ns}, a digest of what it wrote)."""
-    (eo, lo), (et, lt) = snapshot(oracle), snapshot(tool)
+    return ({pyc written by compileall: mtime_ns}, a digest of what it wrote). With the
+    Image both areas were reset by, a file that is in both as built (Image.unchanged) is
+    equal without reading it."""
+    (eo, lo, so), (et, lt, st) = snapshot(oracle), snapshot(tool)
     eo = dict((k, v) for k, v in eo.items() if ours(k, tool))
     et = dict((k, v) for k, v in et.items() if ours(k, tool))
     lo = [g for g in lo if ours(g[0], tool)]
@@ -386,7 +465,7 @@ def compare_areas(interp, oracle, tool):
         problems.append("only compileall wrote: %s" % ", ".join(missing[:8]))
     if extra:
         problems.append("only pyc-tool wrote: %s" % ", ".join(extra[:8]))
-    pairs = []
+    pairs, data = [], {}
     for rel in sorted(set(eo) & set(et)):
         o, t = eo[rel], et[rel]
         if o[0] != t[0] or o[1] != t[1]:
@@ -394,11 +473,15 @@ def compare_areas(interp, oracle, tool):
             continue
         if o[0] != "file":
             continue
-        if not rel.endswith(".pyc"):
-            if o[2] != t[2] or read(os.path.join(oracle, rel)) != read(os.path.join(tool, rel)):
-                problems.append("%s: a source changed" % rel)
+        if image and image.unchanged(rel, so[rel]) and image.unchanged(rel, st[rel]):
+            data[rel] = image.entries[rel][7]
             continue
-        if read(os.path.join(oracle, rel)) != read(os.path.join(tool, rel)):
+        data[rel] = read(os.path.join(oracle, rel))
+        same = data[rel] == read(os.path.join(tool, rel))
+        if not rel.endswith(".pyc"):
+            if o[2] != t[2] or not same:
+                problems.append("%s: a source changed" % rel)
+        elif not same:
             pairs.append(rel)
     if lo != lt:
         problems.append("hard links: compileall %s, pyc-tool %s" % (lo, lt))
@@ -408,9 +491,20 @@ def compare_areas(interp, oracle, tool):
     written = hashlib.sha256()
     pycs = sorted(r for r in eo if r.endswith(".pyc") and eo[r][0] == "file")
     for rel in pycs:
-        written.update(os.fsencode("%s %s\0" % (rel, eo[rel][1])) + read(os.path.join(oracle, rel)))
+        written.update(os.fsencode("%s %s\0" % (rel, eo[rel][1])) + data[rel])
     written.update(repr(lo).encode())
     return dict((r, eo[r][2]) for r in pycs), written.hexdigest()
+
+
+# codecompare's verdict depends on the two files' bytes only: a pair of pycs it found
+# equal is not asked again in this process (the same pairs come back from many option
+# sets, and from each set's warm run). Keys: (interpreter, sha256 of each file).
+EQUAL_CODE = set()
+
+
+def pair_key(interp, oracle, tool, rel):
+    return (interp.exe, hashlib.sha256(read(os.path.join(oracle, rel))).digest(),
+            hashlib.sha256(read(os.path.join(tool, rel))).digest())
 
 
 def compare_pycs(interp, oracle, tool, rels):
@@ -423,6 +517,10 @@ def compare_pycs(interp, oracle, tool, rels):
             found += compare_pycs(i, oracle, tool, mine)
         other = [r for r in rels if not any(".%s." % i.tag in os.path.basename(r) for i in interp)]
         return found + ["%s: bytes differ (no cache tag)" % r for r in other]
+    keys = {}
+    if interp.version[:2] < (3, 11):
+        keys = dict((rel, pair_key(interp, oracle, tool, rel)) for rel in rels)
+        rels = [rel for rel in rels if keys[rel] not in EQUAL_CODE]
     if not rels:
         return []
     args = []
@@ -431,14 +529,17 @@ def compare_pycs(interp, oracle, tool, rels):
     r = interp.run([CODECOMPARE] + args)
     if r.returncode not in (0, 1):
         return ["codecompare failed: %s" % r.stderr.decode(errors="replace")]
-    found = []
+    found, told = [], set()
     for line in r.stdout.decode("utf-8", "surrogateescape").splitlines():
         for rel in rels:
             head = "DIFF %s %s: " % (os.path.join(oracle, rel), os.path.join(tool, rel))
             if line.startswith(head):
                 found.append("pyc %s: %s" % (rel, line[len(head):]))
+                told.add(rel)
     if r.returncode and not found:
         found.append("codecompare: %s" % r.stdout.decode(errors="replace"))
+    else:
+        EQUAL_CODE.update(keys[rel] for rel in keys if rel in rels and rel not in told)
     if interp.version[:2] >= (3, 11):
         found += ["%s: bytes differ (3.11+ must be byte-identical)%s" % (
             rel, "" if r.returncode else "; code objects equal") for rel in rels]
@@ -488,12 +589,12 @@ class Area:
             return subprocess.run(cmd, cwd=self.work, env=env, input=stdin,
                                   capture_output=True, timeout=300)
 
-    def run_tool(self, opts, env, stdin, python=None):
+    def run_tool(self, opts, env, stdin, python=None, kind="pyc-tool"):
         if SELF_CHECK:
             opts = [o for o in opts if o != "-v"]
             return self.run_compileall(opts, env, stdin, extra=["-j2"])
         args = ["compile", "--python", python or self.interp.exe] + opts
-        with timed("pyc-tool"):
+        with timed(kind):
             return run_tool(args, cwd=self.work, env=env, input=stdin)
 
     def versus(self, opts, env_extra=None, stdin=None, tool_extra=(), output=False,
@@ -501,7 +602,8 @@ class Area:
         """compileall, then pyc-tool (with tool_extra too), at the same path; compare the
         areas, exit statuses and, with output=True, the printed lines. Returns a digest
         of what compileall wrote."""
-        env = clean_env(**dict((k, self.expand([v])[0]) for k, v in (env_extra or {}).items()))
+        env = self.env = clean_env(**dict((k, self.expand([v])[0])
+                                          for k, v in (env_extra or {}).items()))
         opts = self.expand(opts)
         stdin = self.expand([stdin])[0].encode() if stdin is not None else None
         self.restore()
@@ -517,20 +619,20 @@ class Area:
             where.append("first run's exit status: compileall %d, pyc-tool %d" % (
                 ro1.returncode, rt1.returncode))
         if twice and output and not SELF_CHECK:
-            where += ["first run: " + w for w in compare_output(ro1, rt1, output == "exact")]
+            where += ["first run: " + w for w in compare_output(ro1, rt1, output)]
         if ro.returncode != rt.returncode:
             where.append("exit status: compileall %d, pyc-tool %d" % (ro.returncode, rt.returncode))
         npycs = digest = 0
         try:
             with timed("comparisons"):
-                pycs, digest = compare_areas(self.interp, self.oracle, self.work)
+                pycs, digest = compare_areas(self.interp, self.oracle, self.work, self.image)
             # pycs written by this run: not there before, or there with another mtime
             npycs = len([r for r, t in pycs.items() if self.before.get(r) != t])
             self.compared = len(pycs)
         except AssertionError as e:
             where.append(str(e))
         if output and not SELF_CHECK:       # compileall -j2 interleaves its workers' lines
-            where += compare_output(ro, rt, output == "exact")
+            where += compare_output(ro, rt, output)
         if where:
             raise AssertionError("\n".join(where) + "\n" + transcript(ro, rt))
         if nothing and ro.returncode != nothing:   # then it wrote nothing, nor did pyc-tool
@@ -549,18 +651,18 @@ class Area:
         still compileall's (issue #11: the oracle runs warm)."""
         with timed("copies"):
             self.image.reset(self.work)
-        rw = self.run_tool(list(tool_extra) + opts, env, stdin)
+        rw = self.run_tool(list(tool_extra) + opts, env, stdin, kind="pyc-tool warm")
         where = []
         if rw.returncode != ro1.returncode:
             where.append("warm run's exit status: compileall %d, pyc-tool %d" % (
                 ro1.returncode, rw.returncode))
         try:
             with timed("comparisons"):
-                compare_areas(self.interp, self.oracle, self.work)
+                compare_areas(self.interp, self.oracle, self.work, self.image)
         except AssertionError as e:
             where.append("warm run: %s" % e)
         if output:
-            where += ["warm run: " + w for w in compare_output(ro1, rw, output == "exact")]
+            where += ["warm run: " + w for w in compare_output(ro1, rw, output)]
         if where:
             raise AssertionError("\n".join(where) + "\n" + transcript(ro1, rw))
 
@@ -568,13 +670,18 @@ class Area:
 SUMMARY = re.compile(rb"^compiled \d+, up to date \d+, failed \d+ in ")
 
 
-def compare_output(ro, rt, exact=False):
+def compare_output(ro, rt, mode=True):
     """The lines compileall printed (stdout, and the SyntaxWarnings on stderr) as a
     multiset (workers finish in any order, as with compileall -j), against pyc-tool's
-    stdout and stderr without its summary line. exact (pyc-tool -j1): stderr byte for
-    byte, stdout line for line in order."""
+    stdout and stderr without its summary line. "exact" (pyc-tool -j1): stderr byte for
+    byte, stdout line for line in order. "errors": only the "*** Error compiling" lines
+    (which files failed), where compileall's reason names a temporary file of its own."""
+    exact = mode == "exact"
     mine = [l for l in (rt.stdout + rt.stderr).splitlines() if not SUMMARY.match(l)]
     theirs = (ro.stdout + ro.stderr).splitlines()           # + SyntaxWarnings; bytes, exactly
+    if mode == "errors":
+        mine = [l for l in mine if l.startswith(b"*** Error compiling")]
+        theirs = [l for l in theirs if l.startswith(b"*** Error compiling")]
     if exact and ro.stderr != rt.stderr:
         return ["stderr differs:\n  compileall: %r\n  pyc-tool:   %r" % (ro.stderr, rt.stderr)]
     if exact and ro.stdout.splitlines() != [l for l in rt.stdout.splitlines()
@@ -622,11 +729,20 @@ OPTION_SETS = [
      None, None, (3, 7)),
     ("SOURCE_DATE_EPOCH=1700000000", ["{tree}"], {"SOURCE_DATE_EPOCH": "1700000000"},
      None, (3, 6)),
-    ("-d /srv/app DIR FILE", ["-d", "/srv/app", "{tree}/concurrent", "{tree}/keyword.py"],
-     None, None, (3, 6)),
+    # W/tree/links: -d on symlinked files (inside and outside) and a symlinked directory
+    ("-d /srv/app DIR FILE LINKS", ["-d", "/srv/app", "{tree}/concurrent", "{tree}/keyword.py",
+                                    "{tree}/links"], None, None, (3, 6)),
     ("-s W/tree -p /srv/app", ["-s", "{tree}", "-p", "/srv/app", "{tree}"], None, None, (3, 9)),
     ("-s W/tree/ -p /srv/app", ["-s", "{tree}/", "-p", "/srv/app", "{tree}"],
      None, None, (3, 9)),
+    # A -s that is a prefix of the paths as strings but not as components: compileall says
+    # so per file ("not a valid prefix ... ignoring") and strips nothing, unless -qq
+    ("-s W/tr -p /srv/app: not a valid prefix (-v)", ["-s", "{work}/tr", "-p", "/srv/app",
+                                                      "{tree}/json"], None, None, (3, 9),
+     {"output": True, "tool": ["-v"]}),
+    ("-s W/tr -p /srv/app: not a valid prefix (-q)", ["-q", "-s", "{work}/tr", "-p",
+                                                      "/srv/app", "{tree}/json"], None, None,
+     (3, 9), {"output": True}),
     ("-b", ["-b", "{tree}"], None, None, (3, 6)),
     # compileall compiles every level into foo.pyc, the lower one first: in 3.12 that
     # compile interns strings for good and changes the last one's reference flags
@@ -687,6 +803,9 @@ OPTION_SETS = [
      "tree/edge/sp ace.py\n{tree}/links/inside.py\n", (3, 6)),
     ("W/pre: a junk pyc rewritten, a symlink and a directory refused", ["{work}/pre"],
      None, None, (3, 6)),
+    # compileall's reason names a temporary file of its own: the failing files must agree
+    ("W/nodir -q: a __pycache__ that is a file fails its sources, the rest is compiled",
+     ["-q", "{work}/nodir"], None, None, (3, 6), {"output": "errors"}),
     ("W/pre -q: the refusals reported as compileall reports them", ["-q", "{work}/pre"],
      None, None, (3, 6), {"output": True}),
     ("-e W/tree (symlinks)", ["-e", "{tree}", "{tree}"], None, None, (3, 9)),
@@ -694,12 +813,14 @@ OPTION_SETS = [
      None, (3, 6)),
 ]
 
-# The no-op rule, on a tree without the files that fail (they would be retried).
+# The no-op rule, on a tree without the files that fail (they would be retried). A set
+# marked True has its first run compared with compileall's too (what versus() compares but
+# the warm run): no other set has these options (test_compile_basic's "levels-hardlink").
 NOOP_SETS = [
-    ("default", [], (3, 6)),
-    ("--invalidation-mode checked-hash", ["--invalidation-mode", "checked-hash"], (3, 7)),
+    ("default", [], (3, 6), False),
+    ("--invalidation-mode checked-hash", ["--invalidation-mode", "checked-hash"], (3, 7), False),
     ("-o 0 -o 1 -o 2 --hardlink-dupes", ["-o", "0", "-o", "1", "-o", "2", "--hardlink-dupes"],
-     (3, 9)),
+     (3, 9), True),
 ]
 
 
@@ -721,7 +842,7 @@ def pyc_state(root):
 
 
 
-def noop_case(area, wrapper, log, opts):
+def noop_case(area, wrapper, log, opts, versus):
     if SELF_CHECK and "checked-hash" in opts:
         raise SkipCase("compileall recompiles hash-based pycs every time")
     area.restore()
@@ -732,7 +853,16 @@ def noop_case(area, wrapper, log, opts):
         # with a negative mtime: pyc-tool rightly recompiles that one every time.
         skip += "|/neg\\.py$"
     full = opts + ["-x", skip, area.tree]
+    if versus:
+        ro = area.run_compileall(full, env, None)
+        area.aside()
     r1 = area.run_tool(full, env, None, python=wrapper)
+    if versus:
+        assert ro.returncode == r1.returncode, (
+            "exit status: compileall %d, pyc-tool %d\n%s" % (
+                ro.returncode, r1.returncode, transcript(ro, r1)))
+        with timed("comparisons"):
+            compare_areas(area.interp, area.oracle, area.work, area.image)
     before = pyc_state(area.work)
     if r1.returncode != 0 or not before:
         raise AssertionError("first run: exit %d, %d pycs\n%s" % (
@@ -780,18 +910,22 @@ def flist_json_case(area):
     assert pyc_state(area.work) == before, "pycs written"
 
 
-def second_path_case(area, vdir):
+def second_path_case(area, vdir, env=None):
     """The default run at W fills a compile cache; the same tree at a second path (a name of
     another length) then compiles from it: hits re-targeted to the new path, compile
     errors and warnings too (their texts re-targeted: only files with a non-ASCII path
     miss), and the area byte for byte (3.11+) what compileall writes there; a second fresh
-    copy there prints exactly what compileall printed, stdout and stderr (issue #11)."""
+    copy there prints exactly what compileall printed, stdout and stderr (issue #11).
+    env: that of the default option set, whose runs at W (W/tree and W/multi, compared
+    with compileall there) filled its compile cache; else a run here fills one."""
     import json
     if SELF_CHECK:
         return
-    env = clean_env()
-    area.restore()
-    r = area.run_tool([area.tree], env, None)
+    rc = []                             # pyc-tool's exit status at W, when it runs here
+    if env is None:
+        env = clean_env()
+        area.restore()
+        rc.append(area.run_tool([area.tree], env, None).returncode)
     second = os.path.join(vdir, "second-path")
     oracle2 = second + ".compileall"
     copy_area(area.pristine, second)
@@ -805,16 +939,16 @@ def second_path_case(area, vdir):
     files = [x for x in records if x["type"] == "file"]
     misses = [x["path"] for x in files if x["cache"] != "hit"]
     try:
-        assert r.returncode == ro.returncode == rt.returncode, (
-            r.returncode, ro.returncode, rt.returncode, transcript(ro, rt))
+        assert set(rc + [ro.returncode]) == set([rt.returncode]), (
+            rc, ro.returncode, rt.returncode, transcript(ro, rt))
         assert files and all(not p.isascii() for p in misses), (
             "misses at the second path (only non-ASCII paths may): %s" % misses[:8])
         compare_areas(area.interp, oracle2, second)
-        remove_areas(second)
-        copy_area(area.pristine, second)
+        with timed("copies"):
+            area.image.reset(second)
         # -v: what compileall prints by default (pyc-tool's default is failures only)
         rt = run_tool(cmd[:1] + ["-v"] + cmd[1:], cwd=second, env=env)
-        where = compare_output(ro, rt, exact=True)
+        where = compare_output(ro, rt, "exact")
         assert rt.returncode == ro.returncode and not where, (
             "\n".join(where) + "\n" + transcript(ro, rt))
         compare_areas(area.interp, oracle2, second)
@@ -849,7 +983,7 @@ def run_version(suite, interp):
     with suite.case("%s codecompare self-test" % v):
         r = interp.run([CODECOMPARE, "--self-test"])
         assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
-    default = None
+    default = default_env = None
     for row in OPTION_SETS:
         label, opts, env, stdin, since = row[:5]
         extras = row[5] if len(row) > 5 else {}
@@ -874,21 +1008,21 @@ def run_version(suite, interp):
             digest = area.versus(opts, env, stdin, extras.get("tool", ()), extras.get("output"),
                                  extras.get("nothing"), extras.get("twice"))
         if label == "default":
-            default = digest
+            default, default_env = digest, digest and area.env
         elif digest and digest == default and not extras.get("same"):
             print("     note: compileall %s wrote the same as for the default set" % v, flush=True)
     with suite.case("%s the compile cache from a second path (another environment)" % v):
-        second_path_case(area, vdir)
+        second_path_case(area, vdir, default_env)
     with suite.case("%s -i with a list that cannot be read, --json: an error record" % v):
         flist_json_case(area)
     wrapper, log = make_wrapper(interp, vdir)
-    for label, opts, since in NOOP_SETS:
+    for label, opts, since, versus in NOOP_SETS:
         name = "%s no-op rerun: %s" % (v, label)
         if interp.version[:2] < since:
             suite.skip("%s: compileall %s has no such option" % (name, v))
             continue
         with suite.case(name):
-            noop_case(area, wrapper, log, opts)
+            noop_case(area, wrapper, log, opts, versus)
     shutil.rmtree(vdir, ignore_errors=True)
     print("     %s done in %.1f s (%s)" % (v, time.time() - t0, ", ".join(
         "%s %.1f s/%.1f s CPU" % (k, t, CPU[k]) for k, t in sorted(TIMES.items()))), flush=True)
