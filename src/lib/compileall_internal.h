@@ -260,6 +260,8 @@ typedef struct ca_lookup {
 	pyc_buf identity;                /* the compiler, for the keys */
 	bool utf8_fs;                    /* dfile bytes are co_filename's UTF-8 */
 	char *seed;                      /* PYTHONHASHSEED, where the bytes depend on it */
+	pyc_buf env;                     /* the workers' environment that changes what a
+	                                    compile gives (compileall_lookup.c, worker_env) */
 	pyc_buf warning;                 /* under mu: why the store is not used */
 	bool warned;                     /* main thread: a warning was reported */
 	pyc_buf remote_warning;          /* main thread: a remote's warning */

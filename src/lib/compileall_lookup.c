@@ -5,7 +5,8 @@
  *
  * The key is the compiler identity, the compiles compileall makes (levels, in order, the
  * discarded ones too: they change the later ones' bytes), the hash seed where the bytes
- * depend on it (before 3.11), and the source; not the path. A stored body is re-targeted
+ * depend on it (before 3.11), the workers' environment where it changes the result
+ * (worker_env), and the source; not the path. A stored body is re-targeted
  * to this file's dfile (pyc/marshal.h). An entry that cannot be re-targeted (the filename
  * object is shared, or the compile wrote warnings or failed: both texts name the path) is
  * keyed with the dfile as well, and a small "by path" marker under the path-less key says
@@ -54,6 +55,31 @@ static bool utf8_valid(const unsigned char *s)
 }
 
 /* Open the store on the first lookup (a run with nothing stale never touches it). */
+/*
+ * What the workers' environment changes in a result, beside the compiler: the file
+ * system encoding decodes the dfile into co_filename and the texts; the stderr encoding
+ * (the locale's, as stdout's, or PYTHONIOENCODING's) encodes the captured warnings; the
+ * warnings filters (PYTHONWARNINGS, PYTHONDEVMODE) say which warnings there are;
+ * PYTHONNODEBUGRANGES drops the column table from the code (3.11+), and
+ * PYTHONINTMAXSTRDIGITS decides whether a long int literal compiles. Without them, a
+ * store shared by runs under other locales or settings gave one run another's
+ * co_filename and warning texts (the compile oracle shares one store across its sets).
+ */
+static int worker_env(const pyc_interp *in, pyc_buf *out)
+{
+	static const char *const vars[] = { "PYTHONWARNINGS", "PYTHONDEVMODE",
+	                                    "PYTHONNODEBUGRANGES", "PYTHONINTMAXSTRDIGITS" };
+	int rc = pyc_buf_printf(out, "fs=%s\nout=%s:%s\n", in->fs_encoding ? in->fs_encoding : "",
+	                        in->stdout_encoding ? in->stdout_encoding : "",
+	                        in->stdout_errors ? in->stdout_errors : "");
+	for (size_t i = 0; rc >= 0 && i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]);
+		/* Unset and empty are the same to CPython. */
+		rc = pyc_buf_printf(out, "%s=%s\n", vars[i], v ? v : "");
+	}
+	return rc < 0 ? PYC_ENOMEM : 0;
+}
+
 static void open_store(ca_lookup *l)
 {
 	const ca_cfg *c = l->cfg;
@@ -61,7 +87,10 @@ static void open_store(ca_lookup *l)
 		return;
 	pyc_error err = { 0 };
 	int rc = pyc_store_open(&l->store, c->o->store_dir, NULL, &err);
-	if (rc == 0 && (rc = pyc_interp_identity(c->in, &l->identity, &err)) < 0) {
+	if (rc == 0 && (rc = pyc_interp_identity(c->in, &l->identity, &err)) == 0 &&
+	    (rc = worker_env(c->in, &l->env)) < 0)
+		pyc_error_set(&err, rc, 0, "out of memory");
+	if (rc < 0 && l->store) {
 		pyc_store_free(l->store);
 		l->store = NULL;
 	}
@@ -74,6 +103,7 @@ static void open_store(ca_lookup *l)
 		pyc_buf_printf(&l->warning, "the remote caches are not used: %s", err.message);
 	const char *enc = c->in->fs_encoding;
 	l->utf8_fs = enc && strcmp(enc, "utf-8") == 0;
+
 	if (c->in->major == 3 && c->in->minor < 11) {
 		const char *seed = getenv("PYTHONHASHSEED");
 		l->seed = strdup(seed && *seed ? seed : "0");   /* what the pool gives workers */
@@ -113,6 +143,7 @@ static int make_key(const ca_lookup *l, const pyc_ca_item *it, const char *dfile
 	pyc_store_key_add(&k, l->identity.ptr, l->identity.len);
 	add_compiles(&k, l->cfg);
 	pyc_store_key_add(&k, l->seed, l->seed ? strlen(l->seed) : 0);
+	pyc_store_key_add(&k, l->env.ptr, l->env.len);
 	pyc_store_key_add(&k, dfile, dfile ? strlen(dfile) : 0);
 	pyc_store_key_add(&k, it->source, it->source_len);
 	return pyc_store_key_final(&k, out);
@@ -353,6 +384,7 @@ void pyc_compileall__lookup_dispose(ca_lookup *l)
 	l->store = NULL;
 	pyc_buf_dispose(&l->remote_warning);
 	pyc_buf_dispose(&l->identity);
+	pyc_buf_dispose(&l->env);
 	pyc_buf_dispose(&l->warning);
 	pyc_buf_dispose(&l->scratch);
 	free(l->seed);

@@ -20,7 +20,12 @@ compare what both print (-q, -qq, and pyc-tool's -v against compileall's default
 for byte, line for line as multisets. W/pre holds caches already there (junk, a symlink, a
 directory), W/nodir a __pycache__ that is a regular file. Then the no-op rule: a second
 pyc-tool run rewrites nothing and starts no interpreter (a --python wrapper logs every
-start). A set marked "known" is a KNOWN MISMATCH, run as an expected failure (reported
+start). pyc-tool's compile cache is one store per version (W's sibling `store`), shared by
+every set's runs as a user's store is shared by all their runs: a set's first pyc-tool run
+compiles what no earlier set asked for and takes the rest from the store, its second one
+(on W as built) takes everything from it, and both must equal compileall's. A key that
+missed something a set changes (a locale, PYTHONWARNINGS, a level) would hand that set
+another set's result: the sharing checks the keys. A set marked "known" is a KNOWN MISMATCH, run as an expected failure (reported
 as SKIP while it fails).
 
     test_compile_oracle.py 3.12 [3.13 ...]   those versions (CTest: oracle.compile.3.12)
@@ -556,6 +561,7 @@ class Area:
         self.pristine = os.path.join(vdir, "pristine")
         self.oracle = os.path.join(vdir, "w.compileall")
         self.spare = os.path.join(vdir, "w.spare")
+        self.store = os.path.join(vdir, "store")    # pyc-tool's, for every set (above)
         self.compared = 0               # pycs in the last comparison
         (build or build_area)(interp, self.work)
         copy_area(self.work, self.pristine)
@@ -604,6 +610,7 @@ class Area:
         of what compileall wrote."""
         env = self.env = clean_env(**dict((k, self.expand([v])[0])
                                           for k, v in (env_extra or {}).items()))
+        env["PYC_TOOL_CACHE_DIR"] = self.store
         opts = self.expand(opts)
         stdin = self.expand([stdin])[0].encode() if stdin is not None else None
         self.restore()
