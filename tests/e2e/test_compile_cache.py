@@ -175,6 +175,37 @@ def warm_case(interp, ctx, root, by_path=()):
     same_pycs(interp, our_pycs, pycs(root), os.path.join(ctx["vdir"], "scratch"))
 
 
+def hits_before_misses(files):
+    """The hits of a run that should find nothing of the runs before it: a source the tree
+    holds twice (empty __init__.py files) may hit what the run stored for its earlier copy,
+    so a hit needs an earlier miss of the same bytes in this run."""
+    missed, wrong = set(), []
+    for x in files:
+        with open(x["path"], "rb") as f:
+            data = f.read()
+        if x.get("cache") == "miss":
+            missed.add(data)
+        elif data not in missed:
+            wrong.append((x["path"], x.get("cache")))
+    return wrong
+
+
+def env_case(interp, ctx, extra):
+    """What changes a compile's result in the workers' environment is in the key: under
+    `extra` nothing hits the entries made without it, and a warm run then gives
+    compileall's output and pycs under `extra`."""
+    ctx = dict(ctx, env=dict(ctx["env"], **extra))
+    root = os.path.join(ctx["vdir"], "env-" + "-".join(sorted(extra)), "tree")
+    build_tree(interp, root, ctx["lib"])
+    r = run_tool(["compile", "--json", "--python", ctx["wrapper"], root], env=ctx["env"])
+    files, _ = records(r)
+    wrong = hits_before_misses(files)
+    if not files or wrong:
+        raise AssertionError("%s hit entries made without it: %s" % (extra, wrong[:5]))
+    starts(ctx["log"])                  # the interpreters this cold run started
+    warm_case(interp, ctx, root)
+
+
 def other_build_case(interp, ctx):
     """A copy of the binary with other bytes is another compiler: nothing may hit."""
     copy = os.path.join(ctx["vdir"], "bin", os.path.basename(interp.exe))
@@ -187,17 +218,7 @@ def other_build_case(interp, ctx):
     build_tree(interp, root, ctx["lib"])
     r = run_tool(["compile", "--json", "--python", copy, root], env=env)
     files, summ = records(r)
-    # A source the tree holds twice (empty __init__.py files) may hit what this build
-    # stored for its earlier copy in the same run: a hit needs an earlier miss of the
-    # same bytes, never the first build's entries.
-    missed, wrong = set(), []
-    for x in files:
-        with open(x["path"], "rb") as f:
-            data = f.read()
-        if x.get("cache") == "miss":
-            missed.add(data)
-        elif data not in missed:
-            wrong.append((x["path"], x.get("cache")))
+    wrong = hits_before_misses(files)
     if not files or wrong:
         raise AssertionError("another build hit the first one's entries: %s" % wrong[:5])
     if summ[0]["workers_started"] < 1:
@@ -233,6 +254,11 @@ def run_version(suite, interp):
     by_path = ("/mine/bad.py",) + (("/mine/warns.py",) if interp.version >= (3, 12) else ())
     with suite.case("%s warm, a non-ASCII path: hits but the texts, compileall's output" % v):
         warm_case(interp, ctx, os.path.join(vdir, "th\u00efrd", "tree"), by_path)
+    with suite.case("%s PYTHONWARNINGS=always: misses, then its own warnings" % v):
+        env_case(interp, ctx, {"PYTHONWARNINGS": "always"})
+    if interp.version >= (3, 11):
+        with suite.case("%s PYTHONNODEBUGRANGES=1: misses, then its own code" % v):
+            env_case(interp, ctx, {"PYTHONNODEBUGRANGES": "1"})
     with suite.case("%s another build of %s: misses" % (v, v)):
         other_build_case(interp, ctx)
 
