@@ -355,13 +355,7 @@ static void oracle_ask(size_t i)
 	for (size_t k = 0; k < COUNT(find_srcs); k++)
 		assert_int_equal(pyc_buf_printf(&cmd, " '%s/%s'", dir, find_srcs[k]), 0);
 	assert_int_equal(pyc_buf_puts(&cmd, " 2>/dev/null"), 0);
-	FILE *p = popen(cmd.ptr, "r");
-	assert_non_null(p);
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-		assert_int_equal(pyc_buf_put(&out, chunk, n), 0);
-	if (pclose(p) != 0)
+	if (tu_popen_read(cmd.ptr, &out) != 0)
 		fail_msg("%s failed; it said:\n%s", oracle.exes.path[i], pyc_buf_cstr(&out));
 	oracle.answer[i] = pyc_buf_detach(&out);
 	assert_non_null(oracle.answer[i]);

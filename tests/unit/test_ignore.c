@@ -76,15 +76,8 @@ static void git_ignored_probes(bool ignored[PYC_IGNORE_NPROBES])
 		assert_int_equal(pyc_buf_printf(&cmd, " '%s'", probes[i]), 0);
 		ignored[i] = false;
 	}
-	FILE *p = popen(cmd.ptr, "r");
-	assert_non_null(p);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-		assert_int_equal(pyc_buf_put(&out, chunk, n), 0);
-	int st = pclose(p);
+	int st = tu_popen_read(cmd.ptr, &out);
 	assert_true(WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 1));
-	assert_int_equal(pyc_buf_putc(&out, '\0'), 0);   /* also when git printed nothing */
 	char *save = NULL;
 	for (char *line = strtok_r(out.ptr, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		size_t i = 0;

@@ -428,6 +428,20 @@ void tu_sh(const char *fmt, ...)
 		fail_msg("command failed: %s", cmd);
 }
 
+int tu_popen_read(const char *cmd, pyc_buf *out)
+{
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+		assert_int_equal(pyc_buf_put(out, chunk, n), 0);
+	int st = pclose(p);
+	assert_int_equal(pyc_buf_putc(out, '\0'), 0);
+	out->len--;                         /* terminated, not part of what was read */
+	return st;
+}
+
 int tu_run_python(const char *exe, const char *dir, const char *script, char *out, size_t cap)
 {
 	tu_write_str(dir, "oracle.py", script);

@@ -42,6 +42,10 @@ void tu_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * into out (NUL-terminated, truncated to cap - 1). Returns the exit status. */
 int tu_run_python(const char *exe, const char *dir, const char *script, char *out, size_t cap);
 
+/* Run a shell command and append all it writes on stdout to out (NUL-terminated after);
+ * returns its pclose() status. */
+int tu_popen_read(const char *cmd, pyc_buf *out);
+
 /* Isolate git for a test: unset GIT_DIR, GIT_WORK_TREE, GIT_INDEX_FILE, GIT_COMMON_DIR,
  * GIT_CEILING_DIRECTORIES and GIT_PREFIX; HOME and XDG_CONFIG_HOME under `home`;
  * GIT_CONFIG_NOSYSTEM=1; a fixed author and committer. tu_git_clear_env() only unsets. */
