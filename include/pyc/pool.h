@@ -98,12 +98,13 @@ PYC_API int pyc_pool_submit(pyc_pool *pool, pyc_job *job, pyc_error *err);
 
 /**
  * Say that about `more` jobs will be submitted after the next one (an upper bound is
- * fine). Until a caller says so, every slot gets a worker as soon as two jobs overlap.
- * Once it has, a submit that finds no idle worker starts another one only while at least
- * PYC_POOL_JOBS_PER_WORKER jobs wait per worker running; otherwise the job queues behind a
- * running worker's. A worker costs an interpreter start (about 35 ms of CPU with the
- * modules compileall has loaded): a handful of files compile sooner in the worker that is
- * already up than it takes another one to start.
+ * fine). Until a caller says so, or while it says SIZE_MAX (not known), every slot gets
+ * a worker as soon as two jobs overlap. Otherwise a submit that finds no idle worker
+ * starts another one only while at least PYC_POOL_JOBS_PER_WORKER jobs wait per worker
+ * running, and else queues the job behind a running worker's. A worker costs an
+ * interpreter start (about 35 ms of CPU with the modules compileall has loaded): a
+ * handful of files compile sooner in the worker that is already up than it takes another
+ * one to start.
  */
 PYC_API void pyc_pool_expect(pyc_pool *pool, size_t more);
 

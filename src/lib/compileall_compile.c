@@ -70,8 +70,7 @@ static int start_job(ca_compiler *c, pyc_ca_item *it)
 	it->job.nlevels = pyc_compileall__sequence(cfg, it->job.levels, it->job.discard);
 	it->job.user = it;
 	it->submitted = pyc_proc__now();
-	if (c->backlog != SIZE_MAX)
-		pyc_pool_expect(c->pool, c->backlog);
+	pyc_pool_expect(c->pool, c->backlog);
 	return pyc_pool_submit(c->pool, &it->job, c->sink->err);
 }
 

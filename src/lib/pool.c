@@ -58,8 +58,7 @@ struct pyc_pool {
 	unsigned busy;
 	int fatal;          /* set when workers cannot start at all */
 	pyc_error fatal_err;
-	bool expecting;     /* pyc_pool_expect was called: `more` is the caller's backlog */
-	size_t more;
+	size_t more;        /* the caller's backlog (pyc_pool_expect); SIZE_MAX: not said */
 	bool greeted;       /* the first hello arrived: its payload is in hello */
 	pyc_buf hello;
 };
@@ -112,6 +111,7 @@ int pyc_pool_new(pyc_pool **out, const pyc_interp *interp, unsigned jobs, double
 	pool->timeout = timeout_sec > 0 ? timeout_sec : 0;
 	pool->on_done = on_done;
 	pool->ctx = ctx;
+	pool->more = SIZE_MAX;
 	/*
 	 * A pyenv shim costs a bash and a pyenv run per worker only to exec the binary the
 	 * probe already named (sys.executable, validated by the probe cache): go there directly.
@@ -505,15 +505,13 @@ static int wait_some(pyc_pool *pool, pyc_error *err)
 
 void pyc_pool_expect(pyc_pool *pool, size_t more)
 {
-	pool->expecting = true;
 	pool->more = more;
 }
 
 /* Whether a job that finds no idle worker may start one more, `running` being up. */
 static bool worth_starting(const pyc_pool *pool, unsigned running)
 {
-	return !pool->expecting || running == 0 ||
-	       pool->more >= (size_t)running * PYC_POOL_JOBS_PER_WORKER;
+	return running == 0 || pool->more >= (size_t)running * PYC_POOL_JOBS_PER_WORKER;
 }
 
 /* Where the next job goes: an idle running worker (so no more interpreters start than
