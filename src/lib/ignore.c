@@ -249,6 +249,25 @@ static void mark_later_rules(pyc_ignore_report *r, size_t first, struct positive
 	}
 }
 
+/* Where a rule's pattern ends for libgit2: before one trailing CR and the unescaped
+ * blanks before it. */
+static size_t rule_end(const char *s, size_t start, size_t end)
+{
+	if (end > start && s[end - 1] == '\r')
+		end--;
+	while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t') &&
+	       !(end - 1 > start && s[end - 2] == '\\'))
+		end--;
+	return end;
+}
+
+/* Where the pattern starts for libgit2: after an optional '!' and one leading slash. */
+static size_t rule_start(const char *s, size_t n)
+{
+	size_t i = n > 0 && s[0] == '!' ? 1 : 0;
+	return i < n && s[i] == '/' ? i + 1 : i;
+}
+
 /*
  * Would libgit2 1.5 loop forever on this line? Its rule parser stops a pattern at the
  * first unescaped vertical tab or form feed and, when the pattern is empty there (after
@@ -260,27 +279,33 @@ static bool stalls_libgit2(const char *s, size_t n)
 {
 	if (n > 0 && s[0] == '#')
 		return false;
-	size_t i = n > 0 && s[0] == '!' ? 1 : 0;
-	if (i < n && s[i] == '/')
-		i++;
-	size_t start = i;
+	size_t start = rule_start(s, n), i = start;
 	bool escaped = false;
 	for (; i < n && (escaped || (s[i] != '\v' && s[i] != '\f')); i++)
 		escaped = !escaped && s[i] == '\\';
-	if (i == n)
-		return false;
-	size_t end = i;
-	if (end > start && s[end - 1] == '\r')
-		end--;
-	while (end > start && (s[end - 1] == ' ' || s[end - 1] == '\t') &&
-	       !(end - 1 > start && s[end - 2] == '\\'))
-		end--;
-	return end == start;
+	return i < n && rule_end(s, start, i) == start;
 }
 
-/* Refuse a rules file that would hang libgit2. It reads the text up to a NUL byte, after a
- * BOM, and moves from one line to the next past every '\n' and '\r' in a row. */
-static int check_stalls(const char *shown, const char *data, size_t len, pyc_error *err)
+/*
+ * Would libgit2 1.5 crash on this line? A negation whose pattern is only a slash ("!//",
+ * "!\/", "!/\/", trailing blanks allowed) becomes an empty directory pattern, and
+ * git_ignore_path_is_ignored then reads through a NULL pointer once an earlier rule has
+ * matched the path (found by fuzz.gitignore). Git reads it as a rule that matches nothing.
+ */
+static bool crashes_libgit2(const char *s, size_t n)
+{
+	if (n == 0 || s[0] != '!')
+		return false;
+	size_t start = rule_start(s, n), end = rule_end(s, start, n);
+	size_t len = end - start;
+	return (len == 1 && s[start] == '/') ||
+	       (len == 2 && s[start] == '\\' && s[start + 1] == '/');
+}
+
+/* Refuse a rules file that would hang or crash libgit2. It reads the text up to a NUL
+ * byte, after a BOM, and moves from one line to the next past every '\n' and '\r' in a
+ * row. */
+static int refuse_libgit2_traps(const char *shown, const char *data, size_t len, pyc_error *err)
 {
 	struct rule_lines it = rule_lines_start(data, strnlen(data, len));
 	const char *l;
@@ -293,6 +318,10 @@ static int check_stalls(const char *shown, const char *data, size_t len, pyc_err
 			return pyc_error_set(err, PYC_EUNSUPPORTED, 0, "'%s' line %zu: a rule that is "
 			                     "empty up to a vertical tab or form feed hangs libgit2 1.5; "
 			                     "remove that character", shown, line);
+		if (crashes_libgit2(l + cr, n - cr))
+			return pyc_error_set(err, PYC_EUNSUPPORTED, 0, "'%s' line %zu: a negation of "
+			                     "only a slash crashes libgit2 1.5 (it matches nothing); "
+			                     "remove the line", shown, line);
 	}
 	return 0;
 }
@@ -304,7 +333,7 @@ static int scan_rules(pyc_ignore_report *r, size_t *cap, const char *shown,
 {
 	size_t line = 0, first = r->n_negations;
 	struct positive_lines p = { 0, 0 };
-	int rc = check_stalls(shown, data, len, err);
+	int rc = refuse_libgit2_traps(shown, data, len, err);
 	if (rc != 0)
 		return rc;
 	struct rule_lines it = rule_lines_start(data, len);
@@ -514,7 +543,7 @@ static int load_info_exclude(pyc_git *g, struct scan *s)
 		rc = 0;
 		pyc_error_clear(s->err);
 	} else if (rc == 0) {
-		rc = check_stalls(s->exclude_shown, pyc_buf_cstr(&s->exclude), s->exclude.len, s->err);
+		rc = refuse_libgit2_traps(s->exclude_shown, pyc_buf_cstr(&s->exclude), s->exclude.len, s->err);
 	}
 done:
 	pyc_buf_dispose(&path);
@@ -573,7 +602,7 @@ int pyc_ignore_probe(pyc_git *g, pyc_ignore_report *out, pyc_error *err)
 		return rc;
 	struct scan s = { .repo = v.repo, .rep = out, .rel = PYC_BUF_INIT,
 	                  .exclude = PYC_BUF_INIT, .err = err };
-	/* Every rules file libgit2 reads is checked by check_stalls before: info/exclude now,
+	/* Every rules file libgit2 reads is checked by refuse_libgit2_traps before: info/exclude now,
 	 * each .gitignore by the scan before it asks about that directory's subdirectories,
 	 * and the probes come last. */
 	rc = load_info_exclude(g, &s);

@@ -341,10 +341,44 @@ static void test_rules_that_hang_libgit2(void **state)
 	}
 }
 
+/*
+ * libgit2 1.5 reads through a NULL pointer on a negation of only a slash once an earlier
+ * rule matched the path; the probe must refuse the file first. Found by
+ * tests/fuzz/fuzz_gitignore.
+ */
+static void test_rules_that_crash_libgit2(void **state)
+{
+	(void)state;
+	static const struct { const char *rel, *text; size_t line; } cases[] = {
+		{ ".gitignore", "*\n!//\n", 2 },
+		{ ".gitignore", "*.pyc\n!\\/ \n", 2 },
+		{ ".git/info/exclude", "**\n!/\\/\r\n", 2 },
+		{ "pkg/.gitignore", "*/\n!//\t\n", 2 },
+	};
+	for (size_t i = 0; i <= sizeof(cases) / sizeof(cases[0]); i++) {
+		tu_sh("rm -f .gitignore pkg/.gitignore .git/info/exclude");
+		pyc_error err = { 0 };
+		if (i == sizeof(cases) / sizeof(cases[0])) {
+			/* Longer patterns, an escaped blank, no '!': read, and nothing crashes. */
+			tu_write_str(".", ".gitignore", "*\n!///\n!/\n!//a\n//\n!//\\ \n");
+			if (probe_in_child(&err) != 0)
+				fail_msg("%s", err.message);
+			break;
+		}
+		tu_write_str(".", cases[i].rel, cases[i].text);
+		assert_int_equal(probe_in_child(&err), PYC_EUNSUPPORTED);
+		char want[128];
+		snprintf(want, sizeof(want), "'%s' line %zu: a negation", cases[i].rel, cases[i].line);
+		if (strncmp(err.message, want, strlen(want)) != 0)
+			fail_msg("message '%s' does not start with \"%s\"", err.message, want);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_probe_agrees_with_git, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rules_that_crash_libgit2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_restores_search_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_negation_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_patch_dry_run_and_idempotent, setup, teardown),
