@@ -268,6 +268,16 @@ static size_t rule_start(const char *s, size_t n)
 	return i < n && s[i] == '/' ? i + 1 : i;
 }
 
+/* Where libgit2's rule parser stops: the first unescaped vertical tab or form feed. */
+static size_t pattern_stop(const char *s, size_t start, size_t n)
+{
+	size_t i = start;
+	bool escaped = false;
+	for (; i < n && (escaped || (s[i] != '\v' && s[i] != '\f')); i++)
+		escaped = !escaped && s[i] == '\\';
+	return i;
+}
+
 /*
  * Would libgit2 1.5 loop forever on this line? Its rule parser stops a pattern at the
  * first unescaped vertical tab or form feed and, when the pattern is empty there (after
@@ -279,10 +289,7 @@ static bool stalls_libgit2(const char *s, size_t n)
 {
 	if (n > 0 && s[0] == '#')
 		return false;
-	size_t start = rule_start(s, n), i = start;
-	bool escaped = false;
-	for (; i < n && (escaped || (s[i] != '\v' && s[i] != '\f')); i++)
-		escaped = !escaped && s[i] == '\\';
+	size_t start = rule_start(s, n), i = pattern_stop(s, start, n);
 	return i < n && rule_end(s, start, i) == start;
 }
 
@@ -296,7 +303,7 @@ static bool crashes_libgit2(const char *s, size_t n)
 {
 	if (n == 0 || s[0] != '!')
 		return false;
-	size_t start = rule_start(s, n), end = rule_end(s, start, n);
+	size_t start = rule_start(s, n), end = rule_end(s, start, pattern_stop(s, start, n));
 	size_t len = end - start;
 	return (len == 1 && s[start] == '/') ||
 	       (len == 2 && s[start] == '\\' && s[start + 1] == '/');

@@ -354,6 +354,7 @@ static void test_rules_that_crash_libgit2(void **state)
 		{ ".gitignore", "*.pyc\n!\\/ \n", 2 },
 		{ ".git/info/exclude", "**\n!/\\/\r\n", 2 },
 		{ "pkg/.gitignore", "*/\n!//\t\n", 2 },
+		{ ".gitignore", "*o\n!//\v", 2 },
 	};
 	for (size_t i = 0; i <= sizeof(cases) / sizeof(cases[0]); i++) {
 		tu_sh("rm -f .gitignore pkg/.gitignore .git/info/exclude");
